@@ -1,0 +1,54 @@
+# Engagement Tracker. `make run` serves the app on http://127.0.0.1:8000; `make test` runs lint and tests.
+# Both create or reuse .venv; pip only runs again when a requirements file changes.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?= -n 2
+# `make run` is the embedded development mode: debug on, SQLite, eager tasks, unless the environment says otherwise.
+RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
+
+.PHONY: run test lint check-python migrate bootstrap shell worker beat bench clean-venv
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
+
+$(PY): | check-python
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+migrate: $(VENV)/.installed
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+
+bootstrap: migrate
+	$(RUN_ENV) $(PY) manage.py bootstrap_demo
+
+run: bootstrap
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+
+test: lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+shell: $(VENV)/.installed
+	$(RUN_ENV) $(PY) manage.py shell
+
+# With CELERY_BROKER_URL set, a real worker and beat run the background jobs.
+worker: $(VENV)/.installed
+	$(RUN_ENV) $(VENV)/bin/celery -A config worker --loglevel=info --concurrency=2
+
+beat: $(VENV)/.installed
+	$(RUN_ENV) $(VENV)/bin/celery -A config beat --loglevel=info --schedule=/tmp/engagement-tracker-beat
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,17 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time a Celery worker ran a task: tells operators whether background scoring is alive."""
+
+    worker = models.CharField(_("worker"), max_length=200, unique=True)
+    last_seen = models.DateTimeField(_("last seen"))
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+        ordering = ["-last_seen"]
+
+    def __str__(self) -> str:
+        return f"{self.worker} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,9 @@
+from celery import shared_task
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, soft_time_limit=30, time_limit=60)
+def record_worker_heartbeat(self) -> None:
+    """Beat sends this every minute; /healthz shows when a worker last ran it."""
+    from core.services import worker_heartbeat_record
+
+    worker_heartbeat_record(worker=self.request.hostname or "eager")

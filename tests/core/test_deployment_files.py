@@ -1,0 +1,63 @@
+"""Docker cannot run here, so the compose file is checked as data: five services, the right commands,
+health checks, and web waiting for healthy PostgreSQL and Redis."""
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def command_text(service):
+    command = service["command"]
+    return " ".join(command) if isinstance(command, list) else command
+
+
+def test_five_services_with_health_checks():
+    services = compose()["services"]
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    for name, service in services.items():
+        assert service["healthcheck"]["test"], name
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert services["redis"]["image"].startswith("redis:7")
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert "redis-cli" in services["redis"]["healthcheck"]["test"]
+
+
+def test_postgres_keeps_its_data_in_a_named_volume():
+    data = compose()
+    assert "postgres-data" in data["volumes"]
+    assert any(v.startswith("postgres-data:") for v in data["services"]["postgres"]["volumes"])
+
+
+def test_app_commands():
+    services = compose()["services"]
+    web = command_text(services["web"])
+    assert "migrate" in web and "collectstatic" in web and "gunicorn config.wsgi" in web
+    assert web.index("migrate") < web.index("gunicorn")
+    assert command_text(services["worker"]).startswith("celery -A config worker")
+    assert command_text(services["beat"]).startswith("celery -A config beat")
+    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+
+
+def test_app_services_wait_for_healthy_backends_and_share_one_definition():
+    services = compose()["services"]
+    for name in ("web", "worker", "beat"):
+        depends = services[name]["depends_on"]
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["redis"]["condition"] == "service_healthy"
+        env = services[name]["environment"]
+        assert env["CELERY_BROKER_URL"].startswith("redis://redis:6379")
+        assert env["DATABASE_URL"].startswith("postgres://")
+        assert env["DJANGO_DEBUG"] == "0"
+        assert services[name]["image"] == services["web"]["image"]
+
+
+def test_env_example_names_the_required_production_variables():
+    text = (ROOT / ".env.example").read_text()
+    for variable in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "POSTGRES_PASSWORD"):
+        assert f"{variable}=" in text

@@ -1,0 +1,116 @@
+"""Settings come from the environment (DESIGN.md, "Configuration"). Each case imports the settings in a
+fresh interpreter, because Django reads them once at start-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "x7!kq2-real-looking-secret-key-for-the-deploy-check-0a9s8d7f6g5h4j3k2l1"
+
+PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({
+    "DEBUG": settings.DEBUG,
+    "ENGINE": settings.DATABASES["default"]["ENGINE"],
+    "DB_NAME": str(settings.DATABASES["default"]["NAME"]),
+    "EAGER": settings.CELERY_TASK_ALWAYS_EAGER,
+    "BROKER": settings.CELERY_BROKER_URL,
+    "CACHE": settings.CACHES["default"]["BACKEND"],
+    "CACHE_LOCATION": settings.CACHES["default"].get("LOCATION"),
+    "HOSTS": settings.ALLOWED_HOSTS,
+    "SECRET_IS_DEV": settings.SECRET_KEY.startswith("django-insecure"),
+}))
+"""
+
+
+def run_python(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_", "REDIS_URL"))
+    }
+    clean.update(env)
+    clean["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    # Not under pytest in the child: the production rules apply.
+    command = [sys.executable, "-c", code] if code else [sys.executable, *args]
+    return subprocess.run(command, cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
+
+
+def probe(env: dict[str, str]) -> dict:
+    result = run_python(PROBE, env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_embedded_defaults_under_debug():
+    values = probe({"DJANGO_DEBUG": "1"})
+    assert values["DEBUG"] is True
+    assert values["ENGINE"] == "django.db.backends.sqlite3"
+    assert values["DB_NAME"].endswith("db.sqlite3")
+    assert values["EAGER"] is True
+    assert values["BROKER"] == ""
+    assert values["CACHE"].endswith("LocMemCache")
+    assert values["SECRET_IS_DEV"] is True
+
+
+def test_production_values_come_from_the_environment():
+    values = probe(
+        {
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": SECRET,
+            "DJANGO_ALLOWED_HOSTS": "engagements.example.org, api.example.org",
+            "DATABASE_URL": "postgres://app:pw@db.internal:5432/tracker",
+            "CELERY_BROKER_URL": "redis://redis:6379/0",
+            "REDIS_URL": "redis://redis:6379/1",
+        }
+    )
+    assert values["DEBUG"] is False
+    assert values["ENGINE"] == "django.db.backends.postgresql"
+    assert values["DB_NAME"] == "tracker"
+    assert values["EAGER"] is False
+    assert values["BROKER"] == "redis://redis:6379/0"
+    assert values["CACHE"].endswith("RedisCache")
+    assert values["CACHE_LOCATION"] == "redis://redis:6379/1"
+    assert values["HOSTS"] == ["engagements.example.org", "api.example.org"]
+    assert values["SECRET_IS_DEV"] is False
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "a.example.org"}, "DJANGO_SECRET_KEY must be set"),
+        ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": SECRET}, "DJANGO_ALLOWED_HOSTS must be set"),
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG must be a boolean"),
+    ],
+)
+def test_missing_or_bad_production_settings_are_refused(env, message):
+    result = run_python(PROBE, env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_check_deploy_is_clean_with_real_secrets():
+    result = run_python(
+        "",
+        {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": SECRET, "DJANGO_ALLOWED_HOSTS": "engagements.example.org"},
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_with_debug_on():
+    result = run_python("", {"DJANGO_DEBUG": "1"}, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "DEBUG" in result.stdout + result.stderr
