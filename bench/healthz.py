@@ -25,7 +25,9 @@ def main(requests: int = 100) -> None:
         timings.append((time.perf_counter() - start) * 1000)
         assert response.status_code in (200, 503)
     timings.sort()
-    print(f"/healthz x{requests}: median {statistics.median(timings):.2f} ms, p95 {timings[int(len(timings) * 0.95) - 1]:.2f} ms")
+    print(
+        f"/healthz x{requests}: median {statistics.median(timings):.2f} ms, p95 {timings[int(len(timings) * 0.95) - 1]:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from core import views as core_views
 
 api_v1 = [
     path("", include("core.api.urls")),
+    path("", include("partners.api.urls")),
+    path("", include("organizations.api.urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +23,8 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("partners/", include("partners.urls")),
+    path("organizations/", include("organizations.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

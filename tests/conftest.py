@@ -86,3 +86,23 @@ def client_for(client):
         return client
 
     return _login
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the shipped reference data once per test database (tests roll back around it)."""
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("load_reference_data", verbosity=0)
+
+
+@pytest.fixture
+def reference_data(db):
+    """Countries, organizations and memberships; reloaded if a transactional test emptied the tables."""
+    from partners.models import PartnerNation
+
+    if not PartnerNation.objects.exists():
+        from django.core.management import call_command
+
+        call_command("load_reference_data", verbosity=0)

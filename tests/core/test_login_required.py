@@ -22,9 +22,22 @@ def _walk(patterns, prefix=""):
             yield prefix + route
 
 
+REGEX_SAMPLES = ["abc", "1", str(uuid.uuid4())]
+
+
+def _regex_sample(match: re.Match) -> str:
+    group = match.group(0)
+    body = group[group.index(">") + 1 : -1]
+    return next((c for c in REGEX_SAMPLES if re.fullmatch(body, c)), "x")
+
+
 def _concrete(route: str) -> str | None:
-    if route.startswith("^") or "(?P" in route or "\\" in route:
-        return None  # regex routes (admin internals) are covered by the admin's own login check
+    if route.startswith("admin/") and ("(?P" in route or "\\" in route):
+        return None  # the admin's own regex routes are covered by its login check on the index
+    route = re.sub(r"\(\?P<\w+>[^)]*\)", _regex_sample, route)
+    route = route.replace("^", "").replace("$", "")
+    if "(" in route or "\\" in route:
+        return None
     path = re.sub(r"<(?:(\w+):)?\w+>", lambda m: SAMPLE.get(m.group(1) or "str", "x"), route)
     return "/" + path
 

@@ -1,0 +1,40 @@
+"""One filter class for the partners page and /api/v1/partners/."""
+
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from partners import selectors
+from partners.models import PartnerNation
+
+
+class PartnerNationFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"), help_text=_("Name or ISO code"))
+    region = django_filters.CharFilter(field_name="region", lookup_expr="iexact", label=_("Region"))
+    subregion = django_filters.CharFilter(field_name="subregion", lookup_expr="iexact", label=_("Subregion"))
+    organization = django_filters.CharFilter(
+        method="filter_organization", label=_("Organization"), help_text=_("Acronym; members today")
+    )
+
+    class Meta:
+        model = PartnerNation
+        fields = ["q", "region", "subregion", "organization"]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(official_name__icontains=value)
+            | Q(iso3__iexact=value)
+            | Q(iso2__iexact=value)
+            | Q(iso_numeric=value)
+        )
+
+    def filter_organization(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(pk__in=selectors.partners_in_organization_on(acronym=value, on=timezone.localdate()))

@@ -1,0 +1,66 @@
+"""Reads about partner nations. Memberships are reached through the reverse relation, so this reference
+app never imports the organizations app above it."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from partners.models import PartnerNation
+
+
+def _membership_model():
+    return PartnerNation._meta.get_field("memberships").related_model
+
+
+def partner_list(*, on: datetime.date | None = None) -> QuerySet[PartnerNation]:
+    """Partners with ``current_memberships`` (member or suspended on ``on``) prefetched in one query."""
+    on = on or timezone.localdate()
+    membership = _membership_model()
+    return PartnerNation.objects.order_by("name").prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=membership.objects.members_on(on).select_related("organization").order_by("organization__acronym"),
+            to_attr="current_memberships",
+        )
+    )
+
+
+def partner_get(*, iso3: str) -> PartnerNation | None:
+    return PartnerNation.objects.filter(iso3__iexact=iso3).first()
+
+
+def partners_in_organization_on(*, acronym: str, on: datetime.date) -> QuerySet:
+    """Ids of the partners that are members of the organization ``acronym`` on ``on``."""
+    return _membership_model().objects.members_on(on).filter(organization__acronym__iexact=acronym).values("partner_id")
+
+
+def region_choices() -> list[str]:
+    return list(PartnerNation.objects.exclude(region="").order_by("region").values_list("region", flat=True).distinct())
+
+
+def subregion_choices() -> list[str]:
+    return list(
+        PartnerNation.objects.exclude(subregion="").order_by("subregion").values_list("subregion", flat=True).distinct()
+    )
+
+
+def organization_acronyms() -> list[str]:
+    organization = _membership_model()._meta.get_field("organization").related_model
+    return list(organization.objects.order_by("acronym").values_list("acronym", flat=True))
+
+
+def membership_timeline(*, partner: PartnerNation, on: datetime.date | None = None) -> list:
+    """Every dated membership state of the partner, oldest first, each marked ``is_current`` if in force."""
+    on = on or timezone.localdate()
+    rows = list(
+        _membership_model()
+        .objects.filter(partner=partner)
+        .select_related("organization")
+        .order_by("organization__acronym", "joined")
+    )
+    for row in rows:
+        row.is_current = (row.joined is None or row.joined <= on) and (row.left is None or on < row.left)
+    return rows

@@ -1,0 +1,77 @@
+import csv
+import io
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def content(response):
+    return response.content.decode()
+
+
+def csv_rows(response):
+    text = b"".join(response.streaming_content).decode("utf-8").lstrip("\ufeff")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_list_searches_by_name_and_code(client_for, viewer, reference_data):
+    client = client_for(viewer)
+    html = content(client.get("/partners/", {"q": "fra"}))
+    assert "France" in html and "Germany" not in html
+    assert "France" in content(client.get("/partners/", {"q": "FR"}))
+    html = content(client.get("/partners/", {"q": "Tanzania"}))
+    assert "TZA" in html
+
+
+def test_list_filters_by_region_subregion_and_organization(client_for, viewer, reference_data):
+    client = client_for(viewer)
+    html = content(client.get("/partners/", {"subregion": "Northern America", "page_size": 200}))
+    assert "Canada" in html and "Mexico" not in html
+    rows = csv_rows(client.get("/partners/", {"organization": "NATO", "export": "csv"}))
+    assert len(rows) == 32
+    assert {r["iso3"] for r in rows} >= {"SWE", "FIN", "USA", "TUR"}
+    assert all("NATO" in r["organizations"].split(";") for r in rows)
+    africa = csv_rows(client.get("/partners/", {"region": "Africa", "export": "csv"}))
+    assert {r["region"] for r in africa} == {"Africa"}
+    assert len(africa) > 50
+
+
+def test_csv_export_is_the_whole_filtered_set_not_one_page(client_for, viewer, reference_data):
+    response = client_for(viewer).get("/partners/", {"export": "csv", "page_size": 25})
+    assert response["Content-Type"].startswith("text/csv")
+    assert len(csv_rows(response)) == 249
+
+
+@pytest.mark.parametrize("page_size", [25, 200])
+def test_list_runs_in_constant_queries(client_for, viewer, reference_data, django_assert_max_num_queries, page_size):
+    client = client_for(viewer)
+    with django_assert_max_num_queries(10):
+        response = client.get("/partners/", {"page_size": page_size})
+    assert response.status_code == 200
+    assert content(response).count('href="/partners/') >= page_size
+
+
+def test_pagination_survives_bad_input(client_for, viewer, reference_data):
+    client = client_for(viewer)
+    assert client.get("/partners/", {"page": "abc", "page_size": "-3"}).status_code == 200
+    assert client.get("/partners/", {"page": "99999"}).status_code == 200
+
+
+def test_detail_shows_codes_region_and_dated_memberships(
+    client_for, viewer, reference_data, django_assert_max_num_queries
+):
+    client = client_for(viewer)
+    with django_assert_max_num_queries(8):
+        response = client.get("/partners/FIN/")
+    html = content(response)
+    assert "Finland" in html and "FIN · FI · 246" in html
+    assert "Northern Europe" in html
+    assert "from 2023-04-04" in html
+    assert 'class="map"' in html
+    # lower-case codes work too
+    assert client.get("/partners/fin/").status_code == 200
+
+
+def test_unknown_partner_is_a_404(client_for, viewer, reference_data):
+    assert client_for(viewer).get("/partners/XYZ/").status_code == 404
