@@ -1,1 +1,277 @@
-from django.db import models  # noqa: F401
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status
+
+
+class ExerciseSeries(models.Model):
+    """A recurring exercise (African Lion, Flintlock, BALTOPS ...): its iterations are compared year on year."""
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    lead_organization = models.ForeignKey(
+        "organizations.Organization",
+        verbose_name=_("lead organization"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="exercise_series",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("exercise series")
+        verbose_name_plural = _("exercise series")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EngagementQuerySet(models.QuerySet):
+    def live(self):
+        """Not deleted. Deleted engagements stay in the database (with who, when and why) but vanish."""
+        return self.filter(deleted_at__isnull=True)
+
+    def visible_to(self, user):
+        """What ``user`` may see: live engagements, restricted ones only with the permission for them."""
+        rows = self.live()
+        if not user.has_perm("engagements.read_restricted_engagement"):
+            rows = rows.exclude(sensitivity=Sensitivity.RESTRICTED)
+        return rows
+
+
+class Engagement(models.Model):
+    """One military engagement with partners: an exercise, a training exchange, an advisory mission ...
+
+    ``reference`` (``ENG-2025-000123``) is what planners quote; the year is the start year.
+    """
+
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    engagement_type = models.CharField(_("type"), max_length=30, choices=EngagementType.choices)
+    domain = models.CharField(_("domain"), max_length=20, choices=Domain.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PLANNED)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    host_country = models.ForeignKey(
+        "partners.PartnerNation",
+        verbose_name=_("host country"),
+        on_delete=models.PROTECT,
+        related_name="hosted_engagements",
+    )
+    location_name = models.CharField(_("location"), max_length=200, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=8, decimal_places=5, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=8, decimal_places=5, null=True, blank=True)
+    organizations = models.ManyToManyField(
+        "organizations.Organization", verbose_name=_("frameworks"), blank=True, related_name="engagements"
+    )
+    threat_focus = models.JSONField(_("threat focus"), default=list, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    budget_usd = models.DecimalField(_("budget (USD)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    funding_source = models.CharField(_("funding source"), max_length=120, blank=True)
+    sensitivity = models.CharField(
+        _("sensitivity"), max_length=20, choices=Sensitivity.choices, default=Sensitivity.UNCLASSIFIED
+    )
+    series = models.ForeignKey(
+        ExerciseSeries,
+        verbose_name=_("series"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="engagements",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Optimistic locking: a save based on an older version is refused instead of overwriting.
+    version = models.PositiveIntegerField(_("version"), default=1)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("deleted by"),
+    )
+    deletion_reason = models.CharField(_("reason for deletion"), max_length=300, blank=True)
+    history = HistoricalRecords(m2m_fields=[organizations])
+
+    objects = EngagementQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("engagement")
+        verbose_name_plural = _("engagements")
+        ordering = ["-start_date", "-id"]
+        permissions = [
+            ("read_restricted_engagement", _("Can read restricted engagements")),
+            ("import_engagements", _("Can import engagements from files")),
+        ]
+        indexes = [
+            models.Index(fields=["start_date", "id"], name="engagement_start"),
+            models.Index(fields=["status", "start_date"], name="engagement_status_start"),
+            models.Index(fields=["host_country", "start_date"], name="engagement_host_start"),
+            models.Index(fields=["engagement_type", "start_date"], name="engagement_type_start"),
+            models.Index(fields=["series", "start_date"], name="engagement_series_start"),
+            models.Index(fields=["end_date"], name="engagement_end"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="engagement_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(budget_usd__isnull=True) | Q(budget_usd__gte=0), name="engagement_budget_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="engagement_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="engagement_longitude_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.sensitivity == Sensitivity.RESTRICTED
+
+    @property
+    def duration_days(self) -> int:
+        return (self.end_date - self.start_date).days + 1
+
+
+class Participation(models.Model):
+    """A partner nation's part in an engagement: its role and how many personnel it sent."""
+
+    engagement = models.ForeignKey(
+        Engagement, verbose_name=_("engagement"), on_delete=models.CASCADE, related_name="participations"
+    )
+    partner = models.ForeignKey(
+        "partners.PartnerNation", verbose_name=_("partner"), on_delete=models.PROTECT, related_name="participations"
+    )
+    role = models.CharField(
+        _("role"), max_length=20, choices=ParticipantRole.choices, default=ParticipantRole.PARTICIPANT
+    )
+    personnel = models.PositiveIntegerField(_("personnel"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("participation")
+        verbose_name_plural = _("participations")
+        ordering = ["engagement", "partner__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["engagement", "partner"],
+                name="participation_unique_partner",
+                violation_error_message=_("This partner is already listed in this engagement."),
+            ),
+            models.CheckConstraint(condition=Q(personnel__gte=0), name="participation_personnel_positive"),
+        ]
+        indexes = [models.Index(fields=["partner", "engagement"], name="participation_partner")]
+
+    def __str__(self) -> str:
+        return f"{self.partner} ({self.get_role_display()}) in {self.engagement_id}"
+
+
+class AfterActionReport(models.Model):
+    """What an engagement achieved, rated 1-5 for interoperability, capacity and trust."""
+
+    engagement = models.OneToOneField(
+        Engagement, verbose_name=_("engagement"), on_delete=models.CASCADE, related_name="after_action"
+    )
+    summary = models.TextField(_("summary"))
+    interoperability_rating = models.PositiveSmallIntegerField(_("interoperability (1-5)"))
+    capacity_rating = models.PositiveSmallIntegerField(_("capacity (1-5)"))
+    trust_rating = models.PositiveSmallIntegerField(_("trust (1-5)"))
+    lessons_learned = models.TextField(_("lessons learned"), blank=True)
+    recommendations = models.TextField(_("recommendations"), blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    submitted_at = models.DateTimeField(_("submitted"))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("after-action report")
+        verbose_name_plural = _("after-action reports")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(interoperability_rating__gte=1, interoperability_rating__lte=5),
+                name="aar_interoperability_1_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity_rating__gte=1, capacity_rating__lte=5), name="aar_capacity_1_5"
+            ),
+            models.CheckConstraint(condition=Q(trust_rating__gte=1, trust_rating__lte=5), name="aar_trust_1_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"AAR {self.engagement_id}"
+
+    @property
+    def days_after_end(self) -> int:
+        """How long after the engagement ended the report came in (negative if before the end)."""
+        return (self.submitted_at.date() - self.engagement.end_date).days
+
+
+class ReferenceCounter(models.Model):
+    """The last reference number handed out per year; rows are locked while numbers are drawn."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("reference counter")
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+class PartnerChange(models.Model):
+    """A partner's engagement data changed over a span of days: its scores for those quarters are stale.
+
+    Written by the engagement services in the same transaction as the change; the assessments app
+    consumes the rows (``processed_at``) when it recomputes. Engagement code never imports assessments.
+    """
+
+    partner = models.ForeignKey("partners.PartnerNation", on_delete=models.CASCADE, related_name="engagement_changes")
+    engagement = models.ForeignKey(Engagement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    first_day = models.DateField()
+    last_day = models.DateField()
+    changed_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("partner change awaiting scoring")
+        indexes = [models.Index(fields=["processed_at", "partner"], name="partnerchange_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.first_day}..{self.last_day}"

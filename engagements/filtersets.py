@@ -1,0 +1,76 @@
+"""One filter class for the engagement list page, its CSV/XLSX export and /api/v1/engagements/."""
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from engagements.choices import Domain, EngagementType, Sensitivity, Status
+from engagements.models import Engagement, Participation
+
+
+class EngagementFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="filter_q", label=_("Search"), help_text=_("Title, reference, location or description")
+    )
+    engagement_type = django_filters.MultipleChoiceFilter(choices=EngagementType.choices, label=_("Type"))
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label=_("Status"))
+    domain = django_filters.MultipleChoiceFilter(choices=Domain.choices, label=_("Domain"))
+    sensitivity = django_filters.ChoiceFilter(choices=Sensitivity.choices, label=_("Sensitivity"))
+    partner = django_filters.CharFilter(
+        method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code of a participant")
+    )
+    organization = django_filters.CharFilter(
+        method="filter_organization", label=_("Organization"), help_text=_("Acronym of a framework")
+    )
+    host_country = django_filters.CharFilter(
+        field_name="host_country__iso3", lookup_expr="iexact", label=_("Host country"), help_text=_("ISO alpha-3 code")
+    )
+    series = django_filters.CharFilter(
+        field_name="series__slug",
+        lookup_expr="iexact",
+        label=_("Series"),
+        help_text=_("Series slug, e.g. african-lion"),
+    )
+    start_after = django_filters.DateFilter(field_name="start_date", lookup_expr="gte", label=_("Starts on or after"))
+    start_before = django_filters.DateFilter(field_name="start_date", lookup_expr="lte", label=_("Starts on or before"))
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("start_date", "date"),
+            ("title", "title"),
+            ("status", "status"),
+            ("reference", "reference"),
+            ("end_date", "end_date"),
+        ),
+        label=_("Order by"),
+    )
+
+    class Meta:
+        model = Engagement
+        fields = []
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(title__icontains=value)
+            | Q(reference__iexact=value)
+            | Q(location_name__icontains=value)
+            | Q(description__icontains=value)
+        )
+
+    def filter_partner(self, queryset, name, value):
+        codes = [code.strip().upper() for code in value.split(",") if code.strip()]
+        if not codes:
+            return queryset
+        return queryset.filter(Exists(Participation.objects.filter(engagement=OuterRef("pk"), partner__iso3__in=codes)))
+
+    def filter_organization(self, queryset, name, value):
+        acronyms = [a.strip() for a in value.split(",") if a.strip()]
+        if not acronyms:
+            return queryset
+        through = Engagement.organizations.through
+        condition = Q()
+        for acronym in acronyms:
+            condition |= Q(organization__acronym__iexact=acronym)
+        return queryset.filter(Exists(through.objects.filter(condition, engagement=OuterRef("pk"))))
