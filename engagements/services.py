@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,7 +101,18 @@ class _Errors:
 # --- resolving references given as objects or public keys -------------------------------------------------
 
 
-def _resolve_partner(value, errors: _Errors, name: str, cache: dict | None = None) -> PartnerNation | None:
+class Lookups:
+    """Every partner, organization and series in memory, for validating many rows without a query per row."""
+
+    def __init__(self):
+        self.partners = {p.iso3: p for p in PartnerNation.objects.all()}
+        self.organizations = {o.acronym.upper(): o for o in Organization.objects.all()}
+        self.series = {s.slug: s for s in ExerciseSeries.objects.all()}
+
+
+def _resolve_partner(
+    value, errors: _Errors, name: str, cache: dict | None = None, lookups: Lookups | None = None
+) -> PartnerNation | None:
     if isinstance(value, PartnerNation):
         return value
     code = str(value or "").strip().upper()
@@ -109,7 +121,7 @@ def _resolve_partner(value, errors: _Errors, name: str, cache: dict | None = Non
         return None
     if cache is not None and code in cache:
         return cache[code]
-    partner = PartnerNation.objects.filter(iso3=code).first()
+    partner = lookups.partners.get(code) if lookups is not None else PartnerNation.objects.filter(iso3=code).first()
     if partner is None:
         errors.add(
             name, _("Unknown country code “%(code)s”: use an ISO 3166-1 alpha-3 code such as FRA.") % {"code": code}
@@ -117,11 +129,11 @@ def _resolve_partner(value, errors: _Errors, name: str, cache: dict | None = Non
     return partner
 
 
-def _resolve_organizations(values, errors: _Errors) -> list[Organization]:
+def _resolve_organizations(values, errors: _Errors, lookups: Lookups | None = None) -> list[Organization]:
     """Organizations given as objects or acronyms (any case), in order, without repeats."""
     values = list(values or [])
-    by_acronym = {}
-    if any(not isinstance(v, Organization) for v in values):
+    by_acronym = lookups.organizations if lookups is not None else {}
+    if lookups is None and any(not isinstance(v, Organization) for v in values):
         by_acronym = {o.acronym.upper(): o for o in Organization.objects.all()}
     organizations = []
     for value in values:
@@ -133,12 +145,13 @@ def _resolve_organizations(values, errors: _Errors) -> list[Organization]:
     return organizations
 
 
-def _resolve_series(value, errors: _Errors) -> ExerciseSeries | None:
+def _resolve_series(value, errors: _Errors, lookups: Lookups | None = None) -> ExerciseSeries | None:
     if value in (None, ""):
         return None
     if isinstance(value, ExerciseSeries):
         return value
-    series = ExerciseSeries.objects.filter(slug=str(value).strip().lower()).first()
+    slug = str(value).strip().lower()
+    series = lookups.series.get(slug) if lookups is not None else ExerciseSeries.objects.filter(slug=slug).first()
     if series is None:
         errors.add("series", _("Unknown exercise series “%(slug)s”.") % {"slug": value})
     return series
@@ -224,7 +237,7 @@ def _text(value, name: str, errors: _Errors, *, max_length: int, required: bool 
     return text
 
 
-def _clean_engagement(data: Mapping[str, Any], errors: _Errors) -> dict:
+def _clean_engagement(data: Mapping[str, Any], errors: _Errors, lookups: Lookups | None = None) -> dict:
     clean: dict[str, Any] = {}
     if "title" in data:
         clean["title"] = _text(data["title"], "title", errors, max_length=200, required=True)
@@ -240,7 +253,7 @@ def _clean_engagement(data: Mapping[str, Any], errors: _Errors) -> dict:
         if name in data:
             clean[name] = _date(data[name], name, errors)
     if "host_country" in data:
-        clean["host_country"] = _resolve_partner(data["host_country"], errors, "host_country")
+        clean["host_country"] = _resolve_partner(data["host_country"], errors, "host_country", lookups=lookups)
     if "location_name" in data:
         clean["location_name"] = _text(data["location_name"], "location_name", errors, max_length=200)
     if "latitude" in data:
@@ -285,22 +298,27 @@ def _clean_engagement(data: Mapping[str, Any], errors: _Errors) -> dict:
             message=_("The budget cannot be negative (or above 999,999,999,999.99)."),
         )
     if "series" in data:
-        clean["series"] = _resolve_series(data["series"], errors)
+        clean["series"] = _resolve_series(data["series"], errors, lookups)
     return clean
 
 
-def _clean_participants(rows: Iterable[Mapping[str, Any]], errors: _Errors) -> list[dict]:
+def _clean_participants(
+    rows: Iterable[Mapping[str, Any]], errors: _Errors, lookups: Lookups | None = None
+) -> list[dict]:
     rows = list(rows or [])
     codes = {
         str(r.get("partner")).strip().upper()
         for r in rows
         if r.get("partner") and not isinstance(r.get("partner"), PartnerNation)
     }
-    cache = {p.iso3: p for p in PartnerNation.objects.filter(iso3__in=codes)} if codes else {}
+    if lookups is not None:
+        cache = lookups.partners
+    else:
+        cache = {p.iso3: p for p in PartnerNation.objects.filter(iso3__in=codes)} if codes else {}
     clean, seen = [], {}
     for index, row in enumerate(rows, start=1):
         row_errors = _Errors()
-        partner = _resolve_partner(row.get("partner"), row_errors, "partner", cache)
+        partner = _resolve_partner(row.get("partner"), row_errors, "partner", cache, lookups=lookups)
         role = _choice(row.get("role") or ParticipantRole.PARTICIPANT, ParticipantRole, "role", row_errors)
         personnel = _integer(
             row.get("personnel", 0) if row.get("personnel") not in ("", None) else 0,
@@ -343,10 +361,32 @@ def _clean_after_action(data: Mapping[str, Any], errors: _Errors, *, partial: bo
     for name in ("lessons_learned", "recommendations"):
         if not partial or name in data:
             clean[name] = _text(data.get(name), name, sub, max_length=20000)
+    if data.get("submitted_at") not in (None, ""):
+        # Reports entered after the fact (imports) keep the date they were really submitted.
+        clean["submitted_at"] = _datetime(data["submitted_at"], "submitted_at", sub)
     for name, messages in sub.by_field.items():
         for message in messages:
             errors.add(f"after_action.{name}", message)
     return clean
+
+
+def _datetime(value, name: str, errors: _Errors):
+    if isinstance(value, datetime.datetime):
+        moment = value
+    elif isinstance(value, datetime.date):
+        moment = datetime.datetime.combine(value, datetime.time())
+    else:
+        try:
+            moment = datetime.datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            errors.add(name, _("Enter a valid date and time, such as 2025-03-01 14:30."))
+            return None
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=datetime.UTC)
+    if not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
+        errors.add(name, _("Enter a date between 1900 and 2100."))
+        return None
+    return moment
 
 
 def _cross_checks(values: Mapping[str, Any], errors: _Errors) -> None:
@@ -377,6 +417,27 @@ def reference_allocate(*, year: int, count: int = 1) -> list[str]:
         first = counter.last_number + 1
         ReferenceCounter.objects.filter(year=year).update(last_number=F("last_number") + count)
     return [f"ENG-{year}-{number:06d}" for number in range(first, first + count)]
+
+
+REFERENCE_PATTERN = re.compile(r"^ENG-(\d{4})-(\d{6})$")
+
+
+def _check_reference(reference: str, errors: _Errors) -> None:
+    if not REFERENCE_PATTERN.match(reference or ""):
+        errors.add("reference", _("A reference looks like ENG-2025-000123."))
+    elif Engagement.objects.filter(reference=reference).exists():
+        errors.add("reference", _("Reference %(reference)s is already used.") % {"reference": reference})
+
+
+def reference_reserve(*, reference: str) -> None:
+    """Keep the year's counter past a reference given from outside (an import), so it is never drawn again."""
+    match = REFERENCE_PATTERN.match(reference)
+    year, number = int(match.group(1)), int(match.group(2))
+    with transaction.atomic():
+        ReferenceCounter.objects.bulk_create([ReferenceCounter(year=year, last_number=0)], ignore_conflicts=True)
+        ReferenceCounter.objects.select_for_update().filter(year=year, last_number__lt=number).update(
+            last_number=number
+        )
 
 
 # --- stale scores ----------------------------------------------------------------------------------------
@@ -434,7 +495,11 @@ def _write_participants(engagement: Engagement, participants: list[dict], user) 
 def _write_after_action(engagement: Engagement, values: dict, user) -> AfterActionReport:
     report = AfterActionReport.objects.filter(engagement=engagement).first()
     if report is None:
-        report = AfterActionReport(engagement=engagement, submitted_by=user, submitted_at=timezone.now(), **values)
+        values = {
+            "submitted_at": timezone.now(),
+            **{k: v for k, v in values.items() if v is not None or k != "submitted_at"},
+        }
+        report = AfterActionReport(engagement=engagement, submitted_by=user, **values)
     else:
         for name, value in values.items():
             setattr(report, name, value)
@@ -470,12 +535,16 @@ def engagement_create(
     _cross_checks(clean, errors)
     if clean_aar is not None and clean.get("status") not in SCORED_STATUSES:
         errors.add("after_action", _("An after-action report needs the engagement to be in progress or completed."))
-    if reference is not None and Engagement.objects.filter(reference=reference).exists():
-        errors.add("reference", _("Reference %(reference)s is already used.") % {"reference": reference})
+    if reference is not None:
+        _check_reference(reference, errors)
     errors.raise_if_any()
 
     engagement = Engagement(**clean, created_by=created_by, updated_by=created_by)
-    engagement.reference = reference or reference_allocate(year=clean["start_date"].year)[0]
+    if reference:
+        reference_reserve(reference=reference)
+        engagement.reference = reference
+    else:
+        engagement.reference = reference_allocate(year=clean["start_date"].year)[0]
     _history_user(engagement, created_by).save()
     if clean_orgs:
         engagement.organizations.set(clean_orgs)
