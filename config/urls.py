@@ -7,8 +7,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from core import views as core_views
+from engagements.api.imports import EngagementImportView
 
 api_v1 = [
+    # Before the engagement routes, whose detail pattern would otherwise take "import" for an id.
+    path("engagements/import/", EngagementImportView.as_view(), name="engagement-import"),
     path("", include("core.api.urls")),
     path("", include("partners.api.urls")),
     path("", include("organizations.api.urls")),
@@ -25,6 +28,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("partners/", include("partners.urls")),
     path("organizations/", include("organizations.urls")),
+    path("engagements/", include("engagements.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -395,7 +395,8 @@ def _cross_checks(values: Mapping[str, Any], errors: _Errors) -> None:
         errors.add(
             "end_date", _("The end date cannot be before the start date (%(start)s).") % {"start": start.isoformat()}
         )
-    if (values.get("latitude") is None) != (values.get("longitude") is None):
+    coordinates_refused = "latitude" in errors.by_field or "longitude" in errors.by_field
+    if not coordinates_refused and (values.get("latitude") is None) != (values.get("longitude") is None):
         errors.add(
             "longitude" if values.get("longitude") is None else "latitude",
             _("Give both latitude and longitude, or neither."),
@@ -507,6 +508,127 @@ def _write_after_action(engagement: Engagement, values: dict, user) -> AfterActi
     return report
 
 
+@dataclass
+class CleanEngagement:
+    """A new engagement's input, validated: field values, participants, frameworks and report."""
+
+    fields: dict
+    participants: list[dict]
+    organizations: list
+    after_action: dict | None
+    reference: str | None = None
+
+
+def engagement_clean(
+    *,
+    participants: Iterable[Mapping] = (),
+    organizations: Iterable = (),
+    after_action: Mapping | None = None,
+    reference: str | None = None,
+    lookups: Lookups | None = None,
+    **data,
+) -> CleanEngagement:
+    """Validate a new engagement without writing anything; raises one ValidationError keyed by field."""
+    errors = _Errors()
+    unknown = set(data) - set(ENGAGEMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown engagement fields: {sorted(unknown)}")
+    values = {"status": Status.PLANNED, "sensitivity": Sensitivity.UNCLASSIFIED, "threat_focus": [], **data}
+    for required in ("title", "engagement_type", "domain", "start_date", "end_date", "host_country"):
+        values.setdefault(required, None)
+    clean = _clean_engagement(values, errors, lookups)
+    clean_participants = _clean_participants(participants, errors, lookups)
+    clean_orgs = _resolve_organizations(organizations, errors, lookups)
+    clean_aar = _clean_after_action(after_action, errors) if after_action else None
+    _cross_checks(clean, errors)
+    if clean_aar is not None and clean.get("status") not in SCORED_STATUSES:
+        errors.add("after_action", _("An after-action report needs the engagement to be in progress or completed."))
+    if reference:
+        _check_reference(reference, errors)
+    errors.raise_if_any()
+    return CleanEngagement(clean, clean_participants, clean_orgs, clean_aar, reference or None)
+
+
+@transaction.atomic
+def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by) -> list[Engagement]:
+    """Create many validated engagements with a few bulk statements (imports, demo data).
+
+    Same rules as ``engagement_create`` (the input went through ``engagement_clean``); history rows are
+    written in bulk with the user, and the partners' scores are marked stale once for the whole batch.
+    """
+    from simple_history.utils import bulk_create_with_history
+
+    if not engagements:
+        return []
+    by_year: dict[int, list[CleanEngagement]] = {}
+    for item in engagements:
+        if item.reference:
+            reference_reserve(reference=item.reference)
+        else:
+            by_year.setdefault(item.fields["start_date"].year, []).append(item)
+    drawn = {year: iter(reference_allocate(year=year, count=len(items))) for year, items in by_year.items()}
+    now = timezone.now()
+    objects = [
+        Engagement(
+            **item.fields,
+            reference=item.reference or next(drawn[item.fields["start_date"].year]),
+            created_by=created_by,
+            updated_by=created_by,
+            created_at=now,
+            updated_at=now,
+        )
+        for item in engagements
+    ]
+    created = bulk_create_with_history(objects, Engagement, default_user=created_by, default_date=now)
+    if any(e.pk is None for e in created):
+        # Databases without RETURNING: read the ids back by reference.
+        ids = dict(
+            Engagement.objects.filter(reference__in=[e.reference for e in created]).values_list("reference", "id")
+        )
+        for engagement in created:
+            engagement.pk = engagement.id = ids[engagement.reference]
+    through = Engagement.organizations.through
+    through.objects.bulk_create(
+        [
+            through(engagement_id=e.pk, organization_id=o.pk)
+            for e, item in zip(created, engagements, strict=True)
+            for o in item.organizations
+        ]
+    )
+    participations = [
+        Participation(engagement_id=e.pk, partner=row["partner"], role=row["role"], personnel=row["personnel"])
+        for e, item in zip(created, engagements, strict=True)
+        for row in item.participants
+    ]
+    bulk_create_with_history(participations, Participation, default_user=created_by, default_date=now)
+    reports = [
+        AfterActionReport(
+            engagement_id=e.pk,
+            submitted_by=created_by,
+            **{"submitted_at": now, **{k: v for k, v in item.after_action.items() if v is not None}},
+        )
+        for e, item in zip(created, engagements, strict=True)
+        if item.after_action is not None
+    ]
+    bulk_create_with_history(reports, AfterActionReport, default_user=created_by, default_date=now)
+    changes = [
+        PartnerChange(partner_id=row["partner"].pk, engagement_id=e.pk, first_day=e.start_date, last_day=e.end_date)
+        for e, item in zip(created, engagements, strict=True)
+        for row in item.participants
+    ]
+    PartnerChange.objects.bulk_create(changes, batch_size=2000)
+    if changes:
+        partner_ids = {c.partner_id for c in changes}
+        first_day = min(c.first_day for c in changes)
+        last_day = max(c.last_day for c in changes)
+        transaction.on_commit(
+            lambda: engagement_data_changed.send(
+                sender=Engagement, partner_ids=partner_ids, first_day=first_day, last_day=last_day
+            )
+        )
+    return created
+
+
 @transaction.atomic
 def engagement_create(
     *,
@@ -521,24 +643,15 @@ def engagement_create(
 
     A new engagement may be created in any status: history is often entered after the fact.
     """
-    errors = _Errors()
-    unknown = set(data) - set(ENGAGEMENT_FIELDS)
-    if unknown:
-        raise TypeError(f"Unknown engagement fields: {sorted(unknown)}")
-    values = {"status": Status.PLANNED, "sensitivity": Sensitivity.UNCLASSIFIED, "threat_focus": [], **data}
-    for required in ("title", "engagement_type", "domain", "start_date", "end_date", "host_country"):
-        values.setdefault(required, None)
-    clean = _clean_engagement(values, errors)
-    clean_participants = _clean_participants(participants, errors)
-    clean_orgs = _resolve_organizations(organizations, errors)
-    clean_aar = _clean_after_action(after_action, errors) if after_action else None
-    _cross_checks(clean, errors)
-    if clean_aar is not None and clean.get("status") not in SCORED_STATUSES:
-        errors.add("after_action", _("An after-action report needs the engagement to be in progress or completed."))
-    if reference is not None:
-        _check_reference(reference, errors)
-    errors.raise_if_any()
-
+    checked = engagement_clean(
+        participants=participants, organizations=organizations, after_action=after_action, reference=reference, **data
+    )
+    clean, clean_participants, clean_orgs, clean_aar = (
+        checked.fields,
+        checked.participants,
+        checked.organizations,
+        checked.after_action,
+    )
     engagement = Engagement(**clean, created_by=created_by, updated_by=created_by)
     if reference:
         reference_reserve(reference=reference)

@@ -1,0 +1,280 @@
+"""The engagement exchange format: one row per engagement, shared by CSV/XLSX export and import.
+
+Participants are ``ISO3:role:personnel`` separated by ``;``, organizations and threat focus are values
+separated by ``;``. Export writes exactly what import reads, so exporting and re-importing a file
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import decimal
+import io
+from collections.abc import Iterable, Iterator
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+COLUMNS = [
+    "reference",
+    "title",
+    "engagement_type",
+    "domain",
+    "status",
+    "start_date",
+    "end_date",
+    "host_country",
+    "location_name",
+    "latitude",
+    "longitude",
+    "organizations",
+    "threat_focus",
+    "description",
+    "budget_usd",
+    "funding_source",
+    "sensitivity",
+    "series",
+    "participants",
+    "aar_summary",
+    "interoperability_rating",
+    "capacity_rating",
+    "trust_rating",
+    "lessons_learned",
+    "recommendations",
+    "aar_submitted_at",
+]
+REQUIRED_COLUMNS = ["title", "engagement_type", "domain", "start_date", "end_date", "host_country"]
+AAR_COLUMNS = {
+    "aar_summary": "summary",
+    "interoperability_rating": "interoperability_rating",
+    "capacity_rating": "capacity_rating",
+    "trust_rating": "trust_rating",
+    "lessons_learned": "lessons_learned",
+    "recommendations": "recommendations",
+    "aar_submitted_at": "submitted_at",
+}
+# Where a service error about a field is reported in the file.
+FIELD_TO_COLUMN = {
+    "after_action": "aar_summary",
+    **{f"after_action.{field}": column for column, field in AAR_COLUMNS.items()},
+}
+
+EXAMPLE_ROWS = [
+    {
+        "title": "Flintlock 2026",
+        "engagement_type": "exercise",
+        "domain": "land",
+        "status": "completed",
+        "start_date": "2026-02-09",
+        "end_date": "2026-02-27",
+        "host_country": "CIV",
+        "location_name": "Jacqueville",
+        "latitude": "5.2050",
+        "longitude": "-4.4170",
+        "organizations": "ECOWAS",
+        "threat_focus": "terrorism;insurgency",
+        "description": "Annual special operations exercise.",
+        "budget_usd": "2500000.00",
+        "funding_source": "Partnership programme",
+        "sensitivity": "unclassified",
+        "series": "flintlock",
+        "participants": "CIV:host:400;USA:lead:600;SEN:participant:120",
+        "aar_summary": "Combined planning improved markedly.",
+        "interoperability_rating": "4",
+        "capacity_rating": "3",
+        "trust_rating": "4",
+        "lessons_learned": "Start radio integration earlier.",
+        "recommendations": "Add a maritime phase.",
+        "aar_submitted_at": "2026-03-20T09:00:00+00:00",
+    },
+    {
+        "title": "Maritime domain awareness course",
+        "engagement_type": "training_exchange",
+        "domain": "maritime",
+        "status": "planned",
+        "start_date": "2026-09-07",
+        "end_date": "2026-09-18",
+        "host_country": "GHA",
+        "participants": "GHA:trainee:30;FRA:trainer:6",
+        "threat_focus": "maritime_crime",
+        "sensitivity": "unclassified",
+    },
+]
+
+
+# --- formatting (export) ------------------------------------------------------------------------------------
+
+
+def _number(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, decimal.Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+    return str(value)
+
+
+def _moment(value) -> str:
+    if value is None:
+        return ""
+    return timezone.localtime(value, datetime.UTC).isoformat(timespec="seconds")
+
+
+def participants_text(participations: Iterable) -> str:
+    rows = sorted(participations, key=lambda p: p.partner.iso3)
+    return ";".join(f"{p.partner.iso3}:{p.role}:{p.personnel}" for p in rows)
+
+
+def engagement_row(engagement) -> list[str]:
+    """One engagement as the file's row (participations, organizations, series and AAR prefetched)."""
+    report = getattr(engagement, "after_action", None) if _has_report(engagement) else None
+    values = {
+        "reference": engagement.reference,
+        "title": engagement.title,
+        "engagement_type": engagement.engagement_type,
+        "domain": engagement.domain,
+        "status": engagement.status,
+        "start_date": engagement.start_date.isoformat(),
+        "end_date": engagement.end_date.isoformat(),
+        "host_country": engagement.host_country.iso3,
+        "location_name": engagement.location_name,
+        "latitude": _number(engagement.latitude),
+        "longitude": _number(engagement.longitude),
+        "organizations": ";".join(sorted(o.acronym for o in engagement.organizations.all())),
+        "threat_focus": ";".join(engagement.threat_focus or []),
+        "description": engagement.description,
+        "budget_usd": _number(engagement.budget_usd),
+        "funding_source": engagement.funding_source,
+        "sensitivity": engagement.sensitivity,
+        "series": engagement.series.slug if engagement.series_id else "",
+        "participants": participants_text(engagement.participations.all()),
+        "aar_summary": report.summary if report else "",
+        "interoperability_rating": str(report.interoperability_rating) if report else "",
+        "capacity_rating": str(report.capacity_rating) if report else "",
+        "trust_rating": str(report.trust_rating) if report else "",
+        "lessons_learned": report.lessons_learned if report else "",
+        "recommendations": report.recommendations if report else "",
+        "aar_submitted_at": _moment(report.submitted_at) if report else "",
+    }
+    return [values[column] for column in COLUMNS]
+
+
+def _has_report(engagement) -> bool:
+    try:
+        return engagement.after_action is not None
+    except engagement._meta.get_field("after_action").related_model.DoesNotExist:
+        return False
+
+
+def export_rows(queryset, *, chunk_size: int = 1000) -> Iterator[list[str]]:
+    """Rows for every engagement of ``queryset``, streamed in chunks with their relations prefetched."""
+    queryset = queryset.select_related("host_country", "series", "after_action").prefetch_related(
+        "participations__partner", "organizations"
+    )
+    for engagement in queryset.iterator(chunk_size=chunk_size):
+        yield engagement_row(engagement)
+
+
+def xlsx_bytes(rows: Iterable[list[str]]) -> bytes:
+    """An XLSX workbook of the header and ``rows``, written in constant memory (write-only mode)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("engagements")
+    sheet.append(COLUMNS)
+    for row in rows:
+        sheet.append([_xlsx_safe(value) for value in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx_safe(value: str) -> str:
+    # Text, never a formula: a leading "=" would be evaluated by spreadsheet programs.
+    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "@") else value
+
+
+def template_csv() -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    for row in EXAMPLE_ROWS:
+        writer.writerow({column: row.get(column, "") for column in COLUMNS})
+    return buffer.getvalue()
+
+
+# --- parsing (import) ---------------------------------------------------------------------------------------
+
+
+class RowProblem(Exception):
+    def __init__(self, column: str, message: str):
+        super().__init__(message)
+        self.column = column
+        self.message = message
+
+
+def cell_text(value) -> str:
+    """A cell as text: XLSX cells arrive as numbers and datetimes, CSV cells as strings."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat() if value.time() != datetime.time() or value.tzinfo else value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    if text.startswith("'") and text[1:2] in ("=", "+", "@", "-"):
+        text = text[1:]
+    return text
+
+
+def split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(";") if part.strip()]
+
+
+def parse_participants(text: str) -> list[dict]:
+    participants = []
+    for position, part in enumerate(split_list(text), start=1):
+        pieces = [piece.strip() for piece in part.split(":")]
+        if len(pieces) > 3 or not pieces[0]:
+            raise RowProblem(
+                "participants",
+                _("Participant %(n)s “%(text)s” is not ISO3:role:personnel.") % {"n": position, "text": part},
+            )
+        row = {"partner": pieces[0]}
+        if len(pieces) > 1 and pieces[1]:
+            row["role"] = pieces[1]
+        if len(pieces) > 2 and pieces[2]:
+            row["personnel"] = pieces[2]
+        participants.append(row)
+    return participants
+
+
+def service_input(row: dict[str, str]) -> dict:
+    """A file row as the keyword arguments of the engagement services."""
+    data = {
+        "title": row.get("title", ""),
+        "engagement_type": row.get("engagement_type", ""),
+        "domain": row.get("domain", ""),
+        "status": row.get("status") or "planned",
+        "start_date": row.get("start_date", ""),
+        "end_date": row.get("end_date", ""),
+        "host_country": row.get("host_country", ""),
+        "location_name": row.get("location_name", ""),
+        "latitude": row.get("latitude") or None,
+        "longitude": row.get("longitude") or None,
+        "threat_focus": split_list(row.get("threat_focus", "")),
+        "description": row.get("description", ""),
+        "budget_usd": row.get("budget_usd") or None,
+        "funding_source": row.get("funding_source", ""),
+        "sensitivity": row.get("sensitivity") or "unclassified",
+        "series": row.get("series") or None,
+    }
+    extra = {
+        "participants": parse_participants(row.get("participants", "")),
+        "organizations": split_list(row.get("organizations", "")),
+    }
+    if any(row.get(column) for column in AAR_COLUMNS):
+        extra["after_action"] = {field: row.get(column, "") for column, field in AAR_COLUMNS.items()}
+    return {**data, **extra}

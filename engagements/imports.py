@@ -1,0 +1,346 @@
+"""Importing engagements from CSV or XLSX: all or nothing, with every bad row reported.
+
+The file is read twice, row by row, so memory stays bounded whatever its size: the first pass validates
+every row through the same rules as the services (``engagement_clean``) and writes nothing; the second,
+only when no row is bad and it is not a dry run, writes in one transaction: new engagements in bulk
+batches, changed ones through ``engagement_update`` (with history), unchanged ones not at all. A row whose
+``reference`` exists updates that engagement, so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from engagements import exchange, services
+from engagements.choices import allowed_status_moves
+from engagements.models import Engagement
+
+BATCH_SIZE = 1000
+MAX_REPORTED_ERRORS = 500
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read (not CSV/XLSX, bad encoding, missing columns)."""
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str
+    message: str
+    reference: str = ""
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "column": self.column, "message": self.message, "reference": self.reference}
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    to_create: int = 0
+    to_update: int = 0
+    unchanged: int = 0
+    error_count: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    dry_run: bool = True
+    applied: bool = False
+    created_references: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def add_error(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(error)
+
+    def as_dict(self) -> dict:
+        return {
+            "rows": self.rows,
+            "to_create": self.to_create,
+            "to_update": self.to_update,
+            "unchanged": self.unchanged,
+            "error_count": self.error_count,
+            "errors": [e.as_dict() for e in self.errors],
+            "errors_truncated": self.error_count > len(self.errors),
+            "dry_run": self.dry_run,
+            "applied": self.applied,
+        }
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+
+
+def _is_xlsx(handle: IO[bytes], name: str) -> bool:
+    position = handle.tell()
+    head = handle.read(4)
+    handle.seek(position)
+    return head == b"PK\x03\x04" or name.lower().endswith(".xlsx")
+
+
+def _check_header(header: list[str]) -> list[str]:
+    header = [exchange.cell_text(h).lower() for h in header]
+    missing = [c for c in exchange.REQUIRED_COLUMNS if c not in header]
+    unknown = [c for c in header if c and c not in exchange.COLUMNS]
+    duplicated = sorted({c for c in header if c and header.count(c) > 1})
+    problems = []
+    if missing:
+        problems.append(_("missing columns: %(cols)s") % {"cols": ", ".join(missing)})
+    if unknown:
+        problems.append(_("unknown columns: %(cols)s") % {"cols": ", ".join(unknown)})
+    if duplicated:
+        problems.append(_("columns given twice: %(cols)s") % {"cols": ", ".join(duplicated)})
+    if problems:
+        raise ImportFileError(
+            _("Line 1 (header): %(problems)s. The columns are: %(columns)s.")
+            % {"problems": "; ".join(problems), "columns": ", ".join(exchange.COLUMNS)}
+        )
+    return header
+
+
+def read_rows(handle: IO[bytes], name: str = "") -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row as text by column) for each non-empty data row; the header is line 1."""
+    handle.seek(0)
+    if _is_xlsx(handle, name):
+        yield from _read_xlsx(handle)
+    else:
+        yield from _read_csv(handle)
+
+
+def _read_csv(handle: IO[bytes]) -> Iterator[tuple[int, dict[str, str]]]:
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    try:
+        reader = csv.reader(text)
+        try:
+            header = _check_header(next(reader))
+        except StopIteration:
+            raise ImportFileError(_("The file is empty.")) from None
+        line = 1
+        for values in reader:
+            line = reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) > len(header):
+                raise ImportFileError(_("Line %(line)s has more cells than the header.") % {"line": line})
+            yield line, {column: exchange.cell_text(value) for column, value in zip(header, values, strict=False)}
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(_("The file is not UTF-8 text: save it as CSV UTF-8 or XLSX.")) from exc
+    except csv.Error as exc:
+        raise ImportFileError(_("The CSV cannot be read: %(error)s") % {"error": exc}) from exc
+    finally:
+        text.detach()
+
+
+def _read_xlsx(handle: IO[bytes]) -> Iterator[tuple[int, dict[str, str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(handle, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise ImportFileError(_("The file is not a readable XLSX workbook.")) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        try:
+            header = _check_header(list(next(rows)))
+        except StopIteration:
+            raise ImportFileError(_("The file is empty.")) from None
+        for line, values in enumerate(rows, start=2):
+            if not any(v not in (None, "") for v in values):
+                continue
+            yield (
+                line,
+                {column: exchange.cell_text(value) for column, value in zip(header, values, strict=False) if column},
+            )
+    finally:
+        workbook.close()
+
+
+# --- validating and applying ------------------------------------------------------------------------------
+
+
+def _errors_from(exc: ValidationError, line: int, reference: str) -> list[RowError]:
+    found = []
+    for name, messages in exc.message_dict.items():
+        column = exchange.FIELD_TO_COLUMN.get(name, name if name in exchange.COLUMNS else "")
+        for message in messages:
+            found.append(RowError(line, column, message, reference))
+    return found
+
+
+def _existing(references: list[str]) -> dict[str, Engagement]:
+    rows = (
+        Engagement.objects.filter(reference__in=references)
+        .select_related("host_country", "series", "after_action")
+        .prefetch_related("participations__partner", "organizations")
+    )
+    return {e.reference: e for e in rows}
+
+
+def _canonical(checked: services.CleanEngagement, current: list[str]) -> list[str]:
+    """The row ``checked`` would produce on export (blank AAR date means "keep the stored one")."""
+    from types import SimpleNamespace
+
+    fields = checked.fields
+    report = checked.after_action
+    probe = SimpleNamespace(
+        reference=current[0],
+        **{k: v for k, v in fields.items() if k not in ("host_country", "series")},
+        host_country=fields["host_country"],
+        series=fields.get("series"),
+        series_id=fields["series"].pk if fields.get("series") else None,
+        organizations=SimpleNamespace(all=lambda: checked.organizations),
+        participations=SimpleNamespace(
+            all=lambda: [
+                SimpleNamespace(partner=r["partner"], role=r["role"], personnel=r["personnel"])
+                for r in checked.participants
+            ]
+        ),
+        after_action=SimpleNamespace(submitted_at=None, **{k: v for k, v in report.items() if k != "submitted_at"})
+        if report
+        else None,
+        _meta=Engagement._meta,
+    )
+    row = exchange.engagement_row(probe)
+    position = exchange.COLUMNS.index("aar_submitted_at")
+    if report and report.get("submitted_at"):
+        row[position] = exchange._moment(report["submitted_at"])
+    elif report:
+        row[position] = current[position]
+    return row
+
+
+def _check_row(
+    line: int, row: dict[str, str], lookups, existing: dict[str, Engagement]
+) -> tuple[services.CleanEngagement | None, list[RowError]]:
+    reference = row.get("reference", "").strip()
+    try:
+        payload = exchange.service_input(row)
+    except exchange.RowProblem as problem:
+        return None, [RowError(line, problem.column, problem.message, reference)]
+    current = existing.get(reference)
+    if current is not None and current.deleted_at is not None:
+        message = _("%(reference)s was deleted; leave the reference empty to create a new engagement.")
+        return None, [RowError(line, "reference", message % {"reference": reference}, reference)]
+    try:
+        checked = services.engagement_clean(
+            lookups=lookups, reference=None if current else (reference or None), **payload
+        )
+    except ValidationError as exc:
+        return None, _errors_from(exc, line, reference)
+    if current is not None:
+        new_status = checked.fields["status"]
+        if new_status != current.status and new_status not in allowed_status_moves(current.status):
+            return None, [
+                RowError(
+                    line,
+                    "status",
+                    _("%(reference)s is %(current)s and cannot move to %(wanted)s.")
+                    % {"reference": reference, "current": current.status, "wanted": new_status},
+                    reference,
+                )
+            ]
+    return checked, []
+
+
+def _batches(handle: IO[bytes], name: str) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    batch = []
+    for item in read_rows(handle, name):
+        batch.append(item)
+        if len(batch) >= BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def engagements_import(*, handle: IO[bytes], name: str = "", user, dry_run: bool = True) -> ImportReport:
+    """Validate the whole file; unless ``dry_run`` or a row is bad, apply it in one transaction.
+
+    Raises ImportFileError when the file as a whole cannot be read.
+    """
+    report = ImportReport(dry_run=dry_run)
+    lookups = services.Lookups()
+    seen_references: dict[str, int] = {}
+    for batch in _batches(handle, name):
+        references = [row.get("reference", "").strip() for _line, row in batch]
+        existing = _existing([r for r in references if r])
+        for (line, row), reference in zip(batch, references, strict=True):
+            report.rows += 1
+            if reference:
+                if reference in seen_references:
+                    report.add_error(
+                        RowError(
+                            line,
+                            "reference",
+                            _("Duplicate reference: also on line %(line)s.") % {"line": seen_references[reference]},
+                            reference,
+                        )
+                    )
+                    continue
+                seen_references[reference] = line
+            checked, errors = _check_row(line, row, lookups, existing)
+            for error in errors:
+                report.add_error(error)
+            if checked is None:
+                continue
+            current = existing.get(reference)
+            if current is None:
+                report.to_create += 1
+            else:
+                current_row = exchange.engagement_row(current)
+                if _canonical(checked, current_row) == current_row:
+                    report.unchanged += 1
+                else:
+                    report.to_update += 1
+    if report.rows == 0:
+        raise ImportFileError(_("The file has a header but no rows."))
+    if dry_run or not report.ok:
+        return report
+    _apply(handle, name, user, report)
+    return report
+
+
+@transaction.atomic
+def _apply(handle: IO[bytes], name: str, user, report: ImportReport) -> None:
+    lookups = services.Lookups()
+    for batch in _batches(handle, name):
+        references = [row.get("reference", "").strip() for _line, row in batch]
+        existing = _existing([r for r in references if r])
+        new = []
+        for (line, row), reference in zip(batch, references, strict=True):
+            checked, errors = _check_row(line, row, lookups, existing)
+            if errors or checked is None:
+                # The file changed between the passes, or a rule now refuses it: write nothing.
+                raise ValidationError(
+                    errors[0].message if errors else _("Line %(line)s is no longer valid.") % {"line": line}
+                )
+            current = existing.get(reference)
+            if current is None:
+                new.append(checked)
+                continue
+            current_row = exchange.engagement_row(current)
+            if _canonical(checked, current_row) == current_row:
+                continue
+            services.engagement_update(
+                engagement=current,
+                updated_by=user,
+                participants=checked.participants,
+                organizations=checked.organizations,
+                after_action=checked.after_action,
+                **checked.fields,
+            )
+        created = services.engagements_bulk_create(engagements=new, created_by=user)
+        room = max(0, 100 - len(report.created_references))
+        report.created_references.extend(e.reference for e in created[:room])
+    report.applied = True
