@@ -8,7 +8,7 @@ PYTEST_ARGS ?= -n 2
 # `make run` is the embedded development mode: debug on, SQLite, eager tasks, unless the environment says otherwise.
 RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 
-.PHONY: run test lint check-python migrate bootstrap shell worker beat bench clean-venv
+.PHONY: run test lint check-python migrate bootstrap shell worker beat bench assets clean-venv
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
@@ -49,6 +49,10 @@ worker: $(VENV)/.installed
 
 beat: $(VENV)/.installed
 	$(RUN_ENV) $(VENV)/bin/celery -A config beat --loglevel=info --schedule=/tmp/engagement-tracker-beat
+
+# Refresh static/vendor/ from the pinned npm packages (needs Node; the results are committed).
+assets:
+	bash scripts/vendor_assets.sh
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Copy the pinned front-end packages' built files and licences into static/vendor/ (run by `make assets`).
+# The copies are committed, so running the app needs neither Node nor the network.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npm ci --ignore-scripts --no-audit --no-fund
+copy() { # package, files...
+  local pkg=$1; shift
+  local dest="static/vendor/$pkg"
+  rm -rf "$dest" && mkdir -p "$dest"
+  for file in "$@"; do cp "node_modules/$pkg/$file" "$dest/"; done
+  local version
+  version=$(node -p "require('./node_modules/$pkg/package.json').version")
+  printf '%s %s\n' "$pkg" "$version" > "$dest/VERSION"
+}
+copy chart.js dist/chart.umd.min.js LICENSE.md
+copy axe-core axe.min.js LICENSE
+copy world-atlas countries-110m.json LICENSE
+echo "static/vendor updated:"; ls -R static/vendor
