@@ -49,7 +49,7 @@ def world_map(partners, label: str = "") -> str:
     )
     title = label or ""
     return format_html(
-        '<svg class="map" viewBox="{}" role="img" aria-label="{}"><title>{}</title>'
+        '<svg class="map" viewBox="{}" role="group" aria-label="{}"><title>{}</title>'
         '<rect class="sea" width="1000" height="500"/><g>{}</g><g>{}</g><g>{}</g></svg>',
         VIEWBOX,
         title,

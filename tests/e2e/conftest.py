@@ -1,0 +1,94 @@
+"""Real-browser tests: Playwright for Python driving the system's Chromium (never a downloaded browser)
+against the app on pytest-django's live server with a real database.
+
+Without Chromium these tests are skipped with a message saying how to install it; under CI
+(REQUIRE_BROWSER=1, set by .ci/run, which installs Chromium) they fail instead of skipping.
+Screenshots of key screens go to artifacts/ (ignored by git) for review.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; the Django ORM calls made by fixtures and
+# assertions here are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+AXE = ROOT / "static" / "vendor" / "axe-core" / "axe.min.js"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+PASSWORD = "pw-for-tests-123"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.e2e)
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("e2e") and CHROMIUM is None:
+        message = "Chromium not found: install it with `apt-get install chromium` to run the browser tests"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(message + " (REQUIRE_BROWSER=1: they must run)", pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    # bypass_csp only lets the tests inject axe-core; the app's own pages never need it.
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900}, bypass_csp=True)
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.js_errors = errors
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def login(page):
+    def _login(username: str, password: str = PASSWORD):
+        page.goto("/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        return page
+
+    return _login
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def axe_violations(page, *, impacts=("serious", "critical")) -> list[dict]:
+    """Serious and critical WCAG 2 A/AA violations on the current page, from the vendored axe-core."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"][:5]]}
+        for v in result["violations"]
+        if v["impact"] in impacts
+    ]
