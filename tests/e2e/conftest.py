@@ -86,7 +86,9 @@ def screenshot(page, name: str) -> Path:
 def axe_violations(page, *, impacts=("serious", "critical")) -> list[dict]:
     """Serious and critical WCAG 2 A/AA violations on the current page, from the vendored axe-core."""
     page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})")
+    result = page.evaluate(
+        "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})"
+    )
     return [
         {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"][:5]]}
         for v in result["violations"]
