@@ -15,3 +15,14 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+def _register_user_history() -> None:
+    """Changes to user accounts are audited like domain data (never the password hash)."""
+    from django.contrib.auth import get_user_model
+    from simple_history import register
+
+    register(get_user_model(), app="core", excluded_fields=["password", "last_login"])
+
+
+_register_user_history()

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from core import selectors
+from core import audit, selectors
+from core.exports import csv_response, wants_csv
+from core.forms import AuditFilterForm
+from core.paging import paginate, querystring_without
+from core.roles import ADMIN, role_of
 
 
 def home(request):
@@ -20,3 +25,51 @@ def healthz(request):
     """State of the database, the broker and the cache. 200 when every configured one answers."""
     report = selectors.health_report()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+def audit_log(request):
+    """Every recorded create, change and delete, with who and when; administrators only."""
+    if role_of(request.user) != ADMIN:
+        raise PermissionDenied
+    form = AuditFilterForm(request.GET or None)
+    filters = {}
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            data = form.cleaned_data
+            filters = {
+                "model": data["model"],
+                "username": data["user"].strip(),
+                "action": data["action"],
+                "since": data["since"],
+                "until": data["until"],
+            }
+        else:
+            status = 400
+    entries = audit.audit_entries(**filters)
+    if wants_csv(request) and status == 200:
+        rows = (
+            [
+                e["history_date"].isoformat(),
+                e["actor"] or "",
+                audit.ACTIONS[e["history_type"]],
+                e["model_label"],
+                e["object_id"],
+                e["object_label"],
+                e["history_change_reason"] or "",
+            ]
+            for e in entries.iterator()
+        )
+        return csv_response(
+            filename="audit.csv",
+            header=["when", "user", "action", "record_type", "record_id", "record", "reason"],
+            rows=rows,
+        )
+    page = paginate(request, entries)
+    rows = list(page.object_list)
+    changes = audit.changed_fields(rows)
+    for row in rows:
+        row["action"] = audit.ACTIONS[row["history_type"]]
+        row["changes"] = changes.get((row["model_label"], row["history_id"]), [])
+    context = {"form": form, "page": page, "rows": rows, "querystring": querystring_without(request, "page")}
+    return render(request, "core/audit.html", context, status=status)

@@ -1,0 +1,24 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from core.audit import ACTIONS, history_models
+
+
+class AuditFilterForm(forms.Form):
+    model = forms.ChoiceField(label=_("Record type"), required=False)
+    user = forms.CharField(label=_("User"), required=False, max_length=150)
+    action = forms.ChoiceField(
+        label=_("Action"), required=False, choices=[("", _("Any"))] + [(k, v) for k, v in ACTIONS.items()]
+    )
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [("", _("All"))] + [(label, label) for label in history_models()]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["until"] < data["since"]:
+            self.add_error("until", _("The end of the period cannot be before its start."))
+        return data
