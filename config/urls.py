@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from core import views as core_views
@@ -30,6 +31,8 @@ urlpatterns = [
     path("partners/", include("partners.urls")),
     path("organizations/", include("organizations.urls")),
     path("engagements/", include("engagements.urls")),
+    # Public, so the login page can be switched to French before signing in.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

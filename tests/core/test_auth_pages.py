@@ -53,3 +53,10 @@ def test_api_token_refused_for_bad_credentials(client, make_user):
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
     assert "errors" in response.json()
+
+
+def test_language_can_be_switched_before_login(client):
+    response = client.post("/i18n/setlang/", {"language": "fr", "next": "/accounts/login/"})
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    page = client.get("/accounts/login/")
+    assert '<html lang="fr">' in page.content.decode()
