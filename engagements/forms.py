@@ -206,9 +206,7 @@ class BaseParticipantFormSet(forms.BaseFormSet):
         return [
             form
             for form in self.forms
-            if not (self.can_delete and self._should_delete_form(form))
-            and form.has_changed()
-            and getattr(form, "cleaned_data", None)
+            if not (self.can_delete and self._should_delete_form(form)) and form.has_changed() and form.is_valid()
         ]
 
     def clean(self):
@@ -256,15 +254,22 @@ def _messages(value) -> list[str]:
     return [str(m) for m in (value if isinstance(value, list | tuple) else [value])]
 
 
-def apply_service_errors(error: ValidationError, *, form: forms.Form, formset: forms.BaseFormSet | None = None) -> None:
-    """Put a service's refusal beside the fields it names; what names no field goes above the form."""
+def apply_service_errors(
+    error: ValidationError, *, form: forms.Form, formset: forms.BaseFormSet | None = None, only_new: bool = False
+) -> None:
+    """Put a service's refusal beside the fields it names; what names no field goes above the form.
+
+    ``only_new``: the form had errors of its own already; a field that has one keeps only that one (the
+    service was given no value for it, so its complaint would be beside the point).
+    """
     if not hasattr(error, "error_dict"):
         form.add_error(None, error.messages)
         return
     for key, messages in error.message_dict.items():
         name = key.split(".", 1)[1] if key.startswith("after_action.") else key
         if name in form.fields and not form.fields[name].widget.is_hidden:
-            form.add_error(name, messages)
+            if not (only_new and form.has_error(name)):
+                form.add_error(name, messages)
         elif key == "participants" and formset is not None:
             formset._non_form_errors = formset.non_form_errors() + forms.utils.ErrorList(_messages(messages))
         else:

@@ -7,6 +7,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -188,7 +189,7 @@ def engagement_detail(request, pk):
 # --- create and edit ------------------------------------------------------------------------------------
 
 
-def _conflict_check(form, formset) -> list[dict]:
+def _conflict_check(form, formset, exclude=None) -> list[dict]:
     """Warnings for what is on the form, before saving (the "Check for conflicts" button)."""
     data = form.cleaned_data
     codes = [row["partner"] for row in formset.service_rows()] + [data.get("host_country")]
@@ -196,7 +197,7 @@ def _conflict_check(form, formset) -> list[dict]:
     series_id = None
     if data.get("series"):
         series_id = ExerciseSeries.objects.filter(slug=data["series"]).values_list("pk", flat=True).first()
-    return selectors.deconfliction_warnings(
+    warnings = selectors.deconfliction_warnings(
         start_date=data.get("start_date"),
         end_date=data.get("end_date"),
         host_country_id=ids.get(data.get("host_country")),
@@ -204,6 +205,26 @@ def _conflict_check(form, formset) -> list[dict]:
         title=data.get("title") or "",
         series_id=series_id,
     )
+    # Editing: the engagement itself, as saved, is no conflict.
+    return [w for w in warnings if exclude is None or w["engagement_id"] != exclude.pk]
+
+
+class _DryRun(Exception):
+    """Raised to roll back a save made only to collect the service's verdict."""
+
+
+def _collect_service_errors(save, *, form, formset) -> None:
+    """The form or a participant row did not parse: still ask the service about everything else, so the
+    planner sees every problem at once rather than one round at a time. Whatever it would write is rolled
+    back (and so are its after-commit announcements)."""
+    try:
+        with transaction.atomic():
+            save()
+            raise _DryRun
+    except _DryRun:
+        pass
+    except ValidationError as error:
+        apply_service_errors(error, form=form, formset=formset, only_new=True)
 
 
 def _render_form(request, *, form, formset, engagement=None, checked=None):
@@ -223,13 +244,20 @@ def engagement_create(request):
         return _render_form(request, form=form, formset=participant_formset(choices=choices))
     form = EngagementForm(request.POST, choices=choices)
     formset = participant_formset(request.POST, choices=choices)
-    if form.is_valid() and formset.is_valid():
-        if "check" in request.POST:
-            return _render_form(request, form=form, formset=formset, checked=_conflict_check(form, formset))
+
+    def save():
+        return services.engagement_create(
+            created_by=request.user, participants=formset.service_rows(), **form.service_values()
+        )
+
+    valid = [form.is_valid(), formset.is_valid()]  # both, so every row is checked and shown
+    if not all(valid):
+        _collect_service_errors(save, form=form, formset=formset)
+    elif "check" in request.POST:
+        return _render_form(request, form=form, formset=formset, checked=_conflict_check(form, formset))
+    else:
         try:
-            result = services.engagement_create(
-                created_by=request.user, participants=formset.service_rows(), **form.service_values()
-            )
+            result = save()
         except ValidationError as error:
             apply_service_errors(error, form=form, formset=formset)
         else:
@@ -252,20 +280,25 @@ def engagement_edit(request, pk):
         return _render_form(request, form=form, formset=formset, engagement=engagement)
     form = EngagementForm(request.POST, choices=choices, current_status=engagement.status)
     formset = participant_formset(request.POST, choices=choices, extra=2)
-    if form.is_valid() and formset.is_valid():
-        if "check" in request.POST:
-            return _render_form(
-                request, form=form, formset=formset, engagement=engagement, checked=_conflict_check(form, formset)
-            )
-        values = form.service_values()
+
+    def save():
+        return services.engagement_update(
+            engagement=engagement,
+            updated_by=request.user,
+            expected_version=form.cleaned_data.get("version"),
+            participants=formset.service_rows(),
+            **form.service_values(),
+        )
+
+    valid = [form.is_valid(), formset.is_valid()]  # both, so every row is checked and shown
+    if not all(valid):
+        _collect_service_errors(save, form=form, formset=formset)
+    elif "check" in request.POST:
+        checked = _conflict_check(form, formset, exclude=engagement)
+        return _render_form(request, form=form, formset=formset, engagement=engagement, checked=checked)
+    else:
         try:
-            result = services.engagement_update(
-                engagement=engagement,
-                updated_by=request.user,
-                expected_version=form.cleaned_data.get("version"),
-                participants=formset.service_rows(),
-                **values,
-            )
+            result = save()
         except services.StaleVersionError as error:
             form.add_error(None, error.message_dict.get("version", error.messages))
             form.stale = True
