@@ -172,7 +172,10 @@ class ParticipantForm(forms.Form):
     """One row of the participants table: a partner, its role and how many personnel it sent."""
 
     partner = forms.ChoiceField(label=_("Partner"))
-    role = forms.ChoiceField(label=_("Role"), choices=ParticipantRole.choices, initial=ParticipantRole.PARTICIPANT)
+    # Optional like in the service: a row without a role is a participant.
+    role = forms.ChoiceField(
+        label=_("Role"), choices=ParticipantRole.choices, initial=ParticipantRole.PARTICIPANT, required=False
+    )
     personnel = forms.IntegerField(
         label=_("Personnel"),
         required=False,
