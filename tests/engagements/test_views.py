@@ -896,3 +896,9 @@ def test_planner_home_lists_overdue_reports_and_recent_engagements(client_for, p
     assert recent_end.reference in html[html.index("Recently changed engagements") :]
     viewer_home = content(client_for(viewer).get("/"))
     assert "Overdue after-action reports" not in viewer_home
+
+
+def test_an_out_of_range_coordinate_gets_one_message_not_two(client_for, planner, reference_data):
+    html = content(client_for(planner).post("/engagements/new/", form_data(latitude="95")))
+    assert errors_for(html, "id_latitude") == ["Latitude must be between -90 and 90."]
+    assert errors_for(html, "id_longitude") == []
