@@ -902,3 +902,31 @@ def test_an_out_of_range_coordinate_gets_one_message_not_two(client_for, planner
     html = content(client_for(planner).post("/engagements/new/", form_data(latitude="95")))
     assert errors_for(html, "id_latitude") == ["Latitude must be between -90 and 90."]
     assert errors_for(html, "id_longitude") == []
+
+
+def test_detail_queries_do_not_grow_with_participants(
+    client_for, planner, reference_data, django_assert_max_num_queries
+):
+    def queries_for(codes):
+        engagement = create(
+            planner,
+            title=f"Exercise with {len(codes)}",
+            status="completed",
+            participants=[{"partner": code, "personnel": 5} for code in codes],
+            start_date=D(2020 + len(codes) % 5, 1, 1),
+            end_date=D(2020 + len(codes) % 5, 1, 5),
+        )
+        services.after_action_submit(
+            engagement=engagement,
+            user=planner,
+            summary="ok",
+            interoperability_rating=3,
+            capacity_rating=3,
+            trust_rating=3,
+        )
+        client = client_for(planner)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/engagements/{engagement.pk}/").status_code == 200
+        return len(captured)
+
+    assert queries_for(["FRA", "USA"]) == queries_for(["FRA", "USA", "GBR", "DEU", "ITA", "ESP", "SEN", "GHA", "KEN"])
