@@ -189,7 +189,7 @@ def engagement_detail(request, pk):
 # --- create and edit ------------------------------------------------------------------------------------
 
 
-def _conflict_check(form, formset, exclude=None) -> list[dict]:
+def _conflict_check(form, formset, *, user, exclude=None) -> list[dict]:
     """Warnings for what is on the form, before saving (the "Check for conflicts" button)."""
     data = form.cleaned_data
     codes = [row["partner"] for row in formset.service_rows()] + [data.get("host_country")]
@@ -204,6 +204,7 @@ def _conflict_check(form, formset, exclude=None) -> list[dict]:
         partner_ids=[ids[row["partner"]] for row in formset.service_rows() if row["partner"] in ids],
         title=data.get("title") or "",
         series_id=series_id,
+        user=user,
     )
     # Editing: the engagement itself, as saved, is no conflict.
     return [w for w in warnings if exclude is None or w["engagement_id"] != exclude.pk]
@@ -254,7 +255,9 @@ def engagement_create(request):
     if not all(valid):
         _collect_service_errors(save, form=form, formset=formset)
     elif "check" in request.POST:
-        return _render_form(request, form=form, formset=formset, checked=_conflict_check(form, formset))
+        return _render_form(
+            request, form=form, formset=formset, checked=_conflict_check(form, formset, user=request.user)
+        )
     else:
         try:
             result = save()
@@ -294,7 +297,7 @@ def engagement_edit(request, pk):
     if not all(valid):
         _collect_service_errors(save, form=form, formset=formset)
     elif "check" in request.POST:
-        checked = _conflict_check(form, formset, exclude=engagement)
+        checked = _conflict_check(form, formset, user=request.user, exclude=engagement)
         return _render_form(request, form=form, formset=formset, engagement=engagement, checked=checked)
     else:
         try:

@@ -7,7 +7,6 @@ from functools import lru_cache
 
 from django import template
 from django.utils.html import format_html, format_html_join
-from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -173,8 +172,3 @@ def engagement_map(engagement, participants=(), width: float = 260.0) -> str:
         y,
         f"{width / 110:.2f}",
     )
-
-
-@register.filter
-def querystring_for(params: dict) -> str:
-    return urlencode(params, doseq=True)
