@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
+from core.panels import home_panels
 from core.roles import ROLE_LABELS, role_of
 
 _TIMEOUT_SECONDS = 2
@@ -89,4 +90,9 @@ ROLE_ABILITIES = {
 
 def home_context(*, user) -> dict:
     role = role_of(user)
-    return {"role": role, "role_label": ROLE_LABELS.get(role, ""), "abilities": ROLE_ABILITIES.get(role, [])}
+    return {
+        "role": role,
+        "role_label": ROLE_LABELS.get(role, ""),
+        "abilities": ROLE_ABILITIES.get(role, []),
+        "home_panels": home_panels(user=user),
+    }

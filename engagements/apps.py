@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class EngagementsConfig(AppConfig):
     name = "engagements"
     verbose_name = _("Engagements")
+
+    def ready(self):
+        from core.panels import home_panel_register
+        from engagements import selectors
+
+        home_panel_register(template="engagements/home_panel.html", context=selectors.planner_home)

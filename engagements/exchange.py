@@ -110,7 +110,7 @@ def _number(value) -> str:
     if value is None:
         return ""
     if isinstance(value, decimal.Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+        return format(value.normalize(), "f")  # no trailing zeros, never an exponent
     return str(value)
 
 

@@ -1,11 +1,15 @@
 """One filter class for the engagement list page, its CSV/XLSX export and /api/v1/engagements/."""
 
+import datetime
+
 import django_filters
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from engagements.choices import Domain, EngagementType, Sensitivity, Status
 from engagements.models import Engagement, Participation
+from engagements.selectors import AAR_OVERDUE_DAYS
 
 
 class EngagementFilterSet(django_filters.FilterSet):
@@ -33,6 +37,13 @@ class EngagementFilterSet(django_filters.FilterSet):
     )
     start_after = django_filters.DateFilter(field_name="start_date", lookup_expr="gte", label=_("Starts on or after"))
     start_before = django_filters.DateFilter(field_name="start_date", lookup_expr="lte", label=_("Starts on or before"))
+    # With start_before, "running on or after": the calendar links to everything under way on one day.
+    end_after = django_filters.DateFilter(field_name="end_date", lookup_expr="gte", label=_("Ends on or after"))
+    aar_overdue = django_filters.BooleanFilter(
+        method="filter_aar_overdue",
+        label=_("After-action report overdue"),
+        help_text=_("Completed more than 30 days ago without an after-action report"),
+    )
     ordering = django_filters.OrderingFilter(
         fields=(
             ("start_date", "date"),
@@ -40,6 +51,8 @@ class EngagementFilterSet(django_filters.FilterSet):
             ("status", "status"),
             ("reference", "reference"),
             ("end_date", "end_date"),
+            ("engagement_type", "type"),
+            ("host_country__name", "host_country"),
         ),
         label=_("Order by"),
     )
@@ -74,3 +87,10 @@ class EngagementFilterSet(django_filters.FilterSet):
         for acronym in acronyms:
             condition |= Q(organization__acronym__iexact=acronym)
         return queryset.filter(Exists(through.objects.filter(condition, engagement=OuterRef("pk"))))
+
+    def filter_aar_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        cutoff = timezone.localdate() - datetime.timedelta(days=AAR_OVERDUE_DAYS)
+        overdue = Q(status=Status.COMPLETED, end_date__lt=cutoff, after_action__isnull=True)
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)

@@ -6,17 +6,32 @@ import datetime
 import difflib
 import re
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Avg, Count, IntegerField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from engagements.choices import Status
+from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
 
 DUPLICATE_WINDOW_DAYS = 7
 TITLE_SIMILARITY = 0.75
 MAX_WARNINGS_PER_KIND = 10
 AAR_OVERDUE_DAYS = 30
+
+
+def _participation_totals() -> dict:
+    """``participant_count`` and ``personnel_total`` as correlated subqueries, not a join with GROUP BY:
+    the page's LIMIT can then use the date index instead of aggregating every engagement first."""
+    per_engagement = Participation.objects.filter(engagement=OuterRef("pk")).order_by().values("engagement")
+    return {
+        "participant_count": Coalesce(
+            Subquery(per_engagement.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0)
+        ),
+        "personnel_total": Coalesce(
+            Subquery(per_engagement.annotate(n=Sum("personnel")).values("n"), output_field=IntegerField()), Value(0)
+        ),
+    }
 
 
 def engagement_list(*, user) -> QuerySet[Engagement]:
@@ -30,10 +45,23 @@ def engagement_list(*, user) -> QuerySet[Engagement]:
             ),
             "organizations",
         )
-        .annotate(
-            participant_count=Count("participations", distinct=True), personnel_total=Sum("participations__personnel")
-        )
+        .annotate(**_participation_totals())
     )
+
+
+def engagements_between(*, user, first_day: datetime.date, last_day: datetime.date) -> QuerySet[Engagement]:
+    """The engagements ``user`` may see that overlap ``first_day``..``last_day`` (calendar and timeline), by start."""
+    return (
+        Engagement.objects.visible_to(user)
+        .filter(_overlapping(first_day, last_day))
+        .select_related("host_country")
+        .order_by("start_date", "end_date", "id")
+    )
+
+
+def recent_engagements(*, user, limit: int = 8) -> QuerySet[Engagement]:
+    """The engagements most recently created or changed, for the planner's home page."""
+    return Engagement.objects.visible_to(user).select_related("host_country").order_by("-updated_at", "-id")[:limit]
 
 
 def engagement_get(*, user, pk) -> Engagement | None:
@@ -76,12 +104,14 @@ def deconfliction_warnings(
     partner_ids: list[int] | None = None,
     title: str = "",
     series_id: int | None = None,
+    user=None,
 ) -> list[dict]:
     """Warnings, not errors: overlaps a planner should know of before (or after) saving.
 
     Three kinds: a partner already in another engagement on overlapping dates; another engagement in the
     same host country on overlapping dates; a likely duplicate (same series or a similar title, same host,
-    start dates within 7 days). Cancelled and deleted engagements never conflict.
+    start dates within 7 days). Cancelled and deleted engagements never conflict. With ``user``, only the
+    engagements that user may see are named (a viewer must not learn of a restricted engagement this way).
     """
     if engagement is not None:
         start_date, end_date = engagement.start_date, engagement.end_date
@@ -90,7 +120,9 @@ def deconfliction_warnings(
         title, series_id = engagement.title, engagement.series_id
     if not (start_date and end_date) or end_date < start_date:
         return []
-    others = Engagement.objects.live().exclude(status=Status.CANCELLED)
+    others = (Engagement.objects.visible_to(user) if user is not None else Engagement.objects.live()).exclude(
+        status=Status.CANCELLED
+    )
     if engagement is not None:
         others = others.exclude(pk=engagement.pk)
     warnings: list[dict] = []
@@ -188,9 +220,16 @@ def overdue_after_action(*, user, today: datetime.date | None = None) -> QuerySe
     )
 
 
-def series_list() -> QuerySet[ExerciseSeries]:
+def series_list(*, user=None) -> QuerySet[ExerciseSeries]:
+    """Every series with ``iteration_count`` and ``first_year``/``last_year``; with ``user``, counting only the
+    iterations that user may see (a viewer's counts never include restricted engagements)."""
+    visible = Q(engagements__deleted_at__isnull=True)
+    if user is not None and not user.has_perm("engagements.read_restricted_engagement"):
+        visible &= ~Q(engagements__sensitivity=Sensitivity.RESTRICTED)
     return ExerciseSeries.objects.select_related("lead_organization").annotate(
-        iteration_count=Count("engagements", filter=Q(engagements__deleted_at__isnull=True))
+        iteration_count=Count("engagements", filter=visible),
+        first_year=ExtractYear(Min("engagements__start_date", filter=visible)),
+        last_year=ExtractYear(Max("engagements__start_date", filter=visible)),
     )
 
 
@@ -200,19 +239,53 @@ def series_iterations(*, series: ExerciseSeries, user) -> QuerySet[Engagement]:
         Engagement.objects.visible_to(user)
         .filter(series=series)
         .select_related("host_country", "after_action")
-        .annotate(
-            participant_count=Count("participations", distinct=True), personnel_total=Sum("participations__personnel")
-        )
+        .annotate(**_participation_totals())
         .order_by("start_date")
     )
 
 
+def series_year_over_year(*, series: ExerciseSeries, user) -> list[dict]:
+    """One row per year of the series: iterations, distinct partners, personnel and mean AAR ratings.
+
+    Two grouped queries (ratings per engagement, participants per participation) so neither join
+    multiplies the other's rows; the rows are then merged by year.
+    """
+    engagements = Engagement.objects.visible_to(user).filter(series=series).exclude(status=Status.CANCELLED)
+    by_year = {
+        row["year"]: {**row, "partners": 0, "personnel": 0}
+        for row in engagements.annotate(year=ExtractYear("start_date"))
+        .values("year")
+        .annotate(
+            iterations=Count("pk"),
+            reports=Count("after_action"),
+            interoperability=Avg("after_action__interoperability_rating"),
+            capacity=Avg("after_action__capacity_rating"),
+            trust=Avg("after_action__trust_rating"),
+        )
+        .order_by("year")
+    }
+    participation_rows = (
+        Participation.objects.filter(engagement__in=engagements)
+        .annotate(year=ExtractYear("engagement__start_date"))
+        .values("year")
+        .annotate(partners=Count("partner", distinct=True), personnel=Sum("personnel"))
+        .order_by("year")
+    )
+    for row in participation_rows:
+        if row["year"] in by_year:
+            by_year[row["year"]].update(partners=row["partners"], personnel=row["personnel"] or 0)
+    return list(by_year.values())
+
+
 def engagement_history(*, engagement: Engagement) -> list[dict]:
     """Every recorded change to the engagement, its participants and its AAR, newest first:
-    who, when, which fields, old and new values."""
+    who, when, which fields (``field`` and its readable ``label``), old and new values as people read them
+    (choice labels, country names, organization acronyms, not database ids)."""
     entries = []
     records = list(engagement.history.select_related("history_user").order_by("history_date", "history_id"))
-    entries += _diffs(records, _("Engagement"), skip={"version", "updated_at", "updated_by", "created_at"})
+    entries += _diffs(
+        records, Engagement, _("Engagement"), skip={"version", "updated_at", "updated_by", "created_at", "deleted_by"}
+    )
     participation_model = Participation.history.model
     participations = list(
         participation_model.objects.filter(engagement_id=engagement.pk)
@@ -224,20 +297,28 @@ def engagement_history(*, engagement: Engagement) -> list[dict]:
         by_row.setdefault(record.id, []).append(record)
     for rows in by_row.values():
         label = _("Participant %(partner)s") % {"partner": rows[-1].partner.name if rows[-1].partner_id else "?"}
-        entries += _diffs(rows, label, skip=set())
+        entries += _diffs(rows, Participation, label, skip={"engagement", "partner"}, show_created=True)
     aar_records = list(
         AfterActionReport.history.model.objects.filter(engagement_id=engagement.pk)
         .select_related("history_user")
         .order_by("history_date", "history_id")
     )
-    entries += _diffs(aar_records, _("After-action report"), skip={"updated_at"})
+    entries += _diffs(
+        aar_records,
+        AfterActionReport,
+        _("After-action report"),
+        skip={"updated_at", "engagement", "submitted_by", "submitted_at"},
+        show_created=True,
+    )
+    _label_values(entries)
     entries.sort(key=lambda e: e["when"], reverse=True)
     return entries
 
 
-def _diffs(records: list, label: str, *, skip: set[str]) -> list[dict]:
+def _diffs(records: list, model, label: str, *, skip: set[str], show_created: bool = False) -> list[dict]:
     entries = []
     previous = None
+    tracked = [f for f in model._meta.concrete_fields if f.editable and f.name not in skip and not f.primary_key]
     for record in records:
         kind = {"+": _("created"), "~": _("changed"), "-": _("deleted")}[record.history_type]
         changes = []
@@ -246,10 +327,15 @@ def _diffs(records: list, label: str, *, skip: set[str]) -> list[dict]:
             for change in delta.changes:
                 if change.field in skip:
                     continue
-                changes.append({"field": change.field, "old": _display(change.old), "new": _display(change.new)})
+                changes.append(_change(model, change.field, change.old, change.new))
             if not changes and not record.history_change_reason:
                 previous = record
                 continue
+        elif record.history_type == "+" and show_created:
+            for model_field in tracked:
+                value = getattr(record, model_field.attname)
+                if value not in (None, ""):
+                    changes.append(_change(model, model_field.name, None, value))
         entries.append(
             {
                 "when": record.history_date,
@@ -264,9 +350,127 @@ def _diffs(records: list, label: str, *, skip: set[str]) -> list[dict]:
     return entries
 
 
+# Fields whose stored values are ids of other rows: shown by a name, looked up once for the whole history.
+_RELATED_LABELS = {"host_country": "partner", "series": "series", "organizations": "organization"}
+_CHOICE_LABELS = {
+    "engagement_type": EngagementType,
+    "domain": Domain,
+    "status": Status,
+    "sensitivity": Sensitivity,
+    "role": ParticipantRole,
+}
+
+
+def _change(model, name: str, old, new) -> dict:
+    try:
+        label = str(model._meta.get_field(name).verbose_name)
+    except Exception:  # a field the model no longer has: show its stored name
+        label = name
+    return {"field": name, "label": label[:1].upper() + label[1:], "old": old, "new": new}
+
+
+def _ids(value) -> list:
+    if value in (None, ""):
+        return []
+    if isinstance(value, list):
+        return [v.get("organization") if isinstance(v, dict) else v for v in value]
+    return [value]
+
+
+def _label_values(entries: list[dict]) -> None:
+    """Replace raw values by what people read, with one query per kind of related row."""
+    from organizations.models import Organization
+    from partners.models import PartnerNation
+
+    wanted: dict[str, set] = {"partner": set(), "series": set(), "organization": set()}
+    for entry in entries:
+        for change in entry["changes"]:
+            kind = _RELATED_LABELS.get(change["field"])
+            if kind:
+                wanted[kind].update(_ids(change["old"]) + _ids(change["new"]))
+    names: dict[str, dict] = {"partner": {}, "series": {}, "organization": {}}
+    if wanted["partner"]:
+        names["partner"] = {
+            pk: f"{name} ({iso3})"
+            for pk, name, iso3 in PartnerNation.objects.filter(pk__in=wanted["partner"]).values_list(
+                "pk", "name", "iso3"
+            )
+        }
+    if wanted["series"]:
+        names["series"] = dict(ExerciseSeries.objects.filter(pk__in=wanted["series"]).values_list("pk", "name"))
+    if wanted["organization"]:
+        names["organization"] = dict(
+            Organization.objects.filter(pk__in=wanted["organization"]).values_list("pk", "acronym")
+        )
+    for entry in entries:
+        for change in entry["changes"]:
+            kind = _RELATED_LABELS.get(change["field"])
+            for side in ("old", "new"):
+                value = change[side]
+                if kind:
+                    labels = sorted(str(names[kind].get(i, i)) for i in _ids(value))
+                    change[side] = ", ".join(labels) or "—"
+                elif change["field"] in _CHOICE_LABELS and value not in (None, ""):
+                    change[side] = str(dict(_CHOICE_LABELS[change["field"]].choices).get(value, value))
+                elif change["field"] == "threat_focus" and isinstance(value, list):
+                    change[side] = ", ".join(str(dict(ThreatFocus.choices).get(v, v)) for v in value) or "—"
+                else:
+                    change[side] = _display(value)
+
+
 def _display(value) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, list):
-        return ", ".join(str(v.get("organization", v)) if isinstance(v, dict) else str(v) for v in value) or "—"
+        return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     return str(value)
+
+
+def after_action_of(engagement: Engagement) -> AfterActionReport | None:
+    """The engagement's report, or None; never a query when the list or page loaded it with select_related."""
+    try:
+        return engagement.after_action
+    except AfterActionReport.DoesNotExist:
+        return None
+
+
+def aar_timeliness(engagement: Engagement, *, today: datetime.date | None = None) -> dict | None:
+    """How the after-action report stands against the engagement's end.
+
+    ``submitted``: days after the end it came in (negative if before). ``overdue``: completed, no report,
+    ended more than 30 days ago (days since the end). ``due``: ended, no report yet, within the 30 days
+    (days left). None when no report is expected yet (planned, approved, cancelled, still running).
+    """
+    report = after_action_of(engagement)
+    if report is not None:
+        days = (report.submitted_at.date() - engagement.end_date).days
+        return {"state": "submitted", "days": days, "late": days > AAR_OVERDUE_DAYS}
+    if engagement.status not in (Status.COMPLETED, Status.IN_PROGRESS):
+        return None
+    today = today or timezone.localdate()
+    since_end = (today - engagement.end_date).days
+    if since_end < 0:  # still running: the 30 days start at the end
+        return None
+    if engagement.status == Status.COMPLETED and since_end > AAR_OVERDUE_DAYS:
+        return {"state": "overdue", "days": since_end, "late": True}
+    return {"state": "due", "days": max(0, AAR_OVERDUE_DAYS - since_end), "late": False}
+
+
+def planner_home(*, user, today: datetime.date | None = None) -> dict | None:
+    """The planner's panel on the home page: overdue after-action reports and recent engagements.
+
+    None for users who cannot write engagements (the panel is not shown to them).
+    """
+    if not user.has_perm("engagements.add_engagement"):
+        return None
+    overdue = overdue_after_action(user=user, today=today)
+    return {
+        "overdue": list(overdue[:15]),
+        "overdue_count": overdue.count(),
+        "recent": list(recent_engagements(user=user)),
+        "today": today or timezone.localdate(),
+    }

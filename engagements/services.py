@@ -395,8 +395,8 @@ def _cross_checks(values: Mapping[str, Any], errors: _Errors) -> None:
         errors.add(
             "end_date", _("The end date cannot be before the start date (%(start)s).") % {"start": start.isoformat()}
         )
-    coordinates_refused = "latitude" in errors.by_field or "longitude" in errors.by_field
-    if not coordinates_refused and (values.get("latitude") is None) != (values.get("longitude") is None):
+    already_refused = "latitude" in errors.by_field or "longitude" in errors.by_field  # e.g. out of range
+    if not already_refused and (values.get("latitude") is None) != (values.get("longitude") is None):
         errors.add(
             "longitude" if values.get("longitude") is None else "latitude",
             _("Give both latitude and longitude, or neither."),

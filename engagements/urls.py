@@ -1,10 +1,20 @@
 from django.urls import path
 
-from engagements import import_views
+from engagements import import_views, views
 
 app_name = "engagements"
 
 urlpatterns = [
     path("import/", import_views.engagement_import, name="import"),
     path("import/template.<str:fmt>", import_views.import_template, name="import_template"),
+    path("", views.engagement_list, name="list"),
+    path("new/", views.engagement_create, name="create"),
+    path("calendar/", views.engagement_calendar, name="calendar"),
+    path("series/", views.series_list, name="series_list"),
+    path("series/<slug:slug>/", views.series_detail, name="series_detail"),
+    path("<int:pk>/", views.engagement_detail, name="detail"),
+    path("<int:pk>/edit/", views.engagement_edit, name="edit"),
+    path("<int:pk>/status/", views.engagement_status, name="status"),
+    path("<int:pk>/after-action/", views.engagement_after_action, name="after_action"),
+    path("<int:pk>/delete/", views.engagement_delete, name="delete"),
 ]

@@ -12,7 +12,12 @@ from core.services import DEMO_USERS, demo_password, demo_users_ensure, roles_sy
 
 # Management commands run in this order when they exist; each is idempotent.
 REFERENCE_STEPS = ["load_reference_data"]
-DEMO_STEPS = ["load_demo_engagements"]
+DEMO_STEPS = [
+    (
+        "generate_demo_data",
+        ["--engagements", "3000", "--years", "8", "--seed", "2026", "--user", "planner", "--if-empty"],
+    ),
+]
 
 
 class Command(BaseCommand):
@@ -38,6 +43,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  demo user {username:<11} role {role:<8} password {demo_password(username)}  ({state})"
             )
-        for step in DEMO_STEPS:
+        for step, arguments in DEMO_STEPS:
             if step in available:
-                call_command(step, verbosity=options["verbosity"])
+                call_command(step, *arguments, verbosity=options["verbosity"])

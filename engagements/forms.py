@@ -1,0 +1,332 @@
+"""Forms of the engagement pages. They only parse what the browser sent; the rules live in the services,
+whose ``ValidationError`` is mapped back onto the fields (``apply_service_errors``), so a rule is written
+once for pages, API and imports.
+
+Choices of partners, organizations and series are loaded once per request (``ReferenceChoices``) and
+passed to every form and formset row, so a form with many participant rows still costs a fixed number
+of queries; the services resolve the codes in one batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from engagements.choices import (
+    Domain,
+    EngagementType,
+    ParticipantRole,
+    Sensitivity,
+    Status,
+    ThreatFocus,
+    allowed_status_moves,
+)
+from engagements.models import ExerciseSeries
+from engagements.services import MAX_PERSONNEL
+from organizations.models import Organization
+from partners.models import PartnerNation
+
+EMPTY = [("", "—")]
+
+
+@dataclass
+class ReferenceChoices:
+    """Partner, organization and series options, each read with one query."""
+
+    partners: list[tuple[str, str]]
+    organizations: list[tuple[str, str]]
+    series: list[tuple[str, str]]
+
+    @classmethod
+    def load(cls) -> ReferenceChoices:
+        return cls(
+            partners=[
+                (iso3, f"{name} ({iso3})")
+                for iso3, name in PartnerNation.objects.order_by("name").values_list("iso3", "name")
+            ],
+            organizations=[
+                (acronym, f"{acronym} · {name}")
+                for acronym, name in Organization.objects.order_by("acronym").values_list("acronym", "name")
+            ],
+            series=list(ExerciseSeries.objects.order_by("name").values_list("slug", "name")),
+        )
+
+
+def _date_input():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+DATE_ERRORS = {"invalid": _("Enter a real date as YYYY-MM-DD, for example 2025-03-07.")}
+
+
+class EngagementForm(forms.Form):
+    """The engagement's own fields. ``version`` carries the version the planner started editing from."""
+
+    required_css_class = "required"
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    engagement_type = forms.ChoiceField(label=_("Type"), choices=EMPTY + EngagementType.choices)
+    domain = forms.ChoiceField(label=_("Domain"), choices=EMPTY + Domain.choices)
+    status = forms.ChoiceField(label=_("Status"), choices=Status.choices, initial=Status.PLANNED)
+    start_date = forms.DateField(label=_("Start date"), widget=_date_input(), error_messages=DATE_ERRORS)
+    end_date = forms.DateField(label=_("End date"), widget=_date_input(), error_messages=DATE_ERRORS)
+    host_country = forms.ChoiceField(label=_("Host country"))
+    location_name = forms.CharField(label=_("Location"), max_length=200, required=False)
+    latitude = forms.DecimalField(
+        label=_("Latitude"),
+        required=False,
+        help_text=_("Decimal degrees, -90 to 90 (north is positive)."),
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+    longitude = forms.DecimalField(
+        label=_("Longitude"),
+        required=False,
+        help_text=_("Decimal degrees, -180 to 180 (east is positive)."),
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+    organizations = forms.MultipleChoiceField(
+        label=_("Frameworks (organizations)"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    threat_focus = forms.MultipleChoiceField(
+        label=_("Threat focus"), choices=ThreatFocus.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    series = forms.ChoiceField(label=_("Exercise series"), required=False)
+    sensitivity = forms.ChoiceField(
+        label=_("Sensitivity"), choices=Sensitivity.choices, initial=Sensitivity.UNCLASSIFIED
+    )
+    budget_usd = forms.DecimalField(
+        label=_("Budget (USD)"), required=False, widget=forms.NumberInput(attrs={"step": "0.01"})
+    )
+    funding_source = forms.CharField(label=_("Funding source"), max_length=120, required=False)
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    ENGAGEMENT_FIELDS = [
+        "title",
+        "engagement_type",
+        "domain",
+        "status",
+        "start_date",
+        "end_date",
+        "host_country",
+        "location_name",
+        "latitude",
+        "longitude",
+        "threat_focus",
+        "description",
+        "budget_usd",
+        "funding_source",
+        "sensitivity",
+        "series",
+    ]
+
+    def __init__(self, *args, choices: ReferenceChoices, current_status: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["host_country"].choices = EMPTY + choices.partners
+        self.fields["organizations"].choices = choices.organizations
+        self.fields["series"].choices = [("", _("None"))] + choices.series
+        if current_status is not None:
+            # Editing: the status can stay or make one of the allowed moves (the status buttons do the same).
+            labels = dict(Status.choices)
+            self.fields["status"].choices = [
+                (value, labels[value]) for value in [current_status, *allowed_status_moves(current_status)]
+            ]
+
+    @staticmethod
+    def initial_from(engagement) -> dict:
+        return {
+            "title": engagement.title,
+            "engagement_type": engagement.engagement_type,
+            "domain": engagement.domain,
+            "status": engagement.status,
+            "start_date": engagement.start_date,
+            "end_date": engagement.end_date,
+            "host_country": engagement.host_country.iso3,
+            "location_name": engagement.location_name,
+            "latitude": engagement.latitude,
+            "longitude": engagement.longitude,
+            "organizations": [o.acronym for o in engagement.organizations.all()],
+            "threat_focus": list(engagement.threat_focus or []),
+            "series": engagement.series.slug if engagement.series_id else "",
+            "sensitivity": engagement.sensitivity,
+            "budget_usd": engagement.budget_usd,
+            "funding_source": engagement.funding_source,
+            "description": engagement.description,
+            "version": engagement.version,
+        }
+
+    def service_values(self) -> dict:
+        """The cleaned values as the services take them (codes for partners, series and organizations)."""
+        data = {name: self.cleaned_data.get(name) for name in self.ENGAGEMENT_FIELDS}
+        data["series"] = data["series"] or None
+        data["organizations"] = list(self.cleaned_data.get("organizations") or [])
+        return data
+
+
+class ParticipantForm(forms.Form):
+    """One row of the participants table: a partner, its role and how many personnel it sent."""
+
+    partner = forms.ChoiceField(label=_("Partner"))
+    # Optional like in the service: a row without a role is a participant.
+    role = forms.ChoiceField(
+        label=_("Role"), choices=ParticipantRole.choices, initial=ParticipantRole.PARTICIPANT, required=False
+    )
+    personnel = forms.IntegerField(
+        label=_("Personnel"),
+        required=False,
+        initial=0,
+        min_value=0,
+        max_value=MAX_PERSONNEL,
+        error_messages={
+            "min_value": _("Personnel cannot be negative."),
+            "max_value": _("At most 1,000,000 personnel."),
+            "invalid": _("Enter a whole number of personnel."),
+        },
+        widget=forms.NumberInput(attrs={"min": 0, "step": 1}),
+    )
+
+    def __init__(self, *args, choices: ReferenceChoices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].choices = EMPTY + choices.partners
+
+
+class BaseParticipantFormSet(forms.BaseFormSet):
+    """Rows left blank are ignored (the no-JavaScript page offers spare empty rows); rows marked for removal
+    are dropped; the same partner twice is flagged on the second row."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        form.empty_permitted = True  # an untouched row, spare or emptied, is simply not a participant
+        form.use_required_attribute = False
+        return form
+
+    def kept_forms(self) -> list[forms.Form]:
+        return [
+            form
+            for form in self.forms
+            if not (self.can_delete and self._should_delete_form(form)) and form.has_changed() and form.is_valid()
+        ]
+
+    def clean(self):
+        seen: dict[str, int] = {}
+        for number, form in enumerate(self.forms, start=1):
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            partner = getattr(form, "cleaned_data", {}).get("partner")
+            if not partner:
+                continue
+            if partner in seen:
+                form.add_error(
+                    "partner",
+                    _("This partner is already listed in row %(row)s: give each partner one row.")
+                    % {"row": seen[partner]},
+                )
+            else:
+                seen[partner] = number
+
+    def service_rows(self) -> list[dict]:
+        return [
+            {
+                "partner": form.cleaned_data["partner"],
+                "role": form.cleaned_data.get("role") or ParticipantRole.PARTICIPANT,
+                "personnel": form.cleaned_data.get("personnel") or 0,
+            }
+            for form in self.kept_forms()
+        ]
+
+
+def participant_formset(data=None, *, choices: ReferenceChoices, engagement=None, extra: int = 3):
+    initial = None
+    if engagement is not None and data is None:
+        initial = [
+            {"partner": p.partner.iso3, "role": p.role, "personnel": p.personnel}
+            for p in engagement.participations.all()
+        ]
+    formset_class = forms.formset_factory(
+        ParticipantForm, formset=BaseParticipantFormSet, extra=extra, can_delete=True, max_num=300, validate_max=True
+    )
+    return formset_class(data, initial=initial, prefix="participants", form_kwargs={"choices": choices})
+
+
+def _messages(value) -> list[str]:
+    return [str(m) for m in (value if isinstance(value, list | tuple) else [value])]
+
+
+def apply_service_errors(
+    error: ValidationError, *, form: forms.Form, formset: forms.BaseFormSet | None = None, only_new: bool = False
+) -> None:
+    """Put a service's refusal beside the fields it names; what names no field goes above the form.
+
+    ``only_new``: the form had errors of its own already; a field that has one keeps only that one (the
+    service was given no value for it, so its complaint would be beside the point).
+    """
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for key, messages in error.message_dict.items():
+        name = key.split(".", 1)[1] if key.startswith("after_action.") else key
+        if name in form.fields and not form.fields[name].widget.is_hidden:
+            if not (only_new and form.has_error(name)):
+                form.add_error(name, messages)
+        elif key == "participants" and formset is not None:
+            formset._non_form_errors = formset.non_form_errors() + forms.utils.ErrorList(_messages(messages))
+        else:
+            form.add_error(None, messages)
+
+
+RATING_CHOICES = [(n, str(n)) for n in range(1, 6)]
+
+
+class AfterActionForm(forms.Form):
+    """The after-action report: a summary, three ratings from 1 (poor) to 5 (excellent), lessons and advice."""
+
+    required_css_class = "required"
+
+    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 5}), max_length=20000)
+    # Integers, not a closed choice: a value outside 1-5 reaches the service, whose message explains the scale.
+    interoperability_rating = forms.IntegerField(
+        label=_("Interoperability"), widget=forms.RadioSelect(choices=RATING_CHOICES)
+    )
+    capacity_rating = forms.IntegerField(label=_("Capacity"), widget=forms.RadioSelect(choices=RATING_CHOICES))
+    trust_rating = forms.IntegerField(label=_("Trust"), widget=forms.RadioSelect(choices=RATING_CHOICES))
+    lessons_learned = forms.CharField(
+        label=_("Lessons learned"), required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    recommendations = forms.CharField(
+        label=_("Recommendations"), required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+    FIELDS = [
+        "summary",
+        "interoperability_rating",
+        "capacity_rating",
+        "trust_rating",
+        "lessons_learned",
+        "recommendations",
+    ]
+
+    @classmethod
+    def initial_from(cls, report) -> dict:
+        return {name: getattr(report, name) for name in cls.FIELDS} if report is not None else {}
+
+    def service_values(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in self.FIELDS}
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices)
+    version = forms.IntegerField(required=False)
+
+
+class DeleteForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for deleting"),
+        max_length=300,
+        help_text=_("Kept with the record: who deleted it, when and why."),
+        widget=forms.TextInput(attrs={"size": 60}),
+    )

@@ -1,0 +1,458 @@
+"""Engagement pages. Thin: reads come from selectors, writes go through services, forms only parse."""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.exports import csv_response, wants_csv
+from core.paging import paginate, querystring_without
+from engagements import exchange, selectors, services
+from engagements.choices import (
+    SCORED_STATUSES,
+    Domain,
+    EngagementType,
+    Sensitivity,
+    Status,
+    ThreatFocus,
+    allowed_status_moves,
+)
+from engagements.filtersets import EngagementFilterSet
+from engagements.forms import (
+    AfterActionForm,
+    DeleteForm,
+    EngagementForm,
+    ReferenceChoices,
+    StatusForm,
+    apply_service_errors,
+    participant_formset,
+)
+from engagements.models import ExerciseSeries
+from partners.models import PartnerNation
+
+ADD = "engagements.add_engagement"
+CHANGE = "engagements.change_engagement"
+DELETE = "engagements.delete_engagement"
+ADD_AAR = "engagements.add_afteractionreport"
+CHANGE_AAR = "engagements.change_afteractionreport"
+
+
+def _require(request, *permissions: str) -> None:
+    if not all(request.user.has_perm(p) for p in permissions):
+        raise PermissionDenied(_("Your role cannot change engagements."))
+
+
+def _engagement_or_404(request, pk):
+    engagement = selectors.engagement_get(user=request.user, pk=pk)
+    if engagement is None:
+        raise Http404(_("No engagement with this number, or not one you may see."))
+    return engagement
+
+
+def _show_warnings(request, warnings: list[dict]) -> None:
+    for warning in warnings:
+        messages.warning(request, warning["message"])
+
+
+# --- list and CSV ---------------------------------------------------------------------------------------
+
+
+def engagement_list(request):
+    filterset = EngagementFilterSet(request.GET or None, queryset=selectors.engagement_list(user=request.user))
+    engagements = filterset.qs
+    # A unique last sort key, so a page never repeats or skips rows whatever the chosen column.
+    engagements = engagements.order_by(*(engagements.query.order_by or ("-start_date",)), "-pk")
+    # Exports are in the import format: an exported file can be edited and imported again.
+    if wants_csv(request):
+        return csv_response(filename="engagements.csv", header=exchange.COLUMNS, rows=exchange.export_rows(engagements))
+    if request.GET.get("export") == "xlsx":
+        response = HttpResponse(
+            exchange.xlsx_bytes(exchange.export_rows(engagements)),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = 'attachment; filename="engagements.xlsx"'
+        return response
+    choices = ReferenceChoices.load()
+    form = filterset.form
+    context = {
+        "filterset": filterset,
+        "filter_errors": form.errors if filterset.is_bound else {},
+        "page": paginate(request, engagements),
+        "querystring": querystring_without(request, "page"),
+        "types": EngagementType.choices,
+        "statuses": Status.choices,
+        "domains": Domain.choices,
+        "sensitivities": Sensitivity.choices,
+        "partners": choices.partners,
+        "organizations": choices.organizations,
+        "series": choices.series,
+        "selected": {name: request.GET.getlist(name) for name in ("engagement_type", "status", "domain")},
+        "can_add": request.user.has_perm(ADD),
+        "today": timezone.localdate(),
+        "filtered": any(key not in ("page", "page_size", "ordering") and value for key, value in request.GET.items()),
+    }
+    return render(request, "engagements/engagement_list.html", context)
+
+
+# --- detail ---------------------------------------------------------------------------------------------
+
+
+def engagement_detail(request, pk):
+    engagement = _engagement_or_404(request, pk)
+    participants = list(engagement.participations.all())
+    can_change = request.user.has_perm(CHANGE)
+    report = selectors.after_action_of(engagement)
+    context = {
+        "engagement": engagement,
+        "participants": participants,
+        "personnel_total": sum(p.personnel for p in participants),
+        "organizations": list(engagement.organizations.all()),
+        "report": report,
+        "warnings": selectors.deconfliction_warnings(engagement=engagement, user=request.user),
+        "history": selectors.engagement_history(engagement=engagement),
+        "status_moves": [(s, Status(s).label) for s in allowed_status_moves(engagement.status)] if can_change else [],
+        "can_change": can_change and engagement.deleted_at is None,
+        "can_delete": request.user.has_perm(DELETE),
+        "can_report": request.user.has_perm(CHANGE_AAR if report else ADD_AAR) and engagement.status in SCORED_STATUSES,
+        "threat_labels": [dict(ThreatFocus.choices).get(v, v) for v in engagement.threat_focus or []],
+        "today": timezone.localdate(),
+    }
+    return render(request, "engagements/engagement_detail.html", context)
+
+
+# --- create and edit ------------------------------------------------------------------------------------
+
+
+def _conflict_check(form, formset, *, user, exclude=None) -> list[dict]:
+    """Warnings for what is on the form, before saving (the "Check for conflicts" button)."""
+    data = form.cleaned_data
+    codes = [row["partner"] for row in formset.service_rows()] + [data.get("host_country")]
+    ids = dict(PartnerNation.objects.filter(iso3__in=[c for c in codes if c]).values_list("iso3", "pk"))
+    series_id = None
+    if data.get("series"):
+        series_id = ExerciseSeries.objects.filter(slug=data["series"]).values_list("pk", flat=True).first()
+    warnings = selectors.deconfliction_warnings(
+        start_date=data.get("start_date"),
+        end_date=data.get("end_date"),
+        host_country_id=ids.get(data.get("host_country")),
+        partner_ids=[ids[row["partner"]] for row in formset.service_rows() if row["partner"] in ids],
+        title=data.get("title") or "",
+        series_id=series_id,
+        user=user,
+    )
+    # Editing: the engagement itself, as saved, is no conflict.
+    return [w for w in warnings if exclude is None or w["engagement_id"] != exclude.pk]
+
+
+class _DryRun(Exception):
+    """Raised to roll back a save made only to collect the service's verdict."""
+
+
+def _collect_service_errors(save, *, form, formset) -> None:
+    """The form or a participant row did not parse: still ask the service about everything else, so the
+    planner sees every problem at once rather than one round at a time. Whatever it would write is rolled
+    back (and so are its after-commit announcements)."""
+    try:
+        with transaction.atomic():
+            save()
+            raise _DryRun
+    except _DryRun:
+        pass
+    except ValidationError as error:
+        apply_service_errors(error, form=form, formset=formset, only_new=True)
+
+
+def _render_form(request, *, form, formset, engagement=None, checked=None):
+    return render(
+        request,
+        "engagements/engagement_form.html",
+        {"form": form, "formset": formset, "engagement": engagement, "checked_warnings": checked},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def engagement_create(request):
+    _require(request, ADD)
+    choices = ReferenceChoices.load()
+    if request.method == "GET":
+        form = EngagementForm(choices=choices)
+        return _render_form(request, form=form, formset=participant_formset(choices=choices))
+    form = EngagementForm(request.POST, choices=choices)
+    formset = participant_formset(request.POST, choices=choices)
+
+    def save():
+        return services.engagement_create(
+            created_by=request.user, participants=formset.service_rows(), **form.service_values()
+        )
+
+    valid = [form.is_valid(), formset.is_valid()]  # both, so every row is checked and shown
+    if not all(valid):
+        _collect_service_errors(save, form=form, formset=formset)
+    elif "check" in request.POST:
+        return _render_form(
+            request, form=form, formset=formset, checked=_conflict_check(form, formset, user=request.user)
+        )
+    else:
+        try:
+            result = save()
+        except ValidationError as error:
+            apply_service_errors(error, form=form, formset=formset)
+        else:
+            messages.success(request, _("Engagement %(reference)s saved.") % {"reference": result.engagement.reference})
+            _show_warnings(request, result.warnings)
+            return redirect("engagements:detail", pk=result.engagement.pk)
+    return _render_form(request, form=form, formset=formset)
+
+
+@require_http_methods(["GET", "POST"])
+def engagement_edit(request, pk):
+    _require(request, CHANGE)
+    engagement = _engagement_or_404(request, pk)
+    choices = ReferenceChoices.load()
+    if request.method == "GET":
+        form = EngagementForm(
+            initial=EngagementForm.initial_from(engagement), choices=choices, current_status=engagement.status
+        )
+        formset = participant_formset(choices=choices, engagement=engagement, extra=2)
+        return _render_form(request, form=form, formset=formset, engagement=engagement)
+    form = EngagementForm(request.POST, choices=choices, current_status=engagement.status)
+    formset = participant_formset(request.POST, choices=choices, extra=2)
+
+    def save():
+        return services.engagement_update(
+            engagement=engagement,
+            updated_by=request.user,
+            expected_version=form.cleaned_data.get("version"),
+            participants=formset.service_rows(),
+            **form.service_values(),
+        )
+
+    valid = [form.is_valid(), formset.is_valid()]  # both, so every row is checked and shown
+    if not all(valid):
+        _collect_service_errors(save, form=form, formset=formset)
+    elif "check" in request.POST:
+        checked = _conflict_check(form, formset, user=request.user, exclude=engagement)
+        return _render_form(request, form=form, formset=formset, engagement=engagement, checked=checked)
+    else:
+        try:
+            result = save()
+        except services.StaleVersionError as error:
+            form.add_error(None, error.message_dict.get("version", error.messages))
+            form.stale = True
+        except ValidationError as error:
+            apply_service_errors(error, form=form, formset=formset)
+        else:
+            messages.success(request, _("Engagement %(reference)s saved.") % {"reference": engagement.reference})
+            _show_warnings(request, result.warnings)
+            return redirect("engagements:detail", pk=engagement.pk)
+    return _render_form(request, form=form, formset=formset, engagement=engagement)
+
+
+# --- status, after-action report, delete ----------------------------------------------------------------
+
+
+@require_POST
+def engagement_status(request, pk):
+    _require(request, CHANGE)
+    engagement = _engagement_or_404(request, pk)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the statuses offered."))
+        return redirect("engagements:detail", pk=engagement.pk)
+    try:
+        services.engagement_change_status(
+            engagement=engagement,
+            status=form.cleaned_data["status"],
+            user=request.user,
+            expected_version=form.cleaned_data.get("version"),
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request, _("Status changed to %(status)s.") % {"status": Status(form.cleaned_data["status"]).label}
+        )
+    return redirect("engagements:detail", pk=engagement.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def engagement_after_action(request, pk):
+    engagement = _engagement_or_404(request, pk)
+    report = selectors.after_action_of(engagement)
+    _require(request, CHANGE_AAR if report else ADD_AAR)
+    if request.method == "GET":
+        form = AfterActionForm(initial=AfterActionForm.initial_from(report))
+    else:
+        form = AfterActionForm(request.POST)
+        if form.is_valid():
+            try:
+                services.after_action_submit(engagement=engagement, user=request.user, **form.service_values())
+            except ValidationError as error:
+                apply_service_errors(error, form=form)
+            else:
+                messages.success(request, _("After-action report saved."))
+                return redirect("engagements:detail", pk=engagement.pk)
+    context = {
+        "engagement": engagement,
+        "report": report,
+        "form": form,
+        "accepts_report": engagement.status in SCORED_STATUSES,
+    }
+    return render(request, "engagements/after_action_form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def engagement_delete(request, pk):
+    _require(request, DELETE)
+    engagement = _engagement_or_404(request, pk)
+    form = DeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.engagement_delete(engagement=engagement, user=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            apply_service_errors(error, form=form)
+        else:
+            messages.success(
+                request,
+                _("Engagement %(reference)s deleted. It stays on record with your reason.")
+                % {"reference": engagement.reference},
+            )
+            return redirect("engagements:list")
+    return render(request, "engagements/engagement_delete.html", {"engagement": engagement, "form": form})
+
+
+# --- calendar -------------------------------------------------------------------------------------------
+
+TIMELINE_MONTHS = 6
+TIMELINE_ROWS = 60
+DAY_LIMIT = 4
+
+
+def _month_from(value: str | None, today: datetime.date) -> datetime.date:
+    try:
+        year, month = (int(part) for part in (value or "").split("-"))
+        return datetime.date(year, month, 1) if 1900 <= year <= 2100 else today.replace(day=1)
+    except ValueError:
+        return today.replace(day=1)
+
+
+def _add_months(day: datetime.date, months: int) -> datetime.date:
+    index = day.year * 12 + day.month - 1 + months
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def engagement_calendar(request):
+    today = timezone.localdate()
+    month = _month_from(request.GET.get("month"), today)
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
+    grid_first, grid_last = weeks[0][0], weeks[-1][-1]
+    in_grid = list(selectors.engagements_between(user=request.user, first_day=grid_first, last_day=grid_last))
+    list_url = reverse("engagements:list")
+    calendar_weeks = []
+    for week in weeks:
+        days = []
+        for day in week:
+            running = [e for e in in_grid if e.start_date <= day <= e.end_date]
+            days.append(
+                {
+                    "date": day,
+                    "in_month": day.month == month.month,
+                    "is_today": day == today,
+                    "engagements": running[:DAY_LIMIT],
+                    "more": len(running) - DAY_LIMIT if len(running) > DAY_LIMIT else 0,
+                    "more_url": list_url
+                    + "?"
+                    + urlencode({"start_before": day.isoformat(), "end_after": day.isoformat(), "ordering": "date"}),
+                }
+            )
+        calendar_weeks.append(days)
+
+    window_first = month
+    window_end = _add_months(month, TIMELINE_MONTHS)  # first day after the window
+    window_days = (window_end - window_first).days
+    window = selectors.engagements_between(
+        user=request.user, first_day=window_first, last_day=window_end - datetime.timedelta(days=1)
+    )
+    rows = []
+    for e in window[:TIMELINE_ROWS]:
+        first = max(e.start_date, window_first)
+        last = min(e.end_date, window_end - datetime.timedelta(days=1))
+        rows.append(
+            {
+                "engagement": e,
+                "left": round((first - window_first).days / window_days * 100, 3),
+                "width": round(max((last - first).days + 1, 1) / window_days * 100, 3),
+                "starts_before": e.start_date < window_first,
+                "ends_after": e.end_date >= window_end,
+            }
+        )
+    timeline_total = window.count() if len(rows) == TIMELINE_ROWS else len(rows)
+    months = []
+    cursor = window_first
+    while cursor < window_end:
+        following = _add_months(cursor, 1)
+        months.append({"date": cursor, "width": round((following - cursor).days / window_days * 100, 3)})
+        cursor = following
+    today_offset = (
+        round((today - window_first).days / window_days * 100, 3) if window_first <= today < window_end else None
+    )
+    context = {
+        "month": month,
+        "previous_month": _add_months(month, -1),
+        "next_month": _add_months(month, 1),
+        "this_month": today.replace(day=1),
+        "weekdays": [calendar.day_abbr[i] for i in range(7)],
+        "weeks": calendar_weeks,
+        "timeline": rows,
+        "timeline_total": timeline_total,
+        "timeline_more": timeline_total - len(rows),
+        "timeline_months": months,
+        "timeline_end": window_end - datetime.timedelta(days=1),
+        "timeline_list_url": list_url
+        + "?"
+        + urlencode(
+            {
+                "start_before": (window_end - datetime.timedelta(days=1)).isoformat(),
+                "end_after": window_first.isoformat(),
+                "ordering": "date",
+            }
+        ),
+        "today_offset": today_offset,
+        "can_add": request.user.has_perm(ADD),
+    }
+    return render(request, "engagements/engagement_calendar.html", context)
+
+
+# --- exercise series ------------------------------------------------------------------------------------
+
+
+def series_list(request):
+    context = {"series_list": selectors.series_list(user=request.user).order_by("name")}
+    return render(request, "engagements/series_list.html", context)
+
+
+def series_detail(request, slug):
+    series = get_object_or_404(ExerciseSeries.objects.select_related("lead_organization"), slug=slug)
+    years = selectors.series_year_over_year(series=series, user=request.user)
+    max_personnel = max((row["personnel"] for row in years), default=0) or 1
+    for row in years:
+        row["bar"] = round(row["personnel"] / max_personnel * 100, 1)
+    context = {
+        "series": series,
+        "years": years,
+        "iterations": selectors.series_iterations(series=series, user=request.user),
+        "list_url": reverse("engagements:list") + "?" + urlencode({"series": series.slug}),
+    }
+    return render(request, "engagements/series_detail.html", context)

@@ -1,0 +1,60 @@
+"""Factories for engagement test data that bypass the services: for reads, pages and large data sets.
+Tests of writes go through the services or the pages."""
+
+import datetime
+
+import factory
+from django.utils import timezone
+
+from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
+from partners.models import PartnerNation
+
+
+def partner(iso3: str) -> PartnerNation:
+    return PartnerNation.objects.get(iso3=iso3)
+
+
+class ExerciseSeriesFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExerciseSeries
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Series {n}")
+    slug = factory.LazyAttribute(lambda o: o.name.lower().replace(" ", "-"))
+
+
+class EngagementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Engagement
+
+    reference = factory.Sequence(lambda n: f"ENG-2099-{n:06d}")
+    title = factory.Sequence(lambda n: f"Engagement {n}")
+    engagement_type = "exercise"
+    domain = "land"
+    status = "planned"
+    start_date = datetime.date(2025, 3, 1)
+    end_date = factory.LazyAttribute(lambda o: o.start_date + datetime.timedelta(days=9))
+    host_country = factory.LazyFunction(lambda: partner("FRA"))
+    sensitivity = "unclassified"
+
+
+class ParticipationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Participation
+
+    engagement = factory.SubFactory(EngagementFactory)
+    partner = factory.LazyFunction(lambda: partner("USA"))
+    role = "participant"
+    personnel = 100
+
+
+class AfterActionReportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AfterActionReport
+
+    engagement = factory.SubFactory(EngagementFactory, status="completed")
+    summary = "Went well."
+    interoperability_rating = 3
+    capacity_rating = 3
+    trust_rating = 3
+    submitted_at = factory.LazyFunction(timezone.now)
