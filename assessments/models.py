@@ -29,7 +29,9 @@ class Objective(models.Model):
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     target_date = models.DateField(_("target date"), null=True, blank=True)
-    status = models.CharField(_("status"), max_length=20, choices=ObjectiveStatus.choices, default=ObjectiveStatus.ACTIVE)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ObjectiveStatus.choices, default=ObjectiveStatus.ACTIVE
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -174,10 +176,7 @@ class ScoringModel(models.Model):
         unknown = [name for name in weights if name not in COMPONENTS]
         if missing or unknown:
             raise ValidationError(
-                {
-                    "weights": _("Weights need exactly these components: %(names)s.")
-                    % {"names": ", ".join(COMPONENTS)}
-                }
+                {"weights": _("Weights need exactly these components: %(names)s.") % {"names": ", ".join(COMPONENTS)}}
             )
         for name, value in weights.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:

@@ -73,7 +73,7 @@ def _validate_periods(periods: Iterable[str] | None) -> list[Quarter]:
     if periods is None:
         return default_periods()
     if isinstance(periods, str) or not isinstance(periods, Iterable):
-        raise ValidationError({"periods": [_("Give a list of quarters such as [\"2025-Q2\", \"2025-Q3\"].")]})
+        raise ValidationError({"periods": [_('Give a list of quarters such as ["2025-Q2", "2025-Q3"].')]})
     periods = list(periods)
     if not periods:
         raise ValidationError({"periods": [_("Give at least one quarter, or leave periods out for the default.")]})
@@ -121,8 +121,10 @@ def assessment_run_request(
     periods: Iterable[str] | None = None,
     requested_by=None,
     partner_ids: Iterable[int] | None = None,
+    enqueue: bool = True,
 ) -> AssessmentRun:
-    """Create a queued run for ``periods`` (default: the current and previous quarter) and enqueue it."""
+    """Create a queued run for ``periods`` (default: the current and previous quarter) and enqueue it
+    (``enqueue=False``: the caller executes it itself, as the compute_scores command does)."""
     if trigger not in RunTrigger.values:
         raise ValidationError({"trigger": [_("Unknown trigger.")]})
     quarters = _validate_periods(periods)
@@ -133,7 +135,8 @@ def assessment_run_request(
         periods=[str(q) for q in quarters],
         partner_ids=sorted(set(partner_ids or [])),
     )
-    assessment_run_enqueue(run)
+    if enqueue:
+        assessment_run_enqueue(run)
     return run
 
 

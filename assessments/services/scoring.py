@@ -194,27 +194,31 @@ def _engagement_sums(*, quarter: Quarter, model: ScoringModel, partner_ids) -> d
     return sums
 
 
-def measured_indicators(*, on, partner_ids=None) -> QuerySet[Indicator]:
-    """Indicators with a measurement on or before ``on``, annotated with that latest value and its progress."""
+def indicators_with_progress(*, on, partner_ids=None) -> QuerySet[Indicator]:
+    """Indicators annotated with their latest measurement on or before ``on`` (``latest_value``,
+    ``latest_date``) and its ``progress`` in [0, 1]; all three are null when nothing was measured yet."""
     latest = Measurement.objects.filter(indicator=OuterRef("pk"), date__lte=on).order_by("-date", "-id")
     rows = Indicator.objects.order_by()
     if partner_ids:
         rows = rows.filter(objective__partner_id__in=list(partner_ids))
     ratio = (F("latest_value") - F("baseline_value")) / (F("target_value") - F("baseline_value"))
-    return (
-        rows.annotate(
-            latest_value=Subquery(latest.values("value")[:1], output_field=FloatField()),
-            latest_date=Subquery(latest.values("date")[:1], output_field=DateField()),
-        )
-        .filter(latest_value__isnull=False)
-        .annotate(
-            progress=Greatest(
-                Least(ratio, Value(1.0, output_field=FloatField())),
-                Value(0.0, output_field=FloatField()),
-                output_field=FloatField(),
-            )
-        )
+    clipped = Greatest(
+        Least(ratio, Value(1.0, output_field=FloatField())),
+        Value(0.0, output_field=FloatField()),
+        output_field=FloatField(),
     )
+    return rows.annotate(
+        latest_value=Subquery(latest.values("value")[:1], output_field=FloatField()),
+        latest_date=Subquery(latest.values("date")[:1], output_field=DateField()),
+    ).annotate(
+        # PostgreSQL's LEAST/GREATEST skip nulls, so "not measured" is kept null explicitly.
+        progress=Case(When(latest_value__isnull=True, then=Value(None)), default=clipped, output_field=FloatField())
+    )
+
+
+def measured_indicators(*, on, partner_ids=None) -> QuerySet[Indicator]:
+    """Indicators with a measurement on or before ``on``: the ones the objectives component counts."""
+    return indicators_with_progress(on=on, partner_ids=partner_ids).filter(latest_value__isnull=False)
 
 
 def _objective_progress(*, quarter: Quarter, partner_ids) -> dict[int, tuple[int, float]]:

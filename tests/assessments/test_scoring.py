@@ -128,7 +128,9 @@ def test_partner_without_data_has_no_score(reference_data):
     make_engagement(["MLI"], D(2022, 12, 1), D(2022, 12, 31))  # ends the day before the window
     make_engagement(["MLI"], D(2025, 1, 1), D(2025, 1, 5))  # starts after E
     # An indicator measured only after E does not count either.
-    MeasurementFactory(indicator=IndicatorFactory(objective=ObjectiveFactory(partner=partner("MLI"))), date=D(2025, 1, 2))
+    MeasurementFactory(
+        indicator=IndicatorFactory(objective=ObjectiveFactory(partner=partner("MLI"))), date=D(2025, 1, 2)
+    )
     assert score_of("MLI") is None
 
 
