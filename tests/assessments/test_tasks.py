@@ -46,12 +46,12 @@ def test_task_executes_the_run(reference_data):
 
 def test_task_retries_database_errors_only(reference_data):
     run = assessment_run_request(periods=["2024-Q4"], enqueue=False)
-    with mock.patch("assessments.services.assessment_run_execute", side_effect=OperationalError("connection lost")):
-        with pytest.raises(Retry):
-            run_assessment.apply(args=[str(run.pk)])
-    with mock.patch("assessments.services.assessment_run_execute", side_effect=ValueError("a bug")):
-        with pytest.raises(ValueError):
-            run_assessment.apply(args=[str(run.pk)])
+    lost = OperationalError("connection lost")
+    with mock.patch("assessments.services.assessment_run_execute", side_effect=lost), pytest.raises(Retry):
+        run_assessment.apply(args=[str(run.pk)])
+    bug = ValueError("a bug")
+    with mock.patch("assessments.services.assessment_run_execute", side_effect=bug), pytest.raises(ValueError):
+        run_assessment.apply(args=[str(run.pk)])
 
 
 def test_database_lock_is_exclusive_and_released(settings, reference_data):
