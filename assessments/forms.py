@@ -33,7 +33,7 @@ class PartnerCodeField(forms.CharField):
 
 class ObjectiveForm(forms.ModelForm):
     partner = PartnerCodeField(
-        label=_("Partner"), max_length=3, help_text=_("ISO alpha-3 code, e.g. KEN"), widget=forms.TextInput()
+        label=_("Partner"), help_text=_("ISO alpha-3 code, e.g. KEN"), widget=forms.TextInput(attrs={"maxlength": 3})
     )
 
     class Meta:
@@ -64,8 +64,8 @@ class IndicatorForm(forms.ModelForm):
         )
         self.fields["objective"].label_from_instance = lambda o: f"{o.partner.iso3} · {o.title}"
 
-    def validate_constraints(self):
-        pass  # the service reports target == baseline beside the target field
+    def _post_clean(self):
+        pass  # the service validates the indicator (target == baseline is reported beside the target)
 
 
 class MeasurementForm(forms.ModelForm):
@@ -83,8 +83,8 @@ class MeasurementForm(forms.ModelForm):
             f"{i.objective.partner.iso3} · {i.objective.title} · {i.name}"
         )
 
-    def validate_unique(self):
-        pass  # the service reports a second measurement on the same day beside the date
+    def _post_clean(self):
+        pass  # the service validates the measurement (a second one on the same day is reported beside the date)
 
 
 class RunRequestForm(forms.Form):

@@ -192,7 +192,7 @@ def run_detail(request, run_id):
 
 
 def objective_list(request):
-    filterset = ObjectiveFilterSet(request.GET or None, queryset=selectors.objective_list())
+    filterset = ObjectiveFilterSet(request.GET, queryset=selectors.objective_list())
     objectives = filterset.qs if filterset.is_valid() else selectors.objective_list().none()
     if wants_csv(request):
         header = ["id", "partner", "line_of_effort", "title", "status", "target_date", "indicators", "progress"]
