@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assessments.models import AssessmentRun, Indicator, Measurement, Objective, PartnerScore
@@ -10,6 +11,7 @@ from assessments.periods import Quarter
 from partners.models import PartnerNation
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-9]{4}-Q[1-4]$", "example": "2025-Q3"})
 class PeriodField(serializers.Field):
     """A quarter as ``YYYY-Qn`` (stored as its first day)."""
 
