@@ -134,14 +134,17 @@ def test_run_without_periods_and_with_bad_ones(reference_data, analyst):
     assert AssessmentRun.objects.count() == 1
 
 
-def test_run_executes_in_embedded_mode(reference_data, analyst, settings, django_capture_on_commit_callbacks):
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        pytest.skip("tasks go to a broker here; tests/integration covers the real worker")
+def test_run_executes_in_embedded_mode(reference_data, analyst, django_capture_on_commit_callbacks):
+    from assessments.tasks import run_assessment
+
     make_engagement(["KEN", "TZA"], D(2024, 10, 1), D(2024, 10, 10))
-    with django_capture_on_commit_callbacks(execute=True):
+    # Embedded mode (no broker): the task runs in-process once the request's transaction commits.
+    in_process = mock.patch.object(run_assessment, "delay", side_effect=lambda run_id: run_assessment.apply([run_id]))
+    with in_process, django_capture_on_commit_callbacks(execute=True):
         response = api_for(analyst).post("/api/v1/assessments/runs/", {"periods": ["2024-Q4"]}, format="json")
     assert response.status_code == 202
-    assert AssessmentRun.objects.get().status == "succeeded"
+    run = AssessmentRun.objects.get()
+    assert str(run.pk) == response.json()["id"] and run.status == "succeeded" and run.partners_scored == 2
 
 
 @pytest.mark.parametrize("role, allowed", [("viewer", False), ("planner", False), ("analyst", True), ("admin", True)])
