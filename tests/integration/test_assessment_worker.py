@@ -48,7 +48,7 @@ def test_engagement_created_through_the_service_is_scored_by_the_worker(referenc
             "capacity_rating": 3,
             "trust_rating": 5,
         },
-    ).engagement
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         run = AssessmentRun.objects.filter(trigger=RunTrigger.DATA_CHANGE).first()
