@@ -84,7 +84,10 @@ def generate(engagements: int, seed: int = 7) -> None:
     AfterActionReport.objects.bulk_create(reports, batch_size=5000)
     through.objects.bulk_create(frameworks, batch_size=5000)
     objectives = Objective.objects.bulk_create(
-        [Objective(partner_id=pid, line_of_effort="interoperability", title=f"Objective {pid}") for pid in partners[:60]]
+        [
+            Objective(partner_id=pid, line_of_effort="interoperability", title=f"Objective {pid}")
+            for pid in partners[:60]
+        ]
     )
     indicators = Indicator.objects.bulk_create(
         [Indicator(objective=o, name="Indicator", baseline_value=0, target_value=100) for o in objectives]
