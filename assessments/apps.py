@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class AssessmentsConfig(AppConfig):
     name = "assessments"
     verbose_name = _("Assessments")
+
+    def ready(self):
+        # Listen to the engagements app's announcements of changed data.
+        from assessments import receivers  # noqa: F401

@@ -1,1 +1,341 @@
-from django.db import models  # noqa: F401
+"""What analysts assess: objectives with measurable indicators, and the quarterly scores of each partner.
+
+Scores are snapshots: each ``PartnerScore`` keeps the scoring-model version and the run that made it,
+so a newer model never overwrites the history computed with an older one.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from assessments.choices import COMPONENTS, LineOfEffort, ObjectiveStatus, RunStatus, RunTrigger
+from assessments.periods import Quarter
+
+
+class Objective(models.Model):
+    """Something the cooperation with a partner should achieve (e.g. a maritime patrol capability by 2027)."""
+
+    partner = models.ForeignKey(
+        "partners.PartnerNation", verbose_name=_("partner"), on_delete=models.PROTECT, related_name="objectives"
+    )
+    line_of_effort = models.CharField(_("line of effort"), max_length=40, choices=LineOfEffort.choices)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    target_date = models.DateField(_("target date"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ObjectiveStatus.choices, default=ObjectiveStatus.ACTIVE
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("objective")
+        verbose_name_plural = _("objectives")
+        ordering = ["partner__name", "title", "id"]
+        indexes = [models.Index(fields=["partner", "line_of_effort"], name="objective_partner_loe")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Indicator(models.Model):
+    """A measurable sign of an objective's progress, from a baseline value towards a target value.
+
+    Progress = (latest value - baseline) / (target - baseline), clipped to [0, 1]; a decreasing target
+    (fewer incidents) works the same way. A target equal to the baseline would make progress undefined,
+    so it is refused.
+    """
+
+    objective = models.ForeignKey(
+        Objective, verbose_name=_("objective"), on_delete=models.CASCADE, related_name="indicators"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    unit = models.CharField(_("unit"), max_length=40, blank=True)
+    baseline_value = models.FloatField(_("baseline value"))
+    target_value = models.FloatField(_("target value"))
+    baseline_date = models.DateField(_("baseline date"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        ordering = ["objective", "name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(target_value=F("baseline_value")),
+                name="indicator_target_differs_from_baseline",
+                violation_error_message=_("The target must differ from the baseline, or progress cannot be measured."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        if (
+            self.baseline_value is not None
+            and self.target_value is not None
+            and self.target_value == self.baseline_value
+        ):
+            raise ValidationError(
+                {"target_value": _("The target must differ from the baseline, or progress cannot be measured.")}
+            )
+
+    def progress_of(self, value: float | None) -> float | None:
+        """Progress in [0, 1] for a measured value (None when nothing is measured)."""
+        if value is None:
+            return None
+        ratio = (value - self.baseline_value) / (self.target_value - self.baseline_value)
+        return min(1.0, max(0.0, ratio))
+
+
+class Measurement(models.Model):
+    """A value of an indicator observed on a date, with where it came from."""
+
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("indicator"), on_delete=models.CASCADE, related_name="measurements"
+    )
+    date = models.DateField(_("date"))
+    value = models.FloatField(_("value"))
+    source = models.CharField(_("source"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("measurement")
+        verbose_name_plural = _("measurements")
+        ordering = ["indicator", "-date", "-id"]
+        constraints = [
+            # "The latest measurement on or before a day" must be one value.
+            models.UniqueConstraint(
+                fields=["indicator", "date"],
+                name="measurement_one_per_day",
+                violation_error_message=_("This indicator already has a measurement on this date."),
+            ),
+        ]
+        indexes = [models.Index(fields=["indicator", "date"], name="measurement_indicator_date")]
+
+    def __str__(self) -> str:
+        return f"{self.indicator}: {self.value} on {self.date}"
+
+
+class ScoringModel(models.Model):
+    """The parameters scores are computed with. Exactly one is active; old scores keep their version."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    weights = models.JSONField(_("weights"), help_text=_("Weight of each component; renormalised over non-null ones."))
+    half_life_days = models.PositiveIntegerField(_("half-life (days)"))
+    lookback_quarters = models.PositiveSmallIntegerField(_("look-back (quarters)"))
+    activity_scale = models.FloatField(_("activity scale"))
+    is_active = models.BooleanField(_("active"), default=False)
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("scoring model")
+        verbose_name_plural = _("scoring models")
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=Q(is_active=True),
+                name="scoring_model_one_active",
+                violation_error_message=_("Only one scoring model can be active."),
+            ),
+            models.CheckConstraint(condition=Q(half_life_days__gt=0), name="scoring_model_half_life_positive"),
+            models.CheckConstraint(
+                condition=Q(lookback_quarters__gte=1, lookback_quarters__lte=40), name="scoring_model_lookback_range"
+            ),
+            models.CheckConstraint(condition=Q(activity_scale__gt=0), name="scoring_model_scale_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version}"
+
+    def clean(self):
+        weights = self.weights
+        if not isinstance(weights, dict):
+            raise ValidationError({"weights": _("Give one weight per component.")})
+        missing = [name for name in COMPONENTS if name not in weights]
+        unknown = [name for name in weights if name not in COMPONENTS]
+        if missing or unknown:
+            raise ValidationError(
+                {"weights": _("Weights need exactly these components: %(names)s.") % {"names": ", ".join(COMPONENTS)}}
+            )
+        for name, value in weights.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValidationError({"weights": _("Weight of %(name)s must be a number >= 0.") % {"name": name}})
+        if sum(weights.values()) <= 0:
+            raise ValidationError({"weights": _("At least one weight must be above 0.")})
+
+
+class AssessmentRun(models.Model):
+    """One computation of scores for a set of quarters: who or what asked, and how it went."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    trigger = models.CharField(_("trigger"), max_length=20, choices=RunTrigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    scoring_model = models.ForeignKey(
+        ScoringModel, verbose_name=_("scoring model"), on_delete=models.PROTECT, related_name="runs"
+    )
+    periods = models.JSONField(_("periods"), default=list, help_text=_("Quarters as YYYY-Qn, oldest first."))
+    # Empty: every partner. A run triggered by changed data scores only the partners whose data changed.
+    partner_ids = models.JSONField(_("partners"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    partners_scored = models.PositiveIntegerField(_("partners scored"), default=0)
+    scores_written = models.PositiveIntegerField(_("scores written"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("assessment run")
+        verbose_name_plural = _("assessment runs")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "trigger"], name="run_status_trigger")]
+
+    def __str__(self) -> str:
+        return f"{self.get_trigger_display()} run {self.id}"
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+
+
+class PartnerScore(models.Model):
+    """A partner's score for one quarter under one scoring model: overall and the seven components (0-100).
+
+    A component is null when there is nothing to judge it by (no after-action report, no measured
+    indicator); ``overall`` is then the weighted mean of the others. A partner has a row for a quarter
+    when it took part in a counted engagement in the look-back window or has an indicator measured by the
+    quarter's end; other partners have no row (no data is not a score of zero).
+    """
+
+    partner = models.ForeignKey(
+        "partners.PartnerNation", verbose_name=_("partner"), on_delete=models.CASCADE, related_name="scores"
+    )
+    period = models.DateField(_("quarter"), help_text=_("First day of the quarter."))
+    period_end = models.DateField(_("quarter end"))
+    scoring_model = models.ForeignKey(
+        ScoringModel, verbose_name=_("scoring model"), on_delete=models.PROTECT, related_name="scores"
+    )
+    overall = models.FloatField(_("overall"), null=True)
+    activity = models.FloatField(_("activity"), null=True)
+    interoperability = models.FloatField(_("interoperability"), null=True)
+    capacity = models.FloatField(_("capacity"), null=True)
+    trust = models.FloatField(_("trust"), null=True)
+    continuity = models.FloatField(_("continuity"), null=True)
+    multilateral = models.FloatField(_("multilateral"), null=True)
+    objectives = models.FloatField(_("objectives"), null=True)
+    engagement_count = models.PositiveIntegerField(_("engagements"), default=0)
+    delta_overall = models.FloatField(_("change from previous quarter"), null=True)
+    run = models.ForeignKey(
+        AssessmentRun, verbose_name=_("run"), null=True, blank=True, on_delete=models.SET_NULL, related_name="scores"
+    )
+    computed_at = models.DateTimeField(_("computed"))
+
+    class Meta:
+        verbose_name = _("partner score")
+        verbose_name_plural = _("partner scores")
+        ordering = ["-period", "partner__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "period", "scoring_model"], name="partner_score_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["scoring_model", "period", "overall"], name="score_model_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.period_label}"
+
+    @property
+    def quarter(self) -> Quarter:
+        return Quarter.of(self.period)
+
+    @property
+    def period_label(self) -> str:
+        return str(self.quarter)
+
+
+class Alert(models.Model):
+    """A partner's overall score fell by 10 points or more from one quarter to the next."""
+
+    partner = models.ForeignKey(
+        "partners.PartnerNation", verbose_name=_("partner"), on_delete=models.CASCADE, related_name="score_alerts"
+    )
+    period = models.DateField(_("quarter"))
+    scoring_model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="alerts")
+    overall = models.FloatField(_("overall"))
+    previous_overall = models.FloatField(_("previous overall"))
+    delta_overall = models.FloatField(_("change"))
+    raised_at = models.DateTimeField(_("raised"), auto_now_add=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acknowledged by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-period", "delta_overall"]
+        permissions = [("acknowledge_alert", _("Can acknowledge score alerts"))]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "period", "scoring_model"], name="alert_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.period_label}: {self.delta_overall:+.2f}"
+
+    @property
+    def period_label(self) -> str:
+        return str(Quarter.of(self.period))
+
+
+class ScoringLease(models.Model):
+    """The database lock used when no Redis is configured: whoever holds the lease until ``expires_at``."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    holder = models.CharField(max_length=100, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("scoring lock")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder or '-'}"

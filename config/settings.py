@@ -309,6 +309,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.record_worker_heartbeat",
         "schedule": crontab(minute="*"),
     },
+    # Scores of the current and previous quarter for every partner, nightly (times are UTC).
+    "assessments-nightly": {
+        "task": "assessments.tasks.run_nightly_assessment",
+        "schedule": crontab(hour=2, minute=0),
+    },
 }
 
 LOGGING = {

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("core.api.urls")),
     path("", include("partners.api.urls")),
     path("", include("organizations.api.urls")),
+    path("", include("assessments.api.urls")),
 ]
 
 urlpatterns = [
@@ -33,6 +34,7 @@ urlpatterns = [
     path("engagements/", include("engagements.urls")),
     # Public, so the login page can be switched to French before signing in.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("assessments/", include("assessments.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

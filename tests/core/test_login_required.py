@@ -10,7 +10,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 pytestmark = pytest.mark.django_db
 
 PUBLIC = {"/accounts/login/", "/healthz", "/admin/login/"}
-SAMPLE = {"int": "1", "str": "x", "slug": "x", "path": "x", "uuid": str(uuid.uuid4())}
+# A fixed UUID: pytest-xdist workers must collect the same parametrised ids.
+SAMPLE_UUID = str(uuid.UUID(int=0x1234))
+SAMPLE = {"int": "1", "str": "x", "slug": "x", "path": "x", "uuid": SAMPLE_UUID}
 
 
 def _walk(patterns, prefix=""):
@@ -22,7 +24,7 @@ def _walk(patterns, prefix=""):
             yield prefix + route
 
 
-REGEX_SAMPLES = ["abc", "1", str(uuid.uuid4())]
+REGEX_SAMPLES = ["abc", "1", SAMPLE_UUID]
 
 
 def _regex_sample(match: re.Match) -> str:

@@ -7,17 +7,25 @@ as further steps here, so `make run` stays one command.
 from django.conf import settings
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from core.services import DEMO_USERS, demo_password, demo_users_ensure, roles_sync
 
 # Management commands run in this order when they exist; each is idempotent.
 REFERENCE_STEPS = ["load_reference_data"]
-DEMO_STEPS = [
-    (
-        "generate_demo_data",
-        ["--engagements", "3000", "--years", "8", "--seed", "2026", "--user", "planner", "--if-empty"],
-    ),
-]
+DEMO_YEARS = 8
+
+
+def demo_steps() -> list[tuple[str, list[str]]]:
+    first_year = timezone.localdate().year - DEMO_YEARS + 1
+    return [
+        (
+            "generate_demo_data",
+            ["--engagements", "3000", "--years", str(DEMO_YEARS), "--seed", "2026", "--user", "planner", "--if-empty"],
+        ),
+        # Scores for every quarter of the demo history, so the dashboards show trends and alerts at once.
+        ("compute_scores", ["--from", f"{first_year}-Q1", "--if-empty"]),
+    ]
 
 
 class Command(BaseCommand):
@@ -43,6 +51,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  demo user {username:<11} role {role:<8} password {demo_password(username)}  ({state})"
             )
-        for step, arguments in DEMO_STEPS:
+        for step, arguments in demo_steps():
             if step in available:
                 call_command(step, *arguments, verbosity=options["verbosity"])

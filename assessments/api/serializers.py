@@ -1,0 +1,206 @@
+"""API shapes of the assessments app (DESIGN.md "REST API contract"). Writes go through the services."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from assessments.models import AssessmentRun, Indicator, Measurement, Objective, PartnerScore
+from assessments.periods import Quarter
+from partners.models import PartnerNation
+
+
+@extend_schema_field({"type": "string", "pattern": "^[0-9]{4}-Q[1-4]$", "example": "2025-Q3"})
+class PeriodField(serializers.Field):
+    """A quarter as ``YYYY-Qn`` (stored as its first day)."""
+
+    def to_representation(self, value):
+        return str(Quarter.of(value))
+
+    def to_internal_value(self, data):
+        return Quarter.parse(data)
+
+
+class PartnerScoreSerializer(serializers.ModelSerializer):
+    partner = serializers.CharField(source="partner.iso3", read_only=True, help_text="ISO alpha-3 code.")
+    period = PeriodField(read_only=True, help_text="Calendar quarter, e.g. 2025-Q3.")
+    scoring_model = serializers.IntegerField(source="scoring_model.version", read_only=True)
+    run = serializers.UUIDField(source="run_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = PartnerScore
+        fields = [
+            "partner",
+            "period",
+            "overall",
+            "activity",
+            "interoperability",
+            "capacity",
+            "trust",
+            "continuity",
+            "multilateral",
+            "objectives",
+            "engagement_count",
+            "delta_overall",
+            "scoring_model",
+            "run",
+            "computed_at",
+        ]
+        read_only_fields = fields
+
+
+class ExplanationEngagementSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True, help_text="Null for a restricted engagement you may not read.")
+    reference = serializers.CharField(allow_null=True)
+    title = serializers.CharField(allow_null=True)
+    restricted = serializers.BooleanField()
+    status = serializers.CharField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    role = serializers.CharField()
+    age_days = serializers.IntegerField()
+    weight = serializers.FloatField()
+    share_of_weight = serializers.FloatField(allow_null=True)
+    participant_count = serializers.IntegerField()
+    organizations = serializers.ListField(child=serializers.CharField())
+    multilateral = serializers.BooleanField()
+    ratings = serializers.DictField(child=serializers.IntegerField(), allow_null=True)
+    quarters = serializers.ListField(child=serializers.CharField())
+
+
+class ExplanationIndicatorSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    unit = serializers.CharField()
+    objective_id = serializers.IntegerField()
+    objective = serializers.CharField()
+    baseline_value = serializers.FloatField()
+    target_value = serializers.FloatField()
+    latest_value = serializers.FloatField()
+    latest_date = serializers.DateField()
+    progress = serializers.FloatField()
+
+
+class ScoreExplanationSerializer(serializers.Serializer):
+    partner = serializers.CharField(source="partner.iso3")
+    period = serializers.CharField()
+    window = serializers.DictField()
+    scoring_model = serializers.DictField()
+    has_data = serializers.BooleanField(help_text="False when the partner has nothing to score in this quarter.")
+    overall = serializers.FloatField(allow_null=True, help_text="Computed from today's data.")
+    components = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    weights_used = serializers.DictField(
+        child=serializers.FloatField(), help_text="The model's weights renormalised over the non-null components."
+    )
+    inputs = serializers.DictField(help_text="Each component's inputs: weight sums, counts, quarters.")
+    engagements = ExplanationEngagementSerializer(many=True)
+    indicators = ExplanationIndicatorSerializer(many=True)
+    stored = PartnerScoreSerializer(allow_null=True, help_text="The stored snapshot, if a run computed one.")
+    stored_matches = serializers.BooleanField(
+        help_text="False when the data changed after the stored snapshot was computed (a recompute is due)."
+    )
+
+
+class AssessmentRunSerializer(serializers.ModelSerializer):
+    scoring_model = serializers.IntegerField(source="scoring_model.version", read_only=True)
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True, allow_null=True)
+    partners = serializers.SerializerMethodField(help_text="Partner ids the run is limited to; empty: all.")
+
+    class Meta:
+        model = AssessmentRun
+        fields = [
+            "id",
+            "status",
+            "trigger",
+            "periods",
+            "partners",
+            "scoring_model",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "partners_scored",
+            "scores_written",
+            "error",
+        ]
+        read_only_fields = fields
+
+    def get_partners(self, run) -> list[int]:
+        return list(run.partner_ids or [])
+
+
+class AssessmentRunRequestSerializer(serializers.Serializer):
+    periods = serializers.ListField(
+        child=serializers.CharField(max_length=10),
+        required=False,
+        allow_empty=False,
+        max_length=400,
+        help_text="Quarters such as 2025-Q3; default the current and the previous quarter.",
+    )
+
+
+class PartnerCodeField(serializers.SlugRelatedField):
+    """A partner by ISO alpha-3 code, any case."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="iso3", queryset=PartnerNation.objects.all(), **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = data.strip().upper()
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError(
+                _("Unknown country code “%(code)s”: use an ISO alpha-3 code such as KEN.") % {"code": data}
+            ) from exc
+
+
+class ObjectiveSerializer(serializers.ModelSerializer):
+    partner = PartnerCodeField()
+    indicator_count = serializers.IntegerField(read_only=True)
+    progress = serializers.FloatField(read_only=True, allow_null=True, help_text="Mean progress today, 0-1.")
+
+    class Meta:
+        model = Objective
+        fields = [
+            "id",
+            "partner",
+            "line_of_effort",
+            "title",
+            "description",
+            "target_date",
+            "status",
+            "indicator_count",
+            "progress",
+        ]
+
+
+class IndicatorSerializer(serializers.ModelSerializer):
+    latest_value = serializers.FloatField(read_only=True, allow_null=True)
+    latest_date = serializers.DateField(read_only=True, allow_null=True)
+    progress = serializers.FloatField(read_only=True, allow_null=True, help_text="0-1, from the latest value.")
+
+    class Meta:
+        model = Indicator
+        fields = [
+            "id",
+            "objective",
+            "name",
+            "unit",
+            "baseline_value",
+            "target_value",
+            "baseline_date",
+            "latest_value",
+            "latest_date",
+            "progress",
+        ]
+        validators = []  # the service checks target != baseline with a message on the field
+
+
+class MeasurementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Measurement
+        fields = ["id", "indicator", "date", "value", "source"]
+        validators = []  # the service reports a second measurement on the same day on the date field

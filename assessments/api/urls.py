@@ -1,0 +1,17 @@
+from rest_framework.routers import SimpleRouter
+
+from assessments.api.views import (
+    AssessmentRunViewSet,
+    IndicatorViewSet,
+    MeasurementViewSet,
+    ObjectiveViewSet,
+    PartnerScoreViewSet,
+)
+
+router = SimpleRouter()
+router.register("assessments/scores", PartnerScoreViewSet, basename="assessment-score")
+router.register("assessments/runs", AssessmentRunViewSet, basename="assessment-run")
+router.register("assessments/objectives", ObjectiveViewSet, basename="assessment-objective")
+router.register("assessments/indicators", IndicatorViewSet, basename="assessment-indicator")
+router.register("assessments/measurements", MeasurementViewSet, basename="assessment-measurement")
+urlpatterns = router.urls

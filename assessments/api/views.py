@@ -1,0 +1,235 @@
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from assessments import selectors, services
+from assessments.api.serializers import (
+    AssessmentRunRequestSerializer,
+    AssessmentRunSerializer,
+    IndicatorSerializer,
+    MeasurementSerializer,
+    ObjectiveSerializer,
+    PartnerScoreSerializer,
+    ScoreExplanationSerializer,
+)
+from assessments.choices import RunTrigger
+from assessments.filtersets import (
+    AssessmentRunFilterSet,
+    IndicatorFilterSet,
+    MeasurementFilterSet,
+    ObjectiveFilterSet,
+    PartnerScoreFilterSet,
+)
+from assessments.models import PartnerScore, ScoringModel
+from assessments.periods import PeriodError, Quarter
+from partners.selectors import partner_get
+
+
+class ReadAllWriteWithPermission(permissions.DjangoModelPermissions):
+    """Every signed-in user reads; writing needs the model's add/change/delete permission (analysts, admins)."""
+
+    perms_map = {**permissions.DjangoModelPermissions.perms_map, "GET": [], "HEAD": [], "OPTIONS": []}
+
+
+def _scoring_model_from(request) -> ScoringModel | None:
+    version = request.query_params.get("scoring_model")
+    if not version:
+        return None
+    model = ScoringModel.objects.filter(version=version).first() if version.isdigit() else None
+    if model is None:
+        raise ValidationError({"scoring_model": [f"No scoring model with version {version!r}."]})
+    return model
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Partner scores per quarter",
+        parameters=[
+            OpenApiParameter(
+                "scoring_model", OpenApiTypes.INT, description="Scoring-model version; the active one by default."
+            )
+        ],
+        tags=["assessments"],
+    ),
+)
+class PartnerScoreViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Stored quarterly scores (snapshots). Partners without data in a quarter have no row."""
+
+    serializer_class = PartnerScoreSerializer
+    filterset_class = PartnerScoreFilterSet
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no database needed
+            return PartnerScore.objects.none()
+        return selectors.score_list(scoring_model=_scoring_model_from(self.request)).order_by(
+            "-period", "partner__name"
+        )
+
+    @extend_schema(
+        summary="Why a partner's score for a quarter is what it is",
+        responses=ScoreExplanationSerializer,
+        parameters=[
+            OpenApiParameter("iso3", OpenApiTypes.STR, OpenApiParameter.PATH),
+            OpenApiParameter("period", OpenApiTypes.STR, OpenApiParameter.PATH, description="YYYY-Qn"),
+        ],
+        tags=["assessments"],
+    )
+    @action(
+        detail=False, methods=["get"], url_path=r"(?P<iso3>[^/.]+)/(?P<period>[^/.]+)/explain", filterset_class=None
+    )
+    def explain(self, request, iso3=None, period=None):
+        partner = partner_get(iso3=iso3)
+        if partner is None:
+            raise Http404(f"No partner nation with the code {iso3!r}.")
+        try:
+            quarter = Quarter.parse(period)
+        except PeriodError as exc:
+            raise ValidationError({"period": [str(exc)]}) from exc
+        explanation = selectors.score_explanation(
+            partner=partner, quarter=quarter, user=request.user, scoring_model=_scoring_model_from(request)
+        )
+        return Response(ScoreExplanationSerializer(explanation).data)
+
+
+class RunPermission(permissions.BasePermission):
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return request.user.has_perm("assessments.add_assessmentrun")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Assessment runs, newest first", tags=["assessments"]),
+    retrieve=extend_schema(summary="One run: its status and result", tags=["assessments"]),
+    create=extend_schema(
+        summary="Start a run",
+        request=AssessmentRunRequestSerializer,
+        responses={202: AssessmentRunSerializer},
+        tags=["assessments"],
+    ),
+)
+class AssessmentRunViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = AssessmentRunSerializer
+    filterset_class = AssessmentRunFilterSet
+    permission_classes = [permissions.IsAuthenticated, RunPermission]
+    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+
+    def get_queryset(self):
+        return selectors.run_list()
+
+    def create(self, request, *args, **kwargs):
+        payload = AssessmentRunRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        run = services.assessment_run_request(
+            trigger=RunTrigger.API, periods=payload.validated_data.get("periods"), requested_by=request.user
+        )
+        run = selectors.run_get(run_id=run.pk)  # in embedded mode the run has already executed
+        return Response(AssessmentRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class _ServiceModelViewSet(viewsets.ModelViewSet):
+    permission_classes = [permissions.IsAuthenticated, ReadAllWriteWithPermission]
+    create_service = update_service = delete_service = None
+    instance_name = ""
+    user_argument = "user"
+    create_user_argument = "user"
+
+    def perform_create(self, serializer):
+        serializer.instance = type(self).create_service(
+            **{self.create_user_argument: self.request.user}, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = type(self).update_service(
+            **{self.instance_name: serializer.instance, "user": self.request.user}, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        type(self).delete_service(**{self.instance_name: instance, "user": self.request.user})
+
+    def _reload(self, instance):
+        return self.get_queryset().get(pk=instance.pk)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        data = self.get_serializer(self._reload(serializer.instance)).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        self.perform_update(serializer)
+        return Response(self.get_serializer(self._reload(serializer.instance)).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Objectives with their progress", tags=["assessments"]),
+    create=extend_schema(tags=["assessments"]),
+    retrieve=extend_schema(tags=["assessments"]),
+    update=extend_schema(tags=["assessments"]),
+    partial_update=extend_schema(tags=["assessments"]),
+    destroy=extend_schema(tags=["assessments"]),
+)
+class ObjectiveViewSet(_ServiceModelViewSet):
+    serializer_class = ObjectiveSerializer
+    filterset_class = ObjectiveFilterSet
+    create_service = staticmethod(services.objective_create)
+    update_service = staticmethod(services.objective_update)
+    delete_service = staticmethod(services.objective_delete)
+    instance_name = "objective"
+    create_user_argument = "created_by"
+
+    def get_queryset(self):
+        return selectors.objective_list()
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Indicators with their latest value and progress", tags=["assessments"]),
+    create=extend_schema(tags=["assessments"]),
+    retrieve=extend_schema(tags=["assessments"]),
+    update=extend_schema(tags=["assessments"]),
+    partial_update=extend_schema(tags=["assessments"]),
+    destroy=extend_schema(tags=["assessments"]),
+)
+class IndicatorViewSet(_ServiceModelViewSet):
+    serializer_class = IndicatorSerializer
+    filterset_class = IndicatorFilterSet
+    create_service = staticmethod(services.indicator_create)
+    update_service = staticmethod(services.indicator_update)
+    delete_service = staticmethod(services.indicator_delete)
+    instance_name = "indicator"
+
+    def get_queryset(self):
+        return selectors.indicator_list()
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Measurements of indicators", tags=["assessments"]),
+    create=extend_schema(tags=["assessments"]),
+    retrieve=extend_schema(tags=["assessments"]),
+    update=extend_schema(tags=["assessments"]),
+    partial_update=extend_schema(tags=["assessments"]),
+    destroy=extend_schema(tags=["assessments"]),
+)
+class MeasurementViewSet(_ServiceModelViewSet):
+    serializer_class = MeasurementSerializer
+    filterset_class = MeasurementFilterSet
+    create_service = staticmethod(services.measurement_create)
+    update_service = staticmethod(services.measurement_update)
+    delete_service = staticmethod(services.measurement_delete)
+    instance_name = "measurement"
+    create_user_argument = "recorded_by"
+
+    def get_queryset(self):
+        return selectors.measurement_list()

@@ -1,0 +1,64 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class LineOfEffort(models.TextChoices):
+    INTEROPERABILITY = "interoperability", _("Interoperability")
+    CAPACITY_BUILDING = "capacity_building", _("Capacity building")
+    MARITIME_SECURITY = "maritime_security", _("Maritime security")
+    COUNTER_TERRORISM = "counter_terrorism", _("Counter-terrorism")
+    PEACEKEEPING_READINESS = "peacekeeping_readiness", _("Peacekeeping readiness")
+    CYBER_DEFENSE = "cyber_defense", _("Cyber defense")
+    INSTITUTIONAL_REFORM = "institutional_reform", _("Institutional reform")
+
+
+class ObjectiveStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    ACHIEVED = "achieved", _("Achieved")
+    AT_RISK = "at_risk", _("At risk")
+    DISCONTINUED = "discontinued", _("Discontinued")
+
+
+class RunTrigger(models.TextChoices):
+    SCHEDULE = "schedule", _("Schedule")
+    MANUAL = "manual", _("Manual")
+    API = "api", _("API")
+    DATA_CHANGE = "data_change", _("Data change")
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class Component(models.TextChoices):
+    """The seven components of a partner's score, in the order of DESIGN.md."""
+
+    ACTIVITY = "activity", _("Activity")
+    INTEROPERABILITY = "interoperability", _("Interoperability")
+    CAPACITY = "capacity", _("Capacity")
+    TRUST = "trust", _("Trust")
+    CONTINUITY = "continuity", _("Continuity")
+    MULTILATERAL = "multilateral", _("Multilateral")
+    OBJECTIVES = "objectives", _("Objectives")
+
+
+COMPONENTS = [c.value for c in Component]
+
+# Scoring model version 1 (DESIGN.md "The scoring model (version 1)").
+DEFAULT_WEIGHTS = {
+    "activity": 0.15,
+    "interoperability": 0.15,
+    "capacity": 0.15,
+    "trust": 0.15,
+    "continuity": 0.15,
+    "multilateral": 0.10,
+    "objectives": 0.15,
+}
+DEFAULT_HALF_LIFE_DAYS = 365
+DEFAULT_LOOKBACK_QUARTERS = 8
+DEFAULT_ACTIVITY_SCALE = 4.0
+# An overall score falling by this many points or more from one quarter to the next raises an alert.
+ALERT_DROP = -10.0

@@ -1,0 +1,141 @@
+"""One filter class per list, shared by the pages and the API."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from assessments.choices import LineOfEffort, ObjectiveStatus, RunStatus, RunTrigger
+from assessments.models import AssessmentRun, Indicator, Measurement, Objective, PartnerScore
+from assessments.periods import PeriodError, Quarter
+from assessments.selectors import member_of_on_period_end
+
+
+class QuarterField(forms.CharField):
+    """A ``YYYY-Qn`` label, cleaned to a Quarter; a bad label gets a message saying how to write it."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        try:
+            return Quarter.parse(value)
+        except PeriodError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from exc
+
+
+class QuarterFilter(django_filters.Filter):
+    field_class = QuarterField
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return qs.filter(**{self.field_name: value.start})
+
+
+def _codes(value: str) -> list[str]:
+    return [code.strip().upper() for code in value.split(",") if code.strip()]
+
+
+SCORE_ORDERING = (
+    ("overall", "overall"),
+    ("delta_overall", "delta_overall"),
+    ("period", "period"),
+    ("partner__name", "partner"),
+    ("engagement_count", "engagement_count"),
+    ("activity", "activity"),
+    ("interoperability", "interoperability"),
+    ("capacity", "capacity"),
+    ("trust", "trust"),
+    ("continuity", "continuity"),
+    ("multilateral", "multilateral"),
+    ("objectives", "objectives"),
+)
+
+
+class PartnerScoreFilterSet(django_filters.FilterSet):
+    partner = django_filters.CharFilter(
+        method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code(s), comma-separated")
+    )
+    period = QuarterFilter(field_name="period", label=_("Quarter"), help_text=_("YYYY-Qn, e.g. 2025-Q3"))
+    region = django_filters.CharFilter(field_name="partner__region", lookup_expr="iexact", label=_("Region"))
+    subregion = django_filters.CharFilter(field_name="partner__subregion", lookup_expr="iexact", label=_("Subregion"))
+    organization = django_filters.CharFilter(
+        method="filter_organization",
+        label=_("Organization"),
+        help_text=_("Acronym: partners that were members on the last day of the row's quarter"),
+    )
+    ordering = django_filters.OrderingFilter(fields=SCORE_ORDERING, label=_("Order by"))
+
+    class Meta:
+        model = PartnerScore
+        fields = []
+
+    def filter_partner(self, queryset, name, value):
+        codes = _codes(value)
+        return queryset.filter(partner__iso3__in=codes) if codes else queryset
+
+    def filter_organization(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(member_of_on_period_end(value)) if value else queryset
+
+
+class AssessmentRunFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=RunStatus.choices, label=_("Status"))
+    trigger = django_filters.ChoiceFilter(choices=RunTrigger.choices, label=_("Trigger"))
+
+    class Meta:
+        model = AssessmentRun
+        fields = []
+
+
+class ObjectiveFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"), help_text=_("Title or description"))
+    partner = django_filters.CharFilter(method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code"))
+    region = django_filters.CharFilter(field_name="partner__region", lookup_expr="iexact", label=_("Region"))
+    line_of_effort = django_filters.ChoiceFilter(choices=LineOfEffort.choices, label=_("Line of effort"))
+    status = django_filters.ChoiceFilter(choices=ObjectiveStatus.choices, label=_("Status"))
+
+    class Meta:
+        model = Objective
+        fields = []
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
+
+    def filter_partner(self, queryset, name, value):
+        codes = _codes(value)
+        return queryset.filter(partner__iso3__in=codes) if codes else queryset
+
+
+class IndicatorFilterSet(django_filters.FilterSet):
+    objective = django_filters.NumberFilter(field_name="objective_id", label=_("Objective"))
+    partner = django_filters.CharFilter(method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code"))
+
+    class Meta:
+        model = Indicator
+        fields = []
+
+    def filter_partner(self, queryset, name, value):
+        codes = _codes(value)
+        return queryset.filter(objective__partner__iso3__in=codes) if codes else queryset
+
+
+class MeasurementFilterSet(django_filters.FilterSet):
+    indicator = django_filters.NumberFilter(field_name="indicator_id", label=_("Indicator"))
+    partner = django_filters.CharFilter(method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code"))
+    date_after = django_filters.DateFilter(field_name="date", lookup_expr="gte", label=_("On or after"))
+    date_before = django_filters.DateFilter(field_name="date", lookup_expr="lte", label=_("On or before"))
+
+    class Meta:
+        model = Measurement
+        fields = []
+
+    def filter_partner(self, queryset, name, value):
+        codes = _codes(value)
+        return queryset.filter(indicator__objective__partner__iso3__in=codes) if codes else queryset

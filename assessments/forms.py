@@ -1,0 +1,117 @@
+"""Forms of the analyst pages. They only shape input; the services validate and write."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from assessments.filtersets import QuarterField
+from assessments.models import Indicator, Measurement, Objective
+from partners.models import PartnerNation
+
+
+class PartnerCodeField(forms.CharField):
+    def to_python(self, value):
+        value = (super().to_python(value) or "").strip().upper()
+        if not value:
+            return None
+        partner = PartnerNation.objects.filter(iso3=value).first()
+        if partner is None:
+            raise forms.ValidationError(
+                _("Unknown country code “%(code)s”: use an ISO alpha-3 code such as KEN."), params={"code": value}
+            )
+        return partner
+
+    def prepare_value(self, value):
+        if isinstance(value, PartnerNation):
+            return value.iso3
+        if isinstance(value, int):
+            partner = PartnerNation.objects.filter(pk=value).first()
+            return partner.iso3 if partner else value
+        return value
+
+
+class ObjectiveForm(forms.ModelForm):
+    partner = PartnerCodeField(
+        label=_("Partner"), help_text=_("ISO alpha-3 code, e.g. KEN"), widget=forms.TextInput(attrs={"maxlength": 3})
+    )
+
+    class Meta:
+        model = Objective
+        fields = ["partner", "line_of_effort", "title", "description", "target_date", "status"]
+        widgets = {
+            "target_date": forms.DateInput(attrs={"type": "date"}),
+            "description": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["partner"] = self.instance.partner.iso3
+
+
+class IndicatorForm(forms.ModelForm):
+    class Meta:
+        model = Indicator
+        fields = ["objective", "name", "unit", "baseline_value", "target_value", "baseline_date"]
+        widgets = {"baseline_date": forms.DateInput(attrs={"type": "date"})}
+        help_texts = {"target_value": _("May be below the baseline when less is better (e.g. incidents).")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["objective"].queryset = Objective.objects.select_related("partner").order_by(
+            "partner__name", "title"
+        )
+        self.fields["objective"].label_from_instance = lambda o: f"{o.partner.iso3} · {o.title}"
+
+    def _post_clean(self):
+        pass  # the service validates the indicator (target == baseline is reported beside the target)
+
+
+class MeasurementForm(forms.ModelForm):
+    class Meta:
+        model = Measurement
+        fields = ["indicator", "date", "value", "source"]
+        widgets = {"date": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["indicator"].queryset = Indicator.objects.select_related("objective__partner").order_by(
+            "objective__partner__name", "objective__title", "name"
+        )
+        self.fields["indicator"].label_from_instance = lambda i: (
+            f"{i.objective.partner.iso3} · {i.objective.title} · {i.name}"
+        )
+
+    def _post_clean(self):
+        pass  # the service validates the measurement (a second one on the same day is reported beside the date)
+
+
+class RunRequestForm(forms.Form):
+    """Start a run for a range of quarters (both empty: the current and the previous quarter)."""
+
+    first = QuarterField(label=_("From quarter"), required=False, help_text=_("YYYY-Qn, e.g. 2024-Q1"))
+    last = QuarterField(label=_("To quarter"), required=False, help_text=_("YYYY-Qn; the same as From if empty"))
+
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("first"), data.get("last")
+        if first and not last:
+            data["last"] = last = first
+        if last and not first:
+            data["first"] = first = last
+        if first and last and last < first:
+            self.add_error("last", _("The last quarter cannot be before the first."))
+        return data
+
+    def periods(self) -> list[str] | None:
+        from assessments.periods import quarter_range
+
+        first, last = self.cleaned_data.get("first"), self.cleaned_data.get("last")
+        if not first:
+            return None
+        return [str(q) for q in quarter_range(first, last)]
+
+
+class AlertAcknowledgeForm(forms.Form):
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)

@@ -1,0 +1,357 @@
+"""Reads of the assessments app: score lists, explanations, organization and region means, runs,
+objectives with their progress. Every list comes ready in a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Avg, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from assessments.choices import COMPONENTS
+from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore, ScoringModel
+from assessments.periods import Quarter
+from assessments.services.runs import scoring_model_active
+from assessments.services.scoring import (
+    counted_participations,
+    indicators_with_progress,
+    measured_indicators,
+    scores_compute,
+    window_of,
+)
+from organizations.choices import MEMBER_STATUSES
+from organizations.models import Membership
+
+# --- scores -------------------------------------------------------------------------------------------------
+
+
+def score_list(*, scoring_model: ScoringModel | None = None) -> QuerySet[PartnerScore]:
+    """Stored scores of one scoring model (the active one by default), with partner, model and run joined."""
+    model = scoring_model or scoring_model_active()
+    return PartnerScore.objects.filter(scoring_model=model).select_related("partner", "scoring_model", "run")
+
+
+def score_periods(*, scoring_model: ScoringModel | None = None) -> list[Quarter]:
+    """The quarters that have scores, newest first."""
+    model = scoring_model or scoring_model_active()
+    days = PartnerScore.objects.filter(scoring_model=model).order_by("-period").values_list("period", flat=True)
+    return [Quarter.of(day) for day in days.distinct()]
+
+
+def latest_period(*, scoring_model: ScoringModel | None = None) -> Quarter | None:
+    model = scoring_model or scoring_model_active()
+    day = PartnerScore.objects.filter(scoring_model=model).order_by("-period").values_list("period", flat=True).first()
+    return Quarter.of(day) if day else None
+
+
+def partner_score_history(*, partner, scoring_model: ScoringModel | None = None) -> QuerySet[PartnerScore]:
+    return score_list(scoring_model=scoring_model).filter(partner=partner).order_by("-period")
+
+
+def member_of_on_period_end(acronym: str) -> Exists:
+    """True for score rows whose partner was a member of ``acronym`` on the last day of the row's quarter."""
+    return Exists(
+        Membership.objects.filter(
+            partner=OuterRef("partner"),
+            organization__acronym__iexact=acronym,
+            status__in=MEMBER_STATUSES,
+        )
+        .filter(Q(joined__isnull=True) | Q(joined__lte=OuterRef("period_end")))
+        .filter(Q(left__isnull=True) | Q(left__gt=OuterRef("period_end")))
+    )
+
+
+def _component_means(prefix: str = "") -> dict:
+    return {name: Avg(f"{prefix}{name}") for name in ["overall", *COMPONENTS]}
+
+
+def organization_scores(*, quarter: Quarter, scoring_model: ScoringModel | None = None, acronym: str | None = None):
+    """Each organization's score for the quarter: the mean of its members' scores, members on the quarter's
+    last day (suspended members count). Members without a score (no data) are not in the mean; a
+    component's mean is over the members for which it is not null."""
+    model = scoring_model or scoring_model_active()
+    rows = Membership.objects.members_on(quarter.end).filter(
+        partner__scores__period=quarter.start, partner__scores__scoring_model=model
+    )
+    if acronym:
+        rows = rows.filter(organization__acronym__iexact=acronym)
+    return (
+        rows.values("organization__acronym", "organization__name")
+        .annotate(partners_scored=Count("partner", distinct=True), **_component_means("partner__scores__"))
+        .order_by("organization__acronym")
+    )
+
+
+def region_scores(*, quarter: Quarter, scoring_model: ScoringModel | None = None):
+    """Each UN M49 region's score for the quarter: the mean of its partners' scores."""
+    return (
+        score_list(scoring_model=scoring_model)
+        .filter(period=quarter.start)
+        .exclude(partner__region="")
+        .values("partner__region")
+        .annotate(partners_scored=Count("partner"), **_component_means())
+        .order_by("partner__region")
+    )
+
+
+# --- explanations -------------------------------------------------------------------------------------------
+
+
+def _overlapped_quarters(start: datetime.date, end: datetime.date, window: list[Quarter]) -> list[str]:
+    return [str(q) for q in window if start <= q.end and end >= q.start]
+
+
+def score_explanation(*, partner, quarter: Quarter, user, scoring_model: ScoringModel | None = None) -> dict:
+    """Why a partner's score for a quarter is what it is: the counted engagements with their age, weight,
+    ratings, participant count and multilateral flag; each component's inputs (sums and counts); the
+    indicators and their progress; the weights used for ``overall``; and the stored snapshot beside the
+    figures computed from today's data (they differ when data changed after the last run).
+
+    Restricted engagements count for everyone's scores, but only users who may read them see their title.
+    """
+    model = scoring_model or scoring_model_active()
+    window = window_of(quarter, model)
+    computed = scores_compute(quarter=quarter, model=model, partner_ids=[partner.pk]).get(partner.pk)
+    may_read_restricted = user.has_perm("engagements.read_restricted_engagement")
+    participations = (
+        counted_participations(quarter=quarter, model=model, partner_ids=[partner.pk])
+        .annotate(
+            age=F("age_days"),
+            recency_weight=F("weight"),
+            participants=F("participant_count"),
+            framework=F("under_framework"),
+        )
+        .select_related("engagement", "engagement__after_action")
+        .prefetch_related("engagement__organizations")
+        .order_by("-engagement__end_date", "-engagement_id")
+    )
+    weight_sum = computed.inputs.weight_sum if computed else 0.0
+    engagements = []
+    for row in participations:
+        engagement = row.engagement
+        report = getattr(engagement, "after_action", None)
+        hidden = engagement.is_restricted and not may_read_restricted
+        engagements.append(
+            {
+                "id": None if hidden else engagement.pk,
+                "reference": None if hidden else engagement.reference,
+                "title": None if hidden else engagement.title,
+                "restricted": engagement.is_restricted,
+                "status": engagement.status,
+                "start_date": engagement.start_date,
+                "end_date": engagement.end_date,
+                "role": row.role,
+                "age_days": int(row.age),
+                "weight": row.recency_weight,
+                "share_of_weight": row.recency_weight / weight_sum if weight_sum else None,
+                "participant_count": row.participants,
+                "organizations": sorted(o.acronym for o in engagement.organizations.all()),
+                "multilateral": bool(row.participants >= 3 or row.framework),
+                "ratings": (
+                    {
+                        "interoperability": report.interoperability_rating,
+                        "capacity": report.capacity_rating,
+                        "trust": report.trust_rating,
+                    }
+                    if report
+                    else None
+                ),
+                "quarters": _overlapped_quarters(engagement.start_date, engagement.end_date, window),
+            }
+        )
+    indicators = [
+        {
+            "id": indicator.pk,
+            "name": indicator.name,
+            "unit": indicator.unit,
+            "objective_id": indicator.objective_id,
+            "objective": indicator.objective.title,
+            "baseline_value": indicator.baseline_value,
+            "target_value": indicator.target_value,
+            "latest_value": indicator.latest_value,
+            "latest_date": indicator.latest_date,
+            "progress": indicator.progress,
+        }
+        for indicator in measured_indicators(on=quarter.end, partner_ids=[partner.pk])
+        .select_related("objective")
+        .order_by("objective__title", "name")
+    ]
+    stored = (
+        PartnerScore.objects.filter(partner=partner, period=quarter.start, scoring_model=model)
+        .select_related("run")
+        .first()
+    )
+    components = computed.components if computed else dict.fromkeys(COMPONENTS)
+    overall = computed.overall if computed else None
+    inputs = computed.inputs if computed else None
+    overlapped = sorted({q for e in engagements for q in e["quarters"]})
+    return {
+        "partner": partner,
+        "period": str(quarter),
+        "window": {"first_day": window[0].start, "last_day": quarter.end, "quarters": [str(q) for q in window]},
+        "scoring_model": {
+            "version": model.version,
+            "weights": model.weights,
+            "half_life_days": model.half_life_days,
+            "lookback_quarters": model.lookback_quarters,
+            "activity_scale": model.activity_scale,
+        },
+        "has_data": computed is not None,
+        "overall": overall,
+        "components": components,
+        "weights_used": computed.weights_used if computed else {},
+        "inputs": {
+            "activity": {
+                "weight_sum": inputs.weight_sum if inputs else 0.0,
+                "activity_scale": model.activity_scale,
+            },
+            "interoperability": _rating_inputs(inputs, "interoperability"),
+            "capacity": _rating_inputs(inputs, "capacity"),
+            "trust": _rating_inputs(inputs, "trust"),
+            "continuity": {
+                "quarters_overlapped": inputs.quarters_overlapped if inputs else 0,
+                "lookback_quarters": model.lookback_quarters,
+                "quarters": overlapped,
+            },
+            "multilateral": {
+                "multilateral_weight_sum": inputs.multilateral_weight_sum if inputs else 0.0,
+                "weight_sum": inputs.weight_sum if inputs else 0.0,
+                "multilateral_count": sum(1 for e in engagements if e["multilateral"]),
+                "engagement_count": len(engagements),
+            },
+            "objectives": {
+                "indicator_count": inputs.indicator_count if inputs else 0,
+                "mean_progress": inputs.objectives_progress if inputs else None,
+            },
+        },
+        "engagements": engagements,
+        "indicators": indicators,
+        "stored": stored,
+        "stored_matches": _matches(stored, overall, components),
+    }
+
+
+def _rating_inputs(inputs, name: str) -> dict:
+    return {
+        "rated_count": inputs.rated_count if inputs else 0,
+        "rated_weight_sum": inputs.rated_weight_sum if inputs else 0.0,
+        "weighted_points": getattr(inputs, f"{name}_points") if inputs else 0.0,
+    }
+
+
+def _close(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) < 0.005
+
+
+def _matches(stored: PartnerScore | None, overall, components) -> bool:
+    if stored is None:
+        return overall is None
+    return _close(stored.overall, overall) and all(_close(getattr(stored, n), components[n]) for n in COMPONENTS)
+
+
+# --- runs and alerts ----------------------------------------------------------------------------------------
+
+
+def run_list() -> QuerySet[AssessmentRun]:
+    return AssessmentRun.objects.select_related("requested_by", "scoring_model").order_by("-created_at")
+
+
+def run_get(*, run_id) -> AssessmentRun | None:
+    return run_list().filter(pk=run_id).first()
+
+
+def alert_list(*, scoring_model: ScoringModel | None = None) -> QuerySet[Alert]:
+    model = scoring_model or scoring_model_active()
+    return (
+        Alert.objects.filter(scoring_model=model)
+        .select_related("partner", "acknowledged_by", "scoring_model")
+        .order_by("acknowledged_at", "-period", "delta_overall")
+    )
+
+
+# --- objectives, indicators, measurements -------------------------------------------------------------------
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+def objective_list(*, on: datetime.date | None = None) -> QuerySet[Objective]:
+    """Objectives with ``indicator_count``, ``measured_count`` and ``progress`` (mean progress of the
+    measured indicators, latest value on or before ``on``, today by default)."""
+    on = on or _today()
+    per_objective = (
+        measured_indicators(on=on)
+        .filter(objective=OuterRef("pk"))
+        .values("objective")
+        .annotate(mean=Avg("progress"), measured=Count("id"))
+    )
+    return (
+        Objective.objects.select_related("partner")
+        .annotate(
+            indicator_count=Coalesce(
+                Subquery(
+                    Indicator.objects.filter(objective=OuterRef("pk"))
+                    .order_by()
+                    .values("objective")
+                    .annotate(n=Count("pk"))
+                    .values("n")
+                ),
+                0,
+            ),
+            progress=Subquery(per_objective.values("mean")),
+            measured_count=Coalesce(Subquery(per_objective.values("measured")), 0),
+        )
+        .order_by("partner__name", "title", "id")
+    )
+
+
+def objective_get(*, pk) -> Objective | None:
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    return objective_list().filter(pk=pk).first()
+
+
+def indicator_list(*, on: datetime.date | None = None) -> QuerySet[Indicator]:
+    """Indicators with ``latest_value``, ``latest_date`` and ``progress`` (null until first measured)."""
+    return (
+        indicators_with_progress(on=on or _today())
+        .select_related("objective", "objective__partner")
+        .annotate(
+            measurement_count=Coalesce(
+                Subquery(
+                    Measurement.objects.filter(indicator=OuterRef("pk"))
+                    .order_by()
+                    .values("indicator")
+                    .annotate(n=Count("pk"))
+                    .values("n")
+                ),
+                0,
+            )
+        )
+        .order_by("objective__partner__name", "objective__title", "name", "id")
+    )
+
+
+def indicator_get(*, pk) -> Indicator | None:
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    return (
+        indicator_list()
+        .prefetch_related(Prefetch("measurements", queryset=Measurement.objects.order_by("-date", "-id")))
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def measurement_list() -> QuerySet[Measurement]:
+    return Measurement.objects.select_related("indicator", "indicator__objective", "recorded_by").order_by(
+        "-date", "-id"
+    )

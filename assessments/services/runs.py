@@ -1,0 +1,431 @@
+"""Assessment runs: requesting, coalescing, executing and storing scores.
+
+A run is requested (page, API, schedule, changed data, management command), enqueued after commit, and
+executed by ``assessments.tasks.run_assessment``. Execution holds the scoring lock, computes every quarter
+first and then writes everything in one transaction, so a run that fails leaves the previous scores in
+place and is marked failed with its error. Re-running a run writes the same rows (upserts on the unique
+key partner, period, scoring model).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assessments.choices import (
+    ALERT_DROP,
+    COMPONENTS,
+    DEFAULT_ACTIVITY_SCALE,
+    DEFAULT_HALF_LIFE_DAYS,
+    DEFAULT_LOOKBACK_QUARTERS,
+    DEFAULT_WEIGHTS,
+    RunStatus,
+    RunTrigger,
+)
+from assessments.locks import scoring_lock
+from assessments.models import Alert, AssessmentRun, PartnerScore, ScoringModel
+from assessments.periods import PeriodError, Quarter, default_periods, parse_periods, quarter_range
+from assessments.services.scoring import ComputedScore, scores_compute
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+MAX_PERIODS_PER_RUN = 400
+# A queued run older than this whose task seems lost is enqueued again by the nightly job.
+STALE_QUEUED_AFTER = datetime.timedelta(minutes=30)
+
+
+# --- the scoring model ----------------------------------------------------------------------------------
+
+
+def scoring_model_active() -> ScoringModel:
+    """The active scoring model. Version 1 comes with the migrations; it is recreated only if the table
+    is empty (e.g. a test database that was flushed)."""
+    model = ScoringModel.objects.filter(is_active=True).first()
+    if model is not None:
+        return model
+    if ScoringModel.objects.exists():
+        raise ValidationError(_("No scoring model is active: an administrator must activate one."))
+    model, _created = ScoringModel.objects.get_or_create(
+        version=1,
+        defaults={
+            "weights": dict(DEFAULT_WEIGHTS),
+            "half_life_days": DEFAULT_HALF_LIFE_DAYS,
+            "lookback_quarters": DEFAULT_LOOKBACK_QUARTERS,
+            "activity_scale": DEFAULT_ACTIVITY_SCALE,
+            "is_active": True,
+        },
+    )
+    return model
+
+
+# --- requesting runs ------------------------------------------------------------------------------------
+
+
+def _validate_periods(periods: Iterable[str] | None) -> list[Quarter]:
+    if periods is None:
+        return default_periods()
+    if isinstance(periods, str) or not isinstance(periods, Iterable):
+        raise ValidationError({"periods": [_('Give a list of quarters such as ["2025-Q2", "2025-Q3"].')]})
+    periods = list(periods)
+    if not periods:
+        raise ValidationError({"periods": [_("Give at least one quarter, or leave periods out for the default.")]})
+    try:
+        quarters = parse_periods([str(p) for p in periods], limit=MAX_PERIODS_PER_RUN)
+    except PeriodError as exc:
+        raise ValidationError({"periods": [str(exc)]}) from exc
+    current = Quarter.current()
+    future = [str(q) for q in quarters if q > current]
+    if future:
+        raise ValidationError(
+            {
+                "periods": [
+                    _("Quarters after the current one (%(current)s) cannot be scored yet: %(future)s.")
+                    % {"current": current, "future": ", ".join(future)}
+                ]
+            }
+        )
+    return quarters
+
+
+def assessment_run_enqueue(run: AssessmentRun) -> None:
+    """Send the run to the workers once the surrounding transaction commits.
+
+    A broker that is down must not turn a saved change into an error page: the run stays queued and the
+    nightly job enqueues it again.
+    """
+
+    def send():
+        from assessments.tasks import run_assessment
+
+        try:
+            run_assessment.delay(str(run.pk))
+        except Exception:
+            # Eager mode executes the run here: its failure is recorded on the run itself.
+            logger.exception("Could not start assessment run %s; it stays queued for the nightly job.", run.pk)
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def assessment_run_request(
+    *,
+    trigger: str = RunTrigger.MANUAL,
+    periods: Iterable[str] | None = None,
+    requested_by=None,
+    partner_ids: Iterable[int] | None = None,
+    enqueue: bool = True,
+) -> AssessmentRun:
+    """Create a queued run for ``periods`` (default: the current and previous quarter) and enqueue it
+    (``enqueue=False``: the caller executes it itself, as the compute_scores command does)."""
+    if trigger not in RunTrigger.values:
+        raise ValidationError({"trigger": [_("Unknown trigger.")]})
+    quarters = _validate_periods(periods)
+    run = AssessmentRun.objects.create(
+        trigger=trigger,
+        requested_by=requested_by if getattr(requested_by, "is_authenticated", False) else None,
+        scoring_model=scoring_model_active(),
+        periods=[str(q) for q in quarters],
+        partner_ids=sorted(set(partner_ids or [])),
+    )
+    if enqueue:
+        assessment_run_enqueue(run)
+    return run
+
+
+def stale_quarters(*, first_day: datetime.date, last_day: datetime.date, lookback: int) -> list[Quarter]:
+    """The quarters whose scores a change over [first_day, last_day] can affect: from first_day's quarter
+    to ``lookback - 1`` quarters after last_day's (the window reaches that far back), up to today's."""
+    current = Quarter.current()
+    first = Quarter.of(min(first_day, last_day))
+    last = min(Quarter.of(max(first_day, last_day)).shift(lookback - 1), current)
+    if first > last:
+        return []
+    return quarter_range(first, last)
+
+
+@transaction.atomic
+def scores_recompute_request(*, partner_ids: Iterable[int], quarters: Iterable[Quarter]) -> AssessmentRun | None:
+    """Ask for the partners' scores for ``quarters`` to be recomputed, coalesced into one queued run.
+
+    Many edits make one run: while a data-change run waits in the queue, later changes add their partners
+    and quarters to it instead of creating more runs. Once it starts, the next change queues a new one.
+    """
+    partner_ids = {int(pid) for pid in partner_ids if pid}
+    quarters = set(quarters)
+    if not partner_ids or not quarters:
+        return None
+    model = scoring_model_active()
+    run = (
+        AssessmentRun.objects.select_for_update()
+        .filter(status=RunStatus.QUEUED, trigger=RunTrigger.DATA_CHANGE, scoring_model=model)
+        .order_by("created_at")
+        .first()
+    )
+    if run is not None:
+        run.periods = [str(q) for q in sorted(quarters | set(parse_periods(run.periods, limit=10_000)))]
+        run.partner_ids = sorted(partner_ids | set(run.partner_ids))
+        run.save(update_fields=["periods", "partner_ids"])
+        return run
+    run = AssessmentRun.objects.create(
+        trigger=RunTrigger.DATA_CHANGE,
+        scoring_model=model,
+        periods=[str(q) for q in sorted(quarters)],
+        partner_ids=sorted(partner_ids),
+    )
+    assessment_run_enqueue(run)
+    return run
+
+
+def scores_mark_stale(*, partner_ids: Iterable[int], first_day: datetime.date, last_day: datetime.date):
+    """Engagement data changed for these partners over these days: recompute the quarters it affects."""
+    model = scoring_model_active()
+    quarters = stale_quarters(first_day=first_day, last_day=last_day, lookback=model.lookback_quarters)
+    return scores_recompute_request(partner_ids=partner_ids, quarters=quarters)
+
+
+# --- executing a run ------------------------------------------------------------------------------------
+
+
+def _start(run_id) -> AssessmentRun | None:
+    """Mark the run running and freeze what it computes. None if it already succeeded (idempotent)."""
+    with transaction.atomic():
+        run = AssessmentRun.objects.select_for_update().select_related("scoring_model").get(pk=run_id)
+        if run.status == RunStatus.SUCCEEDED:
+            return None
+        run.status = RunStatus.RUNNING
+        run.started_at = timezone.now()
+        run.finished_at = None
+        run.error = ""
+        run.save(update_fields=["status", "started_at", "finished_at", "error"])
+    return run
+
+
+def _fail(run: AssessmentRun, exc: BaseException) -> None:
+    message = f"{type(exc).__name__}: {exc}".strip()[:4000]
+    try:
+        AssessmentRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, finished_at=timezone.now(), error=message
+        )
+    except Exception:  # the database itself may be what failed; the task's retry will try again
+        logger.exception("Could not record the failure of assessment run %s", run.pk)
+
+
+def assessment_run_execute(*, run_id, lock_wait: float = 30.0) -> AssessmentRun:
+    """Execute a run: lock, compute every quarter, write everything in one transaction, record the result.
+
+    Raises ``ScoringBusy`` (run left queued) if another run holds the lock for ``lock_wait`` seconds.
+    Any other error marks the run failed with the error, leaves the previous scores as they were, and
+    is raised again so the task can retry transient database errors.
+    """
+    run = AssessmentRun.objects.get(pk=run_id)
+    if run.status == RunStatus.SUCCEEDED:
+        return run
+    with scoring_lock(wait=lock_wait):
+        run = _start(run_id)
+        if run is None:
+            return AssessmentRun.objects.get(pk=run_id)
+        try:
+            quarters = parse_periods(run.periods, limit=10_000)
+            partner_ids = list(run.partner_ids or [])
+            model = run.scoring_model
+            results = {q: scores_compute(quarter=q, model=model, partner_ids=partner_ids) for q in quarters}
+            with transaction.atomic():
+                written = scores_store(run=run, model=model, results=results, partner_ids=partner_ids)
+                run.status = RunStatus.SUCCEEDED
+                run.finished_at = timezone.now()
+                run.partners_scored = len({pid for scores in results.values() for pid in scores})
+                run.scores_written = written
+                run.save(update_fields=["status", "finished_at", "partners_scored", "scores_written"])
+                if run.trigger == RunTrigger.DATA_CHANGE:
+                    _mark_changes_processed(run, quarters)
+        except Exception as exc:
+            _fail(run, exc)
+            raise
+    return run
+
+
+def _mark_changes_processed(run: AssessmentRun, quarters: list[Quarter]) -> None:
+    """The engagement changes this run has taken into account are no longer pending."""
+    from engagements.models import PartnerChange
+
+    covered = set(quarters)
+    pending = PartnerChange.objects.filter(processed_at__isnull=True, changed_at__lte=run.started_at)
+    if run.partner_ids:
+        pending = pending.filter(partner_id__in=run.partner_ids)
+    done = Q(pk__in=[])
+    for span in pending.values("first_day", "last_day").distinct():
+        needed = stale_quarters(
+            first_day=span["first_day"], last_day=span["last_day"], lookback=run.scoring_model.lookback_quarters
+        )
+        if set(needed) <= covered:
+            done |= Q(first_day=span["first_day"], last_day=span["last_day"])
+    pending.filter(done).update(processed_at=timezone.now())
+
+
+# --- storing scores -------------------------------------------------------------------------------------
+
+
+def _scope(queryset, partner_ids):
+    return queryset.filter(partner_id__in=partner_ids) if partner_ids else queryset
+
+
+def scores_store(
+    *,
+    run: AssessmentRun | None,
+    model: ScoringModel,
+    results: dict[Quarter, dict[int, ComputedScore]],
+    partner_ids: list[int] | None = None,
+) -> int:
+    """Upsert the computed scores, remove rows of partners that no longer have any data, fill
+    ``delta_overall`` (also for the quarter after each recomputed one) and raise or clear alerts.
+
+    Must run inside a transaction (the caller's), so that all of it lands or none.
+    """
+    now = timezone.now()
+    quarters = sorted(results)
+    computed = set(quarters)
+
+    # The overall scores of the quarters just before the recomputed ones, from the database.
+    outside_previous = sorted({q.shift(-1) for q in quarters} - computed)
+    stored_previous: dict[tuple[Quarter, int], float | None] = {}
+    if outside_previous:
+        for row in _scope(
+            PartnerScore.objects.filter(scoring_model=model, period__in=[q.start for q in outside_previous]),
+            partner_ids,
+        ).values("partner_id", "period", "overall"):
+            stored_previous[(Quarter.of(row["period"]), row["partner_id"])] = row["overall"]
+
+    def previous_overall(quarter: Quarter, partner_id: int) -> float | None:
+        before = quarter.shift(-1)
+        if before in computed:
+            score = results[before].get(partner_id)
+            return score.overall if score else None
+        return stored_previous.get((before, partner_id))
+
+    rows = []
+    evaluated: list[tuple[Quarter, int, float | None, float | None, float | None]] = []
+    for quarter in quarters:
+        for partner_id, score in results[quarter].items():
+            before = previous_overall(quarter, partner_id)
+            delta = score.overall - before if score.overall is not None and before is not None else None
+            rows.append(
+                PartnerScore(
+                    partner_id=partner_id,
+                    period=quarter.start,
+                    period_end=quarter.end,
+                    scoring_model=model,
+                    overall=score.overall,
+                    engagement_count=score.engagement_count,
+                    delta_overall=delta,
+                    run=run,
+                    computed_at=now,
+                    **score.components,
+                )
+            )
+            evaluated.append((quarter, partner_id, score.overall, before, delta))
+    PartnerScore.objects.bulk_create(
+        rows,
+        batch_size=BATCH_SIZE,
+        update_conflicts=True,
+        unique_fields=["partner", "period", "scoring_model"],
+        update_fields=[*COMPONENTS, "overall", "engagement_count", "delta_overall", "run", "computed_at", "period_end"],
+    )
+    for quarter in quarters:
+        vanished = _scope(PartnerScore.objects.filter(scoring_model=model, period=quarter.start), partner_ids).exclude(
+            partner_id__in=list(results[quarter])
+        )
+        vanished_ids = list(vanished.values_list("partner_id", flat=True))
+        if vanished_ids:
+            vanished.delete()
+            Alert.objects.filter(
+                scoring_model=model, period=quarter.start, partner_id__in=vanished_ids, acknowledged_at__isnull=True
+            ).delete()
+
+    # The quarter after a recomputed one keeps its score, but its change from the previous quarter moved.
+    following = sorted({q.shift(1) for q in quarters} - computed)
+    if following:
+        stale = list(
+            _scope(
+                PartnerScore.objects.filter(scoring_model=model, period__in=[q.start for q in following]),
+                partner_ids,
+            )
+        )
+        for row in stale:
+            before = previous_overall(row.quarter, row.partner_id)
+            row.delta_overall = row.overall - before if row.overall is not None and before is not None else None
+            evaluated.append((row.quarter, row.partner_id, row.overall, before, row.delta_overall))
+        PartnerScore.objects.bulk_update(stale, ["delta_overall"], batch_size=BATCH_SIZE)
+
+    _alerts_sync(model=model, evaluated=evaluated)
+    return len(rows)
+
+
+def _alerts_sync(*, model: ScoringModel, evaluated) -> None:
+    """One alert per partner, quarter and model whose overall fell by 10 points or more; alerts nobody
+    acknowledged yet disappear when corrected data shows no such drop any more."""
+    raised = [
+        Alert(
+            partner_id=partner_id,
+            period=quarter.start,
+            scoring_model=model,
+            overall=overall,
+            previous_overall=before,
+            delta_overall=delta,
+        )
+        for quarter, partner_id, overall, before, delta in evaluated
+        if delta is not None and delta <= ALERT_DROP
+    ]
+    Alert.objects.bulk_create(
+        raised,
+        batch_size=BATCH_SIZE,
+        update_conflicts=True,
+        unique_fields=["partner", "period", "scoring_model"],
+        update_fields=["overall", "previous_overall", "delta_overall"],
+    )
+    cleared: dict[Quarter, list[int]] = {}
+    for quarter, partner_id, _overall, _before, delta in evaluated:
+        if delta is None or delta > ALERT_DROP:
+            cleared.setdefault(quarter, []).append(partner_id)
+    for quarter, ids in cleared.items():
+        Alert.objects.filter(
+            scoring_model=model, period=quarter.start, partner_id__in=ids, acknowledged_at__isnull=True
+        ).delete()
+
+
+# --- the nightly job ------------------------------------------------------------------------------------
+
+
+def assessment_run_nightly() -> AssessmentRun:
+    """What beat asks for at 02:00 UTC: the current and previous quarter for every partner, plus any
+    recompute whose task got lost (a run still queued long after it was requested, or a change whose
+    recompute could not be queued) sent again."""
+    from engagements.models import PartnerChange
+
+    run = assessment_run_request(trigger=RunTrigger.SCHEDULE)
+    cutoff = timezone.now() - STALE_QUEUED_AFTER
+    # Changes whose recompute could not be queued when they were made (see assessments.receivers).
+    pending = (
+        PartnerChange.objects.filter(processed_at__isnull=True, changed_at__lt=cutoff)
+        .values_list("partner_id", "first_day", "last_day")
+        .distinct()[:5000]
+    )
+    lookback = run.scoring_model.lookback_quarters
+    partners, quarters = set(), set()
+    for partner_id, first_day, last_day in pending:
+        partners.add(partner_id)
+        quarters.update(stale_quarters(first_day=first_day, last_day=last_day, lookback=lookback))
+    scores_recompute_request(partner_ids=partners, quarters=quarters)
+    for lost in AssessmentRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=cutoff).order_by("created_at")[
+        :100
+    ]:
+        with transaction.atomic():
+            assessment_run_enqueue(lost)
+    return run

@@ -1,0 +1,258 @@
+"""The scoring model (DESIGN.md, "The scoring model (version 1)") as set-based SQL.
+
+For partner P and quarter Q ending on day E, the engagements counted are those P takes part in, completed
+or in progress, not deleted, whose dates overlap the look-back window (the ``lookback_quarters`` quarters
+ending with Q). Each counts with the recency weight w = 0.5 ^ (age / half_life_days), age = max(0, E -
+end_date) in days, computed in the database. One aggregate query per quarter gives every partner's sums
+(weights, rating points, multilateral weight, quarters overlapped); one more gives the indicators' mean
+progress. The components and ``overall`` then follow from those sums by the formulas below, in
+``components_from`` — the same function the explanation uses, so a score and its explanation agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DateField,
+    Exists,
+    F,
+    FloatField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Greatest, Least, Power
+
+from assessments.choices import COMPONENTS
+from assessments.models import Indicator, Measurement, ScoringModel
+from assessments.periods import Quarter
+from assessments.sql import DaysBetween, as_float
+from engagements.choices import SCORED_STATUSES
+from engagements.models import Engagement, Participation
+
+MULTILATERAL_MIN_PARTNERS = 3
+
+
+@dataclass
+class ScoreInputs:
+    """What a partner's components are computed from, for one quarter: the sums the SQL returns."""
+
+    partner_id: int
+    engagement_count: int = 0
+    weight_sum: float = 0.0
+    rated_count: int = 0
+    rated_weight_sum: float = 0.0
+    interoperability_points: float = 0.0  # sum of w * (rating - 1) / 4 * 100 over rated engagements
+    capacity_points: float = 0.0
+    trust_points: float = 0.0
+    multilateral_weight_sum: float = 0.0
+    quarters_overlapped: int = 0
+    indicator_count: int = 0
+    objectives_progress: float | None = None  # mean progress in [0, 1] of the measured indicators
+
+
+@dataclass
+class ComputedScore:
+    partner_id: int
+    quarter: Quarter
+    components: dict[str, float | None]
+    overall: float | None
+    engagement_count: int
+    inputs: ScoreInputs
+    weights_used: dict[str, float] = field(default_factory=dict)
+
+
+def components_from(inputs: ScoreInputs, model: ScoringModel) -> tuple[dict[str, float | None], float | None, dict]:
+    """The seven components (0-100, None when empty) and ``overall`` from a partner's sums.
+
+    Returns (components, overall, weights_used) where weights_used are the model's weights renormalised
+    over the non-null components.
+    """
+    w = inputs.weight_sum
+    rated = inputs.rated_weight_sum
+    components: dict[str, float | None] = {
+        "activity": 100.0 * (1.0 - math.exp(-w / model.activity_scale)),
+        "interoperability": inputs.interoperability_points / rated if inputs.rated_count and rated > 0 else None,
+        "capacity": inputs.capacity_points / rated if inputs.rated_count and rated > 0 else None,
+        "trust": inputs.trust_points / rated if inputs.rated_count and rated > 0 else None,
+        "continuity": 100.0 * inputs.quarters_overlapped / model.lookback_quarters,
+        "multilateral": 100.0 * inputs.multilateral_weight_sum / w if inputs.engagement_count and w > 0 else None,
+        "objectives": 100.0 * inputs.objectives_progress if inputs.objectives_progress is not None else None,
+    }
+    weights = {name: float(model.weights.get(name, 0.0)) for name in COMPONENTS}
+    present = {name: weights[name] for name, value in components.items() if value is not None}
+    total = sum(present.values())
+    if total <= 0:
+        return components, None, {}
+    overall = sum(present[name] * components[name] for name in present) / total
+    return components, overall, {name: weight / total for name, weight in present.items()}
+
+
+# --- the SQL ------------------------------------------------------------------------------------------------
+
+
+def window_of(quarter: Quarter, model: ScoringModel) -> list[Quarter]:
+    return quarter.window(model.lookback_quarters)
+
+
+def counted_participations(
+    *, quarter: Quarter, model: ScoringModel, partner_ids: Iterable[int] | None = None
+) -> QuerySet[Participation]:
+    """Participations in counted engagements for the quarter's window, with ``age`` and ``weight`` (SQL),
+    ``participant_count`` and ``under_framework`` as aliases ready to aggregate or annotate."""
+    window = window_of(quarter, model)
+    first_day, end = window[0].start, quarter.end
+    rows = Participation.objects.filter(
+        engagement__status__in=SCORED_STATUSES,
+        engagement__deleted_at__isnull=True,
+        engagement__start_date__lte=end,
+        engagement__end_date__gte=first_day,
+    ).order_by()
+    if partner_ids:
+        rows = rows.filter(partner_id__in=list(partner_ids))
+    age = Case(
+        When(engagement__end_date__gte=end, then=Value(0.0)),
+        default=DaysBetween(Value(end, output_field=DateField()), F("engagement__end_date")),
+        output_field=FloatField(),
+    )
+    participant_count = Subquery(
+        Participation.objects.filter(engagement=OuterRef("engagement"))
+        .order_by()
+        .values("engagement")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    under_framework = Exists(Engagement.organizations.through.objects.filter(engagement=OuterRef("engagement")))
+    return rows.alias(
+        age_days=age,
+        participant_count=participant_count,
+        under_framework=under_framework,
+    ).alias(
+        weight=Power(as_float(Value(0.5)), F("age_days") / as_float(Value(model.half_life_days))),
+    )
+
+
+def multilateral_q() -> Q:
+    return Q(participant_count__gte=MULTILATERAL_MIN_PARTNERS) | Q(under_framework=True)
+
+
+def _rating_points(name: str):
+    return (as_float(F(f"engagement__after_action__{name}_rating")) - 1.0) * 25.0
+
+
+def _engagement_sums(*, quarter: Quarter, model: ScoringModel, partner_ids) -> dict[int, ScoreInputs]:
+    rated = Q(engagement__after_action__isnull=False)
+    quarters_overlapped = None
+    for q in window_of(quarter, model):
+        overlaps = Max(
+            Case(
+                When(Q(engagement__start_date__lte=q.end, engagement__end_date__gte=q.start), then=Value(1)),
+                default=Value(0),
+            )
+        )
+        quarters_overlapped = overlaps if quarters_overlapped is None else quarters_overlapped + overlaps
+    rows = (
+        counted_participations(quarter=quarter, model=model, partner_ids=partner_ids)
+        .values("partner_id")
+        .annotate(
+            engagement_count=Count("engagement_id", distinct=True),
+            weight_sum=Sum("weight"),
+            rated_count=Count("engagement_id", filter=rated),
+            rated_weight_sum=Sum("weight", filter=rated),
+            interoperability_points=Sum(F("weight") * _rating_points("interoperability"), filter=rated),
+            capacity_points=Sum(F("weight") * _rating_points("capacity"), filter=rated),
+            trust_points=Sum(F("weight") * _rating_points("trust"), filter=rated),
+            multilateral_weight_sum=Sum("weight", filter=multilateral_q()),
+            quarters_overlapped=quarters_overlapped,
+        )
+    )
+    sums = {}
+    for row in rows:
+        sums[row["partner_id"]] = ScoreInputs(
+            partner_id=row["partner_id"],
+            engagement_count=row["engagement_count"],
+            weight_sum=float(row["weight_sum"] or 0.0),
+            rated_count=row["rated_count"],
+            rated_weight_sum=float(row["rated_weight_sum"] or 0.0),
+            interoperability_points=float(row["interoperability_points"] or 0.0),
+            capacity_points=float(row["capacity_points"] or 0.0),
+            trust_points=float(row["trust_points"] or 0.0),
+            multilateral_weight_sum=float(row["multilateral_weight_sum"] or 0.0),
+            quarters_overlapped=int(row["quarters_overlapped"] or 0),
+        )
+    return sums
+
+
+def indicators_with_progress(*, on, partner_ids=None) -> QuerySet[Indicator]:
+    """Indicators annotated with their latest measurement on or before ``on`` (``latest_value``,
+    ``latest_date``) and its ``progress`` in [0, 1]; all three are null when nothing was measured yet."""
+    latest = Measurement.objects.filter(indicator=OuterRef("pk"), date__lte=on).order_by("-date", "-id")
+    rows = Indicator.objects.order_by()
+    if partner_ids:
+        rows = rows.filter(objective__partner_id__in=list(partner_ids))
+    ratio = (F("latest_value") - F("baseline_value")) / (F("target_value") - F("baseline_value"))
+    clipped = Greatest(
+        Least(ratio, Value(1.0, output_field=FloatField())),
+        Value(0.0, output_field=FloatField()),
+        output_field=FloatField(),
+    )
+    return rows.annotate(
+        latest_value=Subquery(latest.values("value")[:1], output_field=FloatField()),
+        latest_date=Subquery(latest.values("date")[:1], output_field=DateField()),
+    ).annotate(
+        # PostgreSQL's LEAST/GREATEST skip nulls, so "not measured" is kept null explicitly.
+        progress=Case(When(latest_value__isnull=True, then=Value(None)), default=clipped, output_field=FloatField())
+    )
+
+
+def measured_indicators(*, on, partner_ids=None) -> QuerySet[Indicator]:
+    """Indicators with a measurement on or before ``on``: the ones the objectives component counts."""
+    return indicators_with_progress(on=on, partner_ids=partner_ids).filter(latest_value__isnull=False)
+
+
+def _objective_progress(*, quarter: Quarter, partner_ids) -> dict[int, tuple[int, float]]:
+    rows = (
+        measured_indicators(on=quarter.end, partner_ids=partner_ids)
+        .values("objective__partner_id")
+        .annotate(indicator_count=Count("id"), progress_mean=Avg("progress"))
+    )
+    return {row["objective__partner_id"]: (row["indicator_count"], float(row["progress_mean"])) for row in rows}
+
+
+def scores_compute(
+    *, quarter: Quarter, model: ScoringModel, partner_ids: Iterable[int] | None = None
+) -> dict[int, ComputedScore]:
+    """Every partner's score for ``quarter`` (two queries, whatever the number of engagements).
+
+    Partners with no counted engagement in the window and no indicator measured by the quarter's end
+    get no score at all: there is nothing to judge them by.
+    """
+    partner_ids = list(partner_ids) if partner_ids else None
+    sums = _engagement_sums(quarter=quarter, model=model, partner_ids=partner_ids)
+    for partner_id, (count, progress) in _objective_progress(quarter=quarter, partner_ids=partner_ids).items():
+        inputs = sums.setdefault(partner_id, ScoreInputs(partner_id=partner_id))
+        inputs.indicator_count, inputs.objectives_progress = count, progress
+    scores = {}
+    for partner_id, inputs in sums.items():
+        components, overall, weights_used = components_from(inputs, model)
+        scores[partner_id] = ComputedScore(
+            partner_id=partner_id,
+            quarter=quarter,
+            components=components,
+            overall=overall,
+            engagement_count=inputs.engagement_count,
+            inputs=inputs,
+            weights_used=weights_used,
+        )
+    return scores

@@ -1,0 +1,34 @@
+"""Celery tasks of the assessments app: thin wrappers around the run services."""
+
+from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from assessments.locks import ScoringBusy
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,  # safe: a run is idempotent (upserts on partner, period, scoring model)
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError, ScoringBusy),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=8,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
+def run_assessment(self, run_id: str) -> None:
+    """Compute and store the scores of one AssessmentRun (by id)."""
+    from assessments.services import assessment_run_execute
+
+    assessment_run_execute(run_id=run_id)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=120)
+def run_nightly_assessment(self) -> None:
+    """Beat, 02:00 UTC: the current and previous quarter for every partner."""
+    from assessments.services import assessment_run_nightly
+
+    assessment_run_nightly()

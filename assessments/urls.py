@@ -1,0 +1,25 @@
+from django.urls import path
+
+from assessments import views
+
+app_name = "assessments"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("partners/<str:iso3>/", views.partner_scores, name="partner"),
+    path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert-acknowledge"),
+    path("runs/", views.run_list, name="runs"),
+    path("runs/<uuid:run_id>/", views.run_detail, name="run"),
+    path("objectives/", views.objective_list, name="objectives"),
+    path("objectives/new/", views.objective_create, name="objective-create"),
+    path("objectives/<int:pk>/", views.objective_detail, name="objective"),
+    path("objectives/<int:pk>/edit/", views.objective_update, name="objective-update"),
+    path("objectives/<int:pk>/delete/", views.objective_delete, name="objective-delete"),
+    path("indicators/new/", views.indicator_create, name="indicator-create"),
+    path("indicators/<int:pk>/", views.indicator_detail, name="indicator"),
+    path("indicators/<int:pk>/edit/", views.indicator_update, name="indicator-update"),
+    path("indicators/<int:pk>/delete/", views.indicator_delete, name="indicator-delete"),
+    path("measurements/new/", views.measurement_create, name="measurement-create"),
+    path("measurements/<int:pk>/edit/", views.measurement_update, name="measurement-update"),
+    path("measurements/<int:pk>/delete/", views.measurement_delete, name="measurement-delete"),
+]

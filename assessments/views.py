@@ -1,0 +1,437 @@
+"""Analyst pages: scores (a plain overview and a partner's history with its explanation), runs,
+objectives, indicators and measurements. Views are thin: selectors read, services write."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from assessments import selectors, services
+from assessments.choices import COMPONENTS, Component, LineOfEffort, ObjectiveStatus, RunTrigger
+from assessments.filtersets import SCORE_ORDERING, ObjectiveFilterSet, PartnerScoreFilterSet
+from assessments.forms import AlertAcknowledgeForm, IndicatorForm, MeasurementForm, ObjectiveForm, RunRequestForm
+from assessments.models import Alert, Indicator, Measurement
+from assessments.periods import PeriodError, Quarter
+from core.exports import csv_response, wants_csv
+from core.paging import paginate, querystring_without
+from partners import selectors as partner_selectors
+
+SCORE_CSV_HEADER = [
+    "partner",
+    "name",
+    "region",
+    "period",
+    "overall",
+    *COMPONENTS,
+    "engagement_count",
+    "delta_overall",
+    "scoring_model",
+    "computed_at",
+]
+
+
+def _apply_service_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+# --- scores -------------------------------------------------------------------------------------------------
+
+
+def overview(request):
+    """The latest score of every partner for one quarter, filterable, sortable, exportable."""
+    periods = selectors.score_periods()
+    params = request.GET.copy()
+    if not params.get("period") and periods:
+        params["period"] = str(periods[0])
+    params.setdefault("ordering", "-overall")
+    filterset = PartnerScoreFilterSet(params, queryset=selectors.score_list())
+    status = 200
+    if filterset.is_valid():
+        scores = filterset.qs
+    else:
+        scores, status = selectors.score_list().none(), 400
+    quarter = filterset.form.cleaned_data.get("period") if filterset.is_valid() else None
+    if wants_csv(request) and status == 200:
+        rows = (
+            [
+                s.partner.iso3,
+                s.partner.name,
+                s.partner.region,
+                s.period_label,
+                s.overall,
+                *[getattr(s, name) for name in COMPONENTS],
+                s.engagement_count,
+                s.delta_overall,
+                s.scoring_model.version,
+                s.computed_at.isoformat(),
+            ]
+            for s in scores.iterator(chunk_size=500)
+        )
+        return csv_response(filename=f"scores-{quarter or 'all'}.csv", header=SCORE_CSV_HEADER, rows=rows)
+    context = {
+        "filterset": filterset,
+        "page": paginate(request, scores, default_size=100),
+        "periods": periods,
+        "quarter": quarter,
+        "regions": partner_selectors.region_choices(),
+        "organizations": partner_selectors.organization_acronyms(),
+        "components": Component.choices,
+        "ordering": params.get("ordering"),
+        "sortable": [name for _field, name in SCORE_ORDERING],
+        "querystring": querystring_without(request, "page"),
+        "sort_querystring": querystring_without(request, "page", "ordering"),
+        "region_scores": selectors.region_scores(quarter=quarter) if quarter else [],
+        "alerts": selectors.alert_list().filter(period=quarter.start)[:50] if quarter else [],
+        "can_acknowledge": request.user.has_perm("assessments.acknowledge_alert"),
+        "can_run": request.user.has_perm("assessments.add_assessmentrun"),
+    }
+    return render(request, "assessments/overview.html", context, status=status)
+
+
+def partner_scores(request, iso3: str):
+    """A partner's score history, and the explanation of one quarter (the latest by default)."""
+    partner = partner_selectors.partner_get(iso3=iso3)
+    if partner is None:
+        raise Http404(f"No partner nation with the code {iso3!r}.")
+    history = list(selectors.partner_score_history(partner=partner))
+    status, period_error = 200, None
+    quarter = history[0].quarter if history else Quarter.current()
+    if request.GET.get("period"):
+        try:
+            quarter = Quarter.parse(request.GET["period"])
+        except PeriodError as exc:
+            period_error, status = str(exc), 400
+    explanation = selectors.score_explanation(partner=partner, quarter=quarter, user=request.user)
+    context = {
+        "partner": partner,
+        "history": history,
+        "quarter": quarter,
+        "period_error": period_error,
+        "explanation": explanation,
+        "component_rows": [
+            {
+                "name": name,
+                "label": label,
+                "value": explanation["components"][name],
+                "weight": explanation["scoring_model"]["weights"].get(name),
+                "weight_used": explanation["weights_used"].get(name),
+                "inputs": explanation["inputs"][name],
+            }
+            for name, label in Component.choices
+        ],
+        "components": Component.choices,
+        "objectives": selectors.objective_list().filter(partner=partner),
+    }
+    return render(request, "assessments/partner.html", context, status=status)
+
+
+@require_POST
+@permission_required("assessments.acknowledge_alert", raise_exception=True)
+def alert_acknowledge(request, pk: int):
+    alert = Alert.objects.filter(pk=pk).first()
+    if alert is None:
+        raise Http404("No such alert.")
+    form = AlertAcknowledgeForm(request.POST)
+    if form.is_valid():
+        services.alert_acknowledge(alert=alert, user=request.user, note=form.cleaned_data["note"])
+        messages.success(request, _("Alert acknowledged."))
+    else:
+        messages.error(request, _("The note is too long (at most 500 characters)."))
+    return redirect(f"{reverse('assessments:overview')}?period={alert.period_label}#alerts")
+
+
+# --- runs ---------------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def run_list(request):
+    form = RunRequestForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not request.user.has_perm("assessments.add_assessmentrun"):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                run = services.assessment_run_request(
+                    trigger=RunTrigger.MANUAL, periods=form.periods(), requested_by=request.user
+                )
+            except ValidationError as exc:
+                _apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("Run started for %(periods)s.") % {"periods": ", ".join(run.periods)})
+                return redirect("assessments:run", run_id=run.pk)
+        status = 400
+    runs = selectors.run_list()
+    context = {
+        "form": form,
+        "page": paginate(request, runs),
+        "querystring": querystring_without(request, "page"),
+        "can_run": request.user.has_perm("assessments.add_assessmentrun"),
+    }
+    return render(request, "assessments/run_list.html", context, status=status)
+
+
+def run_detail(request, run_id):
+    run = selectors.run_get(run_id=run_id)
+    if run is None:
+        raise Http404("No such run.")
+    return render(request, "assessments/run_detail.html", {"run": run})
+
+
+# --- objectives, indicators, measurements -------------------------------------------------------------------
+
+
+def objective_list(request):
+    filterset = ObjectiveFilterSet(request.GET, queryset=selectors.objective_list())
+    objectives = filterset.qs if filterset.is_valid() else selectors.objective_list().none()
+    if wants_csv(request):
+        header = ["id", "partner", "line_of_effort", "title", "status", "target_date", "indicators", "progress"]
+        rows = (
+            [o.pk, o.partner.iso3, o.line_of_effort, o.title, o.status, o.target_date, o.indicator_count, o.progress]
+            for o in objectives
+        )
+        return csv_response(filename="objectives.csv", header=header, rows=rows)
+    context = {
+        "filterset": filterset,
+        "page": paginate(request, objectives),
+        "querystring": querystring_without(request, "page"),
+        "lines_of_effort": LineOfEffort.choices,
+        "statuses": ObjectiveStatus.choices,
+        "regions": partner_selectors.region_choices(),
+        "can_edit": request.user.has_perm("assessments.add_objective"),
+    }
+    return render(request, "assessments/objective_list.html", context)
+
+
+def objective_detail(request, pk: int):
+    objective = selectors.objective_get(pk=pk)
+    if objective is None:
+        raise Http404("No such objective.")
+    context = {
+        "objective": objective,
+        "indicators": selectors.indicator_list().filter(objective=objective),
+        "can_edit": request.user.has_perm("assessments.change_objective"),
+        "can_add_indicator": request.user.has_perm("assessments.add_indicator"),
+        "can_delete": request.user.has_perm("assessments.delete_objective"),
+    }
+    return render(request, "assessments/objective_detail.html", context)
+
+
+def _form_page(request, *, form, title, save, success, cancel_url, status=200):
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = save(form.cleaned_data)
+        except ValidationError as exc:
+            _apply_service_errors(form, exc)
+        else:
+            messages.success(request, success)
+            return redirect(saved.get_page_url() if hasattr(saved, "get_page_url") else cancel_url)
+    if request.method == "POST":
+        status = 400
+    return render(
+        request, "assessments/form.html", {"form": form, "title": title, "cancel_url": cancel_url}, status=status
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("assessments.add_objective", raise_exception=True)
+def objective_create(request):
+    form = ObjectiveForm(request.POST or None, initial={"partner": request.GET.get("partner", "")})
+    return _form_page(
+        request,
+        form=form,
+        title=_("New objective"),
+        save=lambda data: _with_url(services.objective_create(created_by=request.user, **data)),
+        success=_("Objective saved."),
+        cancel_url=reverse("assessments:objectives"),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("assessments.change_objective", raise_exception=True)
+def objective_update(request, pk: int):
+    objective = selectors.objective_get(pk=pk)
+    if objective is None:
+        raise Http404("No such objective.")
+    form = ObjectiveForm(request.POST or None, instance=objective)
+    return _form_page(
+        request,
+        form=form,
+        title=_("Edit objective"),
+        save=lambda data: _with_url(services.objective_update(objective=objective, user=request.user, **data)),
+        success=_("Objective saved."),
+        cancel_url=reverse("assessments:objective", args=[objective.pk]),
+    )
+
+
+def _with_url(instance):
+    names = {"objective": "assessments:objective", "indicator": "assessments:indicator"}
+    if instance._meta.model_name in names:
+        url = reverse(names[instance._meta.model_name], args=[instance.pk])
+    else:
+        url = reverse("assessments:indicator", args=[instance.indicator_id])
+    instance.get_page_url = lambda: url
+    return instance
+
+
+def _delete_page(request, *, instance, title, delete, success, next_url, cancel_url):
+    if request.method == "POST":
+        delete()
+        messages.success(request, success)
+        return redirect(next_url)
+    return render(
+        request, "assessments/confirm_delete.html", {"object": instance, "title": title, "cancel_url": cancel_url}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("assessments.delete_objective", raise_exception=True)
+def objective_delete(request, pk: int):
+    objective = selectors.objective_get(pk=pk)
+    if objective is None:
+        raise Http404("No such objective.")
+    return _delete_page(
+        request,
+        instance=objective,
+        title=_("Delete objective “%(title)s” with its indicators and measurements?") % {"title": objective.title},
+        delete=lambda: services.objective_delete(objective=objective, user=request.user),
+        success=_("Objective deleted."),
+        next_url=reverse("assessments:objectives"),
+        cancel_url=reverse("assessments:objective", args=[objective.pk]),
+    )
+
+
+def indicator_detail(request, pk: int):
+    indicator = selectors.indicator_get(pk=pk)
+    if indicator is None:
+        raise Http404("No such indicator.")
+    context = {
+        "indicator": indicator,
+        "measurements": indicator.measurements.all(),
+        "measurement_form": MeasurementForm(initial={"indicator": indicator.pk}),
+        "can_edit": request.user.has_perm("assessments.change_indicator"),
+        "can_delete": request.user.has_perm("assessments.delete_indicator"),
+        "can_measure": request.user.has_perm("assessments.add_measurement"),
+        "can_edit_measurement": request.user.has_perm("assessments.change_measurement"),
+        "can_delete_measurement": request.user.has_perm("assessments.delete_measurement"),
+    }
+    return render(request, "assessments/indicator_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("assessments.add_indicator", raise_exception=True)
+def indicator_create(request):
+    form = IndicatorForm(request.POST or None, initial={"objective": request.GET.get("objective")})
+    objective_id = request.GET.get("objective", "")
+    cancel = (
+        reverse("assessments:objective", args=[objective_id])
+        if objective_id.isdigit()
+        else reverse("assessments:objectives")
+    )
+    return _form_page(
+        request,
+        form=form,
+        title=_("New indicator"),
+        save=lambda data: _with_url(services.indicator_create(user=request.user, **data)),
+        success=_("Indicator saved."),
+        cancel_url=cancel,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("assessments.change_indicator", raise_exception=True)
+def indicator_update(request, pk: int):
+    indicator = Indicator.objects.filter(pk=pk).first()
+    if indicator is None:
+        raise Http404("No such indicator.")
+    form = IndicatorForm(request.POST or None, instance=indicator)
+    return _form_page(
+        request,
+        form=form,
+        title=_("Edit indicator"),
+        save=lambda data: _with_url(services.indicator_update(indicator=indicator, user=request.user, **data)),
+        success=_("Indicator saved."),
+        cancel_url=reverse("assessments:indicator", args=[indicator.pk]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("assessments.delete_indicator", raise_exception=True)
+def indicator_delete(request, pk: int):
+    indicator = Indicator.objects.select_related("objective").filter(pk=pk).first()
+    if indicator is None:
+        raise Http404("No such indicator.")
+    return _delete_page(
+        request,
+        instance=indicator,
+        title=_("Delete indicator “%(name)s” and its measurements?") % {"name": indicator.name},
+        delete=lambda: services.indicator_delete(indicator=indicator, user=request.user),
+        success=_("Indicator deleted."),
+        next_url=reverse("assessments:objective", args=[indicator.objective_id]),
+        cancel_url=reverse("assessments:indicator", args=[indicator.pk]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("assessments.add_measurement", raise_exception=True)
+def measurement_create(request):
+    form = MeasurementForm(request.POST or None, initial={"indicator": request.GET.get("indicator")})
+    indicator_id = request.POST.get("indicator") or request.GET.get("indicator") or ""
+    cancel = (
+        reverse("assessments:indicator", args=[indicator_id])
+        if str(indicator_id).isdigit()
+        else reverse("assessments:objectives")
+    )
+    return _form_page(
+        request,
+        form=form,
+        title=_("New measurement"),
+        save=lambda data: _with_url(services.measurement_create(recorded_by=request.user, **data)),
+        success=_("Measurement saved."),
+        cancel_url=cancel,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("assessments.change_measurement", raise_exception=True)
+def measurement_update(request, pk: int):
+    measurement = Measurement.objects.filter(pk=pk).first()
+    if measurement is None:
+        raise Http404("No such measurement.")
+    form = MeasurementForm(request.POST or None, instance=measurement)
+    return _form_page(
+        request,
+        form=form,
+        title=_("Edit measurement"),
+        save=lambda data: _with_url(services.measurement_update(measurement=measurement, user=request.user, **data)),
+        success=_("Measurement saved."),
+        cancel_url=reverse("assessments:indicator", args=[measurement.indicator_id]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("assessments.delete_measurement", raise_exception=True)
+def measurement_delete(request, pk: int):
+    measurement = Measurement.objects.select_related("indicator__objective").filter(pk=pk).first()
+    if measurement is None:
+        raise Http404("No such measurement.")
+    return _delete_page(
+        request,
+        instance=measurement,
+        title=_("Delete the measurement of %(date)s (%(value)s)?")
+        % {"date": measurement.date, "value": measurement.value},
+        delete=lambda: services.measurement_delete(measurement=measurement, user=request.user),
+        success=_("Measurement deleted."),
+        next_url=reverse("assessments:indicator", args=[measurement.indicator_id]),
+        cancel_url=reverse("assessments:indicator", args=[measurement.indicator_id]),
+    )

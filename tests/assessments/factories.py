@@ -1,0 +1,90 @@
+"""Factories for assessment tests. Engagements are written directly (not through the services) so a test
+sets exactly the dates, statuses and ratings its hand computation needs."""
+
+from __future__ import annotations
+
+import datetime
+
+import factory
+from django.utils import timezone
+
+from assessments.models import Indicator, Measurement, Objective
+from engagements.models import AfterActionReport, Engagement, Participation
+from organizations.models import Organization
+from partners.models import PartnerNation
+
+
+def partner(iso3: str) -> PartnerNation:
+    return PartnerNation.objects.get(iso3=iso3)
+
+
+class EngagementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Engagement
+
+    reference = factory.Sequence(lambda n: f"ENG-T-{n:06d}")
+    title = factory.Sequence(lambda n: f"Exercise {n}")
+    engagement_type = "exercise"
+    domain = "land"
+    status = "completed"
+    start_date = datetime.date(2024, 1, 1)
+    end_date = datetime.date(2024, 1, 10)
+    host_country = factory.LazyFunction(lambda: partner("KEN"))
+
+
+class ObjectiveFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Objective
+
+    partner = factory.LazyFunction(lambda: partner("KEN"))
+    line_of_effort = "maritime_security"
+    title = factory.Sequence(lambda n: f"Objective {n}")
+
+
+class IndicatorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Indicator
+
+    objective = factory.SubFactory(ObjectiveFactory)
+    name = factory.Sequence(lambda n: f"Indicator {n}")
+    unit = "%"
+    baseline_value = 0.0
+    target_value = 100.0
+
+
+class MeasurementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Measurement
+
+    indicator = factory.SubFactory(IndicatorFactory)
+    date = datetime.date(2024, 6, 30)
+    value = 50.0
+
+
+def make_engagement(
+    partners: list[str],
+    start: datetime.date,
+    end: datetime.date,
+    *,
+    status: str = "completed",
+    ratings: tuple[int, int, int] | None = None,
+    organizations: list[str] = (),
+    **extra,
+) -> Engagement:
+    """An engagement with these participants (ISO alpha-3), optionally an AAR (interop, capacity, trust)."""
+    engagement = EngagementFactory(start_date=start, end_date=end, status=status, **extra)
+    Participation.objects.bulk_create(
+        [Participation(engagement=engagement, partner=partner(code)) for code in partners]
+    )
+    if organizations:
+        engagement.organizations.set(Organization.objects.filter(acronym__in=organizations))
+    if ratings:
+        AfterActionReport.objects.create(
+            engagement=engagement,
+            summary="Went as planned.",
+            interoperability_rating=ratings[0],
+            capacity_rating=ratings[1],
+            trust_rating=ratings[2],
+            submitted_at=timezone.now(),
+        )
+    return engagement
