@@ -1,0 +1,295 @@
+"""`make bench`: the issue-8 benchmark table on a million-engagement PostgreSQL database.
+
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/engagement_tracker_bench .venv/bin/python bench/run.py
+
+Generates the data set once (`generate_demo_data --engagements 1000000 --years 10 --seed 1`, reused when the
+database already holds it), then prints each figure as the median of several runs:
+1. one quarter's full scoring run, next to its floor (the single SQL aggregate query it is built on);
+2. a 40-quarter backfill;
+3. GET /api/v1/engagements/?page_size=100 with two filters: median and p95 latency, SQL queries;
+4. the overview dashboard and a partner page: median latency, SQL queries;
+5. importing 100,000 rows: rows per second, next to PostgreSQL COPY of the same rows.
+Timings are wall-clock on whatever machine runs it; bench/README.md records one run with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/engagement_tracker_bench"
+os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DJANGO_DEBUG", "1")
+os.environ.pop("CELERY_BROKER_URL", None)  # runs execute in-process: the benchmark measures the work itself
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+TARGET_ENGAGEMENTS = 1_000_000
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def p95(values):
+    ordered = sorted(values)
+    return ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+
+
+def timed(function, repeat: int):
+    seconds = []
+    result = None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = function()
+        seconds.append(time.perf_counter() - started)
+    return seconds, result
+
+
+def ensure_database(engagements: int) -> None:
+    from django.db.utils import OperationalError
+
+    try:
+        connection.ensure_connection()
+    except OperationalError:
+        import subprocess
+
+        name = settings.DATABASES["default"]["NAME"]
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+    call_command("migrate", verbosity=0)
+    call_command("bootstrap_demo", "--no-demo", verbosity=0)
+    from engagements.models import Engagement
+
+    count = Engagement.objects.count()
+    if count < engagements:
+        print(f"generating {engagements - count:,} engagements (once) ...", flush=True)
+        started = time.perf_counter()
+        call_command(
+            "generate_demo_data", "--engagements", str(engagements - count), "--years", "10", "--seed", "1", verbosity=0
+        )
+        print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def bench_scoring(repeat: int) -> list[tuple]:
+    from assessments.periods import Quarter, quarter_range
+    from assessments.services import assessment_run_execute, assessment_run_request
+    from assessments.services.runs import scoring_model_active
+    from assessments.services.scoring import _engagement_sums
+
+    model = scoring_model_active()
+    quarter = Quarter.current().previous() if hasattr(Quarter.current(), "previous") else Quarter.current()
+    floor, _ = timed(lambda: _engagement_sums(quarter=quarter, model=model, partner_ids=None), repeat)
+
+    def one_quarter():
+        run = assessment_run_request(trigger="manual", periods=[str(quarter)], enqueue=False)
+        with CaptureQueriesContext(connection) as queries:
+            run = assessment_run_execute(run_id=run.pk, lock_wait=600)
+        assert run.status == "succeeded", run.error
+        return len(queries)
+
+    run_seconds, run_queries = timed(one_quarter, repeat)
+    first = Quarter(quarter.year - 9, 1)
+    periods = [str(q) for q in quarter_range(first, quarter)][-40:]
+
+    def backfill():
+        run = assessment_run_request(trigger="manual", periods=periods, enqueue=False)
+        with CaptureQueriesContext(connection) as queries:
+            run = assessment_run_execute(run_id=run.pk, lock_wait=600)
+        assert run.status == "succeeded", run.error
+        return len(queries)
+
+    backfill_seconds, backfill_queries = timed(backfill, max(1, repeat // 2))
+    return [
+        (
+            "scoring run, 1 quarter",
+            f"{median(run_seconds):.2f} s",
+            f"floor query {median(floor):.2f} s, ratio {median(run_seconds) / median(floor):.2f}x, {run_queries} queries",
+            "<= 1.5x floor and < 10 s",
+        ),
+        ("backfill, 40 quarters", f"{median(backfill_seconds):.1f} s", f"{backfill_queries} queries", "< 120 s"),
+    ]
+
+
+def _client(username: str) -> Client:
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    from core.services import roles_sync
+
+    roles_sync()
+    from django.contrib.auth.models import Group
+
+    user.groups.add(Group.objects.get(name="analyst" if "analyst" in username else "planner"))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _request(client: Client, path: str, repeat: int):
+    seconds, queries = [], 0
+    client.get(path)  # warm caches and connections
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(path)
+            seconds.append(time.perf_counter() - started)
+        assert response.status_code == 200, (path, response.status_code)
+        queries = len(captured)
+    return seconds, queries
+
+
+def bench_http(repeat: int) -> list[tuple]:
+    rows = []
+    client = _client("bench-planner")
+    path = "/api/v1/engagements/?page_size=100&status=completed&partner=NGA"
+    try:
+        seconds, queries = _request(client, path, repeat)
+        rows.append(
+            (
+                f"GET {path}",
+                f"median {median(seconds) * 1000:.0f} ms, p95 {p95(seconds) * 1000:.0f} ms",
+                f"{queries} queries",
+                "median < 100 ms, <= 8 queries",
+            )
+        )
+    except AssertionError as exc:
+        rows.append((f"GET {path}", "not available", str(exc), "median < 100 ms, <= 8 queries"))
+    analyst = _client("bench-analyst")
+    for label, page in (("overview dashboard", "/assessments/"), ("partner page", "/assessments/partners/NGA/")):
+        seconds, queries = _request(analyst, page, repeat)
+        rows.append(
+            (f"{label} {page}", f"median {median(seconds) * 1000:.0f} ms", f"{queries} queries", "median < 150 ms")
+        )
+    return rows
+
+
+def _import_file(rows: int) -> bytes:
+    import csv
+
+    from engagements import demo, exchange
+
+    planned, world = demo.plan(engagements=rows, years=3, seed=99)
+    by_engagement: dict[int, list] = {}
+    for index, partner_id, role, personnel in planned.participations:
+        by_engagement.setdefault(index, []).append(f"{world.by_id[partner_id].iso3}:{role}:{personnel}")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(exchange.COLUMNS)
+    for index, row in enumerate(planned.engagements):
+        values = {
+            "title": row["title"],
+            "engagement_type": row["engagement_type"],
+            "domain": row["domain"],
+            "status": row["status"],
+            "start_date": row["start_date"].isoformat(),
+            "end_date": row["end_date"].isoformat(),
+            "host_country": world.by_id[row["host_country_id"]].iso3,
+            "threat_focus": ";".join(row["threat_focus"]),
+            "sensitivity": row["sensitivity"],
+            "series": row["series"] or "",
+            "participants": ";".join(by_engagement.get(index, [])),
+            "budget_usd": row["budget_usd"] or "",
+        }
+        writer.writerow([values.get(column, "") for column in exchange.COLUMNS])
+    return buffer.getvalue().encode()
+
+
+class _Rollback(Exception):
+    pass
+
+
+def bench_import(rows: int) -> list[tuple]:
+    from engagements.demo import _copy
+    from engagements.imports import engagements_import
+
+    content = _import_file(rows)
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            report = engagements_import(handle=io.BytesIO(content), name="bench.csv", user=None, dry_run=False)
+            assert report.applied and report.to_create == rows, report.as_dict()
+            elapsed = time.perf_counter() - started
+            raise _Rollback
+    except _Rollback:
+        pass
+    # The floor: COPY of the same engagement rows straight into a scratch copy of the table.
+    import csv
+
+    reader = csv.DictReader(io.StringIO(content.decode()))
+    copy_rows = [
+        [r["title"], r["engagement_type"], r["domain"], r["status"], r["start_date"], r["end_date"]] for r in reader
+    ]
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "CREATE TEMP TABLE bench_copy (title text, engagement_type text, domain text, status text, start_date date, end_date date)"
+                )
+            _copy("bench_copy", ["title", "engagement_type", "domain", "status", "start_date", "end_date"], copy_rows)
+            copy_seconds = time.perf_counter() - started
+            raise _Rollback
+    except _Rollback:
+        pass
+    return [
+        (
+            f"import {rows:,} rows (CSV, validate + write)",
+            f"{rows / elapsed:,.0f} rows/s ({elapsed:.1f} s)",
+            f"COPY of the same rows {rows / copy_seconds:,.0f} rows/s, ratio {elapsed / copy_seconds:.0f}x",
+            ">= 2,000 rows/s",
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engagements", type=int, default=TARGET_ENGAGEMENTS)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--import-rows", type=int, default=100_000)
+    parser.add_argument("--only", choices=["scoring", "http", "import"], action="append")
+    options = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("make bench needs PostgreSQL: set BENCH_DATABASE_URL=postgres://...")
+    ensure_database(options.engagements)
+    from engagements.models import Engagement, Participation
+
+    print(f"data: {Engagement.objects.count():,} engagements, {Participation.objects.count():,} participations")
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"PostgreSQL {connection.cursor().connection.server_version}"
+    )
+    rows = []
+    sections = options.only or ["scoring", "http", "import"]
+    if "scoring" in sections:
+        rows += bench_scoring(options.repeat)
+    if "http" in sections:
+        rows += bench_http(max(options.repeat, 20))
+    if "import" in sections:
+        rows += bench_import(options.import_rows)
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"| {'measure'.ljust(width)} | figure | detail | target |")
+    print(f"| {'-' * width} | --- | --- | --- |")
+    for name, figure, detail, target in rows:
+        print(f"| {name.ljust(width)} | {figure} | {detail} | {target} |")
+
+
+if __name__ == "__main__":
+    main()
