@@ -1,7 +1,11 @@
+from django.http import JsonResponse
+from django.utils.translation import gettext
+from django.views.defaults import page_not_found
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.throttling import AnonRateThrottle
+
+from core.api.throttling import AnonRateThrottle
 
 
 class TokenObtainView(ObtainAuthToken):
@@ -20,3 +24,10 @@ class TokenObtainView(ObtainAuthToken):
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
+
+
+def not_found(request, exception=None):
+    """Unknown URLs under /api/ answer in the API's error shape; elsewhere, the usual 404 page."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": gettext("Not found."), "code": "not_found"}, status=404)
+    return page_not_found(request, exception)
