@@ -197,7 +197,7 @@ ENGAGEMENT_EXAMPLE = {
                 ],
             },
             response_only=True,
-            status_codes=["201"],
+            status_codes=["200", "201"],
         ),
     ]
 )
@@ -311,6 +311,21 @@ class EngagementDeleteSerializer(serializers.Serializer):
     reason = TextField(max_length=300, help_text=_("Why the engagement is deleted; kept with the record."))
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "series",
+            value={
+                "slug": "african-lion",
+                "name": "African Lion",
+                "description": "Annual combined exercise led from Morocco.",
+                "lead_organization": None,
+                "iteration_count": 6,
+            },
+            response_only=True,
+        )
+    ]
+)
 class ExerciseSeriesSerializer(serializers.ModelSerializer):
     slug = serializers.SlugField(
         max_length=80, required=False, help_text=_("Made from the name when not given, e.g. african-lion.")
@@ -337,6 +352,21 @@ class ExerciseSeriesSerializer(serializers.ModelSerializer):
         return {**data, "lead_organization": lead["acronym"] if lead else None}
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "a deletion",
+            value={
+                "id": 42,
+                "reference": "ENG-2026-000042",
+                "action": "deleted",
+                "time": "2026-02-03T10:15:00.123456Z",
+                "user": "planner",
+            },
+            response_only=True,
+        )
+    ]
+)
 class ChangeSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="row_engagement", help_text=_("The engagement's id."))
     reference = serializers.CharField(source="row_reference")

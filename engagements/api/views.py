@@ -26,6 +26,7 @@ from core.api.permissions import ModelRolePermission
 from core.api.serializers import ErrorSerializer
 from engagements import selectors, services
 from engagements.api.serializers import (
+    ENGAGEMENT_EXAMPLE,
     AfterActionSerializer,
     ChangeQuerySerializer,
     ChangeSerializer,
@@ -181,7 +182,21 @@ class EngagementViewSet(viewsets.ModelViewSet):
         "but completed. Answers with the whole engagement.",
         request=EngagementStatusSerializer,
         responses={200: EngagementSerializer, 409: CONFLICT},
-        examples=[OpenApiExample("approve", value={"status": "approved", "version": 3}, request_only=True)],
+        examples=[
+            OpenApiExample("approve", value={"status": "approved", "version": 3}, request_only=True),
+            OpenApiExample(
+                "approved",
+                value={
+                    "id": 42,
+                    "reference": "ENG-2026-000042",
+                    **ENGAGEMENT_EXAMPLE,
+                    "status": "approved",
+                    "version": 4,
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
     )
     @action(detail=True, methods=["post"], url_path="status", filterset_class=None)
     def change_status(self, request, pk=None):
@@ -215,7 +230,22 @@ class EngagementViewSet(viewsets.ModelViewSet):
                     "recommendations": "Add a communications working group to the planning conferences.",
                 },
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "submitted",
+                value={
+                    "summary": "Combined staff planning and live fire completed as planned.",
+                    "interoperability_rating": 4,
+                    "capacity_rating": 3,
+                    "trust_rating": 5,
+                    "lessons_learned": "Radio interoperability needs a common crypto fill plan.",
+                    "recommendations": "Add a communications working group to the planning conferences.",
+                    "submitted_by": "planner",
+                    "submitted_at": "2026-06-02T08:00:00Z",
+                },
+                response_only=True,
+                status_codes=["200", "201"],
+            ),
         ],
     )
     @action(detail=True, methods=["put", "post"], url_path="after-action", filterset_class=None)
@@ -242,7 +272,19 @@ class EngagementViewSet(viewsets.ModelViewSet):
                 "series",
                 value={"name": "African Lion", "description": "Annual combined exercise.", "lead_organization": None},
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "created",
+                value={
+                    "slug": "african-lion",
+                    "name": "African Lion",
+                    "description": "Annual combined exercise.",
+                    "lead_organization": None,
+                    "iteration_count": 0,
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
         ],
     ),
 )

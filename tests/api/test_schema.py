@@ -138,6 +138,11 @@ def test_every_operation_documents_its_errors_and_examples(schema):
             error = operation["responses"]["429"]
             assert error["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
             assert "Retry-After" in error["headers"]
+            for code, response in operation["responses"].items():
+                body = response.get("content", {}).get("application/json")
+                assert body is None or body.get("examples"), ("no example", method, path, code)
+            request = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            assert request is None or request.get("examples"), ("no request example", method, path)
     create = schema["paths"]["/api/v1/engagements/"]["post"]
     assert create["requestBody"]["content"]["application/json"]["examples"]
     assert create["responses"]["201"]["content"]["application/json"]["examples"]

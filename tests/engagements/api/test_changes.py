@@ -56,7 +56,12 @@ def test_after_action_changes_count_as_updates(api_for, planner):
     engagement = make(planner, status="completed")
     since = timezone.now()
     services.after_action_submit(
-        engagement=engagement, user=planner, summary="Done.", interoperability_rating=3, capacity_rating=3, trust_rating=3
+        engagement=engagement,
+        user=planner,
+        summary="Done.",
+        interoperability_rating=3,
+        capacity_rating=3,
+        trust_rating=3,
     )
     rows = api_for(planner).get(URL, {"since": since.isoformat()}).json()["results"]
     assert [(row["id"], row["action"]) for row in rows] == [(engagement.pk, "updated")]
