@@ -62,13 +62,18 @@ class ParticipantListSerializer(serializers.ListSerializer):
 
     def to_internal_value(self, data):
         rows = super().to_internal_value(data)
-        codes = {row["partner"].strip().upper() for row in rows}
+        # A PATCH validates nested rows partially too, but a participant always needs its partner.
+        codes = {row["partner"].strip().upper() for row in rows if "partner" in row}
         known = set(PartnerNation.objects.filter(iso3__in=codes).values_list("iso3", flat=True)) if codes else set()
         errors, seen = [], {}
         for index, row in enumerate(rows):
+            row_errors = {}
+            if "partner" not in row:
+                row_errors["partner"] = [serializers.Field.default_error_messages["required"]]
+                errors.append(row_errors)
+                continue
             code = row["partner"].strip().upper()
             row["partner"] = code
-            row_errors = {}
             if code not in known:
                 row_errors["partner"] = [
                     _("Unknown country code “%(code)s”: use an ISO 3166-1 alpha-3 code such as FRA.") % {"code": code}

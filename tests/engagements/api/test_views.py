@@ -261,6 +261,15 @@ def test_patch_replaces_participants_and_organizations(api_for, planner):
     assert set(engagement.participations.values_list("partner__iso3", flat=True)) == {"USA", "SEN"}
 
 
+def test_patched_participants_still_need_a_partner(api_for, planner):
+    engagement = make(planner)
+    payload = {"participants": [{"partner": "USA"}, {"role": "lead", "personnel": 3}]}
+    response = api_for(planner).patch(detail(engagement.pk), payload, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"participants[1].partner": ["This field is required."]}
+    assert list(engagement.participations.values_list("partner__iso3", flat=True)) == ["CIV"]
+
+
 def test_a_bad_patch_writes_nothing(api_for, planner):
     engagement = make(planner)
     payload = {"title": "Renamed", "participants": [{"partner": "USA"}, {"partner": "NOPE"}]}
