@@ -178,29 +178,32 @@ ENGAGEMENT_EXAMPLE = {
 }
 
 
+ENGAGEMENT_RESPONSE_EXAMPLE = {
+    "id": 42,
+    "reference": "ENG-2026-000042",
+    **ENGAGEMENT_EXAMPLE,
+    "created_at": "2026-01-12T09:30:00Z",
+    "updated_at": "2026-01-12T09:30:00Z",
+    "version": 1,
+    "warnings": [
+        {
+            "kind": "host_overlap",
+            "message": "ENG-2026-000017 “Maritime Sentinel” is also in the same host country from "
+            "2026-05-10 to 2026-05-14.",
+            "engagement_id": 17,
+            "reference": "ENG-2026-000017",
+            "title": "Maritime Sentinel",
+        }
+    ],
+}
+
+
 @extend_schema_serializer(
     examples=[
         OpenApiExample("An exercise with three participants", value=ENGAGEMENT_EXAMPLE, request_only=True),
         OpenApiExample(
-            "Created, with a deconfliction warning",
-            value={
-                "id": 42,
-                "reference": "ENG-2026-000042",
-                **ENGAGEMENT_EXAMPLE,
-                "created_at": "2026-01-12T09:30:00Z",
-                "updated_at": "2026-01-12T09:30:00Z",
-                "version": 1,
-                "warnings": [
-                    {
-                        "kind": "host_overlap",
-                        "message": "ENG-2026-000017 “Maritime Sentinel” is also in the same host country from "
-                        "2026-05-10 to 2026-05-14.",
-                        "engagement_id": 17,
-                        "reference": "ENG-2026-000017",
-                        "title": "Maritime Sentinel",
-                    }
-                ],
-            },
+            "With a deconfliction warning",
+            value=ENGAGEMENT_RESPONSE_EXAMPLE,
             response_only=True,
             status_codes=["200", "201"],
         ),

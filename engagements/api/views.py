@@ -26,7 +26,7 @@ from core.api.permissions import ModelRolePermission
 from core.api.serializers import ErrorSerializer
 from engagements import selectors, services
 from engagements.api.serializers import (
-    ENGAGEMENT_EXAMPLE,
+    ENGAGEMENT_RESPONSE_EXAMPLE,
     AfterActionSerializer,
     ChangeQuerySerializer,
     ChangeSerializer,
@@ -186,13 +186,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
             OpenApiExample("approve", value={"status": "approved", "version": 3}, request_only=True),
             OpenApiExample(
                 "approved",
-                value={
-                    "id": 42,
-                    "reference": "ENG-2026-000042",
-                    **ENGAGEMENT_EXAMPLE,
-                    "status": "approved",
-                    "version": 4,
-                },
+                value={**ENGAGEMENT_RESPONSE_EXAMPLE, "status": "approved", "version": 4, "warnings": []},
                 response_only=True,
                 status_codes=["200"],
             ),
