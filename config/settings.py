@@ -262,16 +262,22 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "core.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # Rates read at request time (core/api/throttling.py), so the settings below always apply.
+        "core.api.throttling.AnonRateThrottle",
+        "core.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": os.environ.get("API_THROTTLE_ANON", "60/minute"),
+        "anon": os.environ.get("API_THROTTLE_ANON", "100000/hour" if TESTING else "60/minute"),
         "user": os.environ.get("API_THROTTLE_USER", "100000/hour" if TESTING else "5000/hour"),
     },
 }
@@ -289,6 +295,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.add_missing_examples",
+    ],
+    # Choice sets sharing a field name (status, kind ...) get names of their own instead of hashed ones.
+    "ENUM_NAME_OVERRIDES": {
+        "EngagementStatusEnum": "engagements.choices.Status",
+        "MembershipStatusEnum": "organizations.choices.MembershipStatus",
+        "OrganizationKindEnum": "organizations.choices.OrganizationKind",
+        "ParticipantRoleEnum": "engagements.choices.ParticipantRole",
+        "WarningKindEnum": "engagements.api.serializers.WarningKind",
+        "ChangeActionEnum": "engagements.api.serializers.ChangeAction",
+    },
 }
 
 # Celery: the broker decides. Unset means every task runs eagerly in-process (embedded mode).

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("core.api.urls")),
     path("", include("partners.api.urls")),
     path("", include("organizations.api.urls")),
+    path("", include("engagements.api.urls")),
     path("", include("assessments.api.urls")),
 ]
 
@@ -42,6 +43,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
+
+# Unknown /api/ URLs answer in the API's JSON error shape.
+handler404 = "core.api.views.not_found"
 
 admin.site.site_header = "Engagement Tracker administration"
 admin.site.site_title = "Engagement Tracker"

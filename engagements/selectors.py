@@ -6,7 +6,24 @@ import datetime
 import difflib
 import re
 
-from django.db.models import Avg, Count, IntegerField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -474,3 +491,52 @@ def planner_home(*, user, today: datetime.date | None = None) -> dict | None:
         "recent": list(recent_engagements(user=user)),
         "today": today or timezone.localdate(),
     }
+
+
+def engagement_changes(*, user, since: datetime.datetime) -> QuerySet:
+    """What happened to engagements at or after ``since``, oldest first, from the change history.
+
+    One row per recorded change: ``row_engagement`` (id), ``row_reference``, ``row_action`` (created, updated,
+    deleted), ``row_time``, ``row_user`` (username or None). A soft delete is "deleted"; a change to the
+    after-action report is an "updated" of its engagement. Restricted engagements (now or at the time of the
+    change) are left out for users who may not read them.
+    """
+    historical_engagement = Engagement.history.model
+    historical_report = AfterActionReport.history.model
+    may_read_restricted = user.has_perm("engagements.read_restricted_engagement")
+
+    engagement_rows = historical_engagement.objects.filter(history_date__gte=since)
+    report_rows = historical_report.objects.filter(history_date__gte=since)
+    if not may_read_restricted:
+        restricted = Engagement.objects.filter(sensitivity=Sensitivity.RESTRICTED)
+        engagement_rows = engagement_rows.exclude(sensitivity=Sensitivity.RESTRICTED).exclude(
+            Exists(restricted.filter(pk=OuterRef("id")))
+        )
+        report_rows = report_rows.exclude(Exists(restricted.filter(pk=OuterRef("engagement_id"))))
+    # Each side of the union must be unordered (history models order newest first by default).
+    engagement_rows = engagement_rows.order_by().values(
+        row_time=F("history_date"),
+        row_order=Value(0),
+        row_history_id=F("history_id"),
+        row_engagement=F("id"),
+        row_reference=F("reference"),
+        row_action=Case(
+            When(history_type="-", then=Value("deleted")),
+            When(deleted_at__isnull=False, then=Value("deleted")),
+            When(history_type="+", then=Value("created")),
+            default=Value("updated"),
+        ),
+        row_user=F("history_user__username"),
+    )
+    report_rows = report_rows.order_by().values(
+        row_time=F("history_date"),
+        row_order=Value(1),
+        row_history_id=F("history_id"),
+        row_engagement=F("engagement_id"),
+        row_reference=Coalesce(
+            Subquery(Engagement.objects.filter(pk=OuterRef("engagement_id")).values("reference")[:1]), Value("")
+        ),
+        row_action=Value("updated"),
+        row_user=F("history_user__username"),
+    )
+    return engagement_rows.union(report_rows, all=True).order_by("row_time", "row_order", "row_history_id")

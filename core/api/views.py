@@ -1,7 +1,11 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.http import JsonResponse
+from django.utils.translation import gettext
+from django.views.defaults import page_not_found
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.throttling import AnonRateThrottle
+
+from core.api.throttling import AnonRateThrottle
 
 
 class TokenObtainView(ObtainAuthToken):
@@ -15,8 +19,26 @@ class TokenObtainView(ObtainAuthToken):
             "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
         ),
         responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        examples=[
+            OpenApiExample(
+                "credentials", value={"username": "integrator", "password": "integrator-demo-2026"}, request_only=True
+            ),
+            OpenApiExample(
+                "token",
+                value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"},
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
         auth=[],
         tags=["auth"],
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
+
+
+def not_found(request, exception=None):
+    """Unknown URLs under /api/ answer in the API's error shape; elsewhere, the usual 404 page."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": gettext("Not found."), "code": "not_found"}, status=404)
+    return page_not_found(request, exception)

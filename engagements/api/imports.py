@@ -1,7 +1,7 @@
 """POST /api/v1/engagements/import/: the same all-or-nothing import as the page and the command."""
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -10,35 +10,45 @@ from rest_framework.views import APIView
 
 from engagements.imports import MAX_REPORTED_ERRORS, ImportFileError, engagements_import
 
-ROW_ERRORS = inline_serializer(
-    "ImportRowError",
-    {
-        "line": serializers.IntegerField(),
-        "column": serializers.CharField(),
-        "message": serializers.CharField(),
-        "reference": serializers.CharField(),
-    },
-    many=True,
-)
-REPORT = inline_serializer(
-    "ImportReport",
-    {
-        "rows": serializers.IntegerField(),
-        "to_create": serializers.IntegerField(),
-        "to_update": serializers.IntegerField(),
-        "unchanged": serializers.IntegerField(),
-        "error_count": serializers.IntegerField(),
-        "errors": ROW_ERRORS,
-        "errors_truncated": serializers.BooleanField(),
-        "dry_run": serializers.BooleanField(),
-        "applied": serializers.BooleanField(),
-    },
-)
+
+class ImportRowErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="Line in the file; the header is line 1.")
+    column = serializers.CharField(help_text="Column of the exchange format, empty when the whole row is concerned.")
+    message = serializers.CharField()
+    reference = serializers.CharField(help_text="The row's reference, if it has one.")
+
+
+class ImportReportSerializer(serializers.Serializer):
+    rows = serializers.IntegerField()
+    to_create = serializers.IntegerField()
+    to_update = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    error_count = serializers.IntegerField()
+    errors = ImportRowErrorSerializer(many=True)
+    errors_truncated = serializers.BooleanField()
+    dry_run = serializers.BooleanField()
+    applied = serializers.BooleanField()
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    """The API's error shape, with the check's report when the file could be read."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    report = ImportReportSerializer(required=False)
 
 
 class ImportRequestSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV (UTF-8) or XLSX in the engagement exchange format.")
     dry_run = serializers.BooleanField(default=True, help_text="Only check the file (default). Set false to import.")
+
+
+REPORT_EXAMPLE = {
+    "rows": 2, "to_create": 2, "to_update": 0, "unchanged": 0, "error_count": 0, "errors": [],
+    "errors_truncated": False, "dry_run": True, "applied": False,
+}
+BAD_ROW = {"line": 3, "column": "end_date", "message": "The end date cannot be before the start date (2025-05-10).", "reference": ""}
 
 
 class EngagementImportView(APIView):
@@ -49,36 +59,26 @@ class EngagementImportView(APIView):
     @extend_schema(
         operation_id="engagements_import",
         request={"multipart/form-data": ImportRequestSerializer},
-        responses={200: REPORT, 201: REPORT, 400: REPORT},
+        responses={200: ImportReportSerializer, 201: ImportReportSerializer, 400: ImportErrorSerializer},
         tags=["engagements"],
         description=(
             "One row per engagement; participants as `ISO3:role:personnel` separated by `;`, organizations as "
             f"acronyms separated by `;`. Up to {MAX_REPORTED_ERRORS} bad rows are listed with line, column and reason."
         ),
         examples=[
+            OpenApiExample("Dry run of a valid file", response_only=True, status_codes=["200"], value=REPORT_EXAMPLE),
+            OpenApiExample("Imported", response_only=True, status_codes=["201"], value={**REPORT_EXAMPLE, "dry_run": False, "applied": True}),
             OpenApiExample(
-                "Dry run with one bad row",
+                "A bad row: nothing written",
                 response_only=True,
                 status_codes=["400"],
                 value={
-                    "rows": 2,
-                    "to_create": 1,
-                    "to_update": 0,
-                    "unchanged": 0,
-                    "error_count": 1,
-                    "errors": [
-                        {
-                            "line": 3,
-                            "column": "end_date",
-                            "message": "The end date cannot be before the start date (2025-05-10).",
-                            "reference": "",
-                        }
-                    ],
-                    "errors_truncated": False,
-                    "dry_run": True,
-                    "applied": False,
+                    "detail": "1 row has problems: nothing was written.",
+                    "code": "invalid",
+                    "errors": {"rows": ["line 3, end_date: The end date cannot be before the start date (2025-05-10)."]},
+                    "report": {**REPORT_EXAMPLE, "to_create": 1, "error_count": 1, "errors": [BAD_ROW]},
                 },
-            )
+            ),
         ],
     )
     def post(self, request, *args, **kwargs):
@@ -93,10 +93,14 @@ class EngagementImportView(APIView):
             )
         except ImportFileError as exc:
             return Response(
-                {"detail": str(exc), "code": "invalid", "errors": {"file": [str(exc)]}},
-                status=status.HTTP_400_BAD_REQUEST,
+                {"detail": str(exc), "code": "invalid", "errors": {"file": [str(exc)]}}, status=status.HTTP_400_BAD_REQUEST
             )
         body = report.as_dict()
         if not report.ok:
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+            lines = [f"line {e.line}, {e.column or '-'}: {e.message}" for e in report.errors]
+            detail = _("%(n)s row(s) have problems: nothing was written.") % {"n": report.error_count}
+            return Response(
+                {"detail": detail, "code": "invalid", "errors": {"rows": lines}, "report": body},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         return Response(body, status=status.HTTP_201_CREATED if report.applied else status.HTTP_200_OK)

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from organizations.models import Membership, Organization
@@ -13,6 +14,24 @@ class MemberSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "ECOWAS",
+            value={
+                "acronym": "ECOWAS",
+                "name": "Economic Community of West African States",
+                "kind": "regional_economic_community",
+                "founded": "1975-05-28",
+                "headquarters": "NGA",
+                "parent": "AU",
+                "description": "",
+                "member_count": 12,
+            },
+            response_only=True,
+        )
+    ]
+)
 class OrganizationSerializer(serializers.ModelSerializer):
     headquarters = serializers.CharField(source="headquarters.iso3", allow_null=True, default=None)
     parent = serializers.CharField(source="parent.acronym", allow_null=True, default=None)
@@ -24,6 +43,34 @@ class OrganizationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "ECOWAS with its members",
+            value={
+                "acronym": "ECOWAS",
+                "name": "Economic Community of West African States",
+                "kind": "regional_economic_community",
+                "founded": "1975-05-28",
+                "headquarters": "NGA",
+                "parent": "AU",
+                "description": "",
+                "member_count": 12,
+                "members": [
+                    {
+                        "partner": "SEN",
+                        "name": "Senegal",
+                        "status": "member",
+                        "joined": "1975-05-28",
+                        "left": None,
+                        "notes": "",
+                    }
+                ],
+            },
+            response_only=True,
+        )
+    ]
+)
 class OrganizationDetailSerializer(OrganizationSerializer):
     members = serializers.SerializerMethodField(help_text="Members today.")
 
@@ -39,6 +86,29 @@ class MembersQuerySerializer(serializers.Serializer):
     on = serializers.DateField(required=False, help_text="YYYY-MM-DD; today if omitted.")
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "members on a date",
+            value={
+                "organization": "ECOWAS",
+                "on": "2020-01-01",
+                "count": 1,
+                "members": [
+                    {
+                        "partner": "SEN",
+                        "name": "Senegal",
+                        "status": "member",
+                        "joined": "1975-05-28",
+                        "left": None,
+                        "notes": "",
+                    }
+                ],
+            },
+            response_only=True,
+        )
+    ]
+)
 class MembersOnSerializer(serializers.Serializer):
     organization = serializers.CharField()
     on = serializers.DateField()

@@ -364,7 +364,8 @@ def test_api_import(planner, viewer, analyst, reference_data):
         "/api/v1/engagements/import/", {"file": io.BytesIO(bad), "dry_run": "false"}, format="multipart"
     )
     assert response.status_code == 400
-    assert response.json()["errors"][0]["column"] == "end_date"
+    assert response.json()["report"]["errors"][0]["column"] == "end_date"
+    assert response.json()["errors"]["rows"][0].startswith("line 2, end_date")
     response = client.post("/api/v1/engagements/import/", {"file": io.BytesIO(b"\x00\x01garbage")}, format="multipart")
     assert response.status_code == 400 and "file" in response.json()["errors"]
     for user in (viewer, analyst):

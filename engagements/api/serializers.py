@@ -1,0 +1,408 @@
+"""Shapes of the engagement API. Serializers check types and shapes; the rules live in engagements.services.
+
+Reads format rows that engagements.selectors loaded in full (no query per row). Writes are turned into the
+keyword arguments of the services by ``service_arguments``; the view calls the service.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
+from engagements.models import ExerciseSeries
+from engagements.services import MAX_BUDGET, MAX_PERSONNEL
+from partners.models import PartnerNation
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(value: str) -> None:
+    # Lone surrogates can arrive through JSON escapes ("\ud800") and cannot be stored as UTF-8.
+    if isinstance(value, str) and _SURROGATES.search(value):
+        raise serializers.ValidationError(_("Remove the invalid (unpaired surrogate) character."))
+
+
+class TextField(serializers.CharField):
+    """A CharField that also refuses characters no database can store (null bytes, lone surrogates)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(_no_surrogates)
+
+
+class CoordinateField(serializers.DecimalField):
+    """Latitude or longitude in degrees: a JSON number, rounded to 5 decimals (about a metre)."""
+
+    def __init__(self, limit: int, **kwargs):
+        super().__init__(
+            max_digits=8,
+            decimal_places=5,
+            min_value=-limit,
+            max_value=limit,
+            coerce_to_string=False,
+            allow_null=True,
+            required=False,
+            **kwargs,
+        )
+
+    def validate_precision(self, value):
+        # GPS coordinates often carry more decimals than are kept: round rather than refuse them.
+        if value.is_finite() and abs(value) <= 1000:
+            value = self.quantize(value)
+        return super().validate_precision(value)
+
+
+class ParticipantListSerializer(serializers.ListSerializer):
+    """Checks the partner codes of every row with one query and reports them by row."""
+
+    def to_internal_value(self, data):
+        rows = super().to_internal_value(data)
+        # A PATCH validates nested rows partially too, but a participant always needs its partner.
+        codes = {row["partner"].strip().upper() for row in rows if "partner" in row}
+        known = set(PartnerNation.objects.filter(iso3__in=codes).values_list("iso3", flat=True)) if codes else set()
+        errors, seen = [], {}
+        for index, row in enumerate(rows):
+            row_errors = {}
+            if "partner" not in row:
+                row_errors["partner"] = [serializers.Field.default_error_messages["required"]]
+                errors.append(row_errors)
+                continue
+            code = row["partner"].strip().upper()
+            row["partner"] = code
+            if code not in known:
+                row_errors["partner"] = [
+                    _("Unknown country code “%(code)s”: use an ISO 3166-1 alpha-3 code such as FRA.") % {"code": code}
+                ]
+            elif code in seen:
+                row_errors["partner"] = [
+                    _("%(code)s is already listed in participants[%(first)s].") % {"code": code, "first": seen[code]}
+                ]
+            seen.setdefault(code, index)
+            errors.append(row_errors)
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return rows
+
+
+class ParticipantSerializer(serializers.Serializer):
+    partner = TextField(max_length=3, help_text=_("ISO 3166-1 alpha-3 code of the partner nation, e.g. MAR."))
+    role = serializers.ChoiceField(choices=ParticipantRole.choices, default=ParticipantRole.PARTICIPANT)
+    personnel = serializers.IntegerField(min_value=0, max_value=MAX_PERSONNEL, default=0)
+
+    class Meta:
+        list_serializer_class = ParticipantListSerializer
+
+    def to_representation(self, participation):
+        return {
+            "partner": participation.partner.iso3,
+            "role": participation.role,
+            "personnel": participation.personnel,
+        }
+
+
+class AcronymListField(serializers.ListField):
+    """Organizations written and read as their acronyms."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=TextField(max_length=40), **kwargs)
+
+    def to_representation(self, organizations):
+        return sorted(o.acronym for o in organizations.all())
+
+
+class AfterActionSerializer(serializers.Serializer):
+    summary = TextField(max_length=20000, help_text=_("What happened and what it achieved."))
+    interoperability_rating = serializers.IntegerField(min_value=1, max_value=5, help_text=_("1 (poor) to 5."))
+    capacity_rating = serializers.IntegerField(min_value=1, max_value=5, help_text=_("1 (poor) to 5."))
+    trust_rating = serializers.IntegerField(min_value=1, max_value=5, help_text=_("1 (poor) to 5."))
+    lessons_learned = TextField(max_length=20000, allow_blank=True, required=False)
+    recommendations = TextField(max_length=20000, allow_blank=True, required=False)
+    submitted_by = serializers.SerializerMethodField(help_text=_("Username of who submitted it first."))
+    submitted_at = serializers.DateTimeField(read_only=True)
+
+    def get_submitted_by(self, report) -> str | None:
+        return report.submitted_by.get_username() if report.submitted_by_id else None
+
+
+class WarningKind(models.TextChoices):
+    """The kinds of deconfliction warning engagements.selectors.deconfliction_warnings gives."""
+
+    PARTNER_OVERLAP = "partner_overlap", _("A partner is already in another engagement on overlapping dates")
+    HOST_OVERLAP = "host_overlap", _("Another engagement in the same host country on overlapping dates")
+    LIKELY_DUPLICATE = "likely_duplicate", _("Same series or a similar title, same host, start within 7 days")
+
+
+class ChangeAction(models.TextChoices):
+    CREATED = "created", _("created")
+    UPDATED = "updated", _("updated")
+    DELETED = "deleted", _("deleted")
+
+
+class WarningSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=WarningKind.choices)
+    message = serializers.CharField()
+    engagement_id = serializers.IntegerField(help_text=_("The other engagement."))
+    reference = serializers.CharField()
+    title = serializers.CharField()
+
+
+ENGAGEMENT_EXAMPLE = {
+    "title": "African Lion 2026",
+    "engagement_type": "exercise",
+    "domain": "joint",
+    "status": "planned",
+    "start_date": "2026-05-04",
+    "end_date": "2026-05-22",
+    "host_country": "MAR",
+    "location_name": "Tan-Tan",
+    "latitude": 28.43799,
+    "longitude": -11.10321,
+    "threat_focus": ["terrorism", "deterrence"],
+    "description": "Combined joint exercise across Morocco, Ghana, Senegal and Tunisia.",
+    "budget_usd": "1500000.00",
+    "funding_source": "Joint exercise programme",
+    "sensitivity": "unclassified",
+    "series": None,
+    "participants": [
+        {"partner": "MAR", "role": "host", "personnel": 3500},
+        {"partner": "USA", "role": "lead", "personnel": 4200},
+        {"partner": "SEN", "role": "participant", "personnel": 300},
+    ],
+    "organizations": ["AU"],
+    "after_action": None,
+}
+
+
+ENGAGEMENT_RESPONSE_EXAMPLE = {
+    "id": 42,
+    "reference": "ENG-2026-000042",
+    **ENGAGEMENT_EXAMPLE,
+    "created_at": "2026-01-12T09:30:00Z",
+    "updated_at": "2026-01-12T09:30:00Z",
+    "version": 1,
+    "warnings": [
+        {
+            "kind": "host_overlap",
+            "message": "ENG-2026-000017 “Maritime Sentinel” is also in the same host country from "
+            "2026-05-10 to 2026-05-14.",
+            "engagement_id": 17,
+            "reference": "ENG-2026-000017",
+            "title": "Maritime Sentinel",
+        }
+    ],
+}
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample("An exercise with three participants", value=ENGAGEMENT_EXAMPLE, request_only=True),
+        OpenApiExample(
+            "With a deconfliction warning",
+            value=ENGAGEMENT_RESPONSE_EXAMPLE,
+            response_only=True,
+            status_codes=["200", "201"],
+        ),
+    ]
+)
+class EngagementSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    reference = serializers.CharField(read_only=True, help_text=_("ENG-<start year>-<number>, generated."))
+    title = TextField(max_length=200)
+    engagement_type = serializers.ChoiceField(choices=EngagementType.choices)
+    domain = serializers.ChoiceField(choices=Domain.choices)
+    status = serializers.ChoiceField(
+        choices=Status.choices,
+        required=False,
+        help_text=_(
+            "planned when not given. Any status on creation; afterwards only forward (planned, approved, in_progress, completed), "
+            "or cancelled from any status but completed."
+        ),
+    )
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(help_text=_("On or after start_date."))
+    host_country = TextField(max_length=3, source="host_country.iso3", help_text=_("ISO alpha-3 code."))
+    location_name = TextField(max_length=200, allow_blank=True, required=False)
+    latitude = CoordinateField(90, help_text=_("Degrees, -90 to 90; give both coordinates or neither."))
+    longitude = CoordinateField(180, help_text=_("Degrees, -180 to 180."))
+    threat_focus = serializers.ListField(
+        child=serializers.ChoiceField(choices=ThreatFocus.choices), required=False, max_length=20
+    )
+    description = TextField(max_length=20000, allow_blank=True, required=False)
+    budget_usd = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, max_value=MAX_BUDGET, allow_null=True, required=False
+    )
+    funding_source = TextField(max_length=120, allow_blank=True, required=False)
+    sensitivity = serializers.ChoiceField(
+        choices=Sensitivity.choices,
+        required=False,
+        help_text=_("unclassified when not given. Restricted engagements are hidden from viewers."),
+    )
+    series = TextField(
+        max_length=80,
+        source="series.slug",
+        allow_null=True,
+        required=False,
+        help_text=_("Slug of an exercise series (see /api/v1/series/), or null."),
+    )
+    participants = ParticipantSerializer(
+        many=True,
+        source="participations",
+        required=False,
+        max_length=500,
+        help_text=_("The partner nations taking part; replaces the whole list when given."),
+    )
+    organizations = AcronymListField(
+        required=False,
+        max_length=100,
+        help_text=_("Acronyms of the organizations it ran under (see /api/v1/organizations/)."),
+    )
+    after_action = AfterActionSerializer(
+        allow_null=True,
+        required=False,
+        help_text=_(
+            "The after-action report (in_progress or completed engagements only); an existing report is "
+            "edited field by field and cannot be removed."
+        ),
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    version = serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        help_text=_(
+            "Increases with every change. Send the version you read with PUT or PATCH: if someone changed the "
+            "engagement since, the answer is 409 Conflict and nothing is written."
+        ),
+    )
+    warnings = serializers.SerializerMethodField(
+        help_text=_("Deconfliction warnings (overlaps, likely duplicates) after a create or an update; else empty.")
+    )
+
+    @extend_schema_field(WarningSerializer(many=True))
+    def get_warnings(self, engagement) -> list[dict]:
+        return WarningSerializer(self.context.get("warnings", []), many=True).data
+
+    def service_arguments(self) -> dict:
+        """The validated input as keyword arguments of engagement_create / engagement_update."""
+        data = dict(self.validated_data)
+        arguments = {}
+        if "host_country" in data:
+            arguments["host_country"] = data.pop("host_country")["iso3"].strip().upper()
+        if "series" in data:
+            series = data.pop("series")
+            arguments["series"] = series["slug"] if series else None
+        if "version" in data:
+            arguments["expected_version"] = data.pop("version")
+        if "participations" in data:
+            arguments["participants"] = [dict(row) for row in data.pop("participations")]
+        if "after_action" in data:
+            report = data.pop("after_action")
+            arguments["after_action"] = dict(report) if report is not None else None
+        arguments.update(data)
+        return arguments
+
+
+class EngagementStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices)
+    version = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, required=False, help_text=_("The version you read; 409 if it changed.")
+    )
+
+
+class EngagementDeleteSerializer(serializers.Serializer):
+    reason = TextField(max_length=300, help_text=_("Why the engagement is deleted; kept with the record."))
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "series",
+            value={
+                "slug": "african-lion",
+                "name": "African Lion",
+                "description": "Annual combined exercise led from Morocco.",
+                "lead_organization": None,
+                "iteration_count": 6,
+            },
+            response_only=True,
+        )
+    ]
+)
+class ExerciseSeriesSerializer(serializers.ModelSerializer):
+    slug = serializers.SlugField(
+        max_length=80, required=False, help_text=_("Made from the name when not given, e.g. african-lion.")
+    )
+    name = TextField(max_length=120)
+    description = TextField(max_length=20000, allow_blank=True, required=False, default="")
+    lead_organization = TextField(
+        max_length=40,
+        source="lead_organization.acronym",
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text=_("Acronym of the organization that leads the series, or null."),
+    )
+    iteration_count = serializers.IntegerField(read_only=True, help_text=_("Engagements in the series."))
+
+    class Meta:
+        model = ExerciseSeries
+        fields = ["slug", "name", "description", "lead_organization", "iteration_count"]
+
+    def service_arguments(self) -> dict:
+        data = dict(self.validated_data)
+        lead = data.pop("lead_organization", None)
+        return {**data, "lead_organization": lead["acronym"] if lead else None}
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "a deletion",
+            value={
+                "id": 42,
+                "reference": "ENG-2026-000042",
+                "action": "deleted",
+                "time": "2026-02-03T10:15:00.123456Z",
+                "user": "planner",
+            },
+            response_only=True,
+        )
+    ]
+)
+class ChangeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="row_engagement", help_text=_("The engagement's id."))
+    reference = serializers.CharField(source="row_reference")
+    action = serializers.ChoiceField(
+        source="row_action",
+        choices=ChangeAction.choices,
+        help_text=_("A change to an engagement's participants, frameworks or after-action report is 'updated'."),
+    )
+    time = serializers.DateTimeField(source="row_time")
+    user = serializers.CharField(
+        source="row_user", allow_null=True, help_text=_("Username of who made the change, null if unknown.")
+    )
+
+
+class ChangeQuerySerializer(serializers.Serializer):
+    since = serializers.DateTimeField(
+        help_text=_("ISO 8601 timestamp, e.g. 2026-01-31T00:00:00Z; changes at or after it are listed.")
+    )
+
+
+__all__ = [
+    "AfterActionSerializer",
+    "ChangeQuerySerializer",
+    "ChangeSerializer",
+    "EngagementDeleteSerializer",
+    "EngagementSerializer",
+    "EngagementStatusSerializer",
+    "ExerciseSeriesSerializer",
+    "ParticipantSerializer",
+    "WarningSerializer",
+]

@@ -1,0 +1,331 @@
+"""The engagement API: thin views over engagements.services (writes) and engagements.selectors (reads)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from core.api.exceptions import Conflict, flatten_errors
+from core.api.parsers import JSONParser
+from core.api.permissions import ModelRolePermission
+from core.api.serializers import ErrorSerializer
+from engagements import selectors, services
+from engagements.api.serializers import (
+    ENGAGEMENT_RESPONSE_EXAMPLE,
+    AfterActionSerializer,
+    ChangeQuerySerializer,
+    ChangeSerializer,
+    EngagementDeleteSerializer,
+    EngagementSerializer,
+    EngagementStatusSerializer,
+    ExerciseSeriesSerializer,
+)
+from engagements.filtersets import EngagementFilterSet
+from engagements.models import AfterActionReport, Engagement, ExerciseSeries
+
+CONFLICT = OpenApiResponse(
+    ErrorSerializer,
+    description="Stale version: someone changed the engagement since you read it. Nothing was written.",
+    examples=[
+        OpenApiExample(
+            "stale version",
+            value={
+                "detail": "Someone else saved this engagement while you were editing it (now version 4). Reload it "
+                "to see their changes, then apply yours again.",
+                "code": "conflict",
+                "errors": {
+                    "version": ["Someone else saved this engagement while you were editing it (now version 4)."]
+                },
+            },
+            status_codes=["409"],
+        )
+    ],
+)
+
+
+@contextmanager
+def service_errors():
+    """A service's ValidationError as a 400 with field paths; a stale version as a 409."""
+    try:
+        yield
+    except services.StaleVersionError as exc:
+        errors = exc.message_dict
+        raise Conflict(errors["version"][0], errors=errors) from exc
+    except DjangoValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        raise ValidationError(flatten_errors(errors)) from exc
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List engagements",
+        description="Restricted engagements are left out for viewers. Filters combine with AND; "
+        "`partner` and `organization` accept comma-separated codes (any of them).",
+    ),
+    retrieve=extend_schema(summary="One engagement"),
+    create=extend_schema(
+        summary="Create an engagement",
+        description="With its participants, organizations and (for in-progress or completed engagements) its "
+        "after-action report, all or nothing. The answer carries deconfliction `warnings`.",
+    ),
+    update=extend_schema(
+        summary="Replace an engagement's fields",
+        description="Fields left out keep their values; `participants` and `organizations`, when given, replace "
+        "the whole list. Send `version` to be protected against overwriting someone else's change.",
+        responses={200: EngagementSerializer, 409: CONFLICT},
+    ),
+    partial_update=extend_schema(
+        summary="Change some of an engagement's fields",
+        responses={200: EngagementSerializer, 409: CONFLICT},
+    ),
+    destroy=extend_schema(
+        summary="Delete an engagement",
+        description="The engagement disappears everywhere but stays recorded with who, when and why. "
+        'The reason is required: as the `reason` query parameter, or in a JSON body `{"reason": ...}`.',
+        parameters=[
+            OpenApiParameter(
+                "reason", OpenApiTypes.STR, required=True, description="Why the engagement is deleted (max 300)."
+            )
+        ],
+    ),
+)
+@extend_schema(tags=["engagements"])
+class EngagementViewSet(viewsets.ModelViewSet):
+    """Military engagements with partner nations: exercises, training exchanges, advisory missions ..."""
+
+    serializer_class = EngagementSerializer
+    filterset_class = EngagementFilterSet
+    permission_classes = [ModelRolePermission]
+    permission_model = Engagement
+    action_permissions = {"change_status": "change", "after_action": "change"}
+    parser_classes = [JSONParser]
+
+    def get_queryset(self):
+        return selectors.engagement_list(user=self.request.user).select_related("after_action__submitted_by")
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        # Always an explicit order (Meta.ordering does not apply to the annotated, grouped list), with the id
+        # last so ties (same date, title or status) never repeat or skip a row between pages.
+        ordering = list(queryset.query.order_by) or ["-start_date"]
+        if not {"id", "-id", "pk", "-pk"} & set(ordering):
+            ordering.append("-id")
+        return queryset.order_by(*ordering)
+
+    def get_object(self):
+        engagement = selectors.engagement_get(user=self.request.user, pk=self.kwargs[self.lookup_field])
+        if engagement is None:
+            raise Http404(_("No engagement with this id, or not visible to you."))
+        self.check_object_permissions(self.request, engagement)
+        return engagement
+
+    def _respond(self, engagement_id: int, *, warnings=(), status_code=status.HTTP_200_OK) -> Response:
+        engagement = selectors.engagement_get(user=self.request.user, pk=engagement_id)
+        context = {**self.get_serializer_context(), "warnings": list(warnings)}
+        return Response(EngagementSerializer(engagement, context=context).data, status=status_code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        arguments = serializer.service_arguments()
+        arguments.pop("expected_version", None)
+        with service_errors():
+            result = services.engagement_create(created_by=request.user, **arguments)
+        return self._respond(result.engagement.pk, warnings=result.warnings, status_code=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        engagement = self.get_object()
+        serializer = self.get_serializer(engagement, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        arguments = serializer.service_arguments()
+        if "after_action" in arguments and arguments["after_action"] is None:
+            arguments.pop("after_action")
+            if AfterActionReport.objects.filter(engagement=engagement).exists():
+                raise ValidationError(
+                    {"after_action": [_("An after-action report cannot be removed; change its fields instead.")]}
+                )
+        with service_errors():
+            result = services.engagement_update(engagement=engagement, updated_by=request.user, **arguments)
+        return self._respond(result.engagement.pk, warnings=result.warnings)
+
+    def destroy(self, request, *args, **kwargs):
+        engagement = self.get_object()
+        reason = request.query_params.get("reason")
+        if reason is None and isinstance(request.data, dict):
+            reason = request.data.get("reason")
+        serializer = EngagementDeleteSerializer(data={"reason": reason} if reason is not None else {})
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            services.engagement_delete(
+                engagement=engagement, user=request.user, reason=serializer.validated_data["reason"]
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Move an engagement along its life cycle",
+        description="Only forward (planned, approved, in_progress, completed), or to cancelled from any status "
+        "but completed. Answers with the whole engagement.",
+        request=EngagementStatusSerializer,
+        responses={200: EngagementSerializer, 409: CONFLICT},
+        examples=[
+            OpenApiExample("approve", value={"status": "approved", "version": 3}, request_only=True),
+            OpenApiExample(
+                "approved",
+                value={**ENGAGEMENT_RESPONSE_EXAMPLE, "status": "approved", "version": 4, "warnings": []},
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
+    )
+    @action(detail=True, methods=["post"], url_path="status", filterset_class=None)
+    def change_status(self, request, pk=None):
+        engagement = self.get_object()
+        serializer = EngagementStatusSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            services.engagement_change_status(
+                engagement=engagement,
+                status=serializer.validated_data["status"],
+                user=request.user,
+                expected_version=serializer.validated_data.get("version"),
+            )
+        return self._respond(engagement.pk)
+
+    @extend_schema(
+        summary="Submit or edit the after-action report",
+        description="For in-progress or completed engagements. The first submission needs summary and the three "
+        "ratings; later ones change only the fields given. 201 when the report is new, 200 when edited.",
+        request=AfterActionSerializer,
+        responses={200: AfterActionSerializer, 201: AfterActionSerializer},
+        examples=[
+            OpenApiExample(
+                "report",
+                value={
+                    "summary": "Combined staff planning and live fire completed as planned.",
+                    "interoperability_rating": 4,
+                    "capacity_rating": 3,
+                    "trust_rating": 5,
+                    "lessons_learned": "Radio interoperability needs a common crypto fill plan.",
+                    "recommendations": "Add a communications working group to the planning conferences.",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "submitted",
+                value={
+                    "summary": "Combined staff planning and live fire completed as planned.",
+                    "interoperability_rating": 4,
+                    "capacity_rating": 3,
+                    "trust_rating": 5,
+                    "lessons_learned": "Radio interoperability needs a common crypto fill plan.",
+                    "recommendations": "Add a communications working group to the planning conferences.",
+                    "submitted_by": "planner",
+                    "submitted_at": "2026-06-02T08:00:00Z",
+                },
+                response_only=True,
+                status_codes=["200", "201"],
+            ),
+        ],
+    )
+    @action(detail=True, methods=["put", "post"], url_path="after-action", filterset_class=None)
+    def after_action(self, request, pk=None):
+        engagement = self.get_object()
+        existing = AfterActionReport.objects.filter(engagement=engagement).exists()
+        serializer = AfterActionSerializer(data=request.data, partial=existing)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            report = services.after_action_submit(engagement=engagement, user=request.user, **serializer.validated_data)
+        report = AfterActionReport.objects.select_related("submitted_by").get(pk=report.pk)
+        return Response(
+            AfterActionSerializer(report).data, status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List exercise series"),
+    retrieve=extend_schema(summary="One exercise series by slug"),
+    create=extend_schema(
+        summary="Create an exercise series",
+        examples=[
+            OpenApiExample(
+                "series",
+                value={"name": "African Lion", "description": "Annual combined exercise.", "lead_organization": None},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "created",
+                value={
+                    "slug": "african-lion",
+                    "name": "African Lion",
+                    "description": "Annual combined exercise.",
+                    "lead_organization": None,
+                    "iteration_count": 0,
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
+    ),
+)
+@extend_schema(tags=["engagements"])
+class ExerciseSeriesViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Recurring exercises (African Lion, Flintlock ...); an engagement names its series by slug."""
+
+    serializer_class = ExerciseSeriesSerializer
+    permission_classes = [ModelRolePermission]
+    permission_model = ExerciseSeries
+    parser_classes = [JSONParser]
+    lookup_field = "slug"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return selectors.series_list().order_by("name")
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            series = services.series_create(user=request.user, **serializer.service_arguments())
+        series = self.get_queryset().get(pk=series.pk)
+        return Response(self.get_serializer(series).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Changes to engagements since a time",
+        description="Created, updated and deleted engagements from the change history, oldest first, so a client "
+        "can stay in sync without reading everything again: store the `time` of the last row you processed and "
+        "pass it as `since` next time (rows at exactly that time come again). Restricted engagements are left out "
+        "for viewers.",
+        parameters=[ChangeQuerySerializer],
+    )
+)
+@extend_schema(tags=["engagements"])
+class ChangeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = ChangeSerializer
+    permission_classes = [ModelRolePermission]
+    permission_model = Engagement
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request parameters
+            return Engagement.history.none()
+        query = ChangeQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.engagement_changes(user=self.request.user, since=query.validated_data["since"])

@@ -1,0 +1,199 @@
+"""The OpenAPI schema: valid without warnings, and it holds the contract's paths and field names."""
+
+import io
+
+import pytest
+import yaml
+from django.core.management import call_command
+from drf_spectacular.generators import SchemaGenerator
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def test_spectacular_validates_without_warnings(tmp_path):
+    out = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out), stdout=io.StringIO())
+    assert yaml.safe_load(out.read_text())["openapi"].startswith("3.")
+
+
+CONTRACT_PATHS = {
+    "/api/v1/auth/token/": {"post"},
+    "/api/v1/partners/": {"get"},
+    "/api/v1/partners/{iso3}/": {"get"},
+    "/api/v1/organizations/": {"get"},
+    "/api/v1/organizations/{acronym}/": {"get"},
+    "/api/v1/organizations/{acronym}/members/": {"get"},
+    "/api/v1/engagements/": {"get", "post"},
+    "/api/v1/engagements/{id}/": {"get", "put", "patch", "delete"},
+    "/api/v1/engagements/{id}/status/": {"post"},
+    "/api/v1/engagements/{id}/after-action/": {"put", "post"},
+    "/api/v1/series/": {"get", "post"},
+    "/api/v1/series/{slug}/": {"get"},
+    "/api/v1/changes/": {"get"},
+    "/api/v1/engagements/import/": {"post"},
+    "/api/v1/assessments/scores/": {"get"},
+    "/api/v1/assessments/scores/{iso3}/{period}/explain/": {"get"},
+    "/api/v1/assessments/runs/": {"get", "post"},
+    "/api/v1/assessments/runs/{id}/": {"get"},
+    "/api/v1/assessments/objectives/": {"get", "post"},
+    "/api/v1/assessments/objectives/{id}/": {"get", "put", "patch", "delete"},
+    "/api/v1/assessments/indicators/": {"get", "post"},
+    "/api/v1/assessments/indicators/{id}/": {"get", "put", "patch", "delete"},
+    "/api/v1/assessments/measurements/": {"get", "post"},
+    "/api/v1/assessments/measurements/{id}/": {"get", "put", "patch", "delete"},
+}
+
+
+def test_score_rows_have_the_contracts_fields(schema):
+    names = {c for c in schema["components"]["schemas"] if "Score" in c and "Paginated" not in c}
+    row = next(
+        schema["components"]["schemas"][n]["properties"]
+        for n in sorted(names)
+        if "partner" in schema["components"]["schemas"][n].get("properties", {})
+    )
+    assert {
+        "partner",
+        "period",
+        "overall",
+        "activity",
+        "interoperability",
+        "capacity",
+        "trust",
+        "continuity",
+        "multilateral",
+        "objectives",
+        "engagement_count",
+        "delta_overall",
+        "scoring_model",
+        "run",
+        "computed_at",
+    } <= set(row)
+    filters = {p["name"] for p in schema["paths"]["/api/v1/assessments/scores/"]["get"]["parameters"]}
+    assert {"partner", "period", "region", "organization"} <= filters
+
+
+def test_contract_paths_and_methods(schema):
+    for path, methods in CONTRACT_PATHS.items():
+        assert path in schema["paths"], path
+        assert methods <= set(schema["paths"][path]), (path, set(schema["paths"][path]))
+
+
+def component(schema, name):
+    return schema["components"]["schemas"][name]
+
+
+def test_engagement_fields_are_the_contracts(schema):
+    engagement = component(schema, "Engagement")["properties"]
+    assert set(engagement) == {
+        "id",
+        "reference",
+        "title",
+        "engagement_type",
+        "domain",
+        "status",
+        "start_date",
+        "end_date",
+        "host_country",
+        "location_name",
+        "latitude",
+        "longitude",
+        "threat_focus",
+        "description",
+        "budget_usd",
+        "funding_source",
+        "sensitivity",
+        "series",
+        "participants",
+        "organizations",
+        "after_action",
+        "created_at",
+        "updated_at",
+        "version",
+        "warnings",
+    }
+    request = component(schema, "EngagementRequest")
+    assert set(request["required"]) == {"title", "engagement_type", "domain", "start_date", "end_date", "host_country"}
+    assert {"id", "reference", "created_at", "updated_at", "warnings"}.isdisjoint(request["properties"])
+    assert set(component(schema, "Participant")["properties"]) == {"partner", "role", "personnel"}
+    assert set(component(schema, "AfterAction")["properties"]) == {
+        "summary",
+        "interoperability_rating",
+        "capacity_rating",
+        "trust_rating",
+        "lessons_learned",
+        "recommendations",
+        "submitted_by",
+        "submitted_at",
+    }
+    assert set(component(schema, "Change")["properties"]) == {"id", "reference", "action", "time", "user"}
+    assert component(schema, "ChangeActionEnum")["enum"] == ["created", "updated", "deleted"]
+
+
+def test_enums_are_documented(schema):
+    assert component(schema, "EngagementStatusEnum")["enum"] == [
+        "planned",
+        "approved",
+        "in_progress",
+        "completed",
+        "cancelled",
+    ]
+    assert "port_visit" in component(schema, "EngagementTypeEnum")["enum"]
+    assert component(schema, "DomainEnum")["enum"] == ["land", "maritime", "air", "cyber", "space", "joint"]
+    assert "disaster_response" in component(schema, "ThreatFocusEnum")["enum"]
+    assert component(schema, "ParticipantRoleEnum")["enum"][0] == "lead"
+
+
+def test_engagement_filters_are_documented(schema):
+    names = {p["name"] for p in schema["paths"]["/api/v1/engagements/"]["get"]["parameters"]}
+    assert {
+        "engagement_type",
+        "status",
+        "domain",
+        "partner",
+        "organization",
+        "host_country",
+        "series",
+        "start_after",
+        "start_before",
+        "q",
+        "ordering",
+        "page",
+        "page_size",
+    } <= names
+    since = next(p for p in schema["paths"]["/api/v1/changes/"]["get"]["parameters"] if p["name"] == "since")
+    assert since["required"] is True and since["schema"]["format"] == "date-time"
+
+
+def test_every_operation_documents_its_errors_and_examples(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            assert {"400", "404", "429"} <= codes, (method, path, codes)
+            if operation.get("security") != [{}] and path != "/api/v1/auth/token/":
+                assert {"401", "403"} <= codes, (method, path)
+            error = operation["responses"]["429"]
+            assert error["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+            assert "Retry-After" in error["headers"]
+            for code, response in operation["responses"].items():
+                body = response.get("content", {}).get("application/json")
+                assert body is None or body.get("examples"), ("no example", method, path, code)
+            request = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            assert request is None or request.get("examples"), ("no request example", method, path)
+    create = schema["paths"]["/api/v1/engagements/"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["examples"]
+    assert create["responses"]["201"]["content"]["application/json"]["examples"]
+    assert "409" in schema["paths"]["/api/v1/engagements/{id}/"]["patch"]["responses"]
+
+
+@pytest.mark.django_db
+def test_schema_and_docs_are_served_from_the_app(client, viewer):
+    client.force_login(viewer)
+    assert client.get("/api/schema/").status_code == 200
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200 and b"drf_spectacular_sidecar" in docs.content
+    redoc = client.get("/api/redoc/")
+    assert redoc.status_code == 200 and b"drf_spectacular_sidecar" in redoc.content
+    assert b"cdn." not in docs.content + redoc.content
