@@ -250,7 +250,7 @@ def freshness(*, scores: QuerySet[PartnerScore], partner_ids: list[int] | None =
 
 def quarters_to_recompute(*, quarter: Quarter, partner_ids: list[int] | None = None) -> list[Quarter]:
     """What "Recompute now" computes: the quarter shown and every quarter that pending changes affect
-    (for ``partner_ids`` only when given), up to the current quarter."""
+    (for ``partner_ids`` only when given; those stop at the current quarter)."""
     pending = PartnerChange.objects.filter(processed_at__isnull=True)
     if partner_ids:
         pending = pending.filter(partner_id__in=partner_ids)
@@ -259,8 +259,7 @@ def quarters_to_recompute(*, quarter: Quarter, partner_ids: list[int] | None = N
     if span["first_day"]:
         lookback = scoring_model_active().lookback_quarters
         quarters |= set(stale_quarters(first_day=span["first_day"], last_day=span["last_day"], lookback=lookback))
-    current = Quarter.current()
-    return sorted(q for q in quarters if q <= current)
+    return sorted(quarters)
 
 
 # --- regions and organizations ------------------------------------------------------------------------------
