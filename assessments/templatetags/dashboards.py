@@ -81,4 +81,4 @@ def item(mapping, key):
 def percent(value) -> str:
     if value is None:
         return "—"
-    return f"{number_format(value * 100, 1)} %"
+    return f"{number_format(value * 100, 1)}\u00a0%"

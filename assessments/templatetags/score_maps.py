@@ -97,7 +97,9 @@ def score_map(scores, label: str = "", period: str = "", members=(), zoom: bool 
     paths = _paths_by_numeric()
     query = f"?period={period}" if period else ""
 
-    left, top, width, height = _viewbox([s.partner for s in scores] + list(members)) if zoom else (0, 0, WIDTH, HEIGHT)
+    # The whole world without Antarctica and the empty far north, where no partner is scored.
+    world = (0.0, 15.0, WIDTH, HEIGHT * 0.8)
+    left, top, width, height = _viewbox([s.partner for s in scores] + list(members)) if zoom else world
     radius = f"{max(width / 300, 1.2):.2f}"
 
     def link(score) -> str:
