@@ -136,7 +136,19 @@ def overview(request):
     activity = dash.engagement_activity(user=request.user, scope=scope, first=first, last=quarter)
     alerts = dash.open_alerts(scope=scope, quarter=quarter, model=model)
     movers = dash.score_movers(scope=scope, quarter=quarter, model=model)
+    region_scores = selectors.region_scores(quarter=quarter, scoring_model=model)
+    organization_scores = selectors.organization_scores(quarter=quarter, scoring_model=model)
     export = _export(request)
+    if export in ("regions", "organizations"):
+        key, header = (
+            ("partner__region", "region") if export == "regions" else ("organization__acronym", "organization")
+        )
+        rows = region_scores if export == "regions" else organization_scores
+        return csv_response(
+            filename=f"{export}-{quarter}.csv",
+            header=[header, "period", "partners_scored", "overall", *COMPONENTS],
+            rows=([r[key], str(quarter), r["partners_scored"], *[_num(r[n]) for n in SCORE_COLUMNS]] for r in rows),
+        )
     if export:
         return _overview_csv(
             export, quarter=quarter, scores=scores, trend=trend, activity=activity, alerts=alerts, movers=movers
@@ -185,8 +197,8 @@ def overview(request):
             },
             "movers": movers,
             "alerts": alert_rows,
-            "region_scores": selectors.region_scores(quarter=quarter, scoring_model=model),
-            "organization_scores": selectors.organization_scores(quarter=quarter, scoring_model=model),
+            "region_scores": region_scores,
+            "organization_scores": organization_scores,
             "filterset": filterset,
             "page": paginate(request, scores, default_size=50),
             "ordering": params.get("ordering"),

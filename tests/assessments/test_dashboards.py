@@ -145,6 +145,15 @@ def test_overview_tiles_follow_the_filters(scored, analyst, viewer, client_for):
     assert (viewer_tiles["engagements"], viewer_tiles["partners_engaged"]) == (2, 5)
 
 
+def test_pages_before_any_score_exists(reference_data, analyst, client_for):
+    client = client_for(analyst)
+    response = client.get("/assessments/")
+    assert response.status_code == 200 and "No scores computed for this view yet" in response.content.decode()
+    assert response.context["tiles"]["mean_overall"] is None and response.context["trend"] == []
+    for url in ["/assessments/partners/KEN/", "/assessments/organizations/NATO/", "/assessments/regions/europe/"]:
+        assert client.get(url).status_code == 200, url
+
+
 def test_overview_bad_filters_are_explained_beside_the_field(scored, viewer, client_for):
     response = client_for(viewer).get("/assessments/", {"period": "2024-Q9", "region": "Atlantis"})
     assert response.status_code == 400
@@ -192,6 +201,8 @@ def test_every_overview_table_exports_csv(scored, analyst, client_for):
         "activity": "period,exercise,total",
         "alerts": "partner,name,period,previous_overall,overall,delta_overall",
         "movers": "direction,partner,name,period,overall,delta_overall",
+        "regions": "region,period,partners_scored,overall,activity",
+        "organizations": "organization,period,partners_scored,overall,activity",
     }
     for table, header in expected.items():
         response = client.get("/assessments/", {"period": "2024-Q4", "export": "csv", "table": table})
