@@ -115,3 +115,37 @@ class RunRequestForm(forms.Form):
 
 class AlertAcknowledgeForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
+class DashboardFilterForm(forms.Form):
+    """The filters of the overview, kept in the URL: quarter, region, subregion, organization.
+
+    The choices come from the view (reference data), so an unknown value is reported beside its field.
+    """
+
+    period = QuarterField(label=_("Quarter"), required=False, help_text=_("YYYY-Qn, e.g. 2025-Q3"))
+    region = forms.ChoiceField(label=_("Region"), required=False)
+    subregion = forms.ChoiceField(label=_("Subregion"), required=False)
+    organization = forms.ChoiceField(label=_("Member of"), required=False)
+
+    def __init__(self, *args, regions=(), subregions=(), organizations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, values, everything in (
+            ("region", regions, _("All regions")),
+            ("subregion", subregions, _("All subregions")),
+            ("organization", organizations, _("Any organization")),
+        ):
+            field = self.fields[name]
+            field.choices = [("", everything), *[(value, value) for value in values]]
+            field.error_messages["invalid_choice"] = _("Unknown %(field)s “%(value)s”: pick one from the list.") % {
+                "field": str(field.label).lower(),
+                "value": "%(value)s",
+            }
+
+
+class RecomputeForm(forms.Form):
+    """ "Recompute now" on a score page: the quarter shown, optionally one partner, and where to go back."""
+
+    period = QuarterField(label=_("Quarter"), required=False)
+    partner = PartnerCodeField(label=_("Partner"), required=False)
+    next = forms.CharField(required=False, max_length=2000)

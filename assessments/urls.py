@@ -1,12 +1,17 @@
 from django.urls import path
 
-from assessments import views
+from assessments import dashboard_views, views
 
 app_name = "assessments"
 
 urlpatterns = [
-    path("", views.overview, name="overview"),
-    path("partners/<str:iso3>/", views.partner_scores, name="partner"),
+    path("", dashboard_views.overview, name="overview"),
+    path("partners/<str:iso3>/", dashboard_views.partner_scores, name="partner"),
+    path("organizations/<str:acronym>/", dashboard_views.organization_dashboard, name="organization"),
+    path("regions/<slug:slug>/", dashboard_views.region_dashboard, name="region"),
+    path("methodology/", dashboard_views.methodology, name="methodology"),
+    path("recompute/", dashboard_views.recompute, name="recompute"),
+    path("runs/<uuid:run_id>/status/", dashboard_views.run_status, name="run-status"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert-acknowledge"),
     path("runs/", views.run_list, name="runs"),
     path("runs/<uuid:run_id>/", views.run_detail, name="run"),

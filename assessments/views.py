@@ -1,5 +1,5 @@
-"""Analyst pages: scores (a plain overview and a partner's history with its explanation), runs,
-objectives, indicators and measurements. Views are thin: selectors read, services write."""
+"""Analyst pages: alerts, runs, objectives, indicators and measurements (the score dashboards are in
+``dashboard_views``). Views are thin: selectors read, services write."""
 
 from __future__ import annotations
 
@@ -9,31 +9,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assessments import selectors, services
-from assessments.choices import COMPONENTS, Component, LineOfEffort, ObjectiveStatus, RunTrigger
-from assessments.filtersets import SCORE_ORDERING, ObjectiveFilterSet, PartnerScoreFilterSet
+from assessments.choices import LineOfEffort, ObjectiveStatus, RunTrigger
+from assessments.filtersets import ObjectiveFilterSet
 from assessments.forms import AlertAcknowledgeForm, IndicatorForm, MeasurementForm, ObjectiveForm, RunRequestForm
 from assessments.models import Alert, Indicator, Measurement
-from assessments.periods import PeriodError, Quarter
 from core.exports import csv_response, wants_csv
 from core.paging import paginate, querystring_without
 from partners import selectors as partner_selectors
-
-SCORE_CSV_HEADER = [
-    "partner",
-    "name",
-    "region",
-    "period",
-    "overall",
-    *COMPONENTS,
-    "engagement_count",
-    "delta_overall",
-    "scoring_model",
-    "computed_at",
-]
 
 
 def _apply_service_errors(form, error: ValidationError) -> None:
@@ -45,94 +32,6 @@ def _apply_service_errors(form, error: ValidationError) -> None:
 
 
 # --- scores -------------------------------------------------------------------------------------------------
-
-
-def overview(request):
-    """The latest score of every partner for one quarter, filterable, sortable, exportable."""
-    periods = selectors.score_periods()
-    params = request.GET.copy()
-    if not params.get("period") and periods:
-        params["period"] = str(periods[0])
-    params.setdefault("ordering", "-overall")
-    filterset = PartnerScoreFilterSet(params, queryset=selectors.score_list())
-    status = 200
-    if filterset.is_valid():
-        scores = filterset.qs
-    else:
-        scores, status = selectors.score_list().none(), 400
-    quarter = filterset.form.cleaned_data.get("period") if filterset.is_valid() else None
-    if wants_csv(request) and status == 200:
-        rows = (
-            [
-                s.partner.iso3,
-                s.partner.name,
-                s.partner.region,
-                s.period_label,
-                s.overall,
-                *[getattr(s, name) for name in COMPONENTS],
-                s.engagement_count,
-                s.delta_overall,
-                s.scoring_model.version,
-                s.computed_at.isoformat(),
-            ]
-            for s in scores.iterator(chunk_size=500)
-        )
-        return csv_response(filename=f"scores-{quarter or 'all'}.csv", header=SCORE_CSV_HEADER, rows=rows)
-    context = {
-        "filterset": filterset,
-        "page": paginate(request, scores, default_size=100),
-        "periods": periods,
-        "quarter": quarter,
-        "regions": partner_selectors.region_choices(),
-        "organizations": partner_selectors.organization_acronyms(),
-        "components": Component.choices,
-        "ordering": params.get("ordering"),
-        "sortable": [name for _field, name in SCORE_ORDERING],
-        "querystring": querystring_without(request, "page"),
-        "sort_querystring": querystring_without(request, "page", "ordering"),
-        "region_scores": selectors.region_scores(quarter=quarter) if quarter else [],
-        "alerts": selectors.alert_list().filter(period=quarter.start)[:50] if quarter else [],
-        "can_acknowledge": request.user.has_perm("assessments.acknowledge_alert"),
-        "can_run": request.user.has_perm("assessments.add_assessmentrun"),
-    }
-    return render(request, "assessments/overview.html", context, status=status)
-
-
-def partner_scores(request, iso3: str):
-    """A partner's score history, and the explanation of one quarter (the latest by default)."""
-    partner = partner_selectors.partner_get(iso3=iso3)
-    if partner is None:
-        raise Http404(f"No partner nation with the code {iso3!r}.")
-    history = list(selectors.partner_score_history(partner=partner))
-    status, period_error = 200, None
-    quarter = history[0].quarter if history else Quarter.current()
-    if request.GET.get("period"):
-        try:
-            quarter = Quarter.parse(request.GET["period"])
-        except PeriodError as exc:
-            period_error, status = str(exc), 400
-    explanation = selectors.score_explanation(partner=partner, quarter=quarter, user=request.user)
-    context = {
-        "partner": partner,
-        "history": history,
-        "quarter": quarter,
-        "period_error": period_error,
-        "explanation": explanation,
-        "component_rows": [
-            {
-                "name": name,
-                "label": label,
-                "value": explanation["components"][name],
-                "weight": explanation["scoring_model"]["weights"].get(name),
-                "weight_used": explanation["weights_used"].get(name),
-                "inputs": explanation["inputs"][name],
-            }
-            for name, label in Component.choices
-        ],
-        "components": Component.choices,
-        "objectives": selectors.objective_list().filter(partner=partner),
-    }
-    return render(request, "assessments/partner.html", context, status=status)
 
 
 @require_POST
@@ -147,6 +46,9 @@ def alert_acknowledge(request, pk: int):
         messages.success(request, _("Alert acknowledged."))
     else:
         messages.error(request, _("The note is too long (at most 500 characters)."))
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+        return redirect(back)
     return redirect(f"{reverse('assessments:overview')}?period={alert.period_label}#alerts")
 
 

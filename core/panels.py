@@ -39,3 +39,17 @@ def home_panels(*, user) -> list[dict]:
         if context is not None:
             panels.append({"template": panel.template, "context": context})
     return panels
+
+
+# A role's own start page: "/" sends users of that role there (e.g. analysts to the assessment overview).
+# Registered by URL name, so core never imports the app that owns the page.
+_HOME_PAGES: dict[str, str] = {}
+
+
+def home_page_register(*, role: str, url_name: str) -> None:
+    _HOME_PAGES[role] = url_name
+
+
+def home_page_for(*, role: str | None) -> str | None:
+    """The URL name registered as ``role``'s start page, or None (the general home page)."""
+    return _HOME_PAGES.get(role) if role else None

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -11,10 +12,19 @@ from core import audit, selectors
 from core.exports import csv_response, wants_csv
 from core.forms import AuditFilterForm
 from core.paging import paginate, querystring_without
+from core.panels import home_page_for
 from core.roles import ADMIN, role_of
 
 
 def home(request):
+    """The general home page, or the start page an app registered for the user's role (``?home=1`` shows
+    the general page anyway)."""
+    start = home_page_for(role=role_of(request.user))
+    if start and "home" not in request.GET:
+        try:
+            return redirect(start)
+        except NoReverseMatch:
+            pass
     return render(request, "core/home.html", selectors.home_context(user=request.user))
 
 

@@ -1,5 +1,6 @@
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from core.exports import csv_response, wants_csv
@@ -68,5 +69,14 @@ def organization_detail(request, acronym: str):
         "suspended": sum(1 for m in members if m.status == "suspended"),
         "history": selectors.organization_history(organization=organization),
         "map_partners": [m.partner for m in members],
+        # By URL name: this reference app never imports the assessments app above it.
+        "assessment_url": _optional_url("assessments:organization", organization.acronym),
     }
     return render(request, "organizations/organization_detail.html", context, status=status)
+
+
+def _optional_url(name: str, *args) -> str | None:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None

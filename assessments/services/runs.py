@@ -244,8 +244,9 @@ def assessment_run_execute(*, run_id, lock_wait: float = 30.0) -> AssessmentRun:
                 run.partners_scored = len({pid for scores in results.values() for pid in scores})
                 run.scores_written = written
                 run.save(update_fields=["status", "finished_at", "partners_scored", "scores_written"])
-                if run.trigger == RunTrigger.DATA_CHANGE:
-                    _mark_changes_processed(run, quarters)
+                # Any run that covered a change's quarters for its partner has scored it ("Recompute now"
+                # on a dashboard too, not only the coalesced data-change run).
+                _mark_changes_processed(run, quarters)
         except Exception as exc:
             _fail(run, exc)
             raise

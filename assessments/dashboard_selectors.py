@@ -1,0 +1,355 @@
+"""Reads of the analyst dashboards: the overview, a partner's assessment, organization and region pages.
+
+Dashboards read the stored score snapshots (``PartnerScore``), never recompute from engagements; only the
+tiles and the bars that count engagements query engagements, with one grouped aggregate each. Every
+function here runs a fixed number of queries, whatever the number of engagements or scores.
+
+A *scope* narrows a page to a region, a subregion or an organization's members. Scores use the members on
+the last day of each score's quarter (as the organization means do); engagement counts use the members on
+the day each engagement started.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from django.db.models import Avg, Count, Exists, Max, Min, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncQuarter
+from django.utils.text import slugify
+
+from assessments.choices import COMPONENTS, RunStatus
+from assessments.models import Alert, AssessmentRun, PartnerScore, ScoringModel
+from assessments.periods import Quarter, quarter_range
+from assessments.selectors import member_of_on_period_end, score_list
+from assessments.services.runs import scoring_model_active, stale_quarters
+from assessments.services.scoring import ScoreInputs, components_from
+from engagements.choices import EngagementType, Status
+from engagements.models import Engagement, Participation, PartnerChange
+from organizations.choices import MEMBER_STATUSES
+from organizations.models import Membership
+from partners.models import PartnerNation
+
+# The longest trend drawn: ten years of quarters.
+TREND_QUARTERS = 40
+MOVERS = 5
+ALERTS_SHOWN = 10
+# Score buckets of the choropleth: [lower, upper) except the last, which includes 100.
+SCORE_BUCKETS = [(0, 20), (20, 40), (40, 60), (60, 80), (80, 100)]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which partners a dashboard looks at: all of them, or a region, subregion or organization's members."""
+
+    region: str = ""
+    subregion: str = ""
+    organization: str = ""
+
+    @property
+    def is_everything(self) -> bool:
+        return not (self.region or self.subregion or self.organization)
+
+    def _partner_q(self, prefix: str) -> Q:
+        q = Q()
+        if self.region:
+            q &= Q(**{f"{prefix}region__iexact": self.region})
+        if self.subregion:
+            q &= Q(**{f"{prefix}subregion__iexact": self.subregion})
+        return q
+
+    def scores(self, queryset: QuerySet[PartnerScore]) -> QuerySet[PartnerScore]:
+        queryset = queryset.filter(self._partner_q("partner__"))
+        if self.organization:
+            queryset = queryset.filter(member_of_on_period_end(self.organization))
+        return queryset
+
+    def alerts(self, queryset: QuerySet[Alert]) -> QuerySet[Alert]:
+        queryset = queryset.filter(self._partner_q("partner__"))
+        if self.organization:
+            # An alert's quarter ends when its score's quarter ends: membership is judged on that day.
+            score_in_scope = PartnerScore.objects.filter(
+                partner=OuterRef("partner"), period=OuterRef("period"), scoring_model=OuterRef("scoring_model")
+            ).filter(member_of_on_period_end(self.organization))
+            queryset = queryset.filter(Exists(score_in_scope))
+        return queryset
+
+    def participations(self, queryset: QuerySet[Participation], *, start_date_ref) -> QuerySet[Participation]:
+        """Participations whose partner is in scope; organization membership on ``start_date_ref``."""
+        queryset = queryset.filter(self._partner_q("partner__"))
+        if self.organization:
+            member = (
+                Membership.objects.filter(
+                    partner=OuterRef("partner"),
+                    organization__acronym__iexact=self.organization,
+                    status__in=MEMBER_STATUSES,
+                )
+                .filter(Q(joined__isnull=True) | Q(joined__lte=start_date_ref))
+                .filter(Q(left__isnull=True) | Q(left__gt=start_date_ref))
+            )
+            queryset = queryset.filter(Exists(member))
+        return queryset
+
+    def engagements(self, queryset: QuerySet[Engagement]) -> QuerySet[Engagement]:
+        if self.is_everything:
+            return queryset
+        taking_part = self.participations(
+            Participation.objects.filter(engagement=OuterRef("pk")), start_date_ref=OuterRef(OuterRef("start_date"))
+        )
+        return queryset.filter(Exists(taking_part))
+
+
+# --- scores -------------------------------------------------------------------------------------------------
+
+
+def quarter_scores(*, scope: Scope, quarter: Quarter, model: ScoringModel | None = None) -> QuerySet[PartnerScore]:
+    """The scores of the partners in scope for one quarter, with partner, model and run joined."""
+    return scope.scores(score_list(scoring_model=model).filter(period=quarter.start))
+
+
+def score_movers(*, scope: Scope, quarter: Quarter, model: ScoringModel | None = None) -> dict:
+    """The partners whose overall score rose and fell most since the previous quarter (two queries)."""
+    scores = quarter_scores(scope=scope, quarter=quarter, model=model)
+    return {
+        "risers": list(scores.filter(delta_overall__gt=0).order_by("-delta_overall", "partner__name")[:MOVERS]),
+        "fallers": list(scores.filter(delta_overall__lt=0).order_by("delta_overall", "partner__name")[:MOVERS]),
+    }
+
+
+def scope_means(*, scope: Scope, quarter: Quarter, model: ScoringModel | None = None) -> dict:
+    """Mean overall and component scores of the partners in scope for the quarter, and how many there are."""
+    return quarter_scores(scope=scope, quarter=quarter, model=model).aggregate(
+        partners_scored=Count("pk"), **{name: Avg(name) for name in ["overall", *COMPONENTS]}
+    )
+
+
+def score_trend(
+    *, scope: Scope, last: Quarter, model: ScoringModel | None = None, quarters: int = TREND_QUARTERS
+) -> list[dict]:
+    """Per quarter up to ``last`` (at most ``quarters`` of them, oldest first), the mean overall and component
+    scores of the partners in scope and how many were scored. Quarters without scores are left out."""
+    first = last.shift(-(quarters - 1))
+    rows = (
+        scope.scores(score_list(scoring_model=model).filter(period__gte=first.start, period__lte=last.start))
+        .order_by()
+        .values("period")
+        .annotate(partners_scored=Count("pk"), **{name: Avg(name) for name in ["overall", *COMPONENTS]})
+        .order_by("period")
+    )
+    return [{**row, "quarter": Quarter.of(row["period"])} for row in rows]
+
+
+def partner_trend(*, partner: PartnerNation, model: ScoringModel | None = None) -> list[PartnerScore]:
+    """The partner's scores, oldest quarter first."""
+    return list(score_list(scoring_model=model).filter(partner=partner).order_by("period"))
+
+
+def open_alerts(*, scope: Scope, quarter: Quarter, model: ScoringModel | None = None) -> QuerySet[Alert]:
+    """Alerts not yet acknowledged, of the quarter shown and the ones before it, newest first."""
+    model = model or scoring_model_active()
+    return scope.alerts(
+        Alert.objects.filter(scoring_model=model, acknowledged_at__isnull=True, period__lte=quarter.start)
+        .select_related("partner")
+        .order_by("-period", "delta_overall", "partner__name")
+    )
+
+
+# --- engagement counts --------------------------------------------------------------------------------------
+
+
+def _counted_engagements(*, user, scope: Scope) -> QuerySet[Engagement]:
+    """Engagements the user may see, cancelled ones left out, narrowed to those with a partner in scope."""
+    return scope.engagements(Engagement.objects.visible_to(user).exclude(status=Status.CANCELLED))
+
+
+def engagement_activity(*, user, scope: Scope, first: Quarter, last: Quarter) -> dict:
+    """Engagements starting in each quarter from ``first`` to ``last``, by type (one grouped query).
+
+    Returns ``quarters`` (labels), ``series`` (one per type that occurs: value, label, counts per quarter)
+    and ``totals`` per quarter. The user's visibility rules apply: a viewer's counts never include
+    restricted engagements.
+    """
+    quarters = quarter_range(first, last) if first <= last else []
+    rows = (
+        _counted_engagements(user=user, scope=scope)
+        .filter(start_date__gte=first.start, start_date__lte=last.end)
+        .annotate(quarter_start=TruncQuarter("start_date"))
+        .order_by()
+        .values("quarter_start", "engagement_type")
+        .annotate(n=Count("pk"))
+    )
+    index = {q: i for i, q in enumerate(quarters)}
+    counts: dict[str, list[int]] = {}
+    for row in rows:
+        position = index.get(Quarter.of(_as_date(row["quarter_start"])))
+        if position is None:
+            continue
+        counts.setdefault(row["engagement_type"], [0] * len(quarters))[position] += row["n"]
+    series = [
+        {"type": value, "label": str(label), "counts": counts[value]}
+        for value, label in EngagementType.choices
+        if value in counts
+    ]
+    totals = [sum(s["counts"][i] for s in series) for i in range(len(quarters))]
+    return {"quarters": [str(q) for q in quarters], "series": series, "totals": totals}
+
+
+def _as_date(value):
+    # TruncQuarter gives a date on PostgreSQL date columns and may give a datetime elsewhere.
+    return value.date() if hasattr(value, "date") and callable(value.date) else value
+
+
+def partners_engaged(*, user, scope: Scope, quarter: Quarter) -> int:
+    """Distinct partners in scope taking part in engagements that start in the quarter."""
+    engagements = Engagement.objects.visible_to(user).exclude(status=Status.CANCELLED)
+    rows = Participation.objects.filter(
+        engagement__in=engagements.filter(start_date__gte=quarter.start, start_date__lte=quarter.end).values("pk")
+    )
+    rows = scope.participations(rows, start_date_ref=OuterRef("engagement__start_date"))
+    return rows.values("partner_id").distinct().count()
+
+
+# --- freshness ----------------------------------------------------------------------------------------------
+
+
+def freshness(*, scores: QuerySet[PartnerScore], partner_ids: list[int] | None = None) -> dict:
+    """When the scores shown were computed, by which run and scoring model, and what waits to be scored.
+
+    ``scores`` are the score rows the page shows; ``partner_ids`` narrows the pending changes to those
+    partners (all partners when None). Three queries.
+    """
+    latest = scores.order_by("-computed_at").select_related("run", "scoring_model").first()
+    pending = PartnerChange.objects.filter(processed_at__isnull=True)
+    if partner_ids is not None:
+        pending = pending.filter(partner_id__in=partner_ids)
+    pending_summary = pending.aggregate(n=Count("pk"), first_day=Min("first_day"), last_day=Max("last_day"))
+    active_runs = list(
+        AssessmentRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+        .order_by("created_at")
+        .values("id", "status", "trigger", "periods")[:5]
+    )
+    model = scoring_model_active()
+    pending_quarters = []
+    if pending_summary["n"]:
+        pending_quarters = stale_quarters(
+            first_day=pending_summary["first_day"],
+            last_day=pending_summary["last_day"],
+            lookback=model.lookback_quarters,
+        )
+    return {
+        "computed_at": latest.computed_at if latest else None,
+        "run": latest.run if latest else None,
+        "scoring_model": latest.scoring_model if latest else model,
+        "active_model": model,
+        "pending_changes": pending_summary["n"],
+        "pending_quarters": [str(q) for q in pending_quarters],
+        "active_runs": active_runs,
+        "is_stale": bool(pending_summary["n"] or active_runs),
+    }
+
+
+def quarters_to_recompute(*, quarter: Quarter, partner_ids: list[int] | None = None) -> list[Quarter]:
+    """What "Recompute now" computes: the quarter shown and every quarter that pending changes affect
+    (for ``partner_ids`` only when given; those stop at the current quarter)."""
+    pending = PartnerChange.objects.filter(processed_at__isnull=True)
+    if partner_ids:
+        pending = pending.filter(partner_id__in=partner_ids)
+    span = pending.aggregate(first_day=Min("first_day"), last_day=Max("last_day"))
+    quarters = {quarter}
+    if span["first_day"]:
+        lookback = scoring_model_active().lookback_quarters
+        quarters |= set(stale_quarters(first_day=span["first_day"], last_day=span["last_day"], lookback=lookback))
+    return sorted(quarters)
+
+
+# --- regions and organizations ------------------------------------------------------------------------------
+
+
+def region_by_slug(slug: str) -> tuple[str, str] | None:
+    """("region" or "subregion", name) for a slug such as ``sub-saharan-africa``; None if there is none."""
+    rows = PartnerNation.objects.exclude(region="").order_by().values_list("region", "subregion").distinct()
+    regions, subregions = set(), set()
+    for region, subregion in rows:
+        regions.add(region)
+        if subregion:
+            subregions.add(subregion)
+    for kind, names in (("region", regions), ("subregion", subregions)):
+        for name in sorted(names):
+            if slugify(name) == slug:
+                return kind, name
+    return None
+
+
+def members_on_quarter_end(*, acronym: str, quarter: Quarter) -> list[PartnerNation]:
+    """The organization's members on the quarter's last day (suspended members count)."""
+    ids = Membership.objects.members_on(quarter.end).filter(organization__acronym__iexact=acronym).values("partner_id")
+    return list(PartnerNation.objects.filter(pk__in=ids).order_by("name"))
+
+
+def partners_of_region(*, kind: str, name: str) -> list[PartnerNation]:
+    return list(PartnerNation.objects.filter(**{f"{kind}__iexact": name}).order_by("name"))
+
+
+# --- the methodology page -----------------------------------------------------------------------------------
+
+# A made-up partner for the worked example: the engagements of its look-back window, as (label, age in days,
+# participating partners, under an organization, ratings (interoperability, capacity, trust) or None).
+EXAMPLE_ENGAGEMENTS = [
+    ("A", 0, 4, True, (4, 3, 5)),
+    ("B", 120, 2, False, (3, 3, 4)),
+    ("C", 400, 2, False, None),
+    ("D", 610, 5, True, (5, 4, 4)),
+]
+EXAMPLE_QUARTERS_OVERLAPPED = 5
+EXAMPLE_INDICATOR_PROGRESS = [0.25, 0.8]
+
+
+def worked_example(model: ScoringModel) -> dict:
+    """The scoring model applied, step by step, to a made-up partner, with the same function that
+    computes real scores (``components_from``), so the page can never disagree with the code."""
+    rows = []
+    inputs = ScoreInputs(partner_id=0)
+    for label, age, partners, framework, ratings in EXAMPLE_ENGAGEMENTS:
+        weight = 0.5 ** (age / model.half_life_days)
+        multilateral = partners >= 3 or framework
+        inputs.engagement_count += 1
+        inputs.weight_sum += weight
+        if multilateral:
+            inputs.multilateral_weight_sum += weight
+        if ratings:
+            inputs.rated_count += 1
+            inputs.rated_weight_sum += weight
+            inputs.interoperability_points += weight * (ratings[0] - 1) / 4 * 100
+            inputs.capacity_points += weight * (ratings[1] - 1) / 4 * 100
+            inputs.trust_points += weight * (ratings[2] - 1) / 4 * 100
+        rows.append(
+            {
+                "label": label,
+                "age": age,
+                "partners": partners,
+                "framework": framework,
+                "multilateral": multilateral,
+                "ratings": ratings,
+                "weight": weight,
+            }
+        )
+    quarters = min(EXAMPLE_QUARTERS_OVERLAPPED, model.lookback_quarters)
+    inputs.quarters_overlapped = quarters
+    inputs.indicator_count = len(EXAMPLE_INDICATOR_PROGRESS)
+    inputs.objectives_progress = sum(EXAMPLE_INDICATOR_PROGRESS) / len(EXAMPLE_INDICATOR_PROGRESS)
+    components, overall, weights_used = components_from(inputs, model)
+    return {
+        "engagements": rows,
+        "inputs": inputs,
+        "quarters_overlapped": quarters,
+        "indicator_progress": EXAMPLE_INDICATOR_PROGRESS,
+        "components": components,
+        "overall": overall,
+        "weights_used": weights_used,
+        "activity_exponent": inputs.weight_sum / model.activity_scale,
+        "activity_factor": math.exp(-inputs.weight_sum / model.activity_scale),
+    }
+
+
+def scoring_models() -> QuerySet[ScoringModel]:
+    return ScoringModel.objects.annotate(score_count=Count("scores")).order_by("-version")

@@ -1,0 +1,84 @@
+"""Small helpers of the dashboard templates: query strings that keep the filters, sortable headers, scores."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.html import format_html
+
+register = template.Library()
+
+# Never carried from one view to the next: a CSV request, or the page of a list whose filters changed.
+_TRANSIENT = ("export", "table")
+
+
+@register.simple_tag(takes_context=True)
+def query(context, **changes) -> str:
+    """The current query string with ``changes`` applied (None or "" removes a key), always starting with ?."""
+    params = context["request"].GET.copy()
+    for key in _TRANSIENT:
+        params.pop(key, None)
+    for key, value in changes.items():
+        params.pop(key, None)
+        if value not in (None, ""):
+            params[key] = str(value)
+    return "?" + params.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, key: str, label, param: str = "ordering", current: str = "", numeric: bool = True) -> str:
+    """A column header that sorts by ``key`` (descending first for numbers, like the score columns)."""
+    params = context["request"].GET.copy()
+    for name in (*_TRANSIENT, "page"):
+        params.pop(name, None)
+    if current == key:
+        params[param], arrow, sort = f"-{key}", "▲", "ascending"
+    elif current == f"-{key}":
+        params[param], arrow, sort = key, "▼", "descending"
+    else:
+        params[param], arrow, sort = (f"-{key}" if numeric else key), "", "none"
+    return format_html(
+        '<th scope="col" class="{}" aria-sort="{}"><a class="sort" data-inplace href="?{}">{} <span aria-hidden="true">{}</span></a></th>',
+        "num" if numeric else "",
+        sort,
+        params.urlencode(),
+        label,
+        arrow,
+    )
+
+
+@register.filter
+def score(value) -> str:
+    """A score with two decimals, or an em dash when there is nothing to judge it by."""
+    if value is None or value == "":
+        return "—"
+    return number_format(value, 2)
+
+
+@register.filter
+def signed(value) -> str:
+    """A change with its sign (+3.20, −12.05), or an em dash."""
+    if value is None or value == "":
+        return "—"
+    text = number_format(abs(value), 2)
+    if round(value, 2) > 0:
+        return f"+{text}"
+    if round(value, 2) < 0:
+        return f"−{text}"
+    return text
+
+
+@register.filter
+def item(mapping, key):
+    """``mapping[key]`` in a template (None when missing)."""
+    try:
+        return mapping[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+@register.filter
+def percent(value) -> str:
+    if value is None:
+        return "—"
+    return f"{number_format(value * 100, 1)}\u00a0%"
