@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -28,7 +29,7 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
-        response.data = {"detail": "Invalid input.", "code": "invalid", "errors": errors}
+        response.data = {"detail": _("Invalid input."), "code": "invalid", "errors": errors}
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response
     detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
