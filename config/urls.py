@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
@@ -47,5 +48,5 @@ urlpatterns = [
 # Unknown /api/ URLs answer in the API's JSON error shape.
 handler404 = "core.api.views.not_found"
 
-admin.site.site_header = "Engagement Tracker administration"
-admin.site.site_title = "Engagement Tracker"
+admin.site.site_header = _("Engagement Tracker administration")
+admin.site.site_title = _("Engagement Tracker")

@@ -12,9 +12,11 @@ import datetime
 from django.apps import apps
 from django.db.models import CharField, F, Q, QuerySet, Value
 from django.db.models.functions import Cast
+from django.utils.translation import gettext_lazy as _
 
 LABEL_FIELDS = ["reference", "acronym", "iso3", "username", "title", "name", "version", "summary"]
-ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}  # as exported (CSV): stable, never translated
+ACTION_LABELS = {"+": _("created"), "~": _("changed"), "-": _("deleted")}  # as shown on the page
 
 
 def history_models() -> dict[str, type]:

@@ -1,17 +1,21 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.audit import ACTIONS, history_models
+from core.audit import ACTION_LABELS, history_models
 
 
 class AuditFilterForm(forms.Form):
     model = forms.ChoiceField(label=_("Record type"), required=False)
     user = forms.CharField(label=_("User"), required=False, max_length=150)
     action = forms.ChoiceField(
-        label=_("Action"), required=False, choices=[("", _("Any"))] + [(k, v) for k, v in ACTIONS.items()]
+        label=_("Action"), required=False, choices=[("", _("Any"))] + list(ACTION_LABELS.items())
     )
-    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    until = forms.DateField(
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,6 +8,8 @@ its migration runs.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 VIEWER = "viewer"
 ANALYST = "analyst"
 PLANNER = "planner"
@@ -61,10 +63,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
 }
 
 ROLE_LABELS = {
-    VIEWER: "Viewer",
-    ANALYST: "Analyst",
-    PLANNER: "Planner",
-    ADMIN: "Administrator",
+    VIEWER: _("Viewer"),
+    ANALYST: _("Analyst"),
+    PLANNER: _("Planner"),
+    ADMIN: _("Administrator"),
 }
 
 

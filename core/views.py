@@ -79,7 +79,7 @@ def audit_log(request):
     rows = list(page.object_list)
     changes = audit.changed_fields(rows)
     for row in rows:
-        row["action"] = audit.ACTIONS[row["history_type"]]
+        row["action"] = audit.ACTION_LABELS[row["history_type"]]
         row["changes"] = changes.get((row["model_label"], row["history_id"]), [])
     context = {"form": form, "page": page, "rows": rows, "querystring": querystring_without(request, "page")}
     return render(request, "core/audit.html", context, status=status)

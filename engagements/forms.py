@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from engagements.choices import (
     Domain,
@@ -93,7 +94,9 @@ class EngagementForm(forms.Form):
     threat_focus = forms.MultipleChoiceField(
         label=_("Threat focus"), choices=ThreatFocus.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
-    series = forms.ChoiceField(label=_("Exercise series"), required=False)
+    series = forms.ChoiceField(
+        label=pgettext_lazy("the one series of an engagement", "Exercise series"), required=False
+    )
     sensitivity = forms.ChoiceField(
         label=_("Sensitivity"), choices=Sensitivity.choices, initial=Sensitivity.UNCLASSIFIED
     )

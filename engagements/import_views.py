@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from engagements import exchange
 from engagements.imports import ImportFileError, engagements_import
@@ -39,8 +39,8 @@ def _folder() -> Path:
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        label=_lazy("File (CSV or XLSX)"),
-        help_text=_lazy("One row per engagement, in the format of the template."),
+        label=gettext_lazy("File (CSV or XLSX)"),
+        help_text=gettext_lazy("One row per engagement, in the format of the template."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
     )
 

@@ -26,6 +26,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
@@ -161,8 +162,8 @@ def deconfliction_warnings(
             message = _("Already in %(reference)s “%(title)s” from %(start)s to %(end)s: %(partners)s.") % {
                 "reference": other.reference,
                 "title": other.title,
-                "start": other.start_date.isoformat(),
-                "end": other.end_date.isoformat(),
+                "start": _short_date(other.start_date),
+                "end": _short_date(other.end_date),
                 "partners": names,
             }
             warnings.append(_warning("partner_overlap", other, message))
@@ -179,8 +180,8 @@ def deconfliction_warnings(
                     % {
                         "reference": other.reference,
                         "title": other.title,
-                        "start": other.start_date.isoformat(),
-                        "end": other.end_date.isoformat(),
+                        "start": _short_date(other.start_date),
+                        "end": _short_date(other.end_date),
                     },
                 )
             )
@@ -208,11 +209,16 @@ def deconfliction_warnings(
                             "reference": other.reference,
                             "title": other.title,
                             "reason": reason,
-                            "start": other.start_date.isoformat(),
+                            "start": _short_date(other.start_date),
                         },
                     )
                 )
     return warnings
+
+
+def _short_date(day: datetime.date) -> str:
+    """A date in a warning, as the reader's language writes it (ISO 8601 in English)."""
+    return date_format(day, "SHORT_DATE_FORMAT")
 
 
 def _warning(kind: str, other: Engagement, message: str) -> dict:

@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -413,7 +414,7 @@ def engagement_calendar(request):
         "previous_month": _add_months(month, -1),
         "next_month": _add_months(month, 1),
         "this_month": today.replace(day=1),
-        "weekdays": [calendar.day_abbr[i] for i in range(7)],
+        "weekdays": [WEEKDAYS_ABBR[i] for i in range(7)],
         "weeks": calendar_weeks,
         "timeline": rows,
         "timeline_total": timeline_total,

@@ -10,7 +10,7 @@ class MembersOnForm(forms.Form):
     on = forms.DateField(
         label=_("Members on"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": _("Enter a real date as YYYY-MM-DD, for example 2024-03-07.")},
     )
 

@@ -2,6 +2,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.exports import csv_response, wants_csv
 from core.paging import paginate, querystring_without
@@ -44,7 +45,7 @@ def organization_list(request):
 def organization_detail(request, acronym: str):
     organization = selectors.organization_get(acronym=acronym)
     if organization is None:
-        raise Http404(f"No organization with the acronym {acronym!r}.")
+        raise Http404(_("No organization with the acronym %(acronym)s.") % {"acronym": acronym})
     form = MembersOnForm(request.GET or None)
     status = 200
     on = timezone.localdate()

@@ -2,6 +2,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.exports import csv_response, wants_csv
 from core.paging import paginate, querystring_without
@@ -67,7 +68,7 @@ def _optional_url(name: str, **query) -> str | None:
 def partner_detail(request, iso3: str):
     partner = selectors.partner_get(iso3=iso3)
     if partner is None:
-        raise Http404(f"No partner nation with the code {iso3!r}.")
+        raise Http404(_("No partner nation with the code %(code)s.") % {"code": iso3})
     history = selectors.membership_timeline(partner=partner)
     context = {
         "partner": partner,

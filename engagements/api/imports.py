@@ -45,10 +45,22 @@ class ImportRequestSerializer(serializers.Serializer):
 
 
 REPORT_EXAMPLE = {
-    "rows": 2, "to_create": 2, "to_update": 0, "unchanged": 0, "error_count": 0, "errors": [],
-    "errors_truncated": False, "dry_run": True, "applied": False,
+    "rows": 2,
+    "to_create": 2,
+    "to_update": 0,
+    "unchanged": 0,
+    "error_count": 0,
+    "errors": [],
+    "errors_truncated": False,
+    "dry_run": True,
+    "applied": False,
 }
-BAD_ROW = {"line": 3, "column": "end_date", "message": "The end date cannot be before the start date (2025-05-10).", "reference": ""}
+BAD_ROW = {
+    "line": 3,
+    "column": "end_date",
+    "message": "The end date cannot be before the start date (2025-05-10).",
+    "reference": "",
+}
 
 
 class EngagementImportView(APIView):
@@ -67,7 +79,12 @@ class EngagementImportView(APIView):
         ),
         examples=[
             OpenApiExample("Dry run of a valid file", response_only=True, status_codes=["200"], value=REPORT_EXAMPLE),
-            OpenApiExample("Imported", response_only=True, status_codes=["201"], value={**REPORT_EXAMPLE, "dry_run": False, "applied": True}),
+            OpenApiExample(
+                "Imported",
+                response_only=True,
+                status_codes=["201"],
+                value={**REPORT_EXAMPLE, "dry_run": False, "applied": True},
+            ),
             OpenApiExample(
                 "A bad row: nothing written",
                 response_only=True,
@@ -75,7 +92,9 @@ class EngagementImportView(APIView):
                 value={
                     "detail": "1 row has problems: nothing was written.",
                     "code": "invalid",
-                    "errors": {"rows": ["line 3, end_date: The end date cannot be before the start date (2025-05-10)."]},
+                    "errors": {
+                        "rows": ["line 3, end_date: The end date cannot be before the start date (2025-05-10)."]
+                    },
                     "report": {**REPORT_EXAMPLE, "to_create": 1, "error_count": 1, "errors": [BAD_ROW]},
                 },
             ),
@@ -93,7 +112,8 @@ class EngagementImportView(APIView):
             )
         except ImportFileError as exc:
             return Response(
-                {"detail": str(exc), "code": "invalid", "errors": {"file": [str(exc)]}}, status=status.HTTP_400_BAD_REQUEST
+                {"detail": str(exc), "code": "invalid", "errors": {"file": [str(exc)]}},
+                status=status.HTTP_400_BAD_REQUEST,
             )
         body = report.as_dict()
         if not report.ok:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from django import template
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -47,6 +48,12 @@ def aar_timeliness(engagement, today=None) -> str:
                 "After-action report submitted %(n)s days before the end",
                 -days,
             ) % {"n": -days}
+        elif state["late"]:
+            title = ngettext(
+                "After-action report submitted %(n)s day after the end (more than 30 days: late)",
+                "After-action report submitted %(n)s days after the end (more than 30 days: late)",
+                days,
+            ) % {"n": days}
         else:
             title = ngettext(
                 "After-action report submitted %(n)s day after the end",
@@ -54,8 +61,6 @@ def aar_timeliness(engagement, today=None) -> str:
                 days,
             ) % {"n": days}
         css = "badge-late" if state["late"] else "badge-ontime"
-        if state["late"]:
-            title += " " + _("(more than 30 days: late)")
         return format_html('<span class="badge {}" title="{}">{}</span>', css, title, text)
     if state["state"] == "overdue":
         text = _("AAR overdue %(n)s d") % {"n": days}
@@ -150,7 +155,8 @@ def engagement_map(engagement, participants=(), width: float = 260.0) -> str:
     )
     where = engagement.location_name or host.name
     label = (
-        _("%(place)s at %(lat)s, %(lon)s") % {"place": where, "lat": f"{lat:.3f}", "lon": f"{lon:.3f}"}
+        _("%(place)s at %(lat)s, %(lon)s")
+        % {"place": where, "lat": number_format(lat, 3), "lon": number_format(lon, 3)}
         if exact
         else _("%(place)s (no coordinates given: the host country is shown)") % {"place": where}
     )
