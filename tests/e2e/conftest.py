@@ -94,3 +94,21 @@ def axe_violations(page, *, impacts=("serious", "critical")) -> list[dict]:
         for v in result["violations"]
         if v["impact"] in impacts
     ]
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_in_process():
+    """Background tasks run inside the live server, as under `make run`, even when CI sets a broker.
+
+    No worker runs beside the live server. With CI's Redis broker every save would queue a recompute that
+    nobody executes, and a worker started here would share the broker's queue with the worker of
+    tests/integration running at the same time in the other xdist process: each would take the other's
+    messages and look for the run in its own test database. The broker-to-worker path is proven by
+    tests/integration/test_assessment_worker.py; these tests prove what people see.
+    """
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
