@@ -84,10 +84,10 @@ def screenshot(page, name: str) -> Path:
 
 
 def axe_violations(page, *, impacts=("serious", "critical")) -> list[dict]:
-    """Serious and critical WCAG 2 A/AA violations on the current page, from the vendored axe-core."""
+    """Serious and critical WCAG 2.0, 2.1 and 2.2 A/AA violations on the current page, from the vendored axe-core."""
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
-        "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})"
+        "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"
     )
     return [
         {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"][:5]]}
@@ -112,3 +112,14 @@ def tasks_run_in_process():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+def unlabelled_fields(page) -> list[str]:
+    """Visible form fields a screen reader cannot name: no <label>, aria-label or aria-labelledby."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('input, select, textarea'))
+            .filter(el => !['hidden', 'submit', 'button', 'reset', 'image'].includes(el.type))
+            .filter(el => !(el.labels && el.labels.length)
+                && !(el.getAttribute('aria-label') || '').trim() && !el.getAttribute('aria-labelledby'))
+            .map(el => el.name || el.id || el.outerHTML.slice(0, 80))"""
+    )

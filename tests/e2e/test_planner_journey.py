@@ -142,6 +142,7 @@ def test_planner_records_completes_and_reports_an_engagement(page, login, planne
     expect(page.get_by_role("heading", name="March 2026", exact=True)).to_be_visible()
     days = page.locator("table.calendar").get_by_role("link", name=TITLE)
     expect(days).to_have_count((END - START).days + 1)
+    expect(days.first).to_have_accessible_name(f"{TITLE} (Completed)")  # the status is not colour alone
     expect(page.get_by_role("table", name="Engagements on a timeline").get_by_role("link", name=TITLE)).to_be_visible()
     screenshot(page, "planner-5-calendar")
     days.first.click()
