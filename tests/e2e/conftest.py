@@ -52,8 +52,11 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    # bypass_csp only lets the tests inject axe-core; the app's own pages never need it.
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900}, bypass_csp=True)
+    # bypass_csp only lets the tests inject axe-core; the app's own pages never need it. An English browser
+    # whatever the machine's LANG: the pages follow Accept-Language, and date fields order their segments by it.
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1360, "height": 900}, bypass_csp=True, locale="en-US"
+    )
     context.set_default_timeout(15_000)
     tab = context.new_page()
     errors: list[str] = []
