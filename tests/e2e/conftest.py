@@ -52,8 +52,11 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    # bypass_csp only lets the tests inject axe-core; the app's own pages never need it.
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900}, bypass_csp=True)
+    # bypass_csp only lets the tests inject axe-core; the app's own pages never need it. An English browser
+    # whatever the machine's LANG: the pages follow Accept-Language, and date fields order their segments by it.
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1360, "height": 900}, bypass_csp=True, locale="en-US"
+    )
     context.set_default_timeout(15_000)
     tab = context.new_page()
     errors: list[str] = []
@@ -84,13 +87,42 @@ def screenshot(page, name: str) -> Path:
 
 
 def axe_violations(page, *, impacts=("serious", "critical")) -> list[dict]:
-    """Serious and critical WCAG 2 A/AA violations on the current page, from the vendored axe-core."""
+    """Serious and critical WCAG 2.0, 2.1 and 2.2 A/AA violations on the current page, from the vendored axe-core."""
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
-        "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})"
+        "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"
     )
     return [
         {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"][:5]]}
         for v in result["violations"]
         if v["impact"] in impacts
     ]
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_in_process():
+    """Background tasks run inside the live server, as under `make run`, even when CI sets a broker.
+
+    No worker runs beside the live server. With CI's Redis broker every save would queue a recompute that
+    nobody executes, and a worker started here would share the broker's queue with the worker of
+    tests/integration running at the same time in the other xdist process: each would take the other's
+    messages and look for the run in its own test database. The broker-to-worker path is proven by
+    tests/integration/test_assessment_worker.py; these tests prove what people see.
+    """
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+def unlabelled_fields(page) -> list[str]:
+    """Visible form fields a screen reader cannot name: no <label>, aria-label or aria-labelledby."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('input, select, textarea'))
+            .filter(el => !['hidden', 'submit', 'button', 'reset', 'image'].includes(el.type))
+            .filter(el => !(el.labels && el.labels.length)
+                && !(el.getAttribute('aria-label') || '').trim() && !el.getAttribute('aria-labelledby'))
+            .map(el => el.name || el.id || el.outerHTML.slice(0, 80))"""
+    )
