@@ -144,6 +144,7 @@ def _list_url() -> str:
 
 def import_template(request, fmt: str):
     """The exchange format's header with two example rows, as CSV or XLSX."""
+    _require_import_permission(request)
     if fmt == "xlsx":
         rows = [[row.get(c, "") for c in exchange.COLUMNS] for row in exchange.EXAMPLE_ROWS]
         response = HttpResponse(
