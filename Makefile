@@ -50,6 +50,10 @@ worker: $(VENV)/.installed
 beat: $(VENV)/.installed
 	$(RUN_ENV) $(VENV)/bin/celery -A config beat --loglevel=info --schedule=/tmp/engagement-tracker-beat
 
+# The issue-8 benchmark table on a million engagements (PostgreSQL; BENCH_DATABASE_URL to choose the database).
+bench: $(VENV)/.installed-dev
+	$(PY) bench/run.py
+
 # Refresh static/vendor/ from the pinned npm packages (needs Node; the results are committed).
 assets:
 	bash scripts/vendor_assets.sh
