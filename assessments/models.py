@@ -146,6 +146,8 @@ class ScoringModel(models.Model):
     is_active = models.BooleanField(_("active"), default=False)
     description = models.TextField(_("description"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Admins change scoring models; the audit log shows who changed which parameter.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("scoring model")
