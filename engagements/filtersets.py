@@ -16,9 +16,11 @@ class EngagementFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_q", label=_("Search"), help_text=_("Title, reference, location or description")
     )
-    engagement_type = django_filters.MultipleChoiceFilter(choices=EngagementType.choices, label=_("Type"))
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label=_("Status"))
-    domain = django_filters.MultipleChoiceFilter(choices=Domain.choices, label=_("Domain"))
+    engagement_type = django_filters.MultipleChoiceFilter(
+        choices=EngagementType.choices, distinct=False, label=_("Type")
+    )
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False, label=_("Status"))
+    domain = django_filters.MultipleChoiceFilter(choices=Domain.choices, distinct=False, label=_("Domain"))
     sensitivity = django_filters.ChoiceFilter(choices=Sensitivity.choices, label=_("Sensitivity"))
     partner = django_filters.CharFilter(
         method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code of a participant")
