@@ -23,7 +23,7 @@ def run_assessment(self, run_id: str) -> None:
     """Compute and store the scores of one AssessmentRun (by id)."""
     from assessments.services import assessment_run_execute
 
-    assessment_run_execute(run_id=run_id)
+    assessment_run_execute(run_id=run_id, will_retry=self.request.retries < self.max_retries)
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=120)

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,6 +40,8 @@ BATCH_SIZE = 1000
 MAX_PERIODS_PER_RUN = 400
 # A queued run older than this whose task seems lost is enqueued again by the nightly job.
 STALE_QUEUED_AFTER = datetime.timedelta(minutes=30)
+# Errors a later attempt can get past (the database restarted, a connection was cut): the task retries them.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
 # --- the scoring model ----------------------------------------------------------------------------------
@@ -208,22 +210,32 @@ def _start(run_id) -> AssessmentRun | None:
     return run
 
 
-def _fail(run: AssessmentRun, exc: BaseException) -> None:
+def _fail(run: AssessmentRun, exc: BaseException, *, retrying: bool = False) -> None:
+    """Record the error on the run: failed, or back to queued when the task will try it again."""
     message = f"{type(exc).__name__}: {exc}".strip()[:4000]
+    if retrying:
+        message = _("Attempt failed, it will be retried: %(error)s") % {"error": message}
     try:
+        if not connection.in_atomic_block:
+            # A connection the server cut is unusable: drop it so the update below opens a new one.
+            connection.close_if_unusable_or_obsolete()
         AssessmentRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.FAILED, finished_at=timezone.now(), error=message
+            status=RunStatus.QUEUED if retrying else RunStatus.FAILED,
+            finished_at=None if retrying else timezone.now(),
+            error=message,
         )
     except Exception:  # the database itself may be what failed; the task's retry will try again
         logger.exception("Could not record the failure of assessment run %s", run.pk)
 
 
-def assessment_run_execute(*, run_id, lock_wait: float = 30.0) -> AssessmentRun:
+def assessment_run_execute(*, run_id, lock_wait: float = 30.0, will_retry: bool = False) -> AssessmentRun:
     """Execute a run: lock, compute every quarter, write everything in one transaction, record the result.
 
     Raises ``ScoringBusy`` (run left queued) if another run holds the lock for ``lock_wait`` seconds.
     Any other error marks the run failed with the error, leaves the previous scores as they were, and
-    is raised again so the task can retry transient database errors.
+    is raised again so the task can retry transient database errors. With ``will_retry`` (the task has
+    retries left), a transient error puts the run back to queued instead, with the error as a note, so
+    nobody reads "failed" for a run that is about to succeed.
     """
     run = AssessmentRun.objects.get(pk=run_id)
     if run.status == RunStatus.SUCCEEDED:
@@ -247,7 +259,7 @@ def assessment_run_execute(*, run_id, lock_wait: float = 30.0) -> AssessmentRun:
                 if run.trigger == RunTrigger.DATA_CHANGE:
                     _mark_changes_processed(run, quarters)
         except Exception as exc:
-            _fail(run, exc)
+            _fail(run, exc, retrying=will_retry and isinstance(exc, TRANSIENT_ERRORS))
             raise
     return run
 

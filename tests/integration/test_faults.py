@@ -1,0 +1,163 @@
+"""Faults injected into the real services (PostgreSQL, Redis, Celery workers, subprocesses): each one
+must end with the data whole and nothing lost or written twice.
+
+The Celery tests use a private redis-server on a free port (see ``faults.RedisServer``), so they can stop
+and restart it, and so that no other test process's worker can take their messages.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from unittest import mock
+
+import psycopg2
+import pytest
+from celery import signals
+from celery.contrib.testing.worker import start_worker
+from django.db import connection, connections
+
+from assessments.choices import RunStatus, RunTrigger
+from assessments.models import AssessmentRun, PartnerScore
+from assessments.periods import Quarter
+from assessments.services import assessment_run_request, runs, scores_compute, scoring_model_active
+from assessments.tasks import run_assessment
+from config.celery import app
+from tests.assessments.factories import make_engagement
+from tests.integration.faults import RedisServer, celery_broker, wait_for
+
+D = datetime.date
+
+pytestmark = [pytest.mark.requires_postgres, pytest.mark.requires_redis, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker(redis_server, settings):
+    """Everything that talks to Redis (broker, cache, scoring lock) talks to the private server."""
+    settings.CELERY_BROKER_URL = redis_server.url(0)
+    settings.REDIS_URL = redis_server.url(1)
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "LOCATION": redis_server.url(1),
+        }
+    }
+    with celery_broker(app, redis_server.url(0)):
+        yield redis_server
+
+
+@pytest.fixture
+def worker(broker):
+    assert app.connection_for_read().port == broker.port
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20, loglevel="WARNING") as w:
+        yield w
+    connections.close_all()
+
+
+@pytest.fixture
+def retries():
+    """Each retry of a run task: (the error, the run's status and note while it waits for the retry)."""
+    seen = []
+
+    def record(sender=None, request=None, reason=None, **kwargs):
+        run = AssessmentRun.objects.filter(pk=request.args[0]).values("status", "error").first()
+        seen.append((getattr(reason, "exc", reason), run))
+
+    signals.task_retry.connect(record, weak=False)
+    yield seen
+    signals.task_retry.disconnect(record)
+
+
+def scored_data() -> list[str]:
+    """Engagements for three partners over 2024: the expected result is computed from them afterwards."""
+    for day in range(1, 11):
+        make_engagement(["KEN", "TZA", "UGA"][: 2 + day % 2], D(2024, 2, day), D(2024, 2, day + 2), ratings=(3, 4, 5))
+    make_engagement(["GHA", "SEN"], D(2024, 8, 1), D(2024, 8, 9), organizations=["ECOWAS"])
+    return [str(q) for q in (Quarter(2024, 1), Quarter(2024, 2), Quarter(2024, 3), Quarter(2024, 4))]
+
+
+def assert_one_consistent_set_of_scores(run: AssessmentRun, periods: list[str]) -> None:
+    model = scoring_model_active()
+    expected = {
+        (pid, q.start): score.overall
+        for q in (Quarter.parse(p) for p in periods)
+        for pid, score in scores_compute(quarter=q, model=model).items()
+    }
+    rows = list(PartnerScore.objects.values_list("partner_id", "period", "overall", "run_id"))
+    assert len(rows) == len(expected) > 0  # one row per partner and quarter, no duplicates
+    assert {(pid, period) for pid, period, _o, _r in rows} == expected.keys()
+    assert all(overall == pytest.approx(expected[(pid, period)]) for pid, period, overall, _r in rows)
+    assert {run_id for *_rest, run_id in rows} == {run.pk}
+
+
+def wait_until_finished(run_id, timeout: float = 90) -> AssessmentRun:
+    """The run once it succeeded, or failed for good (a failure leaves no retry pending, see the task)."""
+
+    def finished():
+        run = AssessmentRun.objects.get(pk=run_id)
+        return run if run.status in (RunStatus.SUCCEEDED, RunStatus.FAILED) else None
+
+    return wait_for(finished, timeout=timeout, interval=0.2, message=f"run {run_id} to finish")
+
+
+# --- the database connection drops during a scoring run -------------------------------------------------
+
+
+def _terminate_backend_of(django_connection) -> None:
+    """Kill the PostgreSQL backend serving ``django_connection`` from another connection, as a database
+    restart or a cut network would."""
+    pid = django_connection.connection.info.backend_pid
+    settings = django_connection.settings_dict
+    killer = psycopg2.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+    )
+    try:
+        killer.autocommit = True
+        with killer.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            assert cursor.fetchone() == (True,)
+    finally:
+        killer.close()
+
+
+@pytest.mark.parametrize("where", ["compute", "store"])
+def test_database_connection_drops_during_a_scoring_run(reference_data, worker, retries, where):
+    """The worker's connection is killed once, while computing or inside the write transaction: the task
+    retries, and the run completes exactly once with one consistent set of scores."""
+    periods = scored_data()
+    run = assessment_run_request(trigger=RunTrigger.MANUAL, periods=periods, enqueue=False)
+    target = {"compute": "scores_compute", "store": "scores_store"}[where]
+    original = getattr(runs, target)
+    calls = []
+
+    def drop_connection_once(**kwargs):
+        calls.append(threading.current_thread().name)
+        if len(calls) == 1:
+            _terminate_backend_of(connection)  # the worker thread's own connection
+        return original(**kwargs)
+
+    with mock.patch.object(runs, target, side_effect=drop_connection_once):
+        run_assessment.delay(str(run.pk))
+        run = wait_until_finished(run.pk)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    # One retry; meanwhile the run showed as queued with the reason, never as failed.
+    assert len(retries) == 1
+    error, waiting = retries[0]
+    assert type(error).__name__ in ("OperationalError", "InterfaceError")
+    assert waiting["status"] == RunStatus.QUEUED and "it will be retried" in waiting["error"]
+    # Computed again in full by the retry (the first attempt died at its first call).
+    assert len(calls) >= 2 and calls[0] != threading.current_thread().name
+    assert run.error == "" and run.partners_scored == 5
+    assert_one_consistent_set_of_scores(run, periods)
