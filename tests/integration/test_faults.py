@@ -8,11 +8,15 @@ and restart it, and so that no other test process's worker can take their messag
 from __future__ import annotations
 
 import datetime
+import signal
+import subprocess
 import threading
+from pathlib import Path
 from unittest import mock
 
 import psycopg2
 import pytest
+import redis
 from celery import signals
 from celery.contrib.testing.worker import start_worker
 from django.db import connection, connections
@@ -24,7 +28,14 @@ from assessments.services import assessment_run_request, runs, scores_compute, s
 from assessments.tasks import run_assessment
 from config.celery import app
 from tests.assessments.factories import make_engagement
-from tests.integration.faults import RedisServer, celery_broker, wait_for
+from tests.integration.faults import (
+    PROJECT_ROOT,
+    RedisServer,
+    celery_broker,
+    python,
+    subprocess_env,
+    wait_for,
+)
 
 D = datetime.date
 
@@ -161,3 +172,90 @@ def test_database_connection_drops_during_a_scoring_run(reference_data, worker, 
     assert len(calls) >= 2 and calls[0] != threading.current_thread().name
     assert run.error == "" and run.partners_scored == 5
     assert_one_consistent_set_of_scores(run, periods)
+
+
+# --- a worker dies mid-run ------------------------------------------------------------------------------
+
+
+class WorkerProcess:
+    """A Celery worker in its own process, on the pytest database and the private Redis."""
+
+    def __init__(self, name: str, env: dict, log: Path):
+        self.name, self.log = name, log
+        self.handle = log.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603
+            [python(), "-m", "tests.integration.fault_worker", name],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=self.handle,
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self.handle.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.handle.close()
+
+
+@pytest.fixture
+def worker_processes(tmp_path):
+    started = []
+
+    def start(name: str, **env) -> WorkerProcess:
+        worker = WorkerProcess(name, subprocess_env(**env), tmp_path / f"{name}.log")
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def test_worker_killed_mid_run_the_run_is_redelivered_and_completes_once(
+    reference_data, redis_server, worker_processes, tmp_path, settings
+):
+    """SIGKILL a worker while it is inside a run's write transaction; with acks_late the message stays
+    unacknowledged in Redis, a second worker gets it once the visibility timeout has passed, and the run
+    completes with exactly one set of scores."""
+    visibility = 3
+    env = {
+        "CELERY_BROKER_URL": redis_server.url(0),
+        "REDIS_URL": redis_server.url(1),
+        "CELERY_VISIBILITY_TIMEOUT": str(visibility),
+        "SCORING_LOCK_LEASE_SECONDS": "3",
+    }
+    periods = scored_data()
+    run = assessment_run_request(trigger=RunTrigger.MANUAL, periods=periods, enqueue=False)
+    marker = tmp_path / "paused"
+    first = worker_processes("first", FAULT_PAUSE_MARKER=str(marker), **env)
+    with celery_broker(app, redis_server.url(0)):
+        run_assessment.delay(str(run.pk))
+    wait_for(marker.exists, timeout=90, interval=0.2, message="the first worker to reach the write transaction")
+    assert int(marker.read_text()) == first.process.pid
+    assert AssessmentRun.objects.get(pk=run.pk).status == RunStatus.RUNNING
+
+    first.kill()
+    assert first.process.returncode == -signal.SIGKILL
+    broker = redis.Redis.from_url(redis_server.url(0))
+    # acks_late: the message was not acknowledged, so Redis still holds it for redelivery.
+    assert broker.hlen("unacked") == 1
+    assert not PartnerScore.objects.exists()  # the killed transaction wrote nothing
+
+    second = worker_processes("second", **env)
+    try:
+        run = wait_until_finished(run.pk, timeout=120)
+    except AssertionError as timeout:
+        raise AssertionError(second.log.read_text()[-3000:]) from timeout
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert_one_consistent_set_of_scores(run, periods)
+    wait_for(lambda: broker.hlen("unacked") == 0, timeout=30, message="the redelivered message to be acknowledged")
+    assert broker.llen("celery") == 0
