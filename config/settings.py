@@ -158,7 +158,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache that, with Redis unreachable, misses instead of failing the request.
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "engagement-tracker",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
@@ -311,6 +312,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "core.tasks.record_worker_heartbeat",
+        "schedule": crontab(minute="*"),
+    },
+    # Runs that could not be sent to the workers (the broker was down) are sent again once it is back.
+    "assessments-resend-waiting": {
+        "task": "assessments.tasks.resend_waiting_runs",
         "schedule": crontab(minute="*"),
     },
     # Scores of the current and previous quarter for every partner, nightly (times are UTC).

@@ -100,20 +100,40 @@ def _validate_periods(periods: Iterable[str] | None) -> list[Quarter]:
 def assessment_run_enqueue(run: AssessmentRun) -> None:
     """Send the run to the workers once the surrounding transaction commits.
 
-    A broker that is down must not turn a saved change into an error page: the run stays queued and the
-    nightly job enqueues it again.
+    A broker that is down must not turn a saved change into an error page: the run stays queued with a
+    note saying it is waiting for the task queue, and is sent again by ``assessment_runs_resend_waiting``
+    (every minute, from beat) or by the next change coalesced into it, once the broker is back.
     """
+    had_note = bool(run.error)
 
     def send():
         from assessments.tasks import run_assessment
 
         try:
             run_assessment.delay(str(run.pk))
-        except Exception:
-            # Eager mode executes the run here: its failure is recorded on the run itself.
-            logger.exception("Could not start assessment run %s; it stays queued for the nightly job.", run.pk)
+        except Exception as exc:
+            logger.exception("Could not start assessment run %s; it stays queued until it can be sent.", run.pk)
+            if run_assessment.app.conf.task_always_eager:
+                return  # the run was executed here, and its failure is recorded on the run itself
+            note = _(
+                "Waiting for the task queue, which could not be reached (%(error)s); the run starts once it is back."
+            ) % {"error": type(exc).__name__}
+            AssessmentRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(error=note)
+        else:
+            if had_note:
+                AssessmentRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(error="")
 
     transaction.on_commit(send)
+
+
+def assessment_runs_resend_waiting() -> int:
+    """Send again every queued run that carries a note (its sending failed, or an attempt failed and a
+    retry is due): a duplicate message is harmless, a run that has succeeded is not run again."""
+    waiting = list(AssessmentRun.objects.filter(status=RunStatus.QUEUED).exclude(error="").order_by("created_at")[:100])
+    for run in waiting:
+        with transaction.atomic():
+            assessment_run_enqueue(run)
+    return len(waiting)
 
 
 @transaction.atomic
@@ -175,6 +195,8 @@ def scores_recompute_request(*, partner_ids: Iterable[int], quarters: Iterable[Q
         run.periods = [str(q) for q in sorted(quarters | set(parse_periods(run.periods, limit=10_000)))]
         run.partner_ids = sorted(partner_ids | set(run.partner_ids))
         run.save(update_fields=["periods", "partner_ids"])
+        if run.error:  # it could not be sent to the workers so far: try again now
+            assessment_run_enqueue(run)
         return run
     run = AssessmentRun.objects.create(
         trigger=RunTrigger.DATA_CHANGE,

@@ -19,13 +19,16 @@ import pytest
 import redis
 from celery import signals
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings
 from django.db import connection, connections
+from django.utils import timezone
+from rest_framework.test import APIClient
 
 from assessments.choices import RunStatus, RunTrigger
 from assessments.models import AssessmentRun, PartnerScore
 from assessments.periods import Quarter
 from assessments.services import assessment_run_request, runs, scores_compute, scoring_model_active
-from assessments.tasks import run_assessment
+from assessments.tasks import resend_waiting_runs, run_assessment
 from config.celery import app
 from tests.assessments.factories import make_engagement
 from tests.integration.faults import (
@@ -259,3 +262,98 @@ def test_worker_killed_mid_run_the_run_is_redelivered_and_completes_once(
     assert_one_consistent_set_of_scores(run, periods)
     wait_for(lambda: broker.hlen("unacked") == 0, timeout=30, message="the redelivered message to be acknowledged")
     assert broker.llen("celery") == 0
+
+
+# --- Redis is unreachable -------------------------------------------------------------------------------
+
+
+def test_redis_down_pages_api_and_saves_work_and_the_recompute_waits_until_it_is_back(
+    reference_data, broker, make_user, client
+):
+    """With the one Redis (broker, cache, lock) stopped: pages and the API answer, saves succeed, /healthz
+    says 503 with the broker down, and the recompute waits as one queued run. Redis restarted, the run is
+    sent again (beat's every-minute job) and a worker computes it: nothing was lost."""
+    from rest_framework.authtoken.models import Token
+
+    from engagements import services
+    from engagements.models import Engagement, PartnerChange
+
+    planner = make_user("planner-redis", "planner")
+    viewer = make_user("viewer-redis", "viewer")
+    token = Token.objects.create(user=viewer)
+    today = timezone.localdate()
+    start = today - datetime.timedelta(days=2)
+    broker.stop()
+
+    # Pages and API.
+    client.force_login(planner)
+    for url in ("/", "/engagements/", "/partners/", "/assessments/", "/assessments/runs/", "/engagements/new/"):
+        assert client.get(url).status_code == 200, url
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert api.get("/api/v1/partners/").status_code == 200
+
+    # A save through the page succeeds.
+    response = client.post(
+        "/engagements/new/",
+        {
+            "title": "Lake patrol exchange",
+            "engagement_type": "training_exchange",
+            "domain": "maritime",
+            "status": "completed",
+            "start_date": start.isoformat(),
+            "end_date": today.isoformat(),
+            "host_country": "UGA",
+            "sensitivity": "unclassified",
+            "version": "",
+            "participants-TOTAL_FORMS": "2",
+            "participants-INITIAL_FORMS": "0",
+            "participants-0-partner": "UGA",
+            "participants-0-role": "host",
+            "participants-0-personnel": "40",
+            "participants-1-partner": "KEN",
+            "participants-1-role": "participant",
+            "participants-1-personnel": "20",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    engagement = Engagement.objects.get(title="Lake patrol exchange")
+    assert response["Location"] == f"/engagements/{engagement.pk}/"
+    # ... and so does one through the service (an import, the API): coalesced into the same waiting run.
+    services.engagement_create(
+        created_by=planner,
+        title="Border liaison visit",
+        engagement_type="advisory_mission",
+        domain="land",
+        status="in_progress",
+        start_date=start,
+        end_date=today,
+        host_country="TZA",
+        participants=[{"partner": "TZA"}],
+    )
+    waiting = AssessmentRun.objects.get()
+    assert (waiting.status, waiting.trigger) == (RunStatus.QUEUED, RunTrigger.DATA_CHANGE)
+    assert "Waiting for the task queue" in waiting.error
+    assert set(waiting.partner_ids) == set(
+        PartnerChange.objects.filter(processed_at__isnull=True).values_list("partner_id", flat=True)
+    )
+    assert len(waiting.partner_ids) == 3
+
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.json()["checks"]["broker"]["status"] == "error"
+    assert health.json()["checks"]["database"]["status"] == "ok"
+
+    # Redis comes back; the run was never sent, so the queue is empty until beat's job sends it again.
+    broker.start()
+    assert client.get("/healthz").status_code == 200
+    assert redis.Redis.from_url(broker.url(0)).llen("celery") == 0
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20, loglevel="WARNING"):
+        resend_waiting_runs.delay()  # what beat sends every minute
+        run = wait_until_finished(waiting.pk)
+    connections.close_all()
+    assert run.status == RunStatus.SUCCEEDED and run.error == ""
+    scored = set(PartnerScore.objects.filter(period=Quarter.current().start).values_list("partner__iso3", flat=True))
+    assert scored == {"UGA", "KEN", "TZA"}
+    assert not PartnerChange.objects.filter(processed_at__isnull=True).exists()
+    assert settings.CELERY_BEAT_SCHEDULE["assessments-resend-waiting"]["task"] == resend_waiting_runs.name
