@@ -35,6 +35,7 @@ from tests.integration.faults import (
     PROJECT_ROOT,
     RedisServer,
     celery_broker,
+    database_url,
     python,
     subprocess_env,
     wait_for,
@@ -42,7 +43,8 @@ from tests.integration.faults import (
 
 D = datetime.date
 
-pytestmark = [pytest.mark.requires_postgres, pytest.mark.requires_redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.requires_postgres, pytest.mark.django_db(transaction=True)]
+needs_redis = pytest.mark.requires_redis
 
 
 @pytest.fixture
@@ -145,6 +147,7 @@ def _terminate_backend_of(django_connection) -> None:
         killer.close()
 
 
+@needs_redis
 @pytest.mark.parametrize("where", ["compute", "store"])
 def test_database_connection_drops_during_a_scoring_run(reference_data, worker, retries, where):
     """The worker's connection is killed once, while computing or inside the write transaction: the task
@@ -223,6 +226,7 @@ def worker_processes(tmp_path):
         worker.stop()
 
 
+@needs_redis
 def test_worker_killed_mid_run_the_run_is_redelivered_and_completes_once(
     reference_data, redis_server, worker_processes, tmp_path, settings
 ):
@@ -267,6 +271,7 @@ def test_worker_killed_mid_run_the_run_is_redelivered_and_completes_once(
 # --- Redis is unreachable -------------------------------------------------------------------------------
 
 
+@needs_redis
 def test_redis_down_pages_api_and_saves_work_and_the_recompute_waits_until_it_is_back(
     reference_data, broker, make_user, client
 ):
@@ -357,3 +362,207 @@ def test_redis_down_pages_api_and_saves_work_and_the_recompute_waits_until_it_is
     assert scored == {"UGA", "KEN", "TZA"}
     assert not PartnerChange.objects.filter(processed_at__isnull=True).exists()
     assert settings.CELERY_BEAT_SCHEDULE["assessments-resend-waiting"]["task"] == resend_waiting_runs.name
+
+
+# --- two planners edit the same engagement at once ------------------------------------------------------
+
+
+def _engagement(planner):
+    from engagements import services
+
+    return services.engagement_create(
+        created_by=planner,
+        title="Flintlock 2025",
+        engagement_type="exercise",
+        domain="land",
+        start_date=D(2025, 2, 10),
+        end_date=D(2025, 2, 28),
+        host_country="CIV",
+        participants=[{"partner": "CIV", "role": "host", "personnel": 400}],
+    ).engagement
+
+
+def _edit_form(html: str) -> dict:
+    """The edit page's form as its browser would submit it unchanged (inputs, selected options, text)."""
+    import html as html_lib
+    import re
+
+    data: dict[str, list[str]] = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        kind = re.search(r'type="([^"]+)"', tag)
+        if not name or (kind and kind.group(1) in ("submit", "button")):
+            continue
+        if kind and kind.group(1) in ("checkbox", "radio") and "checked" not in tag:
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        data.setdefault(name.group(1), []).append(html_lib.unescape(value.group(1)) if value else "")
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, flags=re.S):
+        data[name] = [html_lib.unescape(v) for v in re.findall(r'<option value="([^"]*)"[^>]*selected', body)]
+    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, flags=re.S):
+        data[name] = [html_lib.unescape(body.strip())]
+    return {name: values if len(values) != 1 else values[0] for name, values in data.items()}
+
+
+def test_two_planners_editing_through_the_page_the_second_save_is_refused(make_user, reference_data, client):
+    from django.test import Client
+
+    from engagements.models import Engagement
+
+    first_planner, second_planner = make_user("planner-a", "planner"), make_user("planner-b", "planner")
+    engagement = _engagement(first_planner)
+    first, second = Client(), Client()
+    first.force_login(first_planner)
+    second.force_login(second_planner)
+    url = f"/engagements/{engagement.pk}/edit/"
+    # Both open the edit page of version 1.
+    form_a, form_b = _edit_form(first.get(url).content.decode()), _edit_form(second.get(url).content.decode())
+    assert form_a["version"] == form_b["version"] == "1" and form_a["title"] == "Flintlock 2025"
+
+    assert first.post(url, {**form_a, "title": "Flintlock 2025 (Abidjan)"}).status_code == 302
+    response = second.post(url, {**form_b, "title": "Flintlock 2025 (Bouaké)", "budget_usd": "25000"})
+    assert response.status_code == 200
+    page = response.content.decode().replace("&#x27;", "'")
+    assert "Someone else saved this engagement while you were editing it (now version 2)" in page
+    assert 'value="Flintlock 2025 (Bouaké)"' in page  # what they typed is still there to re-apply
+    engagement = Engagement.objects.get(pk=engagement.pk)
+    assert (engagement.title, engagement.budget_usd, engagement.version) == ("Flintlock 2025 (Abidjan)", None, 2)
+    assert engagement.history.filter(history_type="~").count() == 1
+
+
+def test_two_planners_saving_at_the_same_moment_one_wins_the_other_is_refused(make_user, reference_data):
+    """Two threads (two connections) call the service with the version they both loaded; the row lock
+    serialises them and the one that comes second finds the version moved."""
+    from engagements import services
+    from engagements.models import Engagement
+
+    planners = [make_user("planner-a", "planner"), make_user("planner-b", "planner")]
+    engagement = _engagement(planners[0])
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def save(planner, title):
+        try:
+            barrier.wait(timeout=10)
+            services.engagement_update(
+                engagement=Engagement.objects.get(pk=engagement.pk),
+                updated_by=planner,
+                expected_version=1,
+                title=title,
+                participants=[{"partner": "CIV", "role": "host", "personnel": len(title)}],
+            )
+            outcomes[title] = "saved"
+        except Exception as exc:  # reported below
+            outcomes[title] = exc
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=save, args=(p, t)) for p, t in zip(planners, ["Version A", "Version BB"], strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    saved = [title for title, outcome in outcomes.items() if outcome == "saved"]
+    refused = [outcome for outcome in outcomes.values() if outcome != "saved"]
+    assert len(saved) == 1 and len(refused) == 1, outcomes
+    assert isinstance(refused[0], services.StaleVersionError)
+    assert "Someone else saved this engagement" in refused[0].message_dict["version"][0]
+    engagement = Engagement.objects.get(pk=engagement.pk)
+    # The winner's whole change and nothing of the loser's: title and participants agree.
+    assert engagement.title == saved[0] and engagement.version == 2
+    assert list(engagement.participations.values_list("personnel", flat=True)) == [len(saved[0])]
+    assert engagement.history.filter(history_type="~").count() == 1
+
+
+# --- an import killed halfway ---------------------------------------------------------------------------
+
+
+def _write_import_file(path: Path, rows: int) -> None:
+    import csv
+
+    from engagements import exchange
+
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=exchange.COLUMNS)
+        writer.writeheader()
+        for n in range(rows):
+            day = D(2024, 1, 1) + datetime.timedelta(days=n % 360)
+            writer.writerow(
+                {
+                    **dict.fromkeys(exchange.COLUMNS, ""),
+                    "title": f"Killed import {n:05d}",
+                    "engagement_type": "exercise",
+                    "domain": "maritime",
+                    "status": "completed",
+                    "start_date": day.isoformat(),
+                    "end_date": (day + datetime.timedelta(days=3)).isoformat(),
+                    "host_country": "GHA",
+                    "participants": "GHA:host:300;USA:lead:250;NGA:participant:180",
+                    "organizations": "ECOWAS",
+                    "aar_summary": "Boarding drills went well.",
+                    "interoperability_rating": "4",
+                    "capacity_rating": "3",
+                    "trust_rating": "5",
+                }
+            )
+
+
+def test_an_import_killed_halfway_leaves_nothing_written(reference_data, tmp_path):
+    """`import_engagements --commit` is SIGKILLed while its transaction is inserting engagements: PostgreSQL
+    rolls the whole transaction back, so not one row of the file exists afterwards."""
+    from engagements.models import AfterActionReport, Engagement, Participation, PartnerChange, ReferenceCounter
+
+    source = tmp_path / "big.csv"
+    _write_import_file(source, 5000)
+    counters_before = list(ReferenceCounter.objects.values_list("year", "last_number"))
+    application = f"import-fault-{tmp_path.name}"[:60]
+    env = subprocess_env(DATABASE_URL=f"{database_url()}?application_name={application}")
+    log = (tmp_path / "import.log").open("wb")
+    command = subprocess.Popen(  # noqa: S603
+        [python(), "manage.py", "import_engagements", str(source), "--commit"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+    def writing_backend():
+        """The import's backend once its transaction holds a write lock on the engagements table."""
+        assert command.poll() is None, "the import finished before it could be killed"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT activity.pid FROM pg_stat_activity activity
+                JOIN pg_locks lock ON lock.pid = activity.pid
+                WHERE activity.application_name = %s AND activity.backend_xid IS NOT NULL
+                  AND lock.relation = 'engagements_engagement'::regclass AND lock.mode = 'RowExclusiveLock'
+                """,
+                [application],
+            )
+            row = cursor.fetchone()
+        return row and row[0]
+
+    try:
+        # Only the second pass writes: a write lock on the table means rows are going in, uncommitted.
+        backend = wait_for(writing_backend, timeout=180, interval=0.05, message="the import to start writing")
+        command.send_signal(signal.SIGKILL)
+        command.wait(timeout=30)
+    finally:
+        if command.poll() is None:
+            command.kill()
+        log.close()
+    assert command.returncode == -signal.SIGKILL
+
+    def backend_gone():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [backend])
+            return cursor.fetchone()[0] == 0
+
+    wait_for(backend_gone, timeout=60, message="PostgreSQL to end the killed import's session")
+    assert not Engagement.objects.filter(title__startswith="Killed import").exists()
+    assert not Engagement.objects.exists() and not Participation.objects.exists()
+    assert not AfterActionReport.objects.exists() and not PartnerChange.objects.exists()
+    assert not Engagement.history.exists()
+    assert list(ReferenceCounter.objects.values_list("year", "last_number")) == counters_before
