@@ -1,13 +1,17 @@
 """The lock that keeps two scoring runs from interleaving: Redis when configured, the database otherwise.
 
-Both are leases that expire, so a worker killed mid-run cannot hold the lock forever; the lease outlives
-the task's hard time limit, after which the worker is gone anyway.
+Both are leases that expire, so a worker killed mid-run cannot hold the lock forever. The Redis lease is
+short (``SCORING_LOCK_LEASE_SECONDS``, 60 s) and a keeper thread renews it while the run goes on, so the
+run a dead worker was executing can be taken up again by another worker within a minute. The database
+lease (embedded mode, where the worker is the web process itself) outlives the task's hard time limit.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import logging
+import threading
 import time
 import uuid
 
@@ -18,6 +22,8 @@ from django.utils import timezone
 
 LOCK_NAME = "assessments-scoring"
 
+logger = logging.getLogger(__name__)
+
 
 class ScoringBusy(Exception):
     """Another run holds the scoring lock; the task retries later."""
@@ -27,17 +33,39 @@ def _lease_seconds() -> int:
     return int(settings.CELERY_TASK_TIME_LIMIT) + 60
 
 
+def _keep(lock, lease: float, stop: threading.Event) -> None:
+    """Renew the Redis lease every third of its length until ``stop``; the process dying stops it too."""
+    import redis
+
+    while not stop.wait(lease / 3):
+        try:
+            lock.extend(lease, replace_ttl=True)
+        except redis.exceptions.LockError:
+            logger.warning("The scoring lock expired before it could be renewed; another run may start.")
+            return
+        except redis.exceptions.RedisError:
+            logger.warning("Could not renew the scoring lock; trying again.", exc_info=True)
+
+
 @contextlib.contextmanager
 def _redis_lock(wait: float):
     import redis
 
+    lease = max(1, int(settings.SCORING_LOCK_LEASE_SECONDS))
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=5, socket_timeout=30)
-    lock = client.lock(f"engagement-tracker:{LOCK_NAME}", timeout=_lease_seconds(), blocking_timeout=wait)
+    # Not thread-local: the keeper thread renews the lease with the token this thread acquired it with.
+    lock = client.lock(f"engagement-tracker:{LOCK_NAME}", timeout=lease, blocking_timeout=wait, thread_local=False)
     if not lock.acquire(blocking=wait > 0):
+        client.close()
         raise ScoringBusy
+    stop = threading.Event()
+    keeper = threading.Thread(target=_keep, args=(lock, lease, stop), name="scoring-lock-keeper", daemon=True)
+    keeper.start()
     try:
         yield
     finally:
+        stop.set()
+        keeper.join(timeout=10)
         with contextlib.suppress(redis.exceptions.LockError):
             lock.release()
         client.close()

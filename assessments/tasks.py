@@ -23,7 +23,7 @@ def run_assessment(self, run_id: str) -> None:
     """Compute and store the scores of one AssessmentRun (by id)."""
     from assessments.services import assessment_run_execute
 
-    assessment_run_execute(run_id=run_id)
+    assessment_run_execute(run_id=run_id, will_retry=self.request.retries < self.max_retries)
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=120)
@@ -32,3 +32,11 @@ def run_nightly_assessment(self) -> None:
     from assessments.services import assessment_run_nightly
 
     assessment_run_nightly()
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=120)
+def resend_waiting_runs(self) -> None:
+    """Beat, every minute: send again the runs that could not be sent while the broker was down."""
+    from assessments.services import assessment_runs_resend_waiting
+
+    assessment_runs_resend_waiting()

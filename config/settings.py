@@ -158,7 +158,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache that, with Redis unreachable, misses instead of failing the request.
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "engagement-tracker",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
@@ -322,12 +323,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 15 * 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 20 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A message a worker took but never acknowledged (the worker died) goes back to the queue after this long.
+# It must exceed the longest task and retry countdown; the fault tests shorten it to see a redelivery.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TASK_IGNORE_RESULT = True
+# The scoring lock's lease in Redis, renewed while a run goes on: how long a dead worker's run blocks others.
+SCORING_LOCK_LEASE_SECONDS = env_int("SCORING_LOCK_LEASE_SECONDS", 60)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "core.tasks.record_worker_heartbeat",
+        "schedule": crontab(minute="*"),
+    },
+    # Runs that could not be sent to the workers (the broker was down) are sent again once it is back.
+    "assessments-resend-waiting": {
+        "task": "assessments.tasks.resend_waiting_runs",
         "schedule": crontab(minute="*"),
     },
     # Scores of the current and previous quarter for every partner, nightly (times are UTC).

@@ -121,7 +121,12 @@ def _resolve_partner(
         return None
     if cache is not None and code in cache:
         return cache[code]
-    partner = lookups.partners.get(code) if lookups is not None else PartnerNation.objects.filter(iso3=code).first()
+    if "\x00" in code:  # PostgreSQL cannot even compare such a string: no country has it
+        partner = None
+    elif lookups is not None:
+        partner = lookups.partners.get(code)
+    else:
+        partner = PartnerNation.objects.filter(iso3=code).first()
     if partner is None:
         errors.add(
             name, _("Unknown country code “%(code)s”: use an ISO 3166-1 alpha-3 code such as FRA.") % {"code": code}
@@ -151,7 +156,12 @@ def _resolve_series(value, errors: _Errors, lookups: Lookups | None = None) -> E
     if isinstance(value, ExerciseSeries):
         return value
     slug = str(value).strip().lower()
-    series = lookups.series.get(slug) if lookups is not None else ExerciseSeries.objects.filter(slug=slug).first()
+    if "\x00" in slug:
+        series = None
+    elif lookups is not None:
+        series = lookups.series.get(slug)
+    else:
+        series = ExerciseSeries.objects.filter(slug=slug).first()
     if series is None:
         errors.add("series", _("Unknown exercise series “%(slug)s”.") % {"slug": value})
     return series
@@ -273,6 +283,9 @@ def _clean_engagement(data: Mapping[str, Any], errors: _Errors, lookups: Lookups
         focus = data["threat_focus"] or []
         if isinstance(focus, str):
             focus = [part for part in focus.replace(";", ",").split(",") if part.strip()]
+        elif not isinstance(focus, list | tuple | set | frozenset):
+            errors.add("threat_focus", _("Give the threat focus as a list of choices."))
+            focus = []
         values = []
         for item in focus:
             item = str(item).strip()
@@ -309,7 +322,7 @@ def _clean_participants(
     codes = {
         str(r.get("partner")).strip().upper()
         for r in rows
-        if r.get("partner") and not isinstance(r.get("partner"), PartnerNation)
+        if r.get("partner") and not isinstance(r.get("partner"), PartnerNation) and "\x00" not in str(r.get("partner"))
     }
     if lookups is not None:
         cache = lookups.partners

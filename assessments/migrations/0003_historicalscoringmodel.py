@@ -7,36 +7,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assessments', '0002_scoring_model_v1'),
+        ("assessments", "0002_scoring_model_v1"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalScoringModel',
+            name="HistoricalScoringModel",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(db_index=True, verbose_name='version')),
-                ('weights', models.JSONField(help_text='Weight of each component; renormalised over non-null ones.', verbose_name='weights')),
-                ('half_life_days', models.PositiveIntegerField(verbose_name='half-life (days)')),
-                ('lookback_quarters', models.PositiveSmallIntegerField(verbose_name='look-back (quarters)')),
-                ('activity_scale', models.FloatField(verbose_name='activity scale')),
-                ('is_active', models.BooleanField(default=False, verbose_name='active')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("version", models.PositiveIntegerField(db_index=True, verbose_name="version")),
+                (
+                    "weights",
+                    models.JSONField(
+                        help_text="Weight of each component; renormalised over non-null ones.", verbose_name="weights"
+                    ),
+                ),
+                ("half_life_days", models.PositiveIntegerField(verbose_name="half-life (days)")),
+                ("lookback_quarters", models.PositiveSmallIntegerField(verbose_name="look-back (quarters)")),
+                ("activity_scale", models.FloatField(verbose_name="activity scale")),
+                ("is_active", models.BooleanField(default=False, verbose_name="active")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("created_at", models.DateTimeField(blank=True, editable=False, verbose_name="created")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical scoring model',
-                'verbose_name_plural': 'historical scoring models',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical scoring model",
+                "verbose_name_plural": "historical scoring models",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),

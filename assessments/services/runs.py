@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,6 +40,8 @@ BATCH_SIZE = 1000
 MAX_PERIODS_PER_RUN = 400
 # A queued run older than this whose task seems lost is enqueued again by the nightly job.
 STALE_QUEUED_AFTER = datetime.timedelta(minutes=30)
+# Errors a later attempt can get past (the database restarted, a connection was cut): the task retries them.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
 # --- the scoring model ----------------------------------------------------------------------------------
@@ -98,20 +100,40 @@ def _validate_periods(periods: Iterable[str] | None) -> list[Quarter]:
 def assessment_run_enqueue(run: AssessmentRun) -> None:
     """Send the run to the workers once the surrounding transaction commits.
 
-    A broker that is down must not turn a saved change into an error page: the run stays queued and the
-    nightly job enqueues it again.
+    A broker that is down must not turn a saved change into an error page: the run stays queued with a
+    note saying it is waiting for the task queue, and is sent again by ``assessment_runs_resend_waiting``
+    (every minute, from beat) or by the next change coalesced into it, once the broker is back.
     """
+    had_note = bool(run.error)
 
     def send():
         from assessments.tasks import run_assessment
 
         try:
             run_assessment.delay(str(run.pk))
-        except Exception:
-            # Eager mode executes the run here: its failure is recorded on the run itself.
-            logger.exception("Could not start assessment run %s; it stays queued for the nightly job.", run.pk)
+        except Exception as exc:
+            logger.exception("Could not start assessment run %s; it stays queued until it can be sent.", run.pk)
+            if run_assessment.app.conf.task_always_eager:
+                return  # the run was executed here, and its failure is recorded on the run itself
+            note = _(
+                "Waiting for the task queue, which could not be reached (%(error)s); the run starts once it is back."
+            ) % {"error": type(exc).__name__}
+            AssessmentRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(error=note)
+        else:
+            if had_note:
+                AssessmentRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(error="")
 
     transaction.on_commit(send)
+
+
+def assessment_runs_resend_waiting() -> int:
+    """Send again every queued run that carries a note (its sending failed, or an attempt failed and a
+    retry is due): a duplicate message is harmless, a run that has succeeded is not run again."""
+    waiting = list(AssessmentRun.objects.filter(status=RunStatus.QUEUED).exclude(error="").order_by("created_at")[:100])
+    for run in waiting:
+        with transaction.atomic():
+            assessment_run_enqueue(run)
+    return len(waiting)
 
 
 @transaction.atomic
@@ -173,6 +195,8 @@ def scores_recompute_request(*, partner_ids: Iterable[int], quarters: Iterable[Q
         run.periods = [str(q) for q in sorted(quarters | set(parse_periods(run.periods, limit=10_000)))]
         run.partner_ids = sorted(partner_ids | set(run.partner_ids))
         run.save(update_fields=["periods", "partner_ids"])
+        if run.error:  # it could not be sent to the workers so far: try again now
+            assessment_run_enqueue(run)
         return run
     run = AssessmentRun.objects.create(
         trigger=RunTrigger.DATA_CHANGE,
@@ -208,22 +232,32 @@ def _start(run_id) -> AssessmentRun | None:
     return run
 
 
-def _fail(run: AssessmentRun, exc: BaseException) -> None:
+def _fail(run: AssessmentRun, exc: BaseException, *, retrying: bool = False) -> None:
+    """Record the error on the run: failed, or back to queued when the task will try it again."""
     message = f"{type(exc).__name__}: {exc}".strip()[:4000]
+    if retrying:
+        message = _("Attempt failed, it will be retried: %(error)s") % {"error": message}
     try:
+        if not connection.in_atomic_block:
+            # A connection the server cut is unusable: drop it so the update below opens a new one.
+            connection.close_if_unusable_or_obsolete()
         AssessmentRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.FAILED, finished_at=timezone.now(), error=message
+            status=RunStatus.QUEUED if retrying else RunStatus.FAILED,
+            finished_at=None if retrying else timezone.now(),
+            error=message,
         )
     except Exception:  # the database itself may be what failed; the task's retry will try again
         logger.exception("Could not record the failure of assessment run %s", run.pk)
 
 
-def assessment_run_execute(*, run_id, lock_wait: float = 30.0) -> AssessmentRun:
+def assessment_run_execute(*, run_id, lock_wait: float = 30.0, will_retry: bool = False) -> AssessmentRun:
     """Execute a run: lock, compute every quarter, write everything in one transaction, record the result.
 
     Raises ``ScoringBusy`` (run left queued) if another run holds the lock for ``lock_wait`` seconds.
     Any other error marks the run failed with the error, leaves the previous scores as they were, and
-    is raised again so the task can retry transient database errors.
+    is raised again so the task can retry transient database errors. With ``will_retry`` (the task has
+    retries left), a transient error puts the run back to queued instead, with the error as a note, so
+    nobody reads "failed" for a run that is about to succeed.
     """
     run = AssessmentRun.objects.get(pk=run_id)
     if run.status == RunStatus.SUCCEEDED:
@@ -248,7 +282,7 @@ def assessment_run_execute(*, run_id, lock_wait: float = 30.0) -> AssessmentRun:
                 # on a dashboard too, not only the coalesced data-change run).
                 _mark_changes_processed(run, quarters)
         except Exception as exc:
-            _fail(run, exc)
+            _fail(run, exc, retrying=will_retry and isinstance(exc, TRANSIENT_ERRORS))
             raise
     return run
 

@@ -73,6 +73,12 @@ class ComputedScore:
     weights_used: dict[str, float] = field(default_factory=dict)
 
 
+def _percent(value: float | None) -> float | None:
+    """A score in [0, 100]: the formulas stay within it exactly, floating-point sums can stray by an ulp
+    (100 * w / w is 100.00000000000001 for some w)."""
+    return None if value is None else min(100.0, max(0.0, value))
+
+
 def components_from(inputs: ScoreInputs, model: ScoringModel) -> tuple[dict[str, float | None], float | None, dict]:
     """The seven components (0-100, None when empty) and ``overall`` from a partner's sums.
 
@@ -90,12 +96,13 @@ def components_from(inputs: ScoreInputs, model: ScoringModel) -> tuple[dict[str,
         "multilateral": 100.0 * inputs.multilateral_weight_sum / w if inputs.engagement_count and w > 0 else None,
         "objectives": 100.0 * inputs.objectives_progress if inputs.objectives_progress is not None else None,
     }
+    components = {name: _percent(value) for name, value in components.items()}
     weights = {name: float(model.weights.get(name, 0.0)) for name in COMPONENTS}
     present = {name: weights[name] for name, value in components.items() if value is not None}
     total = sum(present.values())
     if total <= 0:
         return components, None, {}
-    overall = sum(present[name] * components[name] for name in present) / total
+    overall = _percent(sum(present[name] * components[name] for name in present) / total)
     return components, overall, {name: weight / total for name, weight in present.items()}
 
 
@@ -207,12 +214,25 @@ def indicators_with_progress(*, on, partner_ids=None) -> QuerySet[Indicator]:
         Value(0.0, output_field=FloatField()),
         output_field=FloatField(),
     )
+    rising = Q(target_value__gt=F("baseline_value"))
+    falling = Q(target_value__lt=F("baseline_value"))
+    one, zero = Value(1.0, output_field=FloatField()), Value(0.0, output_field=FloatField())
     return rows.annotate(
         latest_value=Subquery(latest.values("value")[:1], output_field=FloatField()),
         latest_date=Subquery(latest.values("date")[:1], output_field=DateField()),
     ).annotate(
-        # PostgreSQL's LEAST/GREATEST skip nulls, so "not measured" is kept null explicitly.
-        progress=Case(When(latest_value__isnull=True, then=Value(None)), default=clipped, output_field=FloatField())
+        # PostgreSQL's LEAST/GREATEST skip nulls, so "not measured" is kept null explicitly. Values at or
+        # beyond the target or the baseline are settled before dividing: with a target a hair from the
+        # baseline, the ratio would overflow (an error in PostgreSQL, failing the whole run).
+        progress=Case(
+            When(latest_value__isnull=True, then=Value(None)),
+            When(rising & Q(latest_value__gte=F("target_value")), then=one),
+            When(rising & Q(latest_value__lte=F("baseline_value")), then=zero),
+            When(falling & Q(latest_value__lte=F("target_value")), then=one),
+            When(falling & Q(latest_value__gte=F("baseline_value")), then=zero),
+            default=clipped,
+            output_field=FloatField(),
+        )
     )
 
 

@@ -34,5 +34,5 @@ def test_task_runs_on_a_real_worker_and_writes_to_postgres(worker, client):
 
     health = client.get("/healthz").json()
     assert health["checks"]["broker"] == {"status": "ok", "transport": "redis"}
-    assert health["checks"]["cache"]["backend"] == "RedisCache"
+    assert health["checks"]["cache"]["backend"] == "ResilientRedisCache"
     assert health["worker_last_seen"] == beat.last_seen.isoformat()
