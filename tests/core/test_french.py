@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
+from django.utils.text import slugify
 
 from engagements import services
 from engagements.models import ExerciseSeries
@@ -241,7 +242,7 @@ def _data_strings() -> list[str]:
     reference data in English): removed from the page before looking for English wording."""
     from django.contrib.auth import get_user_model
 
-    from assessments.models import Indicator, Objective
+    from assessments.models import Indicator, Objective, ScoringModel
     from core.audit import history_models
     from engagements.models import AfterActionReport, Engagement
     from organizations.models import Membership, Organization
@@ -261,6 +262,7 @@ def _data_strings() -> list[str]:
         values.update(row)
     values.update(Objective.objects.values_list("title", flat=True))
     values.update(Indicator.objects.values_list("name", flat=True))
+    values.update(ScoringModel.objects.values_list("description", flat=True))  # written by administrators
     values.update(get_user_model().objects.values_list("username", flat=True))
     for history_model in history_models().values():  # reasons stored with changes ("Reference data loaded")
         values.update(history_model.objects.values_list("history_change_reason", flat=True).distinct())
@@ -389,10 +391,14 @@ def test_main_pages_show_no_english_interface_text(
     assessment_pages = [
         ("assessments:overview", ()),
         ("assessments:partner", (first.host_country.iso3,)),
+        ("assessments:organization", ("ECOWAS",)),
+        ("assessments:region", (slugify(first.host_country.region),)),
         ("assessments:runs", ()),
         ("assessments:objectives", ()),
         ("assessments:objective", (french_data["objective"].pk,)),
         ("assessments:indicator", (french_data["indicator"].pk,)),
+        ("assessments:objective-update", (french_data["objective"].pk,)),
+        ("assessments:indicator-update", (french_data["indicator"].pk,)),
         ("assessments:methodology", ()),
     ]
     pages += [("analyst", "get", url, {}) for name, args in assessment_pages if (url := _optional(name, *args))]
