@@ -30,8 +30,8 @@ from assessments.models import PartnerScore
 from assessments.periods import PeriodError, Quarter
 from assessments.services import assessment_run_request, scoring_model_active
 from core.exports import csv_response
-from engagements.choices import ParticipantRole
 from core.paging import paginate, querystring_without
+from engagements.choices import ParticipantRole
 from organizations import selectors as organization_selectors
 from partners import selectors as partner_selectors
 
