@@ -482,3 +482,38 @@ def test_a_french_user_sees_french_dates_and_numbers(make_client, planner, frenc
     english.force_login(planner)
     detail_en = english.get(reverse("engagements:detail", args=[french_data["first"].pk])).content.decode()
     assert "2025-02-10 – 2025-02-28" in detail_en and "USD 1,500,000.00" in detail_en
+
+
+def test_assessment_pages_follow_the_language(make_client, analyst, french_data):
+    """Dates, percentages, participant roles and the explanation's total on the analyst pages: French for a
+    French user, ISO dates and English wording otherwise; a date field keeps its ISO value in French."""
+    objective, indicator = french_data["objective"], french_data["indicator"]
+    objective.target_date = D(2026, 6, 30)
+    objective.save(update_fields=["target_date"])
+    partner_url = reverse("assessments:partner", args=[french_data["first"].host_country.iso3])
+
+    client = french_client(make_client, analyst)
+    page = html_lib.unescape(client.get(reverse("assessments:indicator", args=[indicator.pk])).content.decode())
+    assert "<td>31/01/2025</td>" in page and "31 janvier 2025" in page  # table and prose
+    assert f"40{NBSP}%" in page  # progress: 40 of 0 to 100
+    page = html_lib.unescape(client.get(reverse("assessments:objective", args=[objective.pk])).content.decode())
+    assert "30 juin 2026" in page
+    form = client.get(reverse("assessments:objective-update", args=[objective.pk])).content.decode()
+    assert 'value="2026-06-30"' in form  # the browser's date input needs ISO
+    page = html_lib.unescape(client.get(partner_url, {"period": "2025-Q1"}).content.decode())
+    assert re.search(rf"Global{NBSP}: \d+,\d\d", page)
+    assert "<td>Hôte</td>" in page and "<td>host</td>" not in page
+    assert "10/02/2025 – 28/02/2025" in page
+    assert "31 mars 2025" in page  # the window ends on the quarter's last day
+    methodology = html_lib.unescape(client.get(reverse("assessments:methodology")).content.decode())
+    assert re.search(rf"\d+,\d{NBSP}%", methodology) and "Multilatéralisme" in methodology
+
+    english = make_client()
+    english.force_login(analyst)
+    page = english.get(reverse("assessments:indicator", args=[indicator.pk])).content.decode()
+    assert "<td>2025-01-31</td>" in page and "40%" in page
+    page = html_lib.unescape(english.get(partner_url, {"period": "2025-Q1"}).content.decode())
+    assert re.search(r"Overall: \d+\.\d\d", page) and "<td>Host</td>" in page
+    assert "2025-02-10 – 2025-02-28" in page and "2025-03-31" in page
+    form = english.get(reverse("assessments:objective-update", args=[objective.pk])).content.decode()
+    assert 'value="2026-06-30"' in form
