@@ -31,6 +31,7 @@ from assessments.periods import PeriodError, Quarter
 from assessments.services import assessment_run_request, scoring_model_active
 from core.exports import csv_response
 from core.paging import paginate, querystring_without
+from engagements.choices import ParticipantRole
 from organizations import selectors as organization_selectors
 from partners import selectors as partner_selectors
 
@@ -300,7 +301,7 @@ def partner_scores(request, iso3: str):
     of one quarter (the latest by default), objectives with indicator progress, memberships on that day."""
     partner = partner_selectors.partner_get(iso3=iso3)
     if partner is None:
-        raise Http404(f"No partner nation with the code {iso3!r}.")
+        raise Http404(_("No partner nation with the code %(code)s.") % {"code": iso3})
     model = scoring_model_active()
     trend = dash.partner_trend(partner=partner, model=model)
     history = trend[::-1]
@@ -389,6 +390,7 @@ def partner_scores(request, iso3: str):
         "recompute_partner": partner.iso3,
         "section": "scores",
         "print_engagements": 12,
+        "role_labels": dict(ParticipantRole.choices),
     }
     return _render(request, "assessments/partner.html", "assessments/_partner_main.html", context, status=status)
 
@@ -536,7 +538,7 @@ def _group_page(request, *, scope, title, subtitle, members, back, filename, ext
 def organization_dashboard(request, acronym: str):
     organization = organization_selectors.organization_get(acronym=acronym)
     if organization is None:
-        raise Http404(f"No organization with the acronym {acronym!r}.")
+        raise Http404(_("No organization with the acronym %(acronym)s.") % {"acronym": acronym})
     return _group_page(
         request,
         scope=dash.Scope(organization=organization.acronym),
@@ -552,7 +554,7 @@ def organization_dashboard(request, acronym: str):
 def region_dashboard(request, slug: str):
     found = dash.region_by_slug(slug)
     if found is None:
-        raise Http404(f"No region or subregion called {slug!r}.")
+        raise Http404(_("No region or subregion called %(name)s.") % {"name": slug})
     kind, name = found
     scope = dash.Scope(region=name) if kind == "region" else dash.Scope(subregion=name)
     return _group_page(
@@ -598,6 +600,7 @@ def methodology(request):
         "example": dash.worked_example(model),
         "example_quarter": Quarter.current().shift(-1),
         "components": Component.choices,
+        "component_labels": dict(Component.choices),
         "section": "methodology",
         "half_life_years": model.half_life_days / 365,
     }
@@ -673,7 +676,7 @@ def run_status(request, run_id):
     """A run's progress as JSON, polled by "Recompute now" until it has finished."""
     run = selectors.run_get(run_id=run_id)
     if run is None:
-        raise Http404("No such run.")
+        raise Http404(_("No such run."))
     response = JsonResponse(_run_status(run))
     response["Cache-Control"] = "no-store"
     return response

@@ -40,7 +40,7 @@ class ObjectiveForm(forms.ModelForm):
         model = Objective
         fields = ["partner", "line_of_effort", "title", "description", "target_date", "status"]
         widgets = {
-            "target_date": forms.DateInput(attrs={"type": "date"}),
+            "target_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "description": forms.Textarea(attrs={"rows": 4}),
         }
 
@@ -54,7 +54,7 @@ class IndicatorForm(forms.ModelForm):
     class Meta:
         model = Indicator
         fields = ["objective", "name", "unit", "baseline_value", "target_value", "baseline_date"]
-        widgets = {"baseline_date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"baseline_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
         help_texts = {"target_value": _("May be below the baseline when less is better (e.g. incidents).")}
 
     def __init__(self, *args, **kwargs):
@@ -72,7 +72,7 @@ class MeasurementForm(forms.ModelForm):
     class Meta:
         model = Measurement
         fields = ["indicator", "date", "value", "source"]
-        widgets = {"date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

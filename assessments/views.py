@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format, number_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -39,7 +40,7 @@ def _apply_service_errors(form, error: ValidationError) -> None:
 def alert_acknowledge(request, pk: int):
     alert = Alert.objects.filter(pk=pk).first()
     if alert is None:
-        raise Http404("No such alert.")
+        raise Http404(_("No such alert."))
     form = AlertAcknowledgeForm(request.POST)
     if form.is_valid():
         services.alert_acknowledge(alert=alert, user=request.user, note=form.cleaned_data["note"])
@@ -86,7 +87,7 @@ def run_list(request):
 def run_detail(request, run_id):
     run = selectors.run_get(run_id=run_id)
     if run is None:
-        raise Http404("No such run.")
+        raise Http404(_("No such run."))
     return render(request, "assessments/run_detail.html", {"run": run})
 
 
@@ -118,7 +119,7 @@ def objective_list(request):
 def objective_detail(request, pk: int):
     objective = selectors.objective_get(pk=pk)
     if objective is None:
-        raise Http404("No such objective.")
+        raise Http404(_("No such objective."))
     context = {
         "objective": objective,
         "indicators": selectors.indicator_list().filter(objective=objective),
@@ -164,7 +165,7 @@ def objective_create(request):
 def objective_update(request, pk: int):
     objective = selectors.objective_get(pk=pk)
     if objective is None:
-        raise Http404("No such objective.")
+        raise Http404(_("No such objective."))
     form = ObjectiveForm(request.POST or None, instance=objective)
     return _form_page(
         request,
@@ -201,7 +202,7 @@ def _delete_page(request, *, instance, title, delete, success, next_url, cancel_
 def objective_delete(request, pk: int):
     objective = selectors.objective_get(pk=pk)
     if objective is None:
-        raise Http404("No such objective.")
+        raise Http404(_("No such objective."))
     return _delete_page(
         request,
         instance=objective,
@@ -216,7 +217,7 @@ def objective_delete(request, pk: int):
 def indicator_detail(request, pk: int):
     indicator = selectors.indicator_get(pk=pk)
     if indicator is None:
-        raise Http404("No such indicator.")
+        raise Http404(_("No such indicator."))
     context = {
         "indicator": indicator,
         "measurements": indicator.measurements.all(),
@@ -255,7 +256,7 @@ def indicator_create(request):
 def indicator_update(request, pk: int):
     indicator = Indicator.objects.filter(pk=pk).first()
     if indicator is None:
-        raise Http404("No such indicator.")
+        raise Http404(_("No such indicator."))
     form = IndicatorForm(request.POST or None, instance=indicator)
     return _form_page(
         request,
@@ -272,7 +273,7 @@ def indicator_update(request, pk: int):
 def indicator_delete(request, pk: int):
     indicator = Indicator.objects.select_related("objective").filter(pk=pk).first()
     if indicator is None:
-        raise Http404("No such indicator.")
+        raise Http404(_("No such indicator."))
     return _delete_page(
         request,
         instance=indicator,
@@ -309,7 +310,7 @@ def measurement_create(request):
 def measurement_update(request, pk: int):
     measurement = Measurement.objects.filter(pk=pk).first()
     if measurement is None:
-        raise Http404("No such measurement.")
+        raise Http404(_("No such measurement."))
     form = MeasurementForm(request.POST or None, instance=measurement)
     return _form_page(
         request,
@@ -326,12 +327,12 @@ def measurement_update(request, pk: int):
 def measurement_delete(request, pk: int):
     measurement = Measurement.objects.select_related("indicator__objective").filter(pk=pk).first()
     if measurement is None:
-        raise Http404("No such measurement.")
+        raise Http404(_("No such measurement."))
     return _delete_page(
         request,
         instance=measurement,
         title=_("Delete the measurement of %(date)s (%(value)s)?")
-        % {"date": measurement.date, "value": measurement.value},
+        % {"date": date_format(measurement.date, "DATE_FORMAT"), "value": number_format(measurement.value)},
         delete=lambda: services.measurement_delete(measurement=measurement, user=request.user),
         success=_("Measurement deleted."),
         next_url=reverse("assessments:indicator", args=[measurement.indicator_id]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -79,6 +80,8 @@ def item(mapping, key):
 
 @register.filter
 def percent(value) -> str:
+    """A share as a percentage with one decimal, written the language's way (12.5% in English, 12,5 % in
+    French), or an em dash."""
     if value is None:
         return "—"
-    return f"{number_format(value * 100, 1)}\u00a0%"
+    return gettext("%(value)s%%") % {"value": number_format(value * 100, 1)}

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from django import template
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -83,7 +84,7 @@ def _label(score, period: str) -> str:
     return _("%(name)s (%(iso3)s): %(score)s in %(period)s") % {
         "name": score.partner.name,
         "iso3": score.partner.iso3,
-        "score": f"{score.overall:.2f}",
+        "score": number_format(score.overall, 2),
         "period": period,
     }
 

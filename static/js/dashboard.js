@@ -126,6 +126,13 @@
     return action + (query ? "?" + query : "");
   }
 
+  // A translated pattern from the page ("The run failed: %(error)s") with its placeholders filled in.
+  function fill(pattern, values) {
+    return pattern.replace(/%\((\w+)\)s/g, function (match, name) {
+      return name in values ? values[name] : match;
+    });
+  }
+
   function followRun(form, statusUrl, label) {
     var labels = label.dataset;
     var button = form.querySelector("button");
@@ -134,7 +141,7 @@
         .then(function (response) { return response.json(); })
         .then(function (run) {
           if (!run.finished) {
-            label.textContent = labels.labelsStarted + ": " + run.status_display + "…";
+            label.textContent = fill(labels.labelsProgress, { status: run.status_display });
             window.setTimeout(poll, 1500);
             return;
           }
@@ -142,7 +149,7 @@
             label.textContent = labels.labelsDone;
             load(window.location.pathname + window.location.search, false);
           } else {
-            label.textContent = labels.labelsFailed + " " + (run.error || run.status_display);
+            label.textContent = fill(labels.labelsFailed, { error: run.error || run.status_display });
             button.disabled = false;
           }
         })
@@ -175,7 +182,7 @@
             var messages = Object.keys(errors).map(function (key) {
               return errors[key].map(function (e) { return e.message; }).join(" ");
             });
-            label.textContent = label.dataset.labelsError + " " + messages.join(" ");
+            label.textContent = fill(label.dataset.labelsError, { error: messages.join(" ") });
             button.disabled = false;
             return;
           }

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
+from django.utils.text import slugify
 
 from engagements import services
 from engagements.models import ExerciseSeries
@@ -241,7 +242,7 @@ def _data_strings() -> list[str]:
     reference data in English): removed from the page before looking for English wording."""
     from django.contrib.auth import get_user_model
 
-    from assessments.models import Indicator, Objective
+    from assessments.models import Indicator, Objective, ScoringModel
     from core.audit import history_models
     from engagements.models import AfterActionReport, Engagement
     from organizations.models import Membership, Organization
@@ -261,6 +262,7 @@ def _data_strings() -> list[str]:
         values.update(row)
     values.update(Objective.objects.values_list("title", flat=True))
     values.update(Indicator.objects.values_list("name", flat=True))
+    values.update(ScoringModel.objects.values_list("description", flat=True))  # written by administrators
     values.update(get_user_model().objects.values_list("username", flat=True))
     for history_model in history_models().values():  # reasons stored with changes ("Reference data loaded")
         values.update(history_model.objects.values_list("history_change_reason", flat=True).distinct())
@@ -389,10 +391,14 @@ def test_main_pages_show_no_english_interface_text(
     assessment_pages = [
         ("assessments:overview", ()),
         ("assessments:partner", (first.host_country.iso3,)),
+        ("assessments:organization", ("ECOWAS",)),
+        ("assessments:region", (slugify(first.host_country.region),)),
         ("assessments:runs", ()),
         ("assessments:objectives", ()),
         ("assessments:objective", (french_data["objective"].pk,)),
         ("assessments:indicator", (french_data["indicator"].pk,)),
+        ("assessments:objective-update", (french_data["objective"].pk,)),
+        ("assessments:indicator-update", (french_data["indicator"].pk,)),
         ("assessments:methodology", ()),
     ]
     pages += [("analyst", "get", url, {}) for name, args in assessment_pages if (url := _optional(name, *args))]
@@ -476,3 +482,38 @@ def test_a_french_user_sees_french_dates_and_numbers(make_client, planner, frenc
     english.force_login(planner)
     detail_en = english.get(reverse("engagements:detail", args=[french_data["first"].pk])).content.decode()
     assert "2025-02-10 – 2025-02-28" in detail_en and "USD 1,500,000.00" in detail_en
+
+
+def test_assessment_pages_follow_the_language(make_client, analyst, french_data):
+    """Dates, percentages, participant roles and the explanation's total on the analyst pages: French for a
+    French user, ISO dates and English wording otherwise; a date field keeps its ISO value in French."""
+    objective, indicator = french_data["objective"], french_data["indicator"]
+    objective.target_date = D(2026, 6, 30)
+    objective.save(update_fields=["target_date"])
+    partner_url = reverse("assessments:partner", args=[french_data["first"].host_country.iso3])
+
+    client = french_client(make_client, analyst)
+    page = html_lib.unescape(client.get(reverse("assessments:indicator", args=[indicator.pk])).content.decode())
+    assert "<td>31/01/2025</td>" in page and "31 janvier 2025" in page  # table and prose
+    assert f"40{NBSP}%" in page  # progress: 40 of 0 to 100
+    page = html_lib.unescape(client.get(reverse("assessments:objective", args=[objective.pk])).content.decode())
+    assert "30 juin 2026" in page
+    form = client.get(reverse("assessments:objective-update", args=[objective.pk])).content.decode()
+    assert 'value="2026-06-30"' in form  # the browser's date input needs ISO
+    page = html_lib.unescape(client.get(partner_url, {"period": "2025-Q1"}).content.decode())
+    assert re.search(rf"Global{NBSP}: \d+,\d\d", page)
+    assert "<td>Hôte</td>" in page and "<td>host</td>" not in page
+    assert "10/02/2025 – 28/02/2025" in page
+    assert "31 mars 2025" in page  # the window ends on the quarter's last day
+    methodology = html_lib.unescape(client.get(reverse("assessments:methodology")).content.decode())
+    assert re.search(rf"\d+,\d{NBSP}%", methodology) and "Multilatéralisme" in methodology
+
+    english = make_client()
+    english.force_login(analyst)
+    page = english.get(reverse("assessments:indicator", args=[indicator.pk])).content.decode()
+    assert "<td>2025-01-31</td>" in page and "40%" in page
+    page = html_lib.unescape(english.get(partner_url, {"period": "2025-Q1"}).content.decode())
+    assert re.search(r"Overall: \d+\.\d\d", page) and "<td>Host</td>" in page
+    assert "2025-02-10 – 2025-02-28" in page and "2025-03-31" in page
+    form = english.get(reverse("assessments:objective-update", args=[objective.pk])).content.decode()
+    assert 'value="2026-06-30"' in form
