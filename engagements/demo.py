@@ -25,7 +25,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status
-from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation, ReferenceCounter
+from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
+from engagements.services import reference_allocate
 from organizations.models import Organization
 from partners.models import PartnerNation
 
@@ -423,12 +424,8 @@ def _references(plan_: Plan) -> list[str]:
         per_year.setdefault(row["start_date"].year, []).append(index)
     references = [""] * len(plan_.engagements)
     for year, indexes in per_year.items():
-        ReferenceCounter.objects.bulk_create([ReferenceCounter(year=year, last_number=0)], ignore_conflicts=True)
-        counter = ReferenceCounter.objects.select_for_update().get(year=year)
-        first = counter.last_number + 1
-        ReferenceCounter.objects.filter(year=year).update(last_number=counter.last_number + len(indexes))
-        for offset, index in enumerate(indexes):
-            references[index] = f"ENG-{year}-{first + offset:06d}"
+        for index, reference in zip(indexes, reference_allocate(year=year, count=len(indexes)), strict=True):
+            references[index] = reference
     return references
 
 

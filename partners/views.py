@@ -57,9 +57,10 @@ def partner_list(request):
     return render(request, "partners/partner_list.html", context)
 
 
-def _optional_url(name: str, **query) -> str | None:
+def _url_if_installed(name: str, *args, **query) -> str | None:
+    """The URL of a page of an app above this one (engagements, assessments), or None without it."""
     try:
-        url = reverse(name)
+        url = reverse(name, args=args)
     except NoReverseMatch:
         return None
     return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
@@ -76,14 +77,7 @@ def partner_detail(request, iso3: str):
         "current": [row for row in history if row.is_current],
         "timeline": history,
         "map_partners": [partner],
-        "engagements_url": _optional_url("engagements:list", partner=partner.iso3),
-        "assessment_url": _url_with_args("assessments:partner", partner.iso3),
+        "engagements_url": _url_if_installed("engagements:list", partner=partner.iso3),
+        "assessment_url": _url_if_installed("assessments:partner", partner.iso3),
     }
     return render(request, "partners/partner_detail.html", context)
-
-
-def _url_with_args(name: str, *args) -> str | None:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
