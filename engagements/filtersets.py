@@ -3,10 +3,11 @@
 import datetime
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.db import InSubqueryList
 from engagements.choices import Domain, EngagementType, Sensitivity, Status
 from engagements.models import Engagement, Participation
 from engagements.selectors import AAR_OVERDUE_DAYS
@@ -78,7 +79,9 @@ class EngagementFilterSet(django_filters.FilterSet):
         codes = [code.strip().upper() for code in value.split(",") if code.strip()]
         if not codes:
             return queryset
-        return queryset.filter(Exists(Participation.objects.filter(engagement=OuterRef("pk"), partner__iso3__in=codes)))
+        # The partner's participations first, then their engagements by id (core.db.InSubqueryList).
+        taking_part = Participation.objects.filter(partner__iso3__in=codes).order_by().values("engagement_id")
+        return queryset.filter(InSubqueryList(F("pk"), Subquery(taking_part)))
 
     def filter_organization(self, queryset, name, value):
         acronyms = [a.strip() for a in value.split(",") if a.strip()]

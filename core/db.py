@@ -1,0 +1,43 @@
+"""Query expressions that shape PostgreSQL plans where the planner's estimates mislead it."""
+
+from __future__ import annotations
+
+from django.db.models import BooleanField, Expression, Subquery
+
+
+class InSubqueryList(Expression):
+    """``lhs`` is one of the values ``subquery`` returns, evaluated once and first.
+
+    On PostgreSQL this is ``lhs = ANY(ARRAY(subquery))``: the subquery runs once as an InitPlan and the
+    outer rows are then fetched by ``lhs``'s index. A plain ``IN``/``EXISTS`` lets the planner walk an
+    ORDER BY index instead and test every row against the subquery, which it does when it wrongly
+    expects matches to be spread evenly along that order (the engagement list filtered by one partner:
+    177,551 probes for 100 rows on the million-engagement data set; see bench/README.md). Elsewhere it
+    is ``lhs IN (subquery)``. Use it where the subquery is selective: its rows are held as one array.
+    """
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, lhs, subquery: Subquery):
+        super().__init__(output_field=BooleanField())
+        self.lhs, self.subquery = lhs, subquery
+
+    def get_source_expressions(self):
+        return [self.lhs, self.subquery]
+
+    def set_source_expressions(self, exprs):
+        self.lhs, self.subquery = exprs
+
+    def _parts(self, compiler):
+        lhs_sql, lhs_params = compiler.compile(self.lhs)
+        sub_sql, sub_params = compiler.compile(self.subquery)
+        return lhs_sql, sub_sql, (*lhs_params, *sub_params)
+
+    def as_sql(self, compiler, connection):
+        lhs_sql, sub_sql, params = self._parts(compiler)
+        return f"{lhs_sql} IN {sub_sql}", params
+
+    def as_postgresql(self, compiler, connection):
+        lhs_sql, sub_sql, params = self._parts(compiler)
+        return f"{lhs_sql} = ANY(ARRAY{sub_sql})", params

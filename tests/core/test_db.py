@@ -1,0 +1,44 @@
+"""core.db.InSubqueryList: ``= ANY(ARRAY(...))`` on PostgreSQL, ``IN (...)`` elsewhere, same rows either way."""
+
+import copy
+
+import pytest
+from django.db import connection
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
+from django.db.models import F, Subquery
+
+from core.db import InSubqueryList
+from engagements.models import Engagement, Participation
+from tests.engagements.factories import EngagementFactory, ParticipationFactory, partner
+
+pytestmark = pytest.mark.django_db
+
+
+def _filtered(codes):
+    ids = Participation.objects.filter(partner__iso3__in=codes).order_by().values("engagement_id")
+    return Engagement.objects.filter(InSubqueryList(F("pk"), Subquery(ids)))
+
+
+def test_rows_are_those_with_a_matching_subquery_row():
+    alpha, beta = partner("GHA"), partner("SYC")
+    first, second, third = EngagementFactory(), EngagementFactory(), EngagementFactory()
+    ParticipationFactory(engagement=first, partner=alpha)
+    ParticipationFactory(engagement=second, partner=alpha)
+    ParticipationFactory(engagement=second, partner=beta)
+    ParticipationFactory(engagement=third, partner=beta)
+    assert set(_filtered(["GHA"])) == {first, second}
+    assert set(_filtered(["GHA", "SYC"])) == {first, second, third}
+    assert list(_filtered(["ZZZ"])) == []
+    everyone = Subquery(Participation.objects.values("engagement_id"))
+    assert list(Engagement.objects.exclude(InSubqueryList(F("pk"), everyone))) == []
+
+
+def test_sql_form_per_database():
+    sql, _params = _filtered(["GHA"]).query.get_compiler(connection=connection).as_sql()
+    if connection.vendor == "postgresql":
+        assert "= ANY(ARRAY(SELECT" in sql
+    settings = copy.deepcopy(connection.settings_dict)
+    settings.update(ENGINE="django.db.backends.sqlite3", NAME=":memory:")
+    sqlite = SQLiteWrapper(settings, alias="sqlite-compile-only")
+    sql, _params = _filtered(["GHA"]).query.get_compiler(connection=sqlite).as_sql()
+    assert "ANY(" not in sql and '"id" IN (SELECT' in sql
