@@ -100,6 +100,24 @@ def test_filters_and_ordering(api_for, viewer, three, params, expected):
 
 def test_reference_search_is_exact(api_for, viewer, three):
     assert ids(api_for(viewer).get(URL, {"q": three["lion"].reference})) == [three["lion"].pk]
+    assert ids(api_for(viewer).get(URL, {"q": f" {three['lion'].reference.lower()} "})) == [three["lion"].pk]
+
+
+def test_search_has_trigram_indexes_on_postgresql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("trigram indexes exist on PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'engagements_engagement'")
+        found = dict(cursor.fetchall())
+    for name, column in [
+        ("engagement_title_trgm", "title"),
+        ("engagement_location_trgm", "location_name"),
+        ("engagement_description_trgm", "description"),
+    ]:
+        assert "gin_trgm_ops" in found[name]
+        assert f"upper(({column})::text)" in found[name] or f"upper({column})" in found[name]
 
 
 @pytest.mark.parametrize(
