@@ -89,7 +89,9 @@ def engagement_list(request):
     context = {
         "filterset": filterset,
         "filter_errors": form.errors if filterset.is_bound else {},
-        "page": paginate(request, engagements),
+        "page": paginate(
+            request, engagements, load=lambda ids: selectors.engagement_list(user=request.user).filter(pk__in=ids)
+        ),
         "querystring": querystring_without(request, "page"),
         "types": EngagementType.choices,
         "statuses": Status.choices,

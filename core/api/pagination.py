@@ -1,4 +1,8 @@
+import functools
+
 from rest_framework.pagination import PageNumberPagination
+
+from core.paging import RowsFirstPaginator
 
 
 class StandardPagination(PageNumberPagination):
@@ -7,3 +11,11 @@ class StandardPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class RowsFirstPagination(StandardPagination):
+    """The same pages, found by id first when the view has ``load_page_rows(ids)`` (RowsFirstPaginator)."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.django_paginator_class = functools.partial(RowsFirstPaginator, load=getattr(view, "load_page_rows", None))
+        return super().paginate_queryset(queryset, request, view)

@@ -21,6 +21,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from core.api.exceptions import Conflict, flatten_errors
+from core.api.pagination import RowsFirstPagination
 from core.api.parsers import JSONParser
 from core.api.permissions import ModelRolePermission
 from core.api.serializers import ErrorSerializer
@@ -110,6 +111,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
 
     serializer_class = EngagementSerializer
     filterset_class = EngagementFilterSet
+    pagination_class = RowsFirstPagination
     permission_classes = [ModelRolePermission]
     permission_model = Engagement
     action_permissions = {"change_status": "change", "after_action": "change"}
@@ -117,6 +119,10 @@ class EngagementViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return selectors.engagement_list(user=self.request.user).select_related("after_action__submitted_by")
+
+    def load_page_rows(self, ids):
+        """The list page's rows, found by id first (RowsFirstPagination); filters were applied to find them."""
+        return self.get_queryset().filter(pk__in=ids)
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
