@@ -85,6 +85,11 @@ def ensure_database(engagements: int) -> None:
             "generate_demo_data", "--engagements", str(engagements - count), "--years", "10", "--seed", "1", verbosity=0
         )
         print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)
+        # What autovacuum does within minutes of a bulk load: the visibility map lets the list and count
+        # queries answer from indexes alone (index-only scans), as they would in service.
+        with connection.cursor() as cursor:
+            for table in ("engagements_engagement", "engagements_participation", "engagements_afteractionreport"):
+                cursor.execute(f"VACUUM (ANALYZE) {table}")
 
 
 def bench_scoring(repeat: int) -> list[tuple]:
