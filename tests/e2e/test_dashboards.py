@@ -5,6 +5,7 @@ import datetime
 from unittest import mock
 
 import pytest
+from playwright.sync_api import expect
 
 from assessments.models import AssessmentRun
 from assessments.services import assessment_run_execute, assessment_run_request
@@ -33,23 +34,23 @@ def test_analyst_filters_the_overview_in_place(page, login, make_user, scored):
     make_user("analyst-e2e", "analyst")
     login("analyst-e2e")
     assert page.url.endswith("/assessments/")  # analysts start on the overview
-    assert page.locator("h1").inner_text() == "Assessment overview, 2024-Q4"
+    expect(page.locator("h1")).to_have_text("Assessment overview, 2024-Q4")
     assert _chart_drawn(page, "trend-chart") and _chart_drawn(page, "activity-chart")
-    assert page.locator("svg.choropleth a path.score").count() == 5
+    expect(page.locator("svg.choropleth a path.score")).to_have_count(5)
     page.evaluate("() => { window.stillTheSamePage = true; }")
 
     page.get_by_label("Region", exact=True).select_option("Europe")
     page.wait_for_url("**region=Europe**")
     page.locator("#dashboard:not([aria-busy])").wait_for()
     assert page.evaluate("() => window.stillTheSamePage === true")  # updated in place, not reloaded
-    assert page.locator("svg.choropleth a path.score").count() == 3
+    expect(page.locator("svg.choropleth a path.score")).to_have_count(3)
     assert "Ghana" not in page.locator("#scores").inner_text()
     assert _chart_drawn(page, "trend-chart")
 
     page.go_back()
     page.wait_for_url(lambda url: "region=Europe" not in url)
     page.locator("svg.choropleth a path.score").nth(4).wait_for()
-    assert page.locator("svg.choropleth a path.score").count() == 5
+    expect(page.locator("svg.choropleth a path.score")).to_have_count(5)
     assert axe_violations(page) == []
     screenshot(page, "analyst-overview")
 
@@ -81,10 +82,10 @@ def test_viewer_sees_scores_without_controls(page, login, make_user, scored):
     make_user("viewer-e2e", "viewer")
     login("viewer-e2e")
     page.goto("/assessments/")
-    assert page.get_by_role("button", name="Recompute now").count() == 0
-    assert page.get_by_role("button", name="Acknowledge").count() == 0
-    assert page.locator("#alerts").get_by_text("Ghana").is_visible()
+    expect(page.get_by_role("button", name="Recompute now")).to_have_count(0)
+    expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    expect(page.locator("#alerts").get_by_text("Ghana")).to_be_visible()
     page.goto("/assessments/methodology/")
-    assert page.locator("h1").inner_text() == "How scores are computed: scoring model v1"
+    expect(page.locator("h1")).to_have_text("How scores are computed: scoring model v1")
     assert axe_violations(page) == []
     assert page.js_errors == []
