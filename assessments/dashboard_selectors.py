@@ -19,13 +19,21 @@ from django.db.models.functions import TruncQuarter
 from django.utils.text import slugify
 
 from assessments.choices import COMPONENTS, RunStatus
-from assessments.models import Alert, AssessmentRun, PartnerScore, ScoringModel
+from assessments.models import (
+    Alert,
+    AssessmentRun,
+    PartnerScore,
+    QuarterActivity,
+    QuarterActivityCount,
+    ScoringModel,
+)
 from assessments.periods import Quarter, quarter_range
 from assessments.selectors import member_of_on_period_end, score_list
+from assessments.services.activity import quarter_of
 from assessments.services.runs import scoring_model_active, stale_quarters
 from assessments.services.scoring import ScoreInputs, components_from
 from engagements.choices import EngagementType, Status
-from engagements.models import Engagement, Participation, PartnerChange
+from engagements.models import Engagement, Participation, PartnerChange, may_read_restricted
 from organizations.choices import MEMBER_STATUSES
 from organizations.models import Membership
 from partners.models import PartnerNation
@@ -163,28 +171,44 @@ def _counted_engagements(*, user, scope: Scope) -> QuerySet[Engagement]:
 
 
 def engagement_activity(*, user, scope: Scope, first: Quarter, last: Quarter) -> dict:
-    """Engagements starting in each quarter from ``first`` to ``last``, by type (one grouped query).
+    """Engagements starting in each quarter from ``first`` to ``last``, by type.
 
     Returns ``quarters`` (labels), ``series`` (one per type that occurs: value, label, counts per quarter)
     and ``totals`` per quarter. The user's visibility rules apply: a viewer's counts never include
-    restricted engagements.
+    restricted engagements. Without a scope, the quarters a run has counted are read from its snapshots
+    (``QuarterActivityCount``); the others, and every scoped page, are counted live with one grouped
+    query. At most three queries.
     """
     quarters = quarter_range(first, last) if first <= last else []
-    rows = (
-        _counted_engagements(user=user, scope=scope)
-        .filter(start_date__gte=first.start, start_date__lte=last.end)
-        .annotate(quarter_start=TruncQuarter("start_date"))
-        .order_by()
-        .values("quarter_start", "engagement_type")
-        .annotate(n=Count("pk"))
-    )
     index = {q: i for i, q in enumerate(quarters)}
     counts: dict[str, list[int]] = {}
-    for row in rows:
-        position = index.get(Quarter.of(_as_date(row["quarter_start"])))
-        if position is None:
-            continue
-        counts.setdefault(row["engagement_type"], [0] * len(quarters))[position] += row["n"]
+
+    def add(quarter: Quarter, kind: str, n: int) -> None:
+        counts.setdefault(kind, [0] * len(quarters))[index[quarter]] += n
+
+    missing = quarters
+    if scope.is_everything and quarters:
+        counted = _counted_quarters(quarters)
+        stored = QuarterActivityCount.objects.filter(period__in=[q.start for q in counted])
+        if not may_read_restricted(user):
+            stored = stored.filter(restricted=False)
+        for period, kind, n in stored.values_list("period", "engagement_type", "engagements"):
+            add(Quarter.of(period), kind, n)
+        missing = [q for q in quarters if q not in counted]
+    if missing:
+        rows = (
+            _counted_engagements(user=user, scope=scope)
+            .filter(start_date__gte=missing[0].start, start_date__lte=missing[-1].end)
+            .annotate(quarter_start=TruncQuarter("start_date"))
+            .order_by()
+            .values("quarter_start", "engagement_type")
+            .annotate(n=Count("pk"))
+        )
+        wanted = set(missing)
+        for row in rows:
+            quarter = quarter_of(row["quarter_start"])
+            if quarter in wanted:
+                add(quarter, row["engagement_type"], row["n"])
     series = [
         {"type": value, "label": str(label), "counts": counts[value]}
         for value, label in EngagementType.choices
@@ -194,13 +218,18 @@ def engagement_activity(*, user, scope: Scope, first: Quarter, last: Quarter) ->
     return {"quarters": [str(q) for q in quarters], "series": series, "totals": totals}
 
 
-def _as_date(value):
-    # TruncQuarter gives a date on PostgreSQL date columns and may give a datetime elsewhere.
-    return value.date() if hasattr(value, "date") and callable(value.date) else value
+def _counted_quarters(quarters: list[Quarter]) -> set[Quarter]:
+    periods = QuarterActivity.objects.filter(period__in=[q.start for q in quarters]).values_list("period", flat=True)
+    return {Quarter.of(p) for p in periods}
 
 
 def partners_engaged(*, user, scope: Scope, quarter: Quarter) -> int:
-    """Distinct partners in scope taking part in engagements that start in the quarter."""
+    """Distinct partners in scope taking part in engagements that start in the quarter (a run's snapshot
+    when there is no scope and the quarter has been counted, else one live query)."""
+    if scope.is_everything:
+        stored = QuarterActivity.objects.filter(period=quarter.start).first()
+        if stored is not None:
+            return stored.partners_engaged if may_read_restricted(user) else stored.partners_engaged_unrestricted
     engagements = Engagement.objects.visible_to(user).exclude(status=Status.CANCELLED)
     rows = Participation.objects.filter(
         engagement__in=engagements.filter(start_date__gte=quarter.start, start_date__lte=quarter.end).values("pk")

@@ -329,6 +329,55 @@ class Alert(models.Model):
         return str(Quarter.of(self.period))
 
 
+class QuarterActivity(models.Model):
+    """How many partners took part in the engagements starting in a quarter, as the last run counted them.
+
+    A row means the quarter has been counted; its ``QuarterActivityCount`` rows hold the engagements by
+    type. Both are snapshots like the scores: the overview reads them instead of counting a million
+    engagements on every visit, and a run recounts every quarter it scores. Partners are counted twice,
+    with and without restricted engagements, because a viewer's figures never include restricted ones.
+    """
+
+    period = models.DateField(_("quarter"), unique=True, help_text=_("First day of the quarter."))
+    partners_engaged = models.PositiveIntegerField(_("partners engaged"), default=0)
+    partners_engaged_unrestricted = models.PositiveIntegerField(
+        _("partners engaged in unrestricted engagements"), default=0
+    )
+    run = models.ForeignKey(
+        AssessmentRun, verbose_name=_("run"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    computed_at = models.DateTimeField(_("computed"))
+
+    class Meta:
+        verbose_name = _("quarter activity")
+        verbose_name_plural = _("quarter activity")
+        ordering = ["period"]
+
+    def __str__(self) -> str:
+        return str(Quarter.of(self.period))
+
+
+class QuarterActivityCount(models.Model):
+    """Engagements of one type starting in a counted quarter (cancelled and deleted ones left out)."""
+
+    period = models.DateField(_("quarter"))
+    engagement_type = models.CharField(_("type"), max_length=30)
+    restricted = models.BooleanField(_("restricted"))
+    engagements = models.PositiveIntegerField(_("engagements"))
+
+    class Meta:
+        verbose_name = _("quarter activity count")
+        verbose_name_plural = _("quarter activity counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "engagement_type", "restricted"], name="quarter_activity_count_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{Quarter.of(self.period)} {self.engagement_type}: {self.engagements}"
+
+
 class ScoringLease(models.Model):
     """The database lock used when no Redis is configured: whoever holds the lease until ``expires_at``."""
 

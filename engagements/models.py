@@ -32,6 +32,14 @@ class ExerciseSeries(models.Model):
         return self.name
 
 
+READ_RESTRICTED = "engagements.read_restricted_engagement"
+
+
+def may_read_restricted(user) -> bool:
+    """Whether ``user`` may see restricted engagements (analysts, planners, admins; never viewers)."""
+    return user is not None and user.has_perm(READ_RESTRICTED)
+
+
 class EngagementQuerySet(models.QuerySet):
     def live(self):
         """Not deleted. Deleted engagements stay in the database (with who, when and why) but vanish."""
@@ -40,7 +48,7 @@ class EngagementQuerySet(models.QuerySet):
     def visible_to(self, user):
         """What ``user`` may see: live engagements, restricted ones only with the permission for them."""
         rows = self.live()
-        if not user.has_perm("engagements.read_restricted_engagement"):
+        if not may_read_restricted(user):
             rows = rows.exclude(sensitivity=Sensitivity.RESTRICTED)
         return rows
 

@@ -30,7 +30,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
-from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
+from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation, may_read_restricted
 
 DUPLICATE_WINDOW_DAYS = 7
 TITLE_SIMILARITY = 0.75
@@ -247,7 +247,7 @@ def series_list(*, user=None) -> QuerySet[ExerciseSeries]:
     """Every series with ``iteration_count`` and ``first_year``/``last_year``; with ``user``, counting only the
     iterations that user may see (a viewer's counts never include restricted engagements)."""
     visible = Q(engagements__deleted_at__isnull=True)
-    if user is not None and not user.has_perm("engagements.read_restricted_engagement"):
+    if user is not None and not may_read_restricted(user):
         visible &= ~Q(engagements__sensitivity=Sensitivity.RESTRICTED)
     return ExerciseSeries.objects.select_related("lead_organization").annotate(
         iteration_count=Count("engagements", filter=visible),
@@ -509,11 +509,11 @@ def engagement_changes(*, user, since: datetime.datetime) -> QuerySet:
     """
     historical_engagement = Engagement.history.model
     historical_report = AfterActionReport.history.model
-    may_read_restricted = user.has_perm("engagements.read_restricted_engagement")
+    readable = may_read_restricted(user)
 
     engagement_rows = historical_engagement.objects.filter(history_date__gte=since)
     report_rows = historical_report.objects.filter(history_date__gte=since)
-    if not may_read_restricted:
+    if not readable:
         restricted = Engagement.objects.filter(sensitivity=Sensitivity.RESTRICTED)
         engagement_rows = engagement_rows.exclude(sensitivity=Sensitivity.RESTRICTED).exclude(
             Exists(restricted.filter(pk=OuterRef("id")))

@@ -32,6 +32,7 @@ from assessments.choices import (
 from assessments.locks import scoring_lock
 from assessments.models import Alert, AssessmentRun, PartnerScore, ScoringModel
 from assessments.periods import PeriodError, Quarter, default_periods, parse_periods, quarter_range
+from assessments.services.activity import activity_count, activity_store
 from assessments.services.scoring import ComputedScore, scores_compute
 
 logger = logging.getLogger(__name__)
@@ -271,8 +272,10 @@ def assessment_run_execute(*, run_id, lock_wait: float = 30.0, will_retry: bool 
             partner_ids = list(run.partner_ids or [])
             model = run.scoring_model
             results = {q: scores_compute(quarter=q, model=model, partner_ids=partner_ids) for q in quarters}
+            activity = activity_count(quarters)
             with transaction.atomic():
                 written = scores_store(run=run, model=model, results=results, partner_ids=partner_ids)
+                activity_store(run=run, counts=activity)
                 run.status = RunStatus.SUCCEEDED
                 run.finished_at = timezone.now()
                 run.partners_scored = len({pid for scores in results.values() for pid in scores})

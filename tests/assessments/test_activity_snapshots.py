@@ -1,0 +1,122 @@
+"""The overview's engagement counts as run snapshots: the same figures as counting live, for every role,
+recounted by every run, left in place by a failed one, and counted live where no run has counted."""
+
+from __future__ import annotations
+
+import datetime
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from assessments import dashboard_selectors as dash
+from assessments.models import AssessmentRun, QuarterActivity, QuarterActivityCount
+from assessments.periods import Quarter
+from assessments.services import assessment_run_execute, assessment_run_request
+from assessments.services.activity import activity_count
+from tests.assessments.factories import make_engagement
+
+pytestmark = pytest.mark.django_db
+
+D = datetime.date
+Q3, Q4 = Quarter(2024, 3), Quarter(2024, 4)
+EVERYTHING = dash.Scope()
+
+
+def run(periods):
+    return assessment_run_execute(run_id=assessment_run_request(periods=periods, enqueue=False).pk)
+
+
+@pytest.fixture
+def engagements(reference_data):
+    made = {
+        "sep": make_engagement(["GHA", "SEN"], D(2024, 9, 1), D(2024, 9, 30)),
+        "oct": make_engagement(
+            ["FRA", "DEU", "ITA"], D(2024, 10, 1), D(2024, 10, 3), engagement_type="training_exchange"
+        ),
+        "restricted": make_engagement(["KEN", "TZA"], D(2024, 11, 5), D(2024, 11, 9), sensitivity="restricted"),
+        "restricted_fr": make_engagement(["FRA"], D(2024, 11, 6), D(2024, 11, 7), sensitivity="restricted"),
+        "cancelled": make_engagement(["NGA"], D(2024, 12, 1), D(2024, 12, 2), status="cancelled"),
+        "deleted": make_engagement(["MLI"], D(2024, 12, 3), D(2024, 12, 4)),
+        "no_partner": make_engagement([], D(2024, 12, 5), D(2024, 12, 6), engagement_type="advisory_mission"),
+    }
+    made["deleted"].deleted_at = timezone.now()
+    made["deleted"].save(update_fields=["deleted_at"])
+    return made
+
+
+def figures(user, quarters=(Q3, Q4)):
+    activity = dash.engagement_activity(user=user, scope=EVERYTHING, first=quarters[0], last=quarters[-1])
+    engaged = [dash.partners_engaged(user=user, scope=EVERYTHING, quarter=q) for q in quarters]
+    return activity, engaged
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst"])
+def test_snapshots_give_the_live_figures_for_each_role(engagements, make_user, role):
+    user = make_user(f"{role}-s", role)
+    live = figures(user)
+    assert not QuarterActivity.objects.exists()
+    run(["2024-Q3", "2024-Q4"])
+    assert QuarterActivity.objects.count() == 2
+    assert figures(user) == live
+    activity, engaged = live
+    if role == "analyst":
+        # Q4: oct (training), both restricted exercises, the advisory mission without partners.
+        assert activity["totals"] == [1, 4] and engaged == [2, 5]  # FRA DEU ITA KEN TZA, France once
+    else:
+        assert activity["totals"] == [1, 2] and engaged == [2, 3]
+    by_type = {s["type"]: s["counts"] for s in activity["series"]}
+    assert by_type["training_exchange"] == [0, 1] and by_type["advisory_mission"] == [0, 1]
+
+
+def test_pages_read_the_snapshot_not_the_engagements(engagements, analyst, client_for):
+    run(["2024-Q4"])
+    QuarterActivityCount.objects.filter(period=Q4.start, engagement_type="training_exchange").update(engagements=40)
+    QuarterActivity.objects.filter(period=Q4.start).update(partners_engaged=77)
+    context = client_for(analyst).get("/assessments/", {"period": "2024-Q4"}).context
+    assert context["tiles"]["engagements"] == 43 and context["tiles"]["partners_engaged"] == 77
+
+
+def test_quarters_no_run_counted_are_counted_live(engagements, analyst):
+    run(["2024-Q4"])  # Q3 is not counted: its figure comes from the engagements themselves
+    QuarterActivityCount.objects.filter(period=Q4.start).update(engagements=10)
+    activity, engaged = figures(analyst)
+    assert activity["totals"][0] == 1  # live
+    assert activity["totals"][1] == 10 * QuarterActivityCount.objects.filter(period=Q4.start).count()  # stored
+    assert engaged[0] == 2
+
+
+def test_scoped_pages_count_live(engagements, analyst):
+    run(["2024-Q3", "2024-Q4"])
+    QuarterActivityCount.objects.update(engagements=99)
+    activity = dash.engagement_activity(user=analyst, scope=dash.Scope(region="Europe"), first=Q3, last=Q4)
+    assert activity["totals"] == [0, 2]  # oct and the restricted French one
+
+
+def test_every_run_recounts_its_quarters(engagements, analyst):
+    run(["2024-Q4"])
+    make_engagement(["GHA"], D(2024, 10, 20), D(2024, 10, 21), engagement_type="training_exchange")
+    engagements["oct"].status = "cancelled"
+    engagements["oct"].save(update_fields=["status"])
+    run(["2024-Q4"])
+    activity, engaged = figures(analyst, quarters=(Q4,))
+    assert activity["totals"] == [4] and engaged == [4]  # GHA, KEN, TZA, FRA
+    assert QuarterActivity.objects.get().run == AssessmentRun.objects.order_by("-created_at").first()
+
+
+def test_a_failed_run_leaves_the_earlier_counts(engagements, analyst):
+    run(["2024-Q4"])
+    before = list(QuarterActivityCount.objects.order_by("engagement_type", "restricted").values())
+    make_engagement(["GHA"], D(2024, 10, 20), D(2024, 10, 21))
+    failing = mock.patch("assessments.services.runs.activity_store", side_effect=RuntimeError("disk full"))
+    with failing, pytest.raises(RuntimeError):
+        run(["2024-Q4"])
+    assert list(QuarterActivityCount.objects.order_by("engagement_type", "restricted").values()) == before
+    assert AssessmentRun.objects.order_by("-created_at").first().status == "failed"
+
+
+def test_counting_quarters_apart_keeps_the_others_out(engagements):
+    counts = activity_count([Q3, Quarter(2025, 1)])
+    assert set(counts) == {Q3, Quarter(2025, 1)}
+    assert sum(counts[Q3].engagements.values()) == 1 and counts[Quarter(2025, 1)].engagements == {}
+    assert counts[Q3].partners_engaged == 2 and counts[Q3].partners_engaged_unrestricted == 2
