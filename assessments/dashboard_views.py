@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from assessments import dashboard_selectors as dash
-from assessments import selectors
+from assessments import selectors, tables
 from assessments.choices import COMPONENTS, Component, RunTrigger
 from assessments.filtersets import SCORE_ORDERING, PartnerScoreFilterSet
 from assessments.forms import DashboardFilterForm, RecomputeForm
@@ -36,6 +36,8 @@ from organizations import selectors as organization_selectors
 from partners import selectors as partner_selectors
 
 FRAGMENT_HEADER = "X-Fragment"
+# A printed partner brief lists the most recent contributing engagements only; the page lists them all.
+PRINTED_ENGAGEMENTS = 12
 SCORE_COLUMNS = ["overall", *COMPONENTS]
 
 
@@ -389,8 +391,11 @@ def partner_scores(request, iso3: str):
         "recompute_period": quarter,
         "recompute_partner": partner.iso3,
         "section": "scores",
-        "print_engagements": 12,
-        "role_labels": dict(ParticipantRole.choices),
+        "print_engagements": PRINTED_ENGAGEMENTS,
+        "history_rows": tables.history_rows(history, quarter=quarter, request=request),
+        "contribution_rows": tables.contribution_rows(
+            explanation["engagements"], role_labels=dict(ParticipantRole.choices), print_limit=PRINTED_ENGAGEMENTS
+        ),
     }
     return _render(request, "assessments/partner.html", "assessments/_partner_main.html", context, status=status)
 

@@ -14,12 +14,15 @@ from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Obj
 from assessments.periods import Quarter
 from assessments.services.runs import scoring_model_active
 from assessments.services.scoring import (
+    MULTILATERAL_MIN_PARTNERS,
     counted_participations,
     indicators_with_progress,
     measured_indicators,
     scores_compute,
     window_of,
 )
+from engagements.choices import Sensitivity
+from engagements.models import Engagement, may_read_restricted
 from organizations.choices import MEMBER_STATUSES
 from organizations.models import Membership
 
@@ -98,8 +101,9 @@ def region_scores(*, quarter: Quarter, scoring_model: ScoringModel | None = None
 # --- explanations -------------------------------------------------------------------------------------------
 
 
-def _overlapped_quarters(start: datetime.date, end: datetime.date, window: list[Quarter]) -> list[str]:
-    return [str(q) for q in window if start <= q.end and end >= q.start]
+def _overlapped_quarters(start: datetime.date, end: datetime.date, bounds: list[tuple]) -> list[str]:
+    """The labels of the window's quarters that [start, end] overlaps; ``bounds`` as (label, first, last day)."""
+    return [label for label, first, last in bounds if start <= last and end >= first]
 
 
 def score_explanation(*, partner, quarter: Quarter, user, scoring_model: ScoringModel | None = None) -> dict:
@@ -113,51 +117,80 @@ def score_explanation(*, partner, quarter: Quarter, user, scoring_model: Scoring
     model = scoring_model or scoring_model_active()
     window = window_of(quarter, model)
     computed = scores_compute(quarter=quarter, model=model, partner_ids=[partner.pk]).get(partner.pk)
-    may_read_restricted = user.has_perm("engagements.read_restricted_engagement")
-    participations = (
-        counted_participations(quarter=quarter, model=model, partner_ids=[partner.pk])
-        .annotate(
+    readable = may_read_restricted(user)
+    counted = counted_participations(quarter=quarter, model=model, partner_ids=[partner.pk])
+    # Plain rows, not model instances: a partner can have hundreds of contributions in a window.
+    rows = list(
+        counted.annotate(
             age=F("age_days"),
             recency_weight=F("weight"),
             participants=F("participant_count"),
-            framework=F("under_framework"),
         )
-        .select_related("engagement", "engagement__after_action")
-        .prefetch_related("engagement__organizations")
         .order_by("-engagement__end_date", "-engagement_id")
+        .values(
+            "engagement_id",
+            "role",
+            "age",
+            "recency_weight",
+            "participants",
+            "engagement__reference",
+            "engagement__title",
+            "engagement__sensitivity",
+            "engagement__status",
+            "engagement__start_date",
+            "engagement__end_date",
+            "engagement__after_action__interoperability_rating",
+            "engagement__after_action__capacity_rating",
+            "engagement__after_action__trust_rating",
+        )
     )
+    acronyms: dict[int, list[str]] = {}
+    for engagement_id, acronym in (
+        Engagement.organizations.through.objects.filter(engagement_id__in={row["engagement_id"] for row in rows})
+        .order_by()  # sorted below: ordering by acronym in SQL made PostgreSQL walk every organization's rows
+        .values_list("engagement_id", "organization__acronym")
+    ):
+        acronyms.setdefault(engagement_id, []).append(acronym)
+    for names in acronyms.values():
+        names.sort()
     weight_sum = computed.inputs.weight_sum if computed else 0.0
+    bounds = [(str(q), q.start, q.end) for q in window]
     engagements = []
-    for row in participations:
-        engagement = row.engagement
-        report = getattr(engagement, "after_action", None)
-        hidden = engagement.is_restricted and not may_read_restricted
+    for row in rows:
+        restricted = row["engagement__sensitivity"] == Sensitivity.RESTRICTED
+        hidden = restricted and not readable
+        start, end = row["engagement__start_date"], row["engagement__end_date"]
+        interoperability = row["engagement__after_action__interoperability_rating"]
         engagements.append(
             {
-                "id": None if hidden else engagement.pk,
-                "reference": None if hidden else engagement.reference,
-                "title": None if hidden else engagement.title,
-                "restricted": engagement.is_restricted,
-                "status": engagement.status,
-                "start_date": engagement.start_date,
-                "end_date": engagement.end_date,
-                "role": row.role,
-                "age_days": int(row.age),
-                "weight": row.recency_weight,
-                "share_of_weight": row.recency_weight / weight_sum if weight_sum else None,
-                "participant_count": row.participants,
-                "organizations": sorted(o.acronym for o in engagement.organizations.all()),
-                "multilateral": bool(row.participants >= 3 or row.framework),
+                "id": None if hidden else row["engagement_id"],
+                "reference": None if hidden else row["engagement__reference"],
+                "title": None if hidden else row["engagement__title"],
+                "restricted": restricted,
+                "status": row["engagement__status"],
+                "start_date": start,
+                "end_date": end,
+                "role": row["role"],
+                "age_days": int(row["age"]),
+                "weight": row["recency_weight"],
+                "share_of_weight": row["recency_weight"] / weight_sum if weight_sum else None,
+                "participant_count": row["participants"],
+                "organizations": acronyms.get(row["engagement_id"], []),
+                # Under an organization: it has organizations (read above rather than as an EXISTS column,
+                # which PostgreSQL answered by hashing every engagement's organizations).
+                "multilateral": bool(
+                    row["participants"] >= MULTILATERAL_MIN_PARTNERS or row["engagement_id"] in acronyms
+                ),
                 "ratings": (
                     {
-                        "interoperability": report.interoperability_rating,
-                        "capacity": report.capacity_rating,
-                        "trust": report.trust_rating,
+                        "interoperability": interoperability,
+                        "capacity": row["engagement__after_action__capacity_rating"],
+                        "trust": row["engagement__after_action__trust_rating"],
                     }
-                    if report
+                    if interoperability is not None
                     else None
                 ),
-                "quarters": _overlapped_quarters(engagement.start_date, engagement.end_date, window),
+                "quarters": _overlapped_quarters(start, end, bounds),
             }
         )
     indicators = [
