@@ -20,6 +20,7 @@ from django.utils.text import slugify
 
 from assessments.choices import COMPONENTS, RunStatus
 from assessments.models import (
+    ActivityScope,
     Alert,
     AssessmentRun,
     PartnerScore,
@@ -57,6 +58,23 @@ class Scope:
     @property
     def is_everything(self) -> bool:
         return not (self.region or self.subregion or self.organization)
+
+    @property
+    def snapshot(self) -> tuple[str, str] | None:
+        """(scope kind, name) of the run snapshots that hold this scope's activity; None for a mix of a
+        region, subregion and organization, which is counted live."""
+        given = [
+            (kind, name)
+            for kind, name in (
+                (ActivityScope.REGION, self.region),
+                (ActivityScope.SUBREGION, self.subregion),
+                (ActivityScope.ORGANIZATION, self.organization),
+            )
+            if name
+        ]
+        if not given:
+            return ActivityScope.EVERYTHING, ""
+        return given[0] if len(given) == 1 else None
 
     def _partner_q(self, prefix: str) -> Q:
         q = Q()
@@ -175,9 +193,9 @@ def engagement_activity(*, user, scope: Scope, first: Quarter, last: Quarter) ->
 
     Returns ``quarters`` (labels), ``series`` (one per type that occurs: value, label, counts per quarter)
     and ``totals`` per quarter. The user's visibility rules apply: a viewer's counts never include
-    restricted engagements. Without a scope, the quarters a run has counted are read from its snapshots
-    (``QuarterActivityCount``); the others, and every scoped page, are counted live with one grouped
-    query. At most three queries.
+    restricted engagements. The quarters a run has counted are read from its snapshots
+    (``QuarterActivityCount``, for everyone or for one region, subregion or organization); the others,
+    and a mix of scopes, are counted live with one grouped query. At most three queries.
     """
     quarters = quarter_range(first, last) if first <= last else []
     index = {q: i for i, q in enumerate(quarters)}
@@ -187,9 +205,9 @@ def engagement_activity(*, user, scope: Scope, first: Quarter, last: Quarter) ->
         counts.setdefault(kind, [0] * len(quarters))[index[quarter]] += n
 
     missing = quarters
-    if scope.is_everything and quarters:
+    if scope.snapshot is not None and quarters:
         counted = _counted_quarters(quarters)
-        stored = QuarterActivityCount.objects.filter(period__in=[q.start for q in counted])
+        stored = _scope_rows(QuarterActivityCount.objects, scope).filter(period__in=[q.start for q in counted])
         if not may_read_restricted(user):
             stored = stored.filter(restricted=False)
         for period, kind, n in stored.values_list("period", "engagement_type", "engagements"):
@@ -218,18 +236,27 @@ def engagement_activity(*, user, scope: Scope, first: Quarter, last: Quarter) ->
     return {"quarters": [str(q) for q in quarters], "series": series, "totals": totals}
 
 
+def _scope_rows(manager, scope: Scope):
+    kind, name = scope.snapshot
+    return manager.filter(scope_kind=kind, scope_name__iexact=name)
+
+
 def _counted_quarters(quarters: list[Quarter]) -> set[Quarter]:
-    periods = QuarterActivity.objects.filter(period__in=[q.start for q in quarters]).values_list("period", flat=True)
+    """The quarters a run has counted (it counts every scope of a quarter at once)."""
+    periods = QuarterActivity.objects.filter(
+        scope_kind=ActivityScope.EVERYTHING, period__in=[q.start for q in quarters]
+    ).values_list("period", flat=True)
     return {Quarter.of(p) for p in periods}
 
 
 def partners_engaged(*, user, scope: Scope, quarter: Quarter) -> int:
-    """Distinct partners in scope taking part in engagements that start in the quarter (a run's snapshot
-    when there is no scope and the quarter has been counted, else one live query)."""
-    if scope.is_everything:
-        stored = QuarterActivity.objects.filter(period=quarter.start).first()
-        if stored is not None:
-            return stored.partners_engaged if may_read_restricted(user) else stored.partners_engaged_unrestricted
+    """Distinct partners in scope taking part in engagements that start in the quarter: a run's snapshot
+    when it has counted the quarter (a scope without a row had none), else one live query."""
+    if scope.snapshot is not None and _counted_quarters([quarter]):
+        stored = _scope_rows(QuarterActivity.objects, scope).filter(period=quarter.start).first()
+        if stored is None:
+            return 0
+        return stored.partners_engaged if may_read_restricted(user) else stored.partners_engaged_unrestricted
     engagements = Engagement.objects.visible_to(user).exclude(status=Status.CANCELLED)
     rows = Participation.objects.filter(
         engagement__in=engagements.filter(start_date__gte=quarter.start, start_date__lte=quarter.end).values("pk")

@@ -329,16 +329,38 @@ class Alert(models.Model):
         return str(Quarter.of(self.period))
 
 
-class QuarterActivity(models.Model):
-    """How many partners took part in the engagements starting in a quarter, as the last run counted them.
+class ActivityScope(models.TextChoices):
+    """Whose engagements a quarter's activity counts: everyone's, or one region's, subregion's or
+    organization's (an engagement counts for a scope when at least one of its partners is in it)."""
 
-    A row means the quarter has been counted; its ``QuarterActivityCount`` rows hold the engagements by
-    type. Both are snapshots like the scores: the overview reads them instead of counting a million
-    engagements on every visit, and a run recounts every quarter it scores. Partners are counted twice,
-    with and without restricted engagements, because a viewer's figures never include restricted ones.
+    EVERYTHING = "", _("all partners")
+    REGION = "region", _("region")
+    SUBREGION = "subregion", _("subregion")
+    ORGANIZATION = "organization", _("organization")
+
+
+class ScopedQuarter(models.Model):
+    """One quarter of one scope (the fields the activity snapshots share)."""
+
+    scope_kind = models.CharField(_("scope"), max_length=20, choices=ActivityScope.choices, blank=True)
+    scope_name = models.CharField(_("region, subregion or organization"), max_length=100, blank=True)
+    period = models.DateField(_("quarter"), help_text=_("First day of the quarter."))
+
+    class Meta:
+        abstract = True
+
+
+class QuarterActivity(ScopedQuarter):
+    """How many partners took part in the engagements starting in a quarter, as the last run counted them,
+    for everyone and for each region, subregion and organization.
+
+    A row for everyone (empty ``scope_kind``) means the quarter has been counted: scopes without a row
+    had no engagement. ``QuarterActivityCount`` rows hold the engagements by type. Both are snapshots
+    like the scores: the overview reads them instead of counting a million engagements on every visit,
+    and a run recounts every quarter it scores. Partners are counted twice, with and without restricted
+    engagements, because a viewer's figures never include restricted ones.
     """
 
-    period = models.DateField(_("quarter"), unique=True, help_text=_("First day of the quarter."))
     partners_engaged = models.PositiveIntegerField(_("partners engaged"), default=0)
     partners_engaged_unrestricted = models.PositiveIntegerField(
         _("partners engaged in unrestricted engagements"), default=0
@@ -352,15 +374,18 @@ class QuarterActivity(models.Model):
         verbose_name = _("quarter activity")
         verbose_name_plural = _("quarter activity")
         ordering = ["period"]
+        constraints = [
+            models.UniqueConstraint(fields=["scope_kind", "scope_name", "period"], name="quarter_activity_unique"),
+        ]
 
     def __str__(self) -> str:
-        return str(Quarter.of(self.period))
+        return f"{Quarter.of(self.period)} {self.scope_kind} {self.scope_name}".strip()
 
 
-class QuarterActivityCount(models.Model):
-    """Engagements of one type starting in a counted quarter (cancelled and deleted ones left out)."""
+class QuarterActivityCount(ScopedQuarter):
+    """Engagements of one type starting in a counted quarter, for one scope (cancelled and deleted ones
+    left out)."""
 
-    period = models.DateField(_("quarter"))
     engagement_type = models.CharField(_("type"), max_length=30)
     restricted = models.BooleanField(_("restricted"))
     engagements = models.PositiveIntegerField(_("engagements"))
@@ -370,12 +395,13 @@ class QuarterActivityCount(models.Model):
         verbose_name_plural = _("quarter activity counts")
         constraints = [
             models.UniqueConstraint(
-                fields=["period", "engagement_type", "restricted"], name="quarter_activity_count_unique"
+                fields=["scope_kind", "scope_name", "period", "engagement_type", "restricted"],
+                name="quarter_activity_count_unique",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{Quarter.of(self.period)} {self.engagement_type}: {self.engagements}"
+        return f"{Quarter.of(self.period)} {self.scope_name} {self.engagement_type}: {self.engagements}"
 
 
 class ScoringLease(models.Model):

@@ -7,6 +7,8 @@ import datetime
 from unittest import mock
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from assessments import dashboard_selectors as dash
@@ -21,6 +23,10 @@ pytestmark = pytest.mark.django_db
 D = datetime.date
 Q3, Q4 = Quarter(2024, 3), Quarter(2024, 4)
 EVERYTHING = dash.Scope()
+
+
+def django_queries():
+    return CaptureQueriesContext(connection)
 
 
 def run(periods):
@@ -57,7 +63,7 @@ def test_snapshots_give_the_live_figures_for_each_role(engagements, make_user, r
     live = figures(user)
     assert not QuarterActivity.objects.exists()
     run(["2024-Q3", "2024-Q4"])
-    assert QuarterActivity.objects.count() == 2
+    assert QuarterActivity.objects.filter(scope_kind="").count() == 2
     assert figures(user) == live
     activity, engaged = live
     if role == "analyst":
@@ -71,26 +77,67 @@ def test_snapshots_give_the_live_figures_for_each_role(engagements, make_user, r
 
 def test_pages_read_the_snapshot_not_the_engagements(engagements, analyst, client_for):
     run(["2024-Q4"])
-    QuarterActivityCount.objects.filter(period=Q4.start, engagement_type="training_exchange").update(engagements=40)
-    QuarterActivity.objects.filter(period=Q4.start).update(partners_engaged=77)
+    QuarterActivityCount.objects.filter(period=Q4.start, engagement_type="training_exchange", scope_kind="").update(
+        engagements=40
+    )
+    QuarterActivity.objects.filter(period=Q4.start, scope_kind="").update(partners_engaged=77)
     context = client_for(analyst).get("/assessments/", {"period": "2024-Q4"}).context
     assert context["tiles"]["engagements"] == 43 and context["tiles"]["partners_engaged"] == 77
 
 
 def test_quarters_no_run_counted_are_counted_live(engagements, analyst):
     run(["2024-Q4"])  # Q3 is not counted: its figure comes from the engagements themselves
-    QuarterActivityCount.objects.filter(period=Q4.start).update(engagements=10)
+    everyone = QuarterActivityCount.objects.filter(period=Q4.start, scope_kind="")
+    everyone.update(engagements=10)
     activity, engaged = figures(analyst)
     assert activity["totals"][0] == 1  # live
-    assert activity["totals"][1] == 10 * QuarterActivityCount.objects.filter(period=Q4.start).count()  # stored
+    assert activity["totals"][1] == 10 * everyone.count()  # stored
     assert engaged[0] == 2
 
 
-def test_scoped_pages_count_live(engagements, analyst):
+SCOPES = [
+    dash.Scope(region="Europe"),
+    dash.Scope(region="africa"),  # any case, as the filter form allows
+    dash.Scope(subregion="Sub-Saharan Africa"),
+    dash.Scope(subregion="Northern Africa"),  # no engagement there
+    dash.Scope(organization="ECOWAS"),
+    dash.Scope(organization="NATO"),
+    dash.Scope(organization="EU"),
+]
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst"])
+def test_scoped_snapshots_give_the_live_figures(engagements, make_user, role):
+    user = make_user(f"{role}-scope", role)
+    make_engagement(["GHA", "NGA", "FRA"], D(2024, 12, 10), D(2024, 12, 12))  # two ECOWAS members, once
+    live = {}
+    for scope in SCOPES:
+        live[scope] = (
+            dash.engagement_activity(user=user, scope=scope, first=Q3, last=Q4),
+            [dash.partners_engaged(user=user, scope=scope, quarter=q) for q in (Q3, Q4)],
+        )
+    run(["2024-Q3", "2024-Q4"])
+    with django_queries() as queries:
+        for scope in SCOPES:
+            stored = (
+                dash.engagement_activity(user=user, scope=scope, first=Q3, last=Q4),
+                [dash.partners_engaged(user=user, scope=scope, quarter=q) for q in (Q3, Q4)],
+            )
+            assert stored == live[scope], scope
+    assert not any("engagements_engagement" in q["sql"] for q in queries.captured_queries)
+    ecowas_activity, ecowas_engaged = live[dash.Scope(organization="ECOWAS")]
+    assert ecowas_activity["totals"] == [1, 1] and ecowas_engaged == [2, 2]  # GHA+SEN, then GHA+NGA
+    europe_activity, _ = live[dash.Scope(region="Europe")]
+    assert europe_activity["totals"] == ([0, 3] if role == "analyst" else [0, 2])
+
+
+def test_a_mix_of_scopes_is_counted_live(engagements, analyst):
     run(["2024-Q3", "2024-Q4"])
     QuarterActivityCount.objects.update(engagements=99)
-    activity = dash.engagement_activity(user=analyst, scope=dash.Scope(region="Europe"), first=Q3, last=Q4)
-    assert activity["totals"] == [0, 2]  # oct and the restricted French one
+    mixed = dash.Scope(region="Europe", organization="NATO")
+    activity = dash.engagement_activity(user=analyst, scope=mixed, first=Q3, last=Q4)
+    assert activity["totals"] == [0, 2]  # oct and the restricted French one (France, Germany, Italy in NATO)
+    assert dash.Scope(region="Europe").snapshot == ("region", "Europe") and mixed.snapshot is None
 
 
 def test_every_run_recounts_its_quarters(engagements, analyst):
@@ -101,7 +148,8 @@ def test_every_run_recounts_its_quarters(engagements, analyst):
     run(["2024-Q4"])
     activity, engaged = figures(analyst, quarters=(Q4,))
     assert activity["totals"] == [4] and engaged == [4]  # GHA, KEN, TZA, FRA
-    assert QuarterActivity.objects.get().run == AssessmentRun.objects.order_by("-created_at").first()
+    latest = AssessmentRun.objects.order_by("-created_at").first()
+    assert set(QuarterActivity.objects.values_list("run", flat=True)) == {latest.pk}
 
 
 def test_a_failed_run_leaves_the_earlier_counts(engagements, analyst):
@@ -117,6 +165,8 @@ def test_a_failed_run_leaves_the_earlier_counts(engagements, analyst):
 
 def test_counting_quarters_apart_keeps_the_others_out(engagements):
     counts = activity_count([Q3, Quarter(2025, 1)])
-    assert set(counts) == {Q3, Quarter(2025, 1)}
-    assert sum(counts[Q3].engagements.values()) == 1 and counts[Quarter(2025, 1)].engagements == {}
-    assert counts[Q3].partners_engaged == 2 and counts[Q3].partners_engaged_unrestricted == 2
+    assert {key for key in counts if key[0] == ""} == {("", "", Q3), ("", "", Quarter(2025, 1))}
+    assert all(quarter == Q3 for kind, _name, quarter in counts if kind)  # no scope had engagements in 2025-Q1
+    assert sum(counts[("", "", Q3)].engagements.values()) == 1 and counts[("", "", Quarter(2025, 1))].engagements == {}
+    assert counts[("", "", Q3)].partners_engaged == 2 and counts[("", "", Q3)].partners_engaged_unrestricted == 2
+    assert counts[("organization", "ECOWAS", Q3)].partners_engaged == 2
