@@ -23,6 +23,7 @@ PATHS = [
     ("bench-planner", "/api/v1/engagements/?page_size=100&organization=ECOWAS"),
     ("bench-planner", "/api/v1/engagements/?page_size=100&q=lion"),
     ("bench-analyst", "/assessments/"),
+    ("bench-analyst", "/assessments/?region=Africa"),
     ("bench-analyst", "/assessments/partners/NGA/"),
 ]
 
@@ -65,6 +66,13 @@ def main() -> None:
         _engagement_sums(quarter=quarter, model=scoring_model_active(), partner_ids=None)
     print(f"\n### scoring floor query, {quarter}")
     print("\n".join(explain(captured.captured_queries[-1]["sql"], None, args.lines + 15)))
+    from assessments.services.activity import activity_count
+
+    with CaptureQueriesContext(connection) as captured:
+        activity_count([quarter])
+    for query in captured.captured_queries[1:2]:
+        print(f"\n### a run's activity count, {quarter} (partners engaged)\n{query['sql'][:300]} ...")
+        print("\n".join(explain(query["sql"], None, args.lines)))
 
 
 if __name__ == "__main__":

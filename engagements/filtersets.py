@@ -73,9 +73,12 @@ class EngagementFilterSet(django_filters.FilterSet):
             # A whole reference finds that engagement. Searching the texts for it too made PostgreSQL walk
             # the date index past 636,872 rows (2 s on a million engagements) to find none.
             return queryset.filter(reference=value.upper())
+        # References are stored upper-case: an equality the reference index answers. (``iexact`` is an
+        # UPPER() no index holds, so PostgreSQL could not combine the trigram indexes and read every row:
+        # 2.6 s for q=lion on a million engagements.)
         return queryset.filter(
             Q(title__icontains=value)
-            | Q(reference__iexact=value)
+            | Q(reference=value.upper())
             | Q(location_name__icontains=value)
             | Q(description__icontains=value)
         )
