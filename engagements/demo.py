@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.db import analyze
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
 from engagements.services import reference_allocate
@@ -575,10 +576,7 @@ def write(plan_: Plan, *, user=None, chunk: int = 100_000) -> Summary:
                     for r in plan_.reports[start : start + chunk]
                 ),
             )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "ANALYZE engagements_engagement; ANALYZE engagements_participation; ANALYZE engagements_afteractionreport"
-            )
+        analyze(Engagement, Participation, AfterActionReport)
         return summary
 
     objects = [

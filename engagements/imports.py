@@ -20,11 +20,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.db import analyze
 from engagements import exchange, services
 from engagements.choices import allowed_status_moves
-from engagements.models import Engagement
+from engagements.models import AfterActionReport, Engagement, Participation, PartnerChange
 
 BATCH_SIZE = 1000
+# From this many written rows on, an import refreshes the tables' planner statistics before it commits.
+ANALYZE_AFTER_ROWS = 5000
 MAX_REPORTED_ERRORS = 500
 
 
@@ -343,4 +346,7 @@ def _apply(handle: IO[bytes], name: str, user, report: ImportReport) -> None:
         created = services.engagements_bulk_create(engagements=new, created_by=user)
         room = max(0, 100 - len(report.created_references))
         report.created_references.extend(e.reference for e in created[:room])
+    if report.to_create + report.to_update >= ANALYZE_AFTER_ROWS:
+        # The scoring run queued on commit needs statistics that know about these rows (core.db.analyze).
+        analyze(Engagement, Participation, AfterActionReport, PartnerChange)
     report.applied = True

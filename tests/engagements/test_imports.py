@@ -375,3 +375,26 @@ def test_api_import(planner, viewer, analyst, reference_data):
             == 403
         )
     assert Engagement.objects.count() == 1
+
+
+@pytest.mark.parametrize("threshold, refreshed", [(3, True), (4, False)])
+def test_a_large_import_refreshes_the_planner_statistics(planner, reference_data, monkeypatch, threshold, refreshed):
+    """The scoring run queued on commit must not plan against statistics from before the load."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+
+    def tuples():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'engagements_participation'")
+            return cursor.fetchone()[0]
+
+    from core.db import analyze
+
+    analyze(Participation)  # the table is empty here: its statistics now say so, whatever ran before
+    assert tuples() == 0
+    monkeypatch.setattr(imports, "ANALYZE_AFTER_ROWS", threshold)
+    report = run(csv_file([good_row(), good_row(), good_row()]), user=planner, dry_run=False)
+    assert report.applied and Participation.objects.count() == 9
+    assert tuples() == (9 if refreshed else 0)
