@@ -294,18 +294,38 @@ def _mark_changes_processed(run: AssessmentRun, quarters: list[Quarter]) -> None
     """The engagement changes this run has taken into account are no longer pending."""
     from engagements.models import PartnerChange
 
-    covered = set(quarters)
     pending = PartnerChange.objects.filter(processed_at__isnull=True, changed_at__lte=run.started_at)
     if run.partner_ids:
         pending = pending.filter(partner_id__in=run.partner_ids)
-    done = Q(pk__in=[])
-    for span in pending.values("first_day", "last_day").distinct():
-        needed = stale_quarters(
-            first_day=span["first_day"], last_day=span["last_day"], lookback=run.scoring_model.lookback_quarters
-        )
-        if set(needed) <= covered:
-            done |= Q(first_day=span["first_day"], last_day=span["last_day"])
-    pending.filter(done).update(processed_at=timezone.now())
+    pending.filter(covered_changes(quarters, lookback=run.scoring_model.lookback_quarters)).update(
+        processed_at=timezone.now()
+    )
+
+
+def covered_changes(quarters: Iterable[Quarter], *, lookback: int) -> Q:
+    """Changes whose ``stale_quarters`` all lie in ``quarters``, as a condition on their days.
+
+    A change over [first_day, last_day] needs the contiguous quarters from first_day's to ``lookback - 1``
+    after last_day's, stopping at today's. It is covered when one contiguous block [a, b] of the run's
+    quarters holds them: first_day in a or later, and last_day's quarter at most b - (lookback - 1) (or b
+    reaches today's quarter). A few conditions per block, whatever the number of changes: one condition per
+    distinct span, as before, made the UPDATE after a 100,000-row import run for minutes.
+    """
+    current = Quarter.current()
+    done = Q(first_day__gt=current.end)  # needs no quarter at all
+    ordered = sorted(set(quarters))
+    blocks: list[list[Quarter]] = []
+    for quarter in ordered:
+        if blocks and blocks[-1][1].shift(1) == quarter:
+            blocks[-1][1] = quarter
+        else:
+            blocks.append([quarter, quarter])
+    for first, last in blocks:
+        ends_in_block = Q(last_day__lte=last.shift(-(lookback - 1)).end)
+        if current <= last:
+            ends_in_block = Q()  # the needed quarters stop at today's, inside the block
+        done |= Q(first_day__gte=first.start) & ends_in_block
+    return done
 
 
 # --- storing scores -------------------------------------------------------------------------------------

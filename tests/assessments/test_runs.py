@@ -237,3 +237,33 @@ def test_nightly_requests_the_two_latest_quarters_and_resends_lost_runs(
     assert nightly.periods == [str(current.shift(-1)), str(current)]
     sent = {call.args[0] for call in no_enqueue.call_args_list}
     assert sent == {str(nightly.pk), str(lost.pk)}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_covered_changes_match_stale_quarters(reference_data, seed):
+    """The day conditions select exactly the changes whose stale quarters all lie in the run's quarters."""
+    import random
+
+    from assessments.periods import Quarter
+    from assessments.services.runs import covered_changes, stale_quarters
+    from engagements.models import PartnerChange
+    from partners.models import PartnerNation
+
+    rng = random.Random(seed)
+    ghana = PartnerNation.objects.get(iso3="GHA")
+    current = Quarter.current()
+    lookback = rng.choice([1, 4, 8])
+    quarters = {current.shift(-rng.randrange(0, 30)) for _ in range(rng.randrange(1, 25))}
+    spans = []
+    for _ in range(300):
+        first = current.shift(-rng.randrange(-3, 32)).start + datetime.timedelta(days=rng.randrange(0, 90))
+        spans.append((first, first + datetime.timedelta(days=rng.choice([0, 3, 40, 200, 700]))))
+    PartnerChange.objects.bulk_create(PartnerChange(partner=ghana, first_day=f, last_day=last) for f, last in spans)
+    expected = sorted(
+        (f, last) for f, last in spans if set(stale_quarters(first_day=f, last_day=last, lookback=lookback)) <= quarters
+    )
+    found = sorted(
+        PartnerChange.objects.filter(covered_changes(quarters, lookback=lookback)).values_list("first_day", "last_day")
+    )
+    assert found == expected
+    assert 0 < len(expected) < len(spans) or seed  # the first draw has both kinds
