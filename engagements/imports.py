@@ -316,6 +316,15 @@ def engagements_import(*, handle: IO[bytes], name: str = "", user, dry_run: bool
 
 @transaction.atomic
 def _apply(handle: IO[bytes], name: str, user, report: ImportReport) -> None:
+    with services.changes_coalesced():  # one recompute for the whole file, queued on commit
+        _apply_batches(handle, name, user, report)
+    if report.to_create + report.to_update >= ANALYZE_AFTER_ROWS:
+        # The scoring run queued on commit needs statistics that know about these rows (core.db.analyze).
+        analyze(Engagement, Participation, AfterActionReport, PartnerChange)
+    report.applied = True
+
+
+def _apply_batches(handle: IO[bytes], name: str, user, report: ImportReport) -> None:
     lookups = services.Lookups()
     for batch in _batches(handle, name):
         references = [row.get("reference", "").strip() for _line, row in batch]
@@ -346,7 +355,3 @@ def _apply(handle: IO[bytes], name: str, user, report: ImportReport) -> None:
         created = services.engagements_bulk_create(engagements=new, created_by=user)
         room = max(0, 100 - len(report.created_references))
         report.created_references.extend(e.reference for e in created[:room])
-    if report.to_create + report.to_update >= ANALYZE_AFTER_ROWS:
-        # The scoring run queued on commit needs statistics that know about these rows (core.db.analyze).
-        analyze(Engagement, Participation, AfterActionReport, PartnerChange)
-    report.applied = True

@@ -11,7 +11,9 @@ import datetime
 import decimal
 import functools
 import re
+import threading
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -466,6 +468,63 @@ def reference_reserve(*, reference: str) -> None:
 # --- stale scores ----------------------------------------------------------------------------------------
 
 
+class _Coalesced(threading.local):
+    changes: _ChangeSet | None = None
+
+
+_coalesced = _Coalesced()
+
+
+@dataclass
+class _ChangeSet:
+    partner_ids: set[int] = field(default_factory=set)
+    spans: set[tuple[datetime.date, datetime.date]] = field(default_factory=set)
+
+    def add(self, partner_ids: Iterable[int], spans: Iterable[tuple[datetime.date, datetime.date]]) -> None:
+        self.partner_ids.update(partner_ids)
+        self.spans.update(spans)
+
+    def send_after_commit(self) -> None:
+        if not self.partner_ids or not self.spans:
+            return
+        partner_ids, spans = set(self.partner_ids), sorted(self.spans)
+        transaction.on_commit(
+            lambda: engagement_data_changed.send(
+                sender=Engagement,
+                partner_ids=partner_ids,
+                first_day=min(first for first, _last in spans),
+                last_day=max(last for _first, last in spans),
+                spans=spans,
+            )
+        )
+
+
+@contextmanager
+def changes_coalesced():
+    """Inside this block (in a transaction), engagement changes are announced once, after commit, for all of
+    them: an import of 100,000 rows queues one recompute instead of one per batch or per updated row. On an
+    error nothing is announced (the transaction rolls back with it)."""
+    if _coalesced.changes is not None:  # already coalescing: the outer block announces
+        yield
+        return
+    _coalesced.changes = _ChangeSet()
+    try:
+        yield
+        changes = _coalesced.changes
+    finally:
+        _coalesced.changes = None
+    changes.send_after_commit()
+
+
+def _announce_changes(partner_ids: set[int], spans: Iterable[tuple[datetime.date, datetime.date]]) -> None:
+    changes = _ChangeSet()
+    changes.add(partner_ids, spans)
+    if _coalesced.changes is not None:
+        _coalesced.changes.add(changes.partner_ids, changes.spans)
+    else:
+        changes.send_after_commit()
+
+
 def _record_partner_changes(*, engagement: Engagement | None, partner_ids: set[int], first_day, last_day) -> None:
     partner_ids = {pid for pid in partner_ids if pid}
     if not partner_ids or first_day is None or last_day is None:
@@ -476,11 +535,7 @@ def _record_partner_changes(*, engagement: Engagement | None, partner_ids: set[i
             for pid in partner_ids
         ]
     )
-    transaction.on_commit(
-        lambda: engagement_data_changed.send(
-            sender=Engagement, partner_ids=set(partner_ids), first_day=first_day, last_day=last_day
-        )
-    )
+    _announce_changes(partner_ids, [(first_day, last_day)])
 
 
 def _scored_partner_ids(engagement: Engagement) -> set[int]:
@@ -644,14 +699,7 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by) -
     ]
     PartnerChange.objects.bulk_create(changes, batch_size=2000)
     if changes:
-        partner_ids = {c.partner_id for c in changes}
-        first_day = min(c.first_day for c in changes)
-        last_day = max(c.last_day for c in changes)
-        transaction.on_commit(
-            lambda: engagement_data_changed.send(
-                sender=Engagement, partner_ids=partner_ids, first_day=first_day, last_day=last_day
-            )
-        )
+        _announce_changes({c.partner_id for c in changes}, {(c.first_day, c.last_day) for c in changes})
     return created
 
 

@@ -1,9 +1,12 @@
 """What the engagements app announces. Listeners (the assessments app) subscribe; this app imports none.
 
 ``engagement_data_changed`` is sent after the transaction that changed the data commits, with the ids
-of the partners whose engagement data changed and the span of days the change touches.
+of the partners whose engagement data changed and the span of days the change touches. A transaction that
+changed many engagements at once (an import) sends it once, with every distinct span in ``spans``;
+``first_day`` and ``last_day`` then bound them all.
 """
 
 from django.dispatch import Signal
 
-engagement_data_changed = Signal()  # kwargs: partner_ids (set[int]), first_day (date), last_day (date)
+# kwargs: partner_ids (set[int]), first_day (date), last_day (date), spans (list of (first_day, last_day))
+engagement_data_changed = Signal()

@@ -209,10 +209,22 @@ def scores_recompute_request(*, partner_ids: Iterable[int], quarters: Iterable[Q
     return run
 
 
-def scores_mark_stale(*, partner_ids: Iterable[int], first_day: datetime.date, last_day: datetime.date):
-    """Engagement data changed for these partners over these days: recompute the quarters it affects."""
+def scores_mark_stale(
+    *,
+    partner_ids: Iterable[int],
+    first_day: datetime.date,
+    last_day: datetime.date,
+    spans: Iterable[tuple[datetime.date, datetime.date]] | None = None,
+):
+    """Engagement data changed for these partners over these days: recompute the quarters it affects.
+
+    With ``spans`` (many changes announced at once), the quarters are those of every span, not every quarter
+    from ``first_day`` to ``last_day``: an import touching 2016 and 2025 does not recompute the years between.
+    """
     model = scoring_model_active()
-    quarters = stale_quarters(first_day=first_day, last_day=last_day, lookback=model.lookback_quarters)
+    quarters: set[Quarter] = set()
+    for first, last in set(spans or [(first_day, last_day)]):
+        quarters.update(stale_quarters(first_day=first, last_day=last, lookback=model.lookback_quarters))
     return scores_recompute_request(partner_ids=partner_ids, quarters=quarters)
 
 

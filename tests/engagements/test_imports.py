@@ -398,3 +398,74 @@ def test_a_large_import_refreshes_the_planner_statistics(planner, reference_data
     report = run(csv_file([good_row(), good_row(), good_row()]), user=planner, dry_run=False)
     assert report.applied and Participation.objects.count() == 9
     assert tuples() == (9 if refreshed else 0)
+
+
+@pytest.fixture
+def announced():
+    """The engagement_data_changed signals sent, in order (after commit)."""
+    from engagements.signals import engagement_data_changed
+
+    received = []
+
+    def listener(sender, **kwargs):
+        received.append(kwargs)
+
+    engagement_data_changed.connect(listener, dispatch_uid="test-announced")
+    yield received
+    engagement_data_changed.disconnect(dispatch_uid="test-announced")
+
+
+def test_an_import_announces_its_changes_once_and_queues_one_run(
+    planner, reference_data, monkeypatch, announced, django_capture_on_commit_callbacks
+):
+    """Every batch and every updated row used to queue its own recompute: in the embedded mode (eager tasks)
+    a 100,000-row import then ran 100 scoring runs one after the other."""
+    from unittest import mock
+
+    from assessments.models import AssessmentRun
+    from partners.models import PartnerNation
+
+    run(csv_file([good_row()]), planner, dry_run=False)  # ENG-2025-000001, updated below
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    rows = [
+        good_row(reference="ENG-2025-000001", title="Obangame Express 2025 (corrected)"),
+        good_row(title="Old", start_date="2016-02-01", end_date="2016-02-03", participants="KEN:host:5"),
+        good_row(title="New", start_date="2025-07-01", end_date="2025-07-02", participants="FRA:lead:1"),
+        good_row(title="Newer", start_date="2025-08-01", end_date="2025-08-02", participants="SEN:lead:1"),
+        good_row(title="Newest", start_date="2025-09-01", end_date="2025-09-02", participants="KEN:lead:1"),
+    ]
+    with (
+        mock.patch("assessments.tasks.run_assessment.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        report = run(csv_file(rows), planner, dry_run=False)
+    assert (report.to_create, report.to_update) == (4, 1)
+    assert len(announced) == 1
+    ids = dict(PartnerNation.objects.filter(iso3__in=["KEN", "FRA", "SEN", "GHA"]).values_list("iso3", "pk"))
+    assert set(ids.values()) <= announced[0]["partner_ids"]
+    spans = announced[0]["spans"]
+    assert {(D(2016, 2, 1), D(2016, 2, 3)), (D(2025, 7, 1), D(2025, 7, 2)), (D(2025, 3, 3), D(2025, 3, 14))} <= set(
+        spans
+    )
+    assert (announced[0]["first_day"], announced[0]["last_day"]) == (D(2016, 2, 1), D(2025, 9, 2))
+    queued = AssessmentRun.objects.get()  # one run for the whole file
+    assert delay.call_count == 1
+    assert {"2016-Q1", "2017-Q4", "2025-Q1", "2025-Q3"} <= set(queued.periods)
+    assert "2020-Q1" not in queued.periods  # the spans' quarters, not every quarter from 2016 to 2025
+    assert set(ids.values()) <= set(queued.partner_ids)
+
+
+def test_after_a_failed_import_changes_are_announced_again(
+    planner, reference_data, monkeypatch, announced, django_capture_on_commit_callbacks
+):
+    def failing(**kwargs):
+        raise RuntimeError("worker killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "engagements_bulk_create", failing)
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+            run(csv_file([good_row()]), planner, dry_run=False)
+    assert announced == []
+    with django_capture_on_commit_callbacks(execute=True):
+        run(csv_file([good_row()]), planner, dry_run=False)
+    assert len(announced) == 1 and announced[0]["spans"] == [(D(2025, 3, 3), D(2025, 3, 14))]
