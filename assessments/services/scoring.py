@@ -32,7 +32,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Greatest, Least, Power
+from django.db.models.functions import Abs, Greatest, Least, Ln, Power
+from django.db.models.lookups import LessThan
 
 from assessments.choices import COMPONENTS
 from assessments.models import Indicator, Measurement, ScoringModel
@@ -71,6 +72,9 @@ class ComputedScore:
     engagement_count: int
     inputs: ScoreInputs
     weights_used: dict[str, float] = field(default_factory=dict)
+
+
+WEIGHT_CUTOFF_HALF_LIVES = 500  # an engagement this many half-lives old weighs 0 (0.5 ** 500 is about 3e-151)
 
 
 def _percent(value: float | None) -> float | None:
@@ -151,7 +155,14 @@ def counted_participations(
         enough_partners=enough_partners,
         under_framework=under_framework,
     ).alias(
-        weight=Power(as_float(Value(0.5)), F("age_days") / as_float(Value(model.half_life_days))),
+        # Past WEIGHT_CUTOFF_HALF_LIVES the weight is 0: 0.5 ** 1075 is below the smallest double, which
+        # PostgreSQL reports as an underflow error instead of rounding to 0 (a one-day half-life over a
+        # 40-quarter window reaches it), and products of such weights would underflow in turn.
+        weight=Case(
+            When(age_days__gt=WEIGHT_CUTOFF_HALF_LIVES * model.half_life_days, then=Value(0.0)),
+            default=Power(as_float(Value(0.5)), F("age_days") / as_float(Value(model.half_life_days))),
+            output_field=FloatField(),
+        ),
     )
 
 
@@ -213,7 +224,12 @@ def indicators_with_progress(*, on, partner_ids=None) -> QuerySet[Indicator]:
     rows = Indicator.objects.order_by()
     if partner_ids:
         rows = rows.filter(objective__partner_id__in=list(partner_ids))
-    ratio = (F("latest_value") - F("baseline_value")) / (F("target_value") - F("baseline_value"))
+    gained, span = F("latest_value") - F("baseline_value"), F("target_value") - F("baseline_value")
+    ratio = gained / span
+    # A ratio below 1e-12 is no progress. Deciding it by logarithms, before dividing, keeps PostgreSQL from
+    # the underflow error a quotient too small for a double raises (a hair above the baseline, a target
+    # far away); both differences are non-zero where this is asked.
+    negligible = LessThan(Ln(Abs(gained)) - Ln(Abs(span)), Value(math.log(1e-12), output_field=FloatField()))
     clipped = Greatest(
         Least(ratio, Value(1.0, output_field=FloatField())),
         Value(0.0, output_field=FloatField()),
@@ -235,6 +251,7 @@ def indicators_with_progress(*, on, partner_ids=None) -> QuerySet[Indicator]:
             When(rising & Q(latest_value__lte=F("baseline_value")), then=zero),
             When(falling & Q(latest_value__lte=F("target_value")), then=one),
             When(falling & Q(latest_value__gte=F("baseline_value")), then=zero),
+            When(negligible, then=zero),
             default=clipped,
             output_field=FloatField(),
         )

@@ -204,3 +204,24 @@ def test_scores_do_not_depend_on_engagement_count_in_queries(reference_data, dja
     with django_assert_num_queries(2):
         assert len(scores_compute(quarter=Q4, model=model)) == 3
     assert not PartnerScore.objects.exists()  # computing writes nothing
+
+
+def test_extreme_values_score_instead_of_underflowing(reference_data):
+    """PostgreSQL raises an error where a double would round to 0: a one-day half-life over a 40-quarter
+    window (0.5 ** 3,600), and a measurement a hair above its baseline with a target far away."""
+    from assessments.models import ScoringModel
+
+    model = scoring_model_active()
+    model.half_life_days, model.lookback_quarters = 1, 40
+    make_engagement(["KEN"], D(2015, 1, 5), D(2015, 1, 9), ratings=(5, 5, 5))  # about 3,640 half-lives old
+    make_engagement(["KEN"], D(2024, 12, 29), D(2024, 12, 30), ratings=(1, 1, 1))  # one half-life old
+    indicator = IndicatorFactory(
+        objective=ObjectiveFactory(partner=partner("KEN")), baseline_value=0, target_value=1e12
+    )
+    MeasurementFactory(indicator=indicator, date=D(2024, 6, 1), value=5e-324)
+    score = scores_compute(quarter=Q4, model=model)[partner("KEN").pk]
+    assert score.engagement_count == 2
+    assert score.inputs.weight_sum == pytest.approx(0.5)  # the old one weighs 0, not 0.5 ** 3640
+    assert score.components["interoperability"] == 0.0  # only the recent rating counts
+    assert score.components["objectives"] == 0.0
+    assert ScoringModel.objects.get(pk=model.pk).half_life_days == 365  # the model in the database is untouched
