@@ -29,7 +29,7 @@ from assessments.models import (
     ScoringModel,
 )
 from assessments.periods import Quarter, quarter_range
-from assessments.selectors import member_of_on_period_end, score_list
+from assessments.selectors import alert_member_of_on_period_end, member_of_on_period_end, score_list
 from assessments.services.activity import quarter_of
 from assessments.services.runs import scoring_model_active, stale_quarters
 from assessments.services.scoring import ScoreInputs, components_from
@@ -93,11 +93,7 @@ class Scope:
     def alerts(self, queryset: QuerySet[Alert]) -> QuerySet[Alert]:
         queryset = queryset.filter(self._partner_q("partner__"))
         if self.organization:
-            # An alert's quarter ends when its score's quarter ends: membership is judged on that day.
-            score_in_scope = PartnerScore.objects.filter(
-                partner=OuterRef("partner"), period=OuterRef("period"), scoring_model=OuterRef("scoring_model")
-            ).filter(member_of_on_period_end(self.organization))
-            queryset = queryset.filter(Exists(score_in_scope))
+            queryset = queryset.filter(alert_member_of_on_period_end(self.organization))
         return queryset
 
     def participations(self, queryset: QuerySet[Participation], *, start_date_ref) -> QuerySet[Participation]:

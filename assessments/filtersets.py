@@ -8,9 +8,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from assessments.choices import LineOfEffort, ObjectiveStatus, RunStatus, RunTrigger
-from assessments.models import AssessmentRun, Indicator, Measurement, Objective, PartnerScore
+from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore
 from assessments.periods import PeriodError, Quarter
-from assessments.selectors import member_of_on_period_end
+from assessments.selectors import alert_member_of_on_period_end, member_of_on_period_end
+from core.filters import StrictBooleanFilter
 
 
 class QuarterField(forms.CharField):
@@ -55,7 +56,9 @@ SCORE_ORDERING = (
 )
 
 
-class PartnerScoreFilterSet(django_filters.FilterSet):
+class _PartnerQuarterFilterSet(django_filters.FilterSet):
+    """Filters of rows that belong to one partner and one quarter (scores, alerts)."""
+
     partner = django_filters.CharFilter(
         method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code(s), comma-separated")
     )
@@ -67,11 +70,7 @@ class PartnerScoreFilterSet(django_filters.FilterSet):
         label=_("Organization"),
         help_text=_("Acronym: partners that were members on the last day of the row's quarter"),
     )
-    ordering = django_filters.OrderingFilter(fields=SCORE_ORDERING, label=_("Order by"))
-
-    class Meta:
-        model = PartnerScore
-        fields = []
+    member_of = None  # acronym -> condition on the rows: the partner was a member on the quarter's last day
 
     def filter_partner(self, queryset, name, value):
         codes = _codes(value)
@@ -79,7 +78,42 @@ class PartnerScoreFilterSet(django_filters.FilterSet):
 
     def filter_organization(self, queryset, name, value):
         value = value.strip()
-        return queryset.filter(member_of_on_period_end(value)) if value else queryset
+        return queryset.filter(type(self).member_of(value)) if value else queryset
+
+
+class PartnerScoreFilterSet(_PartnerQuarterFilterSet):
+    ordering = django_filters.OrderingFilter(fields=SCORE_ORDERING, label=_("Order by"))
+    member_of = staticmethod(member_of_on_period_end)
+
+    class Meta:
+        model = PartnerScore
+        fields = []
+
+
+class AlertFilterSet(_PartnerQuarterFilterSet):
+    acknowledged = StrictBooleanFilter(
+        field_name="acknowledged_at",
+        lookup_expr="isnull",
+        exclude=True,
+        label=_("Acknowledged"),
+        help_text=_("true: acknowledged alerts only; false: open alerts only"),
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("period", "period"),
+            ("delta_overall", "delta_overall"),
+            ("overall", "overall"),
+            ("partner__name", "partner"),
+            ("raised_at", "raised_at"),
+            ("acknowledged_at", "acknowledged_at"),
+        ),
+        label=_("Order by"),
+    )
+    member_of = staticmethod(alert_member_of_on_period_end)
+
+    class Meta:
+        model = Alert
+        fields = []
 
 
 class AssessmentRunFilterSet(django_filters.FilterSet):

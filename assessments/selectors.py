@@ -65,6 +65,16 @@ def member_of_on_period_end(acronym: str) -> Exists:
     )
 
 
+def alert_member_of_on_period_end(acronym: str) -> Exists:
+    """True for alerts whose partner was a member of ``acronym`` on the last day of the alert's quarter (the
+    quarter of the score that fell, judged as for that score)."""
+    return Exists(
+        PartnerScore.objects.filter(
+            partner=OuterRef("partner"), period=OuterRef("period"), scoring_model=OuterRef("scoring_model")
+        ).filter(member_of_on_period_end(acronym))
+    )
+
+
 def _component_means(prefix: str = "") -> dict:
     return {name: Avg(f"{prefix}{name}") for name in ["overall", *COMPONENTS]}
 
@@ -297,12 +307,18 @@ def run_get(*, run_id) -> AssessmentRun | None:
 
 
 def alert_list(*, scoring_model: ScoringModel | None = None) -> QuerySet[Alert]:
+    """The scoring model's alerts (the active model's by default): open ones first, then the newest quarter,
+    the steepest drop."""
     model = scoring_model or scoring_model_active()
     return (
         Alert.objects.filter(scoring_model=model)
         .select_related("partner", "acknowledged_by", "scoring_model")
-        .order_by("acknowledged_at", "-period", "delta_overall")
+        .order_by(F("acknowledged_at").asc(nulls_first=True), "-period", "delta_overall", "partner__name", "pk")
     )
+
+
+def alert_get(*, alert_id: int) -> Alert | None:
+    return Alert.objects.select_related("partner", "acknowledged_by", "scoring_model").filter(pk=alert_id).first()
 
 
 # --- objectives, indicators, measurements -------------------------------------------------------------------

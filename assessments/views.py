@@ -18,7 +18,7 @@ from assessments import selectors, services
 from assessments.choices import LineOfEffort, ObjectiveStatus, RunTrigger
 from assessments.filtersets import ObjectiveFilterSet
 from assessments.forms import AlertAcknowledgeForm, IndicatorForm, MeasurementForm, ObjectiveForm, RunRequestForm
-from assessments.models import Alert, Indicator, Measurement
+from assessments.models import Indicator, Measurement
 from core.exports import csv_response, wants_csv
 from core.paging import paginate, querystring_without
 from partners import selectors as partner_selectors
@@ -38,7 +38,7 @@ def _apply_service_errors(form, error: ValidationError) -> None:
 @require_POST
 @permission_required("assessments.acknowledge_alert", raise_exception=True)
 def alert_acknowledge(request, pk: int):
-    alert = Alert.objects.filter(pk=pk).first()
+    alert = selectors.alert_get(alert_id=pk)
     if alert is None:
         raise Http404(_("No such alert."))
     form = AlertAcknowledgeForm(request.POST)

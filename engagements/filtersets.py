@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.db import InSubqueryList
+from core.filters import StrictBooleanFilter
 from engagements.choices import Domain, EngagementType, Sensitivity, Status
 from engagements.models import Engagement, Participation
 from engagements.selectors import AAR_OVERDUE_DAYS
@@ -43,7 +44,7 @@ class EngagementFilterSet(django_filters.FilterSet):
     start_before = django_filters.DateFilter(field_name="start_date", lookup_expr="lte", label=_("Starts on or before"))
     # With start_before, "running on or after": the calendar links to everything under way on one day.
     end_after = django_filters.DateFilter(field_name="end_date", lookup_expr="gte", label=_("Ends on or after"))
-    aar_overdue = django_filters.BooleanFilter(
+    aar_overdue = StrictBooleanFilter(
         method="filter_aar_overdue",
         label=_("After-action report overdue"),
         help_text=_("Completed more than 30 days ago without an after-action report"),

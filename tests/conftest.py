@@ -106,3 +106,16 @@ def reference_data(db):
         from django.core.management import call_command
 
         call_command("load_reference_data", verbosity=0)
+
+
+@pytest.fixture
+def api_for(reference_data):
+    """An API client authenticated as the given user (a fresh client per call)."""
+    from rest_framework.test import APIClient
+
+    def _client(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return _client

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from assessments.models import AssessmentRun, Indicator, Measurement, Objective, PartnerScore
+from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore
 from assessments.periods import Quarter
 from partners.models import PartnerNation
 
@@ -48,6 +48,49 @@ class PartnerScoreSerializer(serializers.ModelSerializer):
             "computed_at",
         ]
         read_only_fields = fields
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    partner = serializers.CharField(source="partner.iso3", read_only=True, help_text="ISO alpha-3 code.")
+    partner_name = serializers.CharField(source="partner.name", read_only=True)
+    period = PeriodField(read_only=True, help_text="The quarter whose overall score fell, e.g. 2025-Q3.")
+    scoring_model = serializers.IntegerField(source="scoring_model.version", read_only=True)
+    acknowledged = serializers.SerializerMethodField(help_text="Whether an analyst has acknowledged the drop.")
+    acknowledged_by = serializers.CharField(
+        source="acknowledged_by.username", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "partner",
+            "partner_name",
+            "period",
+            "previous_overall",
+            "overall",
+            "delta_overall",
+            "scoring_model",
+            "raised_at",
+            "acknowledged",
+            "acknowledged_by",
+            "acknowledged_at",
+            "note",
+        ]
+        read_only_fields = fields
+
+    def get_acknowledged(self, alert: Alert) -> bool:
+        return alert.acknowledged_at is not None
+
+
+class AlertAcknowledgeSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        default="",
+        help_text="Why the score fell, or what is being done (optional, at most 500 characters).",
+    )
 
 
 class ExplanationEngagementSerializer(serializers.Serializer):

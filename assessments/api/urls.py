@@ -1,6 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
 from assessments.api.views import (
+    AlertViewSet,
     AssessmentRunViewSet,
     IndicatorViewSet,
     MeasurementViewSet,
@@ -10,6 +11,7 @@ from assessments.api.views import (
 
 router = SimpleRouter()
 router.register("assessments/scores", PartnerScoreViewSet, basename="assessment-score")
+router.register("assessments/alerts", AlertViewSet, basename="assessment-alert")
 router.register("assessments/runs", AssessmentRunViewSet, basename="assessment-run")
 router.register("assessments/objectives", ObjectiveViewSet, basename="assessment-objective")
 router.register("assessments/indicators", IndicatorViewSet, basename="assessment-indicator")

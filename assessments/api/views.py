@@ -10,6 +10,8 @@ from rest_framework.response import Response
 
 from assessments import selectors, services
 from assessments.api.serializers import (
+    AlertAcknowledgeSerializer,
+    AlertSerializer,
     AssessmentRunRequestSerializer,
     AssessmentRunSerializer,
     IndicatorSerializer,
@@ -20,13 +22,14 @@ from assessments.api.serializers import (
 )
 from assessments.choices import RunTrigger
 from assessments.filtersets import (
+    AlertFilterSet,
     AssessmentRunFilterSet,
     IndicatorFilterSet,
     MeasurementFilterSet,
     ObjectiveFilterSet,
     PartnerScoreFilterSet,
 )
-from assessments.models import PartnerScore, ScoringModel
+from assessments.models import Alert, PartnerScore, ScoringModel
 from assessments.periods import PeriodError, Quarter
 from partners.selectors import partner_get
 
@@ -35,6 +38,11 @@ class ReadAllWriteWithPermission(permissions.DjangoModelPermissions):
     """Every signed-in user reads; writing needs the model's add/change/delete permission (analysts, admins)."""
 
     perms_map = {**permissions.DjangoModelPermissions.perms_map, "GET": [], "HEAD": [], "OPTIONS": []}
+
+
+SCORING_MODEL_PARAMETER = OpenApiParameter(
+    "scoring_model", OpenApiTypes.INT, description="Scoring-model version; the active one by default."
+)
 
 
 def _scoring_model_from(request) -> ScoringModel | None:
@@ -50,11 +58,7 @@ def _scoring_model_from(request) -> ScoringModel | None:
 @extend_schema_view(
     list=extend_schema(
         summary="Partner scores per quarter",
-        parameters=[
-            OpenApiParameter(
-                "scoring_model", OpenApiTypes.INT, description="Scoring-model version; the active one by default."
-            )
-        ],
+        parameters=[SCORING_MODEL_PARAMETER],
         tags=["assessments"],
     ),
 )
@@ -95,6 +99,53 @@ class PartnerScoreViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             partner=partner, quarter=quarter, user=request.user, scoring_model=_scoring_model_from(request)
         )
         return Response(ScoreExplanationSerializer(explanation).data)
+
+
+class AcknowledgePermission(permissions.BasePermission):
+    """Everyone signed in reads alerts; acknowledging one is for analysts and admins, as on the overview page."""
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return request.user.has_perm("assessments.acknowledge_alert")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Score alerts: a partner's overall score fell by 10 points or more from one quarter to the next",
+        parameters=[SCORING_MODEL_PARAMETER],
+        tags=["assessments"],
+    ),
+    retrieve=extend_schema(summary="One alert", tags=["assessments"]),
+)
+class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Alerts raised by scoring runs, open ones first. Acknowledging is what the overview page's button does."""
+
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilterSet
+    permission_classes = [permissions.IsAuthenticated, AcknowledgePermission]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Alert.objects.none()
+        if self.action == "list":
+            return selectors.alert_list(scoring_model=_scoring_model_from(self.request))
+        return Alert.objects.select_related("partner", "acknowledged_by", "scoring_model")
+
+    @extend_schema(
+        summary="Acknowledge an alert, with an optional note",
+        description="Acknowledging an alert that is already acknowledged keeps the first acknowledgement.",
+        request=AlertAcknowledgeSerializer,
+        responses=AlertSerializer,
+        tags=["assessments"],
+    )
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def acknowledge(self, request, pk=None):
+        alert = self.get_object()
+        payload = AlertAcknowledgeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.alert_acknowledge(alert=alert, user=request.user, note=payload.validated_data["note"])
+        return Response(AlertSerializer(selectors.alert_get(alert_id=alert.pk)).data)
 
 
 class RunPermission(permissions.BasePermission):

@@ -7,7 +7,7 @@ import pytest
 
 from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective
 from assessments.services import assessment_run_execute, assessment_run_request
-from tests.assessments.factories import IndicatorFactory, ObjectiveFactory, make_engagement, partner
+from tests.assessments.factories import IndicatorFactory, ObjectiveFactory, partner
 
 pytestmark = pytest.mark.django_db
 
@@ -15,11 +15,8 @@ D = datetime.date
 
 
 @pytest.fixture
-def scored(reference_data):
-    make_engagement(["GHA", "SEN"], D(2024, 9, 1), D(2024, 9, 30), ratings=(5, 5, 5))
-    make_engagement(["GHA", "SEN"], D(2024, 12, 1), D(2024, 12, 31), ratings=(1, 1, 1))
-    make_engagement(["FRA", "DEU", "ITA"], D(2024, 11, 1), D(2024, 11, 3))
-    return assessment_run_execute(run_id=assessment_run_request(periods=["2024-Q3", "2024-Q4"], enqueue=False).pk)
+def scored(ghana_senegal_drop):
+    return ghana_senegal_drop
 
 
 @pytest.fixture

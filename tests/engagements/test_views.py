@@ -289,6 +289,8 @@ def test_filter_values_are_kept_in_the_form_and_bad_ones_explained(client_for, v
     response = client.get("/engagements/", {"start_after": "2025-13-45", "page": "x", "ordering": "nonsense"})
     assert response.status_code == 200
     assert "Some filters were not understood" in content(response)
+    response = client.get("/engagements/", {"aar_overdue": "maybe"})
+    assert response.status_code == 200 and "Write true or false." in content(response)
 
 
 def test_sortable_columns(client_for, viewer, varied):

@@ -103,6 +103,9 @@ API = {
     "/api/v1/changes/": {"get": READ},
     "/api/v1/assessments/scores/": {"get": READ},
     "/api/v1/assessments/scores/{iso3}/{period}/explain/": {"get": READ},
+    "/api/v1/assessments/alerts/": {"get": READ},
+    "/api/v1/assessments/alerts/{id}/": {"get": READ},
+    "/api/v1/assessments/alerts/{id}/acknowledge/": {"post": ANALYSE},
     "/api/v1/assessments/runs/": {"get": READ, "post": ANALYSE},
     "/api/v1/assessments/runs/{id}/": {"get": READ},
     "/api/v1/assessments/objectives/": {"get": READ, "post": ANALYSE},
@@ -272,6 +275,8 @@ def _api_url(path: str, world: dict) -> str:
         if key == "id":
             if "/runs/" in path:
                 return str(world["run_id"])
+            if "/alerts/" in path:
+                return str(world["alert"])
             for kind in ("objective", "indicator", "measurement"):
                 if f"/{kind}s/" in path:
                     return str(world[kind])

@@ -1,17 +1,4 @@
 import pytest
-from rest_framework.test import APIClient
-
-
-@pytest.fixture
-def api_for(reference_data):
-    """An API client authenticated as the given user (a fresh client per call)."""
-
-    def _client(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return _client
 
 
 @pytest.fixture

@@ -131,6 +131,7 @@ def test_search_has_trigram_indexes_on_postgresql():
         ({"ordering": "budget"}, "ordering"),
         ({"sensitivity": "secret"}, "sensitivity"),
         ({"q": "a\x00b"}, "q"),
+        ({"aar_overdue": "maybe"}, "aar_overdue"),
     ],
 )
 def test_bad_filter_values_are_400_with_the_field(api_for, viewer, three, params, field):
