@@ -49,15 +49,23 @@ SCORE_BUCKETS = [(0, 20), (20, 40), (40, 60), (60, 80), (80, 100)]
 
 @dataclass(frozen=True)
 class Scope:
-    """Which partners a dashboard looks at: all of them, or a region, subregion or organization's members."""
+    """Which partners a dashboard looks at: all of them, or a UN M49 region, subregion or intermediate
+    region (Western Africa), or an organization's members."""
 
     region: str = ""
     subregion: str = ""
     organization: str = ""
+    intermediate_region: str = ""
 
     @property
     def is_everything(self) -> bool:
-        return not (self.region or self.subregion or self.organization)
+        return not (self.region or self.subregion or self.intermediate_region or self.organization)
+
+    @property
+    def label(self) -> str:
+        """The scope as a heading says it: "ECOWAS, Africa / Western Africa"."""
+        places = " / ".join(name for name in (self.region, self.subregion, self.intermediate_region) if name)
+        return ", ".join(part for part in (self.organization, places) if part)
 
     @property
     def snapshot(self) -> tuple[str, str] | None:
@@ -68,6 +76,7 @@ class Scope:
             for kind, name in (
                 (ActivityScope.REGION, self.region),
                 (ActivityScope.SUBREGION, self.subregion),
+                (ActivityScope.INTERMEDIATE_REGION, self.intermediate_region),
                 (ActivityScope.ORGANIZATION, self.organization),
             )
             if name
@@ -82,6 +91,8 @@ class Scope:
             q &= Q(**{f"{prefix}region__iexact": self.region})
         if self.subregion:
             q &= Q(**{f"{prefix}subregion__iexact": self.subregion})
+        if self.intermediate_region:
+            q &= Q(**{f"{prefix}intermediate_region__iexact": self.intermediate_region})
         return q
 
     def scores(self, queryset: QuerySet[PartnerScore]) -> QuerySet[PartnerScore]:
@@ -317,16 +328,20 @@ def quarters_to_recompute(*, quarter: Quarter, partner_ids: list[int] | None = N
 # --- regions and organizations ------------------------------------------------------------------------------
 
 
+REGION_KINDS = ("region", "subregion", "intermediate_region")  # the UN M49 levels, widest first
+
+
 def region_by_slug(slug: str) -> tuple[str, str] | None:
-    """("region" or "subregion", name) for a slug such as ``sub-saharan-africa``; None if there is none."""
-    rows = PartnerNation.objects.exclude(region="").order_by().values_list("region", "subregion").distinct()
-    regions, subregions = set(), set()
-    for region, subregion in rows:
-        regions.add(region)
-        if subregion:
-            subregions.add(subregion)
-    for kind, names in (("region", regions), ("subregion", subregions)):
-        for name in sorted(names):
+    """(kind, name) for a slug such as ``sub-saharan-africa`` or ``western-africa``, the kind one of
+    ``REGION_KINDS``; None if there is none."""
+    rows = PartnerNation.objects.exclude(region="").order_by().values_list(*REGION_KINDS).distinct()
+    names: dict[str, set[str]] = {kind: set() for kind in REGION_KINDS}
+    for row in rows:
+        for kind, name in zip(REGION_KINDS, row, strict=True):
+            if name:
+                names[kind].add(name)
+    for kind in REGION_KINDS:
+        for name in sorted(names[kind]):
             if slugify(name) == slug:
                 return kind, name
     return None

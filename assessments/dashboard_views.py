@@ -107,6 +107,7 @@ def overview(request):
         request.GET or None,
         regions=partner_selectors.region_choices(),
         subregions=partner_selectors.subregion_choices(),
+        intermediate_regions=partner_selectors.intermediate_region_choices(),
         organizations=partner_selectors.organization_acronyms(),
     )
     context = {
@@ -123,7 +124,10 @@ def overview(request):
     data = form.cleaned_data if form.is_bound else {}
     quarter = data.get("period") or (periods[0] if periods else Quarter.current())
     scope = dash.Scope(
-        region=data.get("region", ""), subregion=data.get("subregion", ""), organization=data.get("organization", "")
+        region=data.get("region", ""),
+        subregion=data.get("subregion", ""),
+        intermediate_region=data.get("intermediate_region", ""),
+        organization=data.get("organization", ""),
     )
 
     # The scores table: the shared filterset, given the cleaned filters (plus partner and ordering).
@@ -559,14 +563,18 @@ def organization_dashboard(request, acronym: str):
 def region_dashboard(request, slug: str):
     found = dash.region_by_slug(slug)
     if found is None:
-        raise Http404(_("No region or subregion called %(name)s.") % {"name": slug})
+        raise Http404(_("No UN M49 region called %(name)s.") % {"name": slug})
     kind, name = found
-    scope = dash.Scope(region=name) if kind == "region" else dash.Scope(subregion=name)
+    subtitles = {
+        "region": _("UN M49 region"),
+        "subregion": _("UN M49 subregion"),
+        "intermediate_region": _("UN M49 intermediate region"),
+    }
     return _group_page(
         request,
-        scope=scope,
+        scope=dash.Scope(**{kind: name}),
         title=name,
-        subtitle=_("UN M49 region") if kind == "region" else _("UN M49 subregion"),
+        subtitle=subtitles[kind],
         members=lambda quarter: dash.partners_of_region(kind=kind, name=name),
         back=reverse("partners:list") + f"?{kind}={name}",
         filename=slug,

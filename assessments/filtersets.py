@@ -65,6 +65,12 @@ class _PartnerQuarterFilterSet(django_filters.FilterSet):
     period = QuarterFilter(field_name="period", label=_("Quarter"), help_text=_("YYYY-Qn, e.g. 2025-Q3"))
     region = django_filters.CharFilter(field_name="partner__region", lookup_expr="iexact", label=_("Region"))
     subregion = django_filters.CharFilter(field_name="partner__subregion", lookup_expr="iexact", label=_("Subregion"))
+    intermediate_region = django_filters.CharFilter(
+        field_name="partner__intermediate_region",
+        lookup_expr="iexact",
+        label=_("Intermediate region"),
+        help_text=_("UN M49 intermediate region, e.g. Western Africa"),
+    )
     organization = django_filters.CharFilter(
         method="filter_organization",
         label=_("Organization"),

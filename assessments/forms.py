@@ -118,7 +118,8 @@ class AlertAcknowledgeForm(forms.Form):
 
 
 class DashboardFilterForm(forms.Form):
-    """The filters of the overview, kept in the URL: quarter, region, subregion, organization.
+    """The filters of the overview, kept in the URL: quarter, region, subregion, intermediate region,
+    organization.
 
     The choices come from the view (reference data), so an unknown value is reported beside its field.
     """
@@ -126,13 +127,15 @@ class DashboardFilterForm(forms.Form):
     period = QuarterField(label=_("Quarter"), required=False, help_text=_("YYYY-Qn, e.g. 2025-Q3"))
     region = forms.ChoiceField(label=_("Region"), required=False)
     subregion = forms.ChoiceField(label=_("Subregion"), required=False)
+    intermediate_region = forms.ChoiceField(label=_("Intermediate region"), required=False)
     organization = forms.ChoiceField(label=_("Member of"), required=False)
 
-    def __init__(self, *args, regions=(), subregions=(), organizations=(), **kwargs):
+    def __init__(self, *args, regions=(), subregions=(), intermediate_regions=(), organizations=(), **kwargs):
         super().__init__(*args, **kwargs)
         for name, values, everything in (
             ("region", regions, _("All regions")),
             ("subregion", subregions, _("All subregions")),
+            ("intermediate_region", intermediate_regions, _("All intermediate regions")),
             ("organization", organizations, _("Any organization")),
         ):
             field = self.fields[name]

@@ -330,12 +330,13 @@ class Alert(models.Model):
 
 
 class ActivityScope(models.TextChoices):
-    """Whose engagements a quarter's activity counts: everyone's, or one region's, subregion's or
-    organization's (an engagement counts for a scope when at least one of its partners is in it)."""
+    """Whose engagements a quarter's activity counts: everyone's, or one region's, subregion's, intermediate
+    region's or organization's (an engagement counts for a scope when at least one of its partners is in it)."""
 
     EVERYTHING = "", _("all partners")
     REGION = "region", _("region")
     SUBREGION = "subregion", _("subregion")
+    INTERMEDIATE_REGION = "intermediate_region", _("intermediate region")
     ORGANIZATION = "organization", _("organization")
 
 
@@ -343,7 +344,7 @@ class ScopedQuarter(models.Model):
     """One quarter of one scope (the fields the activity snapshots share)."""
 
     scope_kind = models.CharField(_("scope"), max_length=20, choices=ActivityScope.choices, blank=True)
-    scope_name = models.CharField(_("region, subregion or organization"), max_length=100, blank=True)
+    scope_name = models.CharField(_("region or organization"), max_length=100, blank=True)
     period = models.DateField(_("quarter"), help_text=_("First day of the quarter."))
 
     class Meta:

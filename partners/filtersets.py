@@ -13,13 +13,19 @@ class PartnerNationFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"), help_text=_("Name or ISO code"))
     region = django_filters.CharFilter(field_name="region", lookup_expr="iexact", label=_("Region"))
     subregion = django_filters.CharFilter(field_name="subregion", lookup_expr="iexact", label=_("Subregion"))
+    intermediate_region = django_filters.CharFilter(
+        field_name="intermediate_region",
+        lookup_expr="iexact",
+        label=_("Intermediate region"),
+        help_text=_("UN M49 intermediate region, e.g. Western Africa"),
+    )
     organization = django_filters.CharFilter(
         method="filter_organization", label=_("Organization"), help_text=_("Acronym; members today")
     )
 
     class Meta:
         model = PartnerNation
-        fields = ["q", "region", "subregion", "organization"]
+        fields = ["q", "region", "subregion", "intermediate_region", "organization"]
 
     def filter_q(self, queryset, name, value):
         value = value.strip()

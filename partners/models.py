@@ -42,6 +42,11 @@ class PartnerNation(models.Model):
         return self.name
 
     @property
+    def region_levels(self) -> list[str]:
+        """Region, subregion and intermediate region (UN M49), those that are set, widest first."""
+        return [part for part in (self.region, self.subregion, self.intermediate_region) if part]
+
+    @property
     def region_path(self) -> str:
         """ "Africa / Sub-Saharan Africa / Western Africa": the M49 hierarchy in one line."""
-        return " / ".join(part for part in (self.region, self.subregion, self.intermediate_region) if part)
+        return " / ".join(self.region_levels)

@@ -47,6 +47,15 @@ def subregion_choices() -> list[str]:
     )
 
 
+def intermediate_region_choices() -> list[str]:
+    return list(
+        PartnerNation.objects.exclude(intermediate_region="")
+        .order_by("intermediate_region")
+        .values_list("intermediate_region", flat=True)
+        .distinct()
+    )
+
+
 def organization_acronyms() -> list[str]:
     organization = _membership_model()._meta.get_field("organization").related_model
     return list(organization.objects.order_by("acronym").values_list("acronym", flat=True))

@@ -51,6 +51,7 @@ def partner_list(request):
         "page": page,
         "regions": selectors.region_choices(),
         "subregions": selectors.subregion_choices(),
+        "intermediate_regions": selectors.intermediate_region_choices(),
         "organizations": selectors.organization_acronyms(),
         "querystring": querystring_without(request, "page"),
     }

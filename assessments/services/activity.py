@@ -12,7 +12,9 @@ figures can leave them out.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncQuarter
@@ -62,13 +64,15 @@ def _member_on_start_date() -> Q:
 SCOPE_COLUMNS = {
     ActivityScope.REGION: (~Q(partner__region=""), "partner__region"),
     ActivityScope.SUBREGION: (~Q(partner__subregion=""), "partner__subregion"),
+    ActivityScope.INTERMEDIATE_REGION: (~Q(partner__intermediate_region=""), "partner__intermediate_region"),
     ActivityScope.ORGANIZATION: (_member_on_start_date(), "partner__memberships__organization__acronym"),
 }
 
 
 def activity_count(quarters: list[Quarter]) -> dict[CountKey, QuarterCounts]:
-    """Count the given quarters from today's data, for everyone and for every region, subregion and
-    organization that has engagements in them: grouped queries (eight, whatever the number of quarters)."""
+    """Count the given quarters from today's data, for everyone and for every region, subregion,
+    intermediate region and organization that has engagements in them: grouped queries (ten, whatever the
+    number of quarters)."""
     if not quarters:
         return {}
     wanted = set(quarters)
@@ -127,41 +131,50 @@ def activity_count(quarters: list[Quarter]) -> dict[CountKey, QuarterCounts]:
     return counts
 
 
+def activity_rows(
+    counts: dict[CountKey, QuarterCounts],
+    *,
+    run_id_of: Callable[[Quarter], Any],
+    now,
+    models: tuple[type, type] = (QuarterActivity, QuarterActivityCount),
+) -> tuple[list[QuarterActivity], list[QuarterActivityCount]]:
+    """The snapshot rows of ``counts`` (unsaved); ``run_id_of(quarter)`` names the run that counted it.
+    ``models`` lets a migration build them with its historical models."""
+    activity_model, count_model = models
+    activity = [
+        activity_model(
+            scope_kind=kind,
+            scope_name=name,
+            period=quarter.start,
+            partners_engaged=c.partners_engaged,
+            partners_engaged_unrestricted=c.partners_engaged_unrestricted,
+            run_id=run_id_of(quarter),
+            computed_at=now,
+        )
+        for (kind, name, quarter), c in counts.items()
+    ]
+    by_type = [
+        count_model(
+            scope_kind=kind,
+            scope_name=name,
+            period=quarter.start,
+            engagement_type=engagement_type,
+            restricted=restricted,
+            engagements=n,
+        )
+        for (kind, name, quarter), c in counts.items()
+        for (engagement_type, restricted), n in c.engagements.items()
+    ]
+    return activity, by_type
+
+
 def activity_store(*, run: AssessmentRun | None, counts: dict[CountKey, QuarterCounts]) -> None:
     """Replace the snapshots of the counted quarters, every scope. Must run inside the caller's transaction."""
     if not counts:
         return
     periods = sorted({quarter.start for _kind, _name, quarter in counts})
-    now = timezone.now()
     QuarterActivityCount.objects.filter(period__in=periods).delete()
     QuarterActivity.objects.filter(period__in=periods).delete()
-    QuarterActivity.objects.bulk_create(
-        (
-            QuarterActivity(
-                scope_kind=kind,
-                scope_name=name,
-                period=quarter.start,
-                partners_engaged=c.partners_engaged,
-                partners_engaged_unrestricted=c.partners_engaged_unrestricted,
-                run=run,
-                computed_at=now,
-            )
-            for (kind, name, quarter), c in counts.items()
-        ),
-        batch_size=1000,
-    )
-    QuarterActivityCount.objects.bulk_create(
-        (
-            QuarterActivityCount(
-                scope_kind=kind,
-                scope_name=name,
-                period=quarter.start,
-                engagement_type=engagement_type,
-                restricted=restricted,
-                engagements=n,
-            )
-            for (kind, name, quarter), c in counts.items()
-            for (engagement_type, restricted), n in c.engagements.items()
-        ),
-        batch_size=1000,
-    )
+    activity, by_type = activity_rows(counts, run_id_of=lambda _quarter: run.pk if run else None, now=timezone.now())
+    QuarterActivity.objects.bulk_create(activity, batch_size=1000)
+    QuarterActivityCount.objects.bulk_create(by_type, batch_size=1000)

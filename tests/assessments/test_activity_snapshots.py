@@ -100,6 +100,8 @@ SCOPES = [
     dash.Scope(region="africa"),  # any case, as the filter form allows
     dash.Scope(subregion="Sub-Saharan Africa"),
     dash.Scope(subregion="Northern Africa"),  # no engagement there
+    dash.Scope(intermediate_region="Western Africa"),  # Ghana, Senegal, Nigeria
+    dash.Scope(intermediate_region="eastern africa"),  # Kenya, Tanzania (restricted)
     dash.Scope(organization="ECOWAS"),
     dash.Scope(organization="NATO"),
     dash.Scope(organization="EU"),
@@ -129,6 +131,39 @@ def test_scoped_snapshots_give_the_live_figures(engagements, make_user, role):
     assert ecowas_activity["totals"] == [1, 1] and ecowas_engaged == [2, 2]  # GHA+SEN, then GHA+NGA
     europe_activity, _ = live[dash.Scope(region="Europe")]
     assert europe_activity["totals"] == ([0, 3] if role == "analyst" else [0, 2])
+    west_activity, west_engaged = live[dash.Scope(intermediate_region="Western Africa")]
+    assert west_activity["totals"] == [1, 1] and west_engaged == [2, 2]
+    east_activity, _ = live[dash.Scope(intermediate_region="eastern africa")]
+    assert east_activity["totals"] == ([0, 1] if role == "analyst" else [0, 0])
+
+
+def test_the_migration_counts_intermediate_regions_of_quarters_already_counted(engagements, analyst):
+    """Quarters counted before intermediate regions had snapshots get them from the migration, with the run
+    that counted them; the other scopes' rows stay as they were."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("assessments.migrations.0005_activity_intermediate_region")
+    done = run(["2024-Q3", "2024-Q4"])
+    west = dash.Scope(intermediate_region="Western Africa")
+    expected = dash.engagement_activity(user=analyst, scope=west, first=Q3, last=Q4)
+    QuarterActivity.objects.filter(scope_kind="intermediate_region").delete()
+    QuarterActivityCount.objects.filter(scope_kind="intermediate_region").delete()
+    others = sorted(QuarterActivity.objects.values_list("scope_kind", "scope_name", "period", "computed_at"))
+    assert dash.engagement_activity(user=analyst, scope=west, first=Q3, last=Q4)["totals"] == [0, 0]
+    migration.count_intermediate_regions(apps, None)
+    assert dash.engagement_activity(user=analyst, scope=west, first=Q3, last=Q4) == expected
+    assert expected["totals"] == [1, 0]
+    stored = QuarterActivity.objects.filter(scope_kind="intermediate_region")
+    assert {row.run_id for row in stored} == {done.pk}
+    # Europe's M49 subregions have no intermediate regions below them.
+    assert {(row.scope_name, Quarter.of(row.period)) for row in stored} == {
+        ("Western Africa", Q3),
+        ("Eastern Africa", Q4),
+    }
+    rest = QuarterActivity.objects.exclude(scope_kind="intermediate_region")
+    assert sorted(rest.values_list("scope_kind", "scope_name", "period", "computed_at")) == others
 
 
 def test_a_mix_of_scopes_is_counted_live(engagements, analyst):

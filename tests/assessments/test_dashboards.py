@@ -140,6 +140,10 @@ def test_overview_tiles_follow_the_filters(scored, analyst, viewer, client_for):
 
     eastern = client.get("/assessments/", {"period": "2024-Q4", "subregion": "Sub-Saharan Africa"}).context["tiles"]
     assert (eastern["engagements"], eastern["partners_engaged"]) == (2, 4)  # west_dec and the restricted east
+    west = client.get("/assessments/", {"period": "2024-Q4", "intermediate_region": "Western Africa"})
+    assert (west.context["tiles"]["engagements"], west.context["tiles"]["partners_engaged"]) == (1, 2)  # west_dec
+    assert {s.partner.iso3 for s in west.context["quarter_scores"]} == {"GHA", "SEN"}
+    assert "· Western Africa</span>" in west.content.decode()
     # Viewers never count restricted engagements.
     viewer_tiles = client_for(viewer).get("/assessments/", {"period": "2024-Q4"}).context["tiles"]
     assert (viewer_tiles["engagements"], viewer_tiles["partners_engaged"]) == (2, 5)
@@ -155,10 +159,13 @@ def test_pages_before_any_score_exists(reference_data, analyst, client_for):
 
 
 def test_overview_bad_filters_are_explained_beside_the_field(scored, viewer, client_for):
-    response = client_for(viewer).get("/assessments/", {"period": "2024-Q9", "region": "Atlantis"})
+    response = client_for(viewer).get(
+        "/assessments/", {"period": "2024-Q9", "region": "Atlantis", "intermediate_region": "Northern Europe"}
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert "write it as YYYY-Qn" in html and "Unknown region “Atlantis”" in html
+    assert "Unknown intermediate region “Northern Europe”" in html  # a subregion, not an intermediate region
     assert 'aria-invalid="true"' in html
 
 
@@ -337,8 +344,11 @@ def test_region_pages_by_slug(scored, viewer, client_for):
     client = client_for(viewer)
     europe = client.get("/assessments/regions/europe/", {"period": "2024-Q4"}).context
     assert {s.partner.iso3 for s in europe["scores"]} == {"FRA", "DEU", "ITA"}
-    # Regions and subregions of UN M49 have pages; intermediate regions (Western Africa) do not.
-    assert client.get("/assessments/regions/western-africa/").status_code == 404
+    # Every level of UN M49 has a page: region, subregion and intermediate region (Western Africa).
+    west = client.get("/assessments/regions/western-africa/", {"period": "2024-Q4"})
+    assert west.status_code == 200 and "UN M49 intermediate region" in west.content.decode()
+    assert {s.partner.iso3 for s in west.context["scores"]} == {"GHA", "SEN"}
+    assert "intermediate_region=Western%20Africa" in west.content.decode()  # its overview link
     sub = client.get("/assessments/regions/sub-saharan-africa/", {"period": "2024-Q4"}).context
     assert {s.partner.iso3 for s in sub["scores"]} == {"GHA", "SEN", "KEN", "TZA"}
     assert client.get("/assessments/regions/atlantis/").status_code == 404

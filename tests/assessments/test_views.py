@@ -80,6 +80,8 @@ def test_viewer_cannot_acknowledge(scored, viewer, client_for):
 def test_partner_page_shows_history_and_explanation(scored, viewer, client_for):
     client = client_for(viewer)
     html = client.get("/assessments/partners/gha/").content.decode()
+    for slug in ("africa", "sub-saharan-africa", "western-africa"):  # each M49 level links to its page
+        assert f'href="/assessments/regions/{slug}/?period=2024-Q4"' in html
     assert "Score history" in html and "2024-Q3" in html and "2024-Q4" in html
     assert "Why the score for 2024-Q4 is what it is" in html and "engagements that contributed" in html
     html = client.get("/assessments/partners/GHA/", {"period": "2024-Q3"}).content.decode()

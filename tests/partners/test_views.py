@@ -28,6 +28,12 @@ def test_list_filters_by_region_subregion_and_organization(client_for, viewer, r
     client = client_for(viewer)
     html = content(client.get("/partners/", {"subregion": "Northern America", "page_size": 200}))
     assert "Canada" in html and "Mexico" not in html
+    west = csv_rows(client.get("/partners/", {"intermediate_region": "western africa", "export": "csv"}))
+    assert {r["intermediate_region"] for r in west} == {"Western Africa"}
+    assert {"GHA", "SEN", "NGA", "CIV"} <= {r["iso3"] for r in west} and len(west) == 17
+    html = content(client.get("/partners/", {"intermediate_region": "Caribbean", "page_size": 200}))
+    assert "Jamaica" in html and "Mexico" not in html
+    assert '<option value="Western Africa">' in html and '<option value="Caribbean" selected>' in html
     rows = csv_rows(client.get("/partners/", {"organization": "NATO", "export": "csv"}))
     assert len(rows) == 32
     assert {r["iso3"] for r in rows} >= {"SWE", "FIN", "USA", "TUR"}
@@ -75,3 +81,12 @@ def test_detail_shows_codes_region_and_dated_memberships(
 
 def test_unknown_partner_is_a_404(client_for, viewer, reference_data):
     assert client_for(viewer).get("/partners/XYZ/").status_code == 404
+
+
+def test_api_filters_by_intermediate_region(api_for, viewer):
+    api = api_for(viewer)
+    body = api.get("/api/v1/partners/", {"intermediate_region": "Western Africa", "page_size": 100}).json()
+    assert body["count"] == 17 and {row["intermediate_region"] for row in body["results"]} == {"Western Africa"}
+    both = api.get("/api/v1/partners/", {"intermediate_region": "Western Africa", "organization": "ECOWAS"}).json()
+    assert {row["iso3"] for row in both["results"]} >= {"GHA", "NGA", "SEN"} and both["count"] < 17
+    assert api.get("/api/v1/partners/", {"intermediate_region": "Western Europe"}).json()["count"] == 0

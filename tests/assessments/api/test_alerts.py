@@ -70,6 +70,8 @@ def test_filters(scored, viewer, api_for):
     assert api.get(URL, {"region": "Europe"}).json()["count"] == 0
     assert api.get(URL, {"subregion": "Sub-Saharan Africa"}).json()["count"] == 2
     assert api.get(URL, {"subregion": "Northern Africa"}).json()["count"] == 0
+    assert api.get(URL, {"intermediate_region": "Western Africa"}).json()["count"] == 2
+    assert api.get(URL, {"intermediate_region": "Eastern Africa"}).json()["count"] == 0
     assert api.get(URL, {"organization": "ECOWAS"}).json()["count"] == 2
     assert api.get(URL, {"organization": "NATO"}).json()["count"] == 0
     assert api.get(URL, {"acknowledged": "false"}).json()["count"] == 2

@@ -69,6 +69,7 @@ def test_score_filters(scored, viewer):
 
     assert partners(period="2024-Q4") == ["DEU", "ETH", "FRA", "KEN", "TZA", "UGA"]
     assert partners(period="2024-Q4", region="europe") == ["DEU", "FRA"]
+    assert partners(period="2024-Q4", intermediate_region="eastern africa") == ["ETH", "KEN", "TZA", "UGA"]
     assert partners(period="2024-Q4", organization="EAC") == ["KEN", "TZA", "UGA"]
     assert partners(period="2024-Q3", organization="nato") == ["DEU", "FRA"]
     assert partners(partner="KEN,FRA", period="2024-Q3") == ["FRA", "KEN"]
