@@ -485,7 +485,7 @@ class _ChangeSet:
         self.spans.update(spans)
 
     def send_after_commit(self) -> None:
-        if not self.partner_ids or not self.spans:
+        if not self.spans:
             return
         partner_ids, spans = set(self.partner_ids), sorted(self.spans)
         transaction.on_commit(
@@ -526,8 +526,13 @@ def _announce_changes(partner_ids: set[int], spans: Iterable[tuple[datetime.date
 
 
 def _record_partner_changes(*, engagement: Engagement | None, partner_ids: set[int], first_day, last_day) -> None:
+    """Record which partners' scores the change makes stale, and announce it after commit. A change to an
+    engagement without partners is announced too, with no partner: it moves the overview's counts."""
     partner_ids = {pid for pid in partner_ids if pid}
-    if not partner_ids or first_day is None or last_day is None:
+    if first_day is None or last_day is None:
+        return
+    if not partner_ids:
+        _announce_changes(set(), [(first_day, last_day)])
         return
     PartnerChange.objects.bulk_create(
         [

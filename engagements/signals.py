@@ -3,7 +3,8 @@
 ``engagement_data_changed`` is sent after the transaction that changed the data commits, with the ids
 of the partners whose engagement data changed and the span of days the change touches. A transaction that
 changed many engagements at once (an import) sends it once, with every distinct span in ``spans``;
-``first_day`` and ``last_day`` then bound them all.
+``first_day`` and ``last_day`` then bound them all. ``partner_ids`` is empty for an engagement without
+partners: no score changes, but the counts of engagements per quarter do.
 """
 
 from django.dispatch import Signal

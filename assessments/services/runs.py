@@ -175,15 +175,21 @@ def stale_quarters(*, first_day: datetime.date, last_day: datetime.date, lookbac
 
 
 @transaction.atomic
-def scores_recompute_request(*, partner_ids: Iterable[int], quarters: Iterable[Quarter]) -> AssessmentRun | None:
+def scores_recompute_request(
+    *, partner_ids: Iterable[int], quarters: Iterable[Quarter], counts_only: bool = False
+) -> AssessmentRun | None:
     """Ask for the partners' scores for ``quarters`` to be recomputed, coalesced into one queued run.
 
     Many edits make one run: while a data-change run waits in the queue, later changes add their partners
     and quarters to it instead of creating more runs. Once it starts, the next change queues a new one.
+
+    ``counts_only``: no score changed, only the overview's engagement counts of ``quarters`` (an engagement
+    without partners). Every run recounts its quarters, so they join the queued run; without one, a run of
+    all partners for those quarters is queued.
     """
     partner_ids = {int(pid) for pid in partner_ids if pid}
     quarters = set(quarters)
-    if not partner_ids or not quarters:
+    if not quarters or not (partner_ids or counts_only):
         return None
     model = scoring_model_active()
     run = (
@@ -222,10 +228,26 @@ def scores_mark_stale(
     from ``first_day`` to ``last_day``: an import touching 2016 and 2025 does not recompute the years between.
     """
     model = scoring_model_active()
+    spans = set(spans or [(first_day, last_day)])
+    partner_ids = {int(pid) for pid in partner_ids or () if pid}
+    if not partner_ids:
+        return _counts_recount_request(spans)
     quarters: set[Quarter] = set()
-    for first, last in set(spans or [(first_day, last_day)]):
+    for first, last in spans:
         quarters.update(stale_quarters(first_day=first, last_day=last, lookback=model.lookback_quarters))
     return scores_recompute_request(partner_ids=partner_ids, quarters=quarters)
+
+
+def _counts_recount_request(spans: Iterable[tuple[datetime.date, datetime.date]]) -> AssessmentRun | None:
+    """An engagement without partners changed: no score moves, but the overview's counts of the quarters
+    it spans do. Quarters no run has counted yet are counted live anyway, so only counted ones are asked."""
+    from assessments.models import ActivityScope, QuarterActivity
+
+    quarters = {q for first, last in spans for q in stale_quarters(first_day=first, last_day=last, lookback=1)}
+    counted = QuarterActivity.objects.filter(
+        scope_kind=ActivityScope.EVERYTHING, period__in=[q.start for q in quarters]
+    ).values_list("period", flat=True)
+    return scores_recompute_request(partner_ids=(), quarters={Quarter.of(p) for p in counted}, counts_only=True)
 
 
 # --- executing a run ------------------------------------------------------------------------------------

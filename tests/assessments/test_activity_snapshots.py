@@ -205,3 +205,55 @@ def test_counting_quarters_apart_keeps_the_others_out(engagements):
     assert sum(counts[("", "", Q3)].engagements.values()) == 1 and counts[("", "", Quarter(2025, 1))].engagements == {}
     assert counts[("", "", Q3)].partners_engaged == 2 and counts[("", "", Q3)].partners_engaged_unrestricted == 2
     assert counts[("organization", "ECOWAS", Q3)].partners_engaged == 2
+
+
+def test_an_engagement_without_partners_queues_a_recount_of_the_counted_quarters(
+    engagements, planner, analyst, django_capture_on_commit_callbacks
+):
+    """No score moves, but the overview's counts do: the quarters it spans that a run has counted are
+    recounted by a queued run (the ones no run has counted are counted live anyway)."""
+    from engagements import services
+
+    run(["2024-Q4"])
+    before = dash.engagement_activity(user=analyst, scope=EVERYTHING, first=Q4, last=Q4)["totals"]
+
+    def create(start, end):
+        return services.engagement_create(
+            created_by=planner,
+            title="Staff talks, partners to be confirmed",
+            engagement_type="key_leader_engagement",
+            host_country="GHA",
+            domain="joint",
+            status="planned",
+            start_date=start,
+            end_date=end,
+        ).engagement
+
+    with (
+        mock.patch("assessments.tasks.run_assessment.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        create(D(2024, 11, 20), D(2024, 11, 21))
+    queued = AssessmentRun.objects.get(status="queued")
+    assert (queued.trigger, queued.periods, queued.partner_ids) == ("data_change", ["2024-Q4"], [])
+    assert delay.call_count == 1
+    assert dash.engagement_activity(user=analyst, scope=EVERYTHING, first=Q4, last=Q4)["totals"] == before
+    assessment_run_execute(run_id=queued.pk)
+    after = dash.engagement_activity(user=analyst, scope=EVERYTHING, first=Q4, last=Q4)["totals"]
+    assert after == [before[0] + 1]
+
+    # A quarter no run has counted is counted live: nothing to queue.
+    with (
+        mock.patch("assessments.tasks.run_assessment.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        create(D(2023, 2, 1), D(2023, 2, 2))
+    assert not AssessmentRun.objects.filter(status="queued").exists() and delay.call_count == 0
+
+    # A queued run for partners takes the quarter along, for the same partners.
+    pending = assessment_run_request(periods=["2024-Q3"], enqueue=False)
+    AssessmentRun.objects.filter(pk=pending.pk).update(trigger="data_change", partner_ids=[7])
+    with mock.patch("assessments.tasks.run_assessment.delay"), django_capture_on_commit_callbacks(execute=True):
+        create(D(2024, 12, 1), D(2024, 12, 2))
+    pending.refresh_from_db()
+    assert (pending.periods, pending.partner_ids) == (["2024-Q3", "2024-Q4"], [7])
