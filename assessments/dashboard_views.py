@@ -16,7 +16,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -576,7 +576,7 @@ def region_dashboard(request, slug: str):
         title=name,
         subtitle=subtitles[kind],
         members=lambda quarter: dash.partners_of_region(kind=kind, name=name),
-        back=reverse("partners:list") + f"?{kind}={name}",
+        back=reverse("partners:list") + "?" + urlencode({kind: name}),
         filename=slug,
         extra={"region_kind": kind},
     )

@@ -349,6 +349,7 @@ def test_region_pages_by_slug(scored, viewer, client_for):
     assert west.status_code == 200 and "UN M49 intermediate region" in west.content.decode()
     assert {s.partner.iso3 for s in west.context["scores"]} == {"GHA", "SEN"}
     assert "intermediate_region=Western%20Africa" in west.content.decode()  # its overview link
+    assert 'href="/partners/?intermediate_region=Western+Africa"' in west.content.decode()  # its countries
     sub = client.get("/assessments/regions/sub-saharan-africa/", {"period": "2024-Q4"}).context
     assert {s.partner.iso3 for s in sub["scores"]} == {"GHA", "SEN", "KEN", "TZA"}
     assert client.get("/assessments/regions/atlantis/").status_code == 404
