@@ -11,7 +11,7 @@ from assessments.choices import LineOfEffort, ObjectiveStatus, RunStatus, RunTri
 from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore
 from assessments.periods import PeriodError, Quarter
 from assessments.selectors import alert_member_of_on_period_end, member_of_on_period_end
-from core.filters import StrictBooleanFilter
+from core.filters import StableOrderingFilter, StrictBooleanFilter
 
 
 class QuarterField(forms.CharField):
@@ -88,7 +88,7 @@ class _PartnerQuarterFilterSet(django_filters.FilterSet):
 
 
 class PartnerScoreFilterSet(_PartnerQuarterFilterSet):
-    ordering = django_filters.OrderingFilter(fields=SCORE_ORDERING, label=_("Order by"))
+    ordering = StableOrderingFilter(fields=SCORE_ORDERING, label=_("Order by"))
     member_of = staticmethod(member_of_on_period_end)
 
     class Meta:
@@ -104,7 +104,7 @@ class AlertFilterSet(_PartnerQuarterFilterSet):
         label=_("Acknowledged"),
         help_text=_("true: acknowledged alerts only; false: open alerts only"),
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=(
             ("period", "period"),
             ("delta_overall", "delta_overall"),

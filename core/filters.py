@@ -30,3 +30,17 @@ class StrictBooleanField(forms.NullBooleanField):
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """``?ordering=`` with a last key, the primary key in the first key's direction, so rows that tie keep
+    one order from page to page (PostgreSQL may return ties in any order, and a page boundary between
+    them would repeat one row and skip another). An empty choice (``ordering=,``) keeps the list's own
+    order instead of leaving the rows unordered."""
+
+    def filter(self, qs, value):
+        params = [param for param in value or () if param and param.strip()]
+        if not params:
+            return qs
+        ordering = [self.get_ordering_value(param) for param in params]
+        return qs.order_by(*ordering, "-pk" if ordering[0].startswith("-") else "pk")

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.db import InSubqueryList
-from core.filters import StrictBooleanFilter
+from core.filters import StableOrderingFilter, StrictBooleanFilter
 from engagements.choices import Domain, EngagementType, Sensitivity, Status
 from engagements.models import Engagement, Participation
 from engagements.selectors import AAR_OVERDUE_DAYS
@@ -49,7 +49,7 @@ class EngagementFilterSet(django_filters.FilterSet):
         label=_("After-action report overdue"),
         help_text=_("Completed more than 30 days ago without an after-action report"),
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=(
             ("start_date", "date"),
             ("title", "title"),
