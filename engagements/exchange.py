@@ -189,6 +189,24 @@ def xlsx_bytes(rows: Iterable[list[str]]) -> bytes:
     return buffer.getvalue()
 
 
+EXPORT_KINDS = ("csv", "xlsx")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_response(queryset, kind: str):
+    """The engagements of ``queryset`` as a file in the exchange format (``kind``: csv or xlsx), for the list
+    page's export links and ``GET /api/v1/engagements/export/``: the file imports back unchanged."""
+    from django.http import HttpResponse
+
+    from core.exports import csv_response
+
+    if kind == "csv":
+        return csv_response(filename="engagements.csv", header=COLUMNS, rows=export_rows(queryset))
+    response = HttpResponse(xlsx_bytes(export_rows(queryset)), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = 'attachment; filename="engagements.xlsx"'
+    return response
+
+
 def _xlsx_safe(value: str) -> str:
     # Text, never a formula: a leading "=" would be evaluated by spreadsheet programs.
     return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "@") else value

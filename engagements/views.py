@@ -8,7 +8,7 @@ import datetime
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +17,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.exports import csv_response, wants_csv
+from core.exports import wants_csv
 from core.paging import paginate, querystring_without
 from engagements import exchange, selectors, services
 from engagements.choices import (
@@ -76,14 +76,9 @@ def engagement_list(request):
     engagements = engagements.order_by(*(engagements.query.order_by or ("-start_date",)), "-pk")
     # Exports are in the import format: an exported file can be edited and imported again.
     if wants_csv(request):
-        return csv_response(filename="engagements.csv", header=exchange.COLUMNS, rows=exchange.export_rows(engagements))
+        return exchange.export_response(engagements, "csv")
     if request.GET.get("export") == "xlsx":
-        response = HttpResponse(
-            exchange.xlsx_bytes(exchange.export_rows(engagements)),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        response["Content-Disposition"] = 'attachment; filename="engagements.xlsx"'
-        return response
+        return exchange.export_response(engagements, "xlsx")
     choices = ReferenceChoices.load()
     form = filterset.form
     context = {

@@ -18,14 +18,16 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from core.api.exceptions import Conflict, flatten_errors
 from core.api.pagination import RowsFirstPagination
 from core.api.parsers import JSONParser
 from core.api.permissions import ModelRolePermission
+from core.api.renderers import FileRenderer
 from core.api.serializers import ErrorSerializer
-from engagements import selectors, services
+from engagements import exchange, selectors, services
 from engagements.api.serializers import (
     ENGAGEMENT_RESPONSE_EXAMPLE,
     AfterActionSerializer,
@@ -181,6 +183,31 @@ class EngagementViewSet(viewsets.ModelViewSet):
                 engagement=engagement, user=request.user, reason=serializer.validated_data["reason"]
             )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="engagements_export",
+        summary="The filtered engagements as a file in the import format",
+        description=(
+            "The same filters as the list. `file=csv` (the default) or `file=xlsx`; every matching engagement you "
+            "may read, one row each, in the exchange format that `POST /api/v1/engagements/import/` reads: "
+            "exporting and importing again changes nothing."
+        ),
+        parameters=[
+            OpenApiParameter("file", OpenApiTypes.STR, enum=list(exchange.EXPORT_KINDS), description="csv or xlsx")
+        ],
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, exchange.XLSX_TYPE): OpenApiTypes.BINARY,
+            (400, "application/json"): ErrorSerializer,
+        },
+        tags=["engagements"],
+    )
+    @action(detail=False, methods=["get"], url_path="export", renderer_classes=[JSONRenderer, FileRenderer])
+    def export(self, request):
+        kind = request.query_params.get("file", "csv").strip().lower() or "csv"
+        if kind not in exchange.EXPORT_KINDS:
+            raise ValidationError({"file": [_("Choose csv or xlsx.")]})
+        return exchange.export_response(self.filter_queryset(self.get_queryset()), kind)
 
     @extend_schema(
         summary="Move an engagement along its life cycle",

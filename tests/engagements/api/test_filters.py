@@ -4,7 +4,6 @@ import datetime
 
 import pytest
 
-from engagements import services
 from engagements.models import AfterActionReport, Engagement, Participation
 from organizations.models import Organization
 from partners.models import PartnerNation
@@ -14,53 +13,6 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/engagements/"
 D = datetime.date
-
-
-@pytest.fixture
-def three(planner, reference_data):
-    """Three engagements that differ in every filtered field."""
-    lion = ExerciseSeriesFactory(slug="african-lion", name="African Lion")
-    make = services.engagement_create
-    return {
-        "lion": make(
-            created_by=planner,
-            title="African Lion 2025",
-            engagement_type="exercise",
-            domain="joint",
-            status="completed",
-            start_date=D(2025, 5, 4),
-            end_date=D(2025, 5, 22),
-            host_country="MAR",
-            location_name="Tan-Tan",
-            series=lion,
-            participants=[{"partner": "MAR"}, {"partner": "USA"}],
-            organizations=["AU"],
-        ).engagement,
-        "sentinel": make(
-            created_by=planner,
-            title="Baltic Sentinel",
-            engagement_type="multilateral_drill",
-            domain="maritime",
-            status="planned",
-            start_date=D(2025, 9, 1),
-            end_date=D(2025, 9, 9),
-            host_country="EST",
-            description="Mine countermeasures off Tallinn",
-            participants=[{"partner": "EST"}, {"partner": "FIN"}],
-            organizations=["NATO", "EU"],
-        ).engagement,
-        "advisers": make(
-            created_by=planner,
-            title="Coast guard advisers",
-            engagement_type="advisory_mission",
-            domain="land",
-            status="approved",
-            start_date=D(2024, 1, 15),
-            end_date=D(2024, 3, 1),
-            host_country="SEN",
-            participants=[{"partner": "SEN"}, {"partner": "FRA"}],
-        ).engagement,
-    }
 
 
 def ids(response):
