@@ -79,10 +79,11 @@
     });
   }
 
+  // Replace the dashboard with the page at url; resolves once the new content is in place.
   function load(url, push) {
     if (!container) {
       window.location.href = url;
-      return;
+      return Promise.resolve();
     }
     if (loading) {
       loading.abort();
@@ -91,7 +92,7 @@
     container.setAttribute("aria-busy", "true");
     var headers = {};
     headers[FRAGMENT_HEADER] = "dashboard";
-    fetch(url, { headers: headers, credentials: "same-origin", signal: loading.signal })
+    return fetch(url, { headers: headers, credentials: "same-origin", signal: loading.signal })
       .then(function (response) {
         if (response.redirected || !(response.ok || response.status === 400)) {
           throw new Error("reload");
@@ -147,7 +148,13 @@
           }
           if (run.status === "succeeded") {
             label.textContent = labels.labelsDone;
-            load(window.location.pathname + window.location.search, false);
+            load(window.location.pathname + window.location.search, false).then(function () {
+              // The refreshed page has its own, empty status line: say there that the numbers are new.
+              var fresh = document.querySelector(".recompute-status");
+              if (fresh) {
+                fresh.textContent = labels.labelsRefreshed;
+              }
+            });
           } else {
             label.textContent = fill(labels.labelsFailed, { error: run.error || run.status_display });
             button.disabled = false;
