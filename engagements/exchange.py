@@ -11,6 +11,7 @@ import csv
 import datetime
 import decimal
 import io
+import itertools
 from collections.abc import Iterable, Iterator
 
 from django.utils import timezone
@@ -213,38 +214,38 @@ def export_rows(queryset, *, chunk_size: int = 2000) -> Iterator[list[str]]:
     """Rows for every engagement of ``queryset``, in its order: its ids are read in chunks, and each chunk's
     rows come from three plain-value queries (engagements, participants, organizations). Building model
     instances and prefetches instead took 80% of an export's time (3,200 rows/s on a million engagements)."""
+    ids = queryset.values_list("pk", flat=True).iterator(chunk_size=chunk_size)
+    while chunk := list(itertools.islice(ids, chunk_size)):
+        rows = rows_by_id(chunk)
+        yield from (rows[pk] for pk in chunk)
+
+
+def rows_by_id(ids: list[int]) -> dict[int, list[str]]:
+    """The file rows of these engagements by id, from three plain-value queries."""
     from engagements.models import Engagement, Participation
 
-    def rows_of(ids: list[int]) -> Iterator[list[str]]:
-        values = {
-            row["pk"]: {column: row[name] for column, name in _ROW_FIELDS.items()}
-            for row in Engagement.objects.filter(pk__in=ids).values("pk", *_ROW_FIELDS.values())
-        }
-        participants: dict[int, list] = {}
-        for engagement_id, *participant in (
-            Participation.objects.filter(engagement_id__in=ids)
-            .values_list("engagement_id", "partner__iso3", "role", "personnel")
-            .order_by()
-        ):
-            participants.setdefault(engagement_id, []).append(tuple(participant))
-        organizations: dict[int, list] = {}
-        for engagement_id, acronym in (
-            Engagement.organizations.through.objects.filter(engagement_id__in=ids)
-            .values_list("engagement_id", "organization__acronym")
-            .order_by()
-        ):
-            organizations.setdefault(engagement_id, []).append(acronym)
-        for pk in ids:
-            yield _row(values[pk], organizations=organizations.get(pk, ()), participants=participants.get(pk, ()))
-
-    chunk: list[int] = []
-    for pk in queryset.values_list("pk", flat=True).iterator(chunk_size=chunk_size):
-        chunk.append(pk)
-        if len(chunk) >= chunk_size:
-            yield from rows_of(chunk)
-            chunk = []
-    if chunk:
-        yield from rows_of(chunk)
+    values = {
+        row["pk"]: {column: row[name] for column, name in _ROW_FIELDS.items()}
+        for row in Engagement.objects.filter(pk__in=ids).values("pk", *_ROW_FIELDS.values())
+    }
+    participants: dict[int, list] = {}
+    for engagement_id, *participant in (
+        Participation.objects.filter(engagement_id__in=ids)
+        .values_list("engagement_id", "partner__iso3", "role", "personnel")
+        .order_by()
+    ):
+        participants.setdefault(engagement_id, []).append(tuple(participant))
+    organizations: dict[int, list] = {}
+    for engagement_id, acronym in (
+        Engagement.organizations.through.objects.filter(engagement_id__in=ids)
+        .values_list("engagement_id", "organization__acronym")
+        .order_by()
+    ):
+        organizations.setdefault(engagement_id, []).append(acronym)
+    return {
+        pk: _row(found, organizations=organizations.get(pk, ()), participants=participants.get(pk, ()))
+        for pk, found in values.items()
+    }
 
 
 def xlsx_bytes(rows: Iterable[list[str]]) -> bytes:
