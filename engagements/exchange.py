@@ -264,15 +264,28 @@ def xlsx_bytes(rows: Iterable[list[str]]) -> bytes:
 
 EXPORT_KINDS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MAX_ROWS = 1_048_575  # a worksheet's 1,048,576 rows, less the header
+
+
+class ExportTooLarge(Exception):
+    """The rows do not fit the asked format (more than an XLSX worksheet holds)."""
 
 
 def export_response(queryset, kind: str):
     """The engagements of ``queryset`` as a file in the exchange format (``kind``: csv or xlsx), for the list
-    page's export links and ``GET /api/v1/engagements/export/``: the file imports back unchanged."""
+    page's export links and ``GET /api/v1/engagements/export/``: the file imports back unchanged.
+
+    Raises ExportTooLarge, with a message saying to take CSV, for more rows than a worksheet holds:
+    spreadsheet programs would cut the file short."""
     from django.http import HttpResponse
 
     from core.exports import csv_response
 
+    if kind == "xlsx" and queryset.values("pk")[XLSX_MAX_ROWS : XLSX_MAX_ROWS + 1].exists():
+        raise ExportTooLarge(
+            _("More than %(n)s engagements match: an XLSX worksheet cannot hold them. Export CSV instead.")
+            % {"n": f"{XLSX_MAX_ROWS:,}"}
+        )
     if kind == "csv":
         return csv_response(filename="engagements.csv", header=COLUMNS, rows=export_rows(queryset))
     response = HttpResponse(xlsx_bytes(export_rows(queryset)), content_type=XLSX_TYPE)

@@ -78,7 +78,11 @@ def engagement_list(request):
     if wants_csv(request):
         return exchange.export_response(engagements, "csv")
     if request.GET.get("export") == "xlsx":
-        return exchange.export_response(engagements, "xlsx")
+        try:
+            return exchange.export_response(engagements, "xlsx")
+        except exchange.ExportTooLarge as exc:
+            messages.error(request, str(exc))
+            return redirect(f"{request.path}?{querystring_without(request, 'export')}")
     choices = ReferenceChoices.load()
     form = filterset.form
     context = {

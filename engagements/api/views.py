@@ -207,7 +207,10 @@ class EngagementViewSet(viewsets.ModelViewSet):
         kind = request.query_params.get("file", "csv").strip().lower() or "csv"
         if kind not in exchange.EXPORT_KINDS:
             raise ValidationError({"file": [_("Choose csv or xlsx.")]})
-        return exchange.export_response(self.filter_queryset(self.get_queryset()), kind)
+        try:
+            return exchange.export_response(self.filter_queryset(self.get_queryset()), kind)
+        except exchange.ExportTooLarge as exc:
+            raise ValidationError({"file": [str(exc)]}) from exc
 
     @extend_schema(
         summary="Move an engagement along its life cycle",

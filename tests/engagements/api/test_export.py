@@ -113,3 +113,15 @@ def test_queries_do_not_grow_with_the_rows(three, api_for, viewer, planner, djan
         )
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(csv_rows(api.get(URL))) == 23
+
+
+def test_more_rows_than_a_worksheet_holds_asks_for_csv(three, api_for, viewer, client_for, monkeypatch):
+    monkeypatch.setattr(exchange, "XLSX_MAX_ROWS", 2)  # a worksheet holds 1,048,575 rows
+    response = api_for(viewer).get(URL, {"file": "xlsx"})
+    assert response.status_code == 400 and "Export CSV instead" in response.json()["errors"]["file"][0]
+    assert api_for(viewer).get(URL, {"file": "xlsx", "status": "planned"}).status_code == 200
+    assert len(csv_rows(api_for(viewer).get(URL))) == 3
+    page = client_for(viewer).get("/engagements/", {"export": "xlsx", "domain": ["joint", "land", "maritime"]})
+    assert page.status_code == 302 and "export" not in page["Location"] and "domain=joint" in page["Location"]
+    followed = client_for(viewer).get(page["Location"])
+    assert "Export CSV instead" in followed.content.decode()
