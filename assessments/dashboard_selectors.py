@@ -30,7 +30,7 @@ from assessments.models import (
 )
 from assessments.periods import Quarter, quarter_range
 from assessments.selectors import alert_member_of_on_period_end, member_of_on_period_end, score_list
-from assessments.services.activity import quarter_of
+from assessments.services.activity import counted_quarters, quarter_of
 from assessments.services.runs import scoring_model_active, stale_quarters
 from assessments.services.scoring import ScoreInputs, components_from
 from engagements.choices import EngagementType, Status
@@ -38,6 +38,7 @@ from engagements.models import Engagement, Participation, PartnerChange, may_rea
 from organizations.choices import MEMBER_STATUSES
 from organizations.models import Membership
 from partners.models import PartnerNation
+from partners.selectors import REGION_LEVELS
 
 # The longest trend drawn: ten years of quarters.
 TREND_QUARTERS = 40
@@ -213,7 +214,7 @@ def engagement_activity(*, user, scope: Scope, first: Quarter, last: Quarter) ->
 
     missing = quarters
     if scope.snapshot is not None and quarters:
-        counted = _counted_quarters(quarters)
+        counted = counted_quarters(quarters)
         stored = _scope_rows(QuarterActivityCount.objects, scope).filter(period__in=[q.start for q in counted])
         if not may_read_restricted(user):
             stored = stored.filter(restricted=False)
@@ -248,18 +249,10 @@ def _scope_rows(manager, scope: Scope):
     return manager.filter(scope_kind=kind, scope_name__iexact=name)
 
 
-def _counted_quarters(quarters: list[Quarter]) -> set[Quarter]:
-    """The quarters a run has counted (it counts every scope of a quarter at once)."""
-    periods = QuarterActivity.objects.filter(
-        scope_kind=ActivityScope.EVERYTHING, period__in=[q.start for q in quarters]
-    ).values_list("period", flat=True)
-    return {Quarter.of(p) for p in periods}
-
-
 def partners_engaged(*, user, scope: Scope, quarter: Quarter) -> int:
     """Distinct partners in scope taking part in engagements that start in the quarter: a run's snapshot
     when it has counted the quarter (a scope without a row had none), else one live query."""
-    if scope.snapshot is not None and _counted_quarters([quarter]):
+    if scope.snapshot is not None and counted_quarters([quarter]):
         stored = _scope_rows(QuarterActivity.objects, scope).filter(period=quarter.start).first()
         if stored is None:
             return 0
@@ -328,19 +321,16 @@ def quarters_to_recompute(*, quarter: Quarter, partner_ids: list[int] | None = N
 # --- regions and organizations ------------------------------------------------------------------------------
 
 
-REGION_KINDS = ("region", "subregion", "intermediate_region")  # the UN M49 levels, widest first
-
-
 def region_by_slug(slug: str) -> tuple[str, str] | None:
-    """(kind, name) for a slug such as ``sub-saharan-africa`` or ``western-africa``, the kind one of
-    ``REGION_KINDS``; None if there is none."""
-    rows = PartnerNation.objects.exclude(region="").order_by().values_list(*REGION_KINDS).distinct()
-    names: dict[str, set[str]] = {kind: set() for kind in REGION_KINDS}
+    """(level, name) for a slug such as ``sub-saharan-africa`` or ``western-africa``, the level one of
+    ``partners.selectors.REGION_LEVELS``; None if there is none."""
+    rows = PartnerNation.objects.exclude(region="").order_by().values_list(*REGION_LEVELS).distinct()
+    names: dict[str, set[str]] = {kind: set() for kind in REGION_LEVELS}
     for row in rows:
-        for kind, name in zip(REGION_KINDS, row, strict=True):
+        for kind, name in zip(REGION_LEVELS, row, strict=True):
             if name:
                 names[kind].add(name)
-    for kind in REGION_KINDS:
+    for kind in REGION_LEVELS:
         for name in sorted(names[kind]):
             if slugify(name) == slug:
                 return kind, name

@@ -105,9 +105,9 @@ def overview(request):
     periods = selectors.score_periods(scoring_model=model)
     form = DashboardFilterForm(
         request.GET or None,
-        regions=partner_selectors.region_choices(),
-        subregions=partner_selectors.subregion_choices(),
-        intermediate_regions=partner_selectors.intermediate_region_choices(),
+        regions=partner_selectors.region_choices("region"),
+        subregions=partner_selectors.region_choices("subregion"),
+        intermediate_regions=partner_selectors.region_choices("intermediate_region"),
         organizations=partner_selectors.organization_acronyms(),
     )
     context = {

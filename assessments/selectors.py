@@ -306,19 +306,24 @@ def run_get(*, run_id) -> AssessmentRun | None:
     return run_list().filter(pk=run_id).first()
 
 
+def alerts() -> QuerySet[Alert]:
+    """Alerts of every scoring model, with what a row shows."""
+    return Alert.objects.select_related("partner", "acknowledged_by", "scoring_model")
+
+
 def alert_list(*, scoring_model: ScoringModel | None = None) -> QuerySet[Alert]:
     """The scoring model's alerts (the active model's by default): open ones first, then the newest quarter,
     the steepest drop."""
     model = scoring_model or scoring_model_active()
     return (
-        Alert.objects.filter(scoring_model=model)
-        .select_related("partner", "acknowledged_by", "scoring_model")
+        alerts()
+        .filter(scoring_model=model)
         .order_by(F("acknowledged_at").asc(nulls_first=True), "-period", "delta_overall", "partner__name", "pk")
     )
 
 
 def alert_get(*, alert_id: int) -> Alert | None:
-    return Alert.objects.select_related("partner", "acknowledged_by", "scoring_model").filter(pk=alert_id).first()
+    return alerts().filter(pk=alert_id).first()
 
 
 # --- objectives, indicators, measurements -------------------------------------------------------------------

@@ -121,13 +121,8 @@ def _moment(value) -> str:
     return timezone.localtime(value, datetime.UTC).isoformat(timespec="seconds")
 
 
-def participants_text(participations: Iterable) -> str:
-    rows = sorted(participations, key=lambda p: p.partner.iso3)
-    return ";".join(f"{p.partner.iso3}:{p.role}:{p.personnel}" for p in rows)
-
-
-# The engagement's own columns, as ``values()`` names them (export_rows) or as engagement_row reads them.
-_ROW_FIELDS = {
+# The engagement's own columns, as ``values()`` names them.
+ROW_FIELDS = {
     "reference": "reference",
     "title": "title",
     "engagement_type": "engagement_type",
@@ -149,8 +144,10 @@ _ROW_FIELDS = {
 }
 
 
-def _row(values: dict, *, organizations: Iterable[str], participants: Iterable[tuple[str, str, int]]) -> list[str]:
-    """The file's row from the engagement's values (keyed as in ``_ROW_FIELDS``; the AAR's are None when
+def row_from_values(
+    values: dict, *, organizations: Iterable[str], participants: Iterable[tuple[str, str, int]]
+) -> list[str]:
+    """The file's row from the engagement's values (keyed as in ``ROW_FIELDS``; the AAR's are None when
     there is no report), its organizations' acronyms and its participants as (iso3, role, personnel)."""
     has_report = values["aar_summary"] is not None
 
@@ -184,32 +181,6 @@ def _row(values: dict, *, organizations: Iterable[str], participants: Iterable[t
     return [row[column] for column in COLUMNS]
 
 
-def engagement_row(engagement) -> list[str]:
-    """One engagement as the file's row (participations, organizations, series and AAR prefetched)."""
-    report = getattr(engagement, "after_action", None) if _has_report(engagement) else None
-    values = {
-        column: getattr(engagement, column)
-        for column, name in _ROW_FIELDS.items()
-        if "__" not in name  # the engagement's own fields
-    }
-    values["host_country"] = engagement.host_country.iso3
-    values["series"] = engagement.series.slug if engagement.series_id else None
-    for column, field in AAR_COLUMNS.items():
-        values[column] = getattr(report, field) if report else None
-    return _row(
-        values,
-        organizations=[o.acronym for o in engagement.organizations.all()],
-        participants=[(p.partner.iso3, p.role, p.personnel) for p in engagement.participations.all()],
-    )
-
-
-def _has_report(engagement) -> bool:
-    try:
-        return engagement.after_action is not None
-    except engagement._meta.get_field("after_action").related_model.DoesNotExist:
-        return False
-
-
 def export_rows(queryset, *, chunk_size: int = 2000) -> Iterator[list[str]]:
     """Rows for every engagement of ``queryset``, in its order: its ids are read in chunks, and each chunk's
     rows come from three plain-value queries (engagements, participants, organizations). Building model
@@ -225,8 +196,8 @@ def rows_by_id(ids: list[int]) -> dict[int, list[str]]:
     from engagements.models import Engagement, Participation
 
     values = {
-        row["pk"]: {column: row[name] for column, name in _ROW_FIELDS.items()}
-        for row in Engagement.objects.filter(pk__in=ids).values("pk", *_ROW_FIELDS.values())
+        row["pk"]: {column: row[name] for column, name in ROW_FIELDS.items()}
+        for row in Engagement.objects.filter(pk__in=ids).values("pk", *ROW_FIELDS.values())
     }
     participants: dict[int, list] = {}
     for engagement_id, *participant in (
@@ -243,7 +214,7 @@ def rows_by_id(ids: list[int]) -> dict[int, list[str]]:
     ):
         organizations.setdefault(engagement_id, []).append(acronym)
     return {
-        pk: _row(found, organizations=organizations.get(pk, ()), participants=participants.get(pk, ()))
+        pk: row_from_values(found, organizations=organizations.get(pk, ()), participants=participants.get(pk, ()))
         for pk, found in values.items()
     }
 

@@ -207,33 +207,20 @@ def _existing(references: list[str]) -> dict[str, _Stored]:
 
 def _canonical(checked: services.CleanEngagement, current: list[str]) -> list[str]:
     """The row ``checked`` would produce on export (blank AAR date means "keep the stored one")."""
-    from types import SimpleNamespace
-
-    fields = checked.fields
-    report = checked.after_action
-    probe = SimpleNamespace(
-        reference=current[0],
-        **{k: v for k, v in fields.items() if k not in ("host_country", "series")},
-        host_country=fields["host_country"],
-        series=fields.get("series"),
-        series_id=fields["series"].pk if fields.get("series") else None,
-        organizations=SimpleNamespace(all=lambda: checked.organizations),
-        participations=SimpleNamespace(
-            all=lambda: [
-                SimpleNamespace(partner=r["partner"], role=r["role"], personnel=r["personnel"])
-                for r in checked.participants
-            ]
-        ),
-        after_action=SimpleNamespace(submitted_at=None, **{k: v for k, v in report.items() if k != "submitted_at"})
-        if report
-        else None,
-        _meta=Engagement._meta,
+    fields, report = checked.fields, checked.after_action
+    values = {column: fields.get(name) for column, name in exchange.ROW_FIELDS.items() if "__" not in name}
+    values["reference"] = current[0]
+    values["host_country"] = fields["host_country"].iso3
+    values["series"] = fields["series"].slug if fields.get("series") else None
+    for column, name in exchange.AAR_COLUMNS.items():
+        values[column] = report.get(name) if report else None
+    row = exchange.row_from_values(
+        values,
+        organizations=[organization.acronym for organization in checked.organizations],
+        participants=[(p["partner"].iso3, p["role"], p["personnel"]) for p in checked.participants],
     )
-    row = exchange.engagement_row(probe)
     position = exchange.COLUMNS.index("aar_submitted_at")
-    if report and report.get("submitted_at"):
-        row[position] = exchange._moment(report["submitted_at"])
-    elif report:
+    if report and not report.get("submitted_at"):
         row[position] = current[position]
     return row
 

@@ -53,7 +53,9 @@ def _participation_totals() -> dict:
 
 
 def engagement_list(*, user) -> QuerySet[Engagement]:
-    """The engagements ``user`` may see, with everything a list row shows loaded in a fixed number of queries."""
+    """The engagements ``user`` may see, with everything a list row shows loaded in a fixed number of queries;
+    newest first, the id last so ties never repeat or skip a row between pages (``?ordering=`` replaces the
+    order with the chosen keys and the id, ``core.filters.StableOrderingFilter``)."""
     return (
         Engagement.objects.visible_to(user)
         .select_related("host_country", "series", "after_action")
@@ -64,6 +66,7 @@ def engagement_list(*, user) -> QuerySet[Engagement]:
             "organizations",
         )
         .annotate(**_participation_totals())
+        .order_by("-start_date", "-id")
     )
 
 

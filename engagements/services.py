@@ -468,13 +468,6 @@ def reference_reserve(*, reference: str) -> None:
 # --- stale scores ----------------------------------------------------------------------------------------
 
 
-class _Coalesced(threading.local):
-    changes: _ChangeSet | None = None
-
-
-_coalesced = _Coalesced()
-
-
 @dataclass
 class _ChangeSet:
     partner_ids: set[int] = field(default_factory=set)
@@ -499,6 +492,13 @@ class _ChangeSet:
         )
 
 
+class _Coalesced(threading.local):
+    changes: _ChangeSet | None = None
+
+
+_coalesced = _Coalesced()
+
+
 @contextmanager
 def changes_coalesced():
     """Inside this block (in a transaction), engagement changes are announced once, after commit, for all of
@@ -517,12 +517,13 @@ def changes_coalesced():
 
 
 def _announce_changes(partner_ids: set[int], spans: Iterable[tuple[datetime.date, datetime.date]]) -> None:
+    """Announce the change after commit, or add it to the enclosing ``changes_coalesced`` block's."""
+    if _coalesced.changes is not None:
+        _coalesced.changes.add(partner_ids, spans)
+        return
     changes = _ChangeSet()
     changes.add(partner_ids, spans)
-    if _coalesced.changes is not None:
-        _coalesced.changes.add(changes.partner_ids, changes.spans)
-    else:
-        changes.send_after_commit()
+    changes.send_after_commit()
 
 
 def _record_partner_changes(*, engagement: Engagement | None, partner_ids: set[int], first_day, last_day) -> None:

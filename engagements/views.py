@@ -71,9 +71,7 @@ def _show_warnings(request, warnings: list[dict]) -> None:
 
 def engagement_list(request):
     filterset = EngagementFilterSet(request.GET or None, queryset=selectors.engagement_list(user=request.user))
-    engagements = filterset.qs
-    # A unique last sort key, so a page never repeats or skips rows whatever the chosen column.
-    engagements = engagements.order_by(*(engagements.query.order_by or ("-start_date",)), "-pk")
+    engagements = filterset.qs  # ordered with the id last (selector and filter), so pages never overlap
     # Exports are in the import format: an exported file can be edited and imported again.
     if wants_csv(request):
         return exchange.export_response(engagements, "csv")

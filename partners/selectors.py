@@ -37,23 +37,12 @@ def partners_in_organization_on(*, acronym: str, on: datetime.date) -> QuerySet:
     return _membership_model().objects.members_on(on).filter(organization__acronym__iexact=acronym).values("partner_id")
 
 
-def region_choices() -> list[str]:
-    return list(PartnerNation.objects.exclude(region="").order_by("region").values_list("region", flat=True).distinct())
+REGION_LEVELS = ("region", "subregion", "intermediate_region")  # the UN M49 levels, widest first
 
 
-def subregion_choices() -> list[str]:
-    return list(
-        PartnerNation.objects.exclude(subregion="").order_by("subregion").values_list("subregion", flat=True).distinct()
-    )
-
-
-def intermediate_region_choices() -> list[str]:
-    return list(
-        PartnerNation.objects.exclude(intermediate_region="")
-        .order_by("intermediate_region")
-        .values_list("intermediate_region", flat=True)
-        .distinct()
-    )
+def region_choices(level: str = "region") -> list[str]:
+    """The names in use at one UN M49 level (``REGION_LEVELS``), sorted."""
+    return list(PartnerNation.objects.exclude(**{level: ""}).order_by(level).values_list(level, flat=True).distinct())
 
 
 def organization_acronyms() -> list[str]:

@@ -49,9 +49,9 @@ def partner_list(request):
     context = {
         "filterset": filterset,
         "page": page,
-        "regions": selectors.region_choices(),
-        "subregions": selectors.subregion_choices(),
-        "intermediate_regions": selectors.intermediate_region_choices(),
+        "regions": selectors.region_choices("region"),
+        "subregions": selectors.region_choices("subregion"),
+        "intermediate_regions": selectors.region_choices("intermediate_region"),
         "organizations": selectors.organization_acronyms(),
         "querystring": querystring_without(request, "page"),
     }

@@ -130,7 +130,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             return Alert.objects.none()
         if self.action == "list":
             return selectors.alert_list(scoring_model=_scoring_model_from(self.request))
-        return Alert.objects.select_related("partner", "acknowledged_by", "scoring_model")
+        return selectors.alerts()
 
     @extend_schema(
         summary="Acknowledge an alert, with an optional note",

@@ -12,7 +12,7 @@ figures can leave them out.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +67,14 @@ SCOPE_COLUMNS = {
     ActivityScope.INTERMEDIATE_REGION: (~Q(partner__intermediate_region=""), "partner__intermediate_region"),
     ActivityScope.ORGANIZATION: (_member_on_start_date(), "partner__memberships__organization__acronym"),
 }
+
+
+def counted_quarters(quarters: Iterable[Quarter]) -> set[Quarter]:
+    """Those of ``quarters`` a run has counted (it counts every scope of a quarter at once)."""
+    periods = QuarterActivity.objects.filter(
+        scope_kind=ActivityScope.EVERYTHING, period__in=[q.start for q in quarters]
+    ).values_list("period", flat=True)
+    return {Quarter.of(period) for period in periods}
 
 
 def activity_count(quarters: list[Quarter]) -> dict[CountKey, QuarterCounts]:

@@ -32,7 +32,7 @@ from assessments.choices import (
 from assessments.locks import scoring_lock
 from assessments.models import Alert, AssessmentRun, PartnerScore, ScoringModel
 from assessments.periods import PeriodError, Quarter, default_periods, parse_periods, quarter_range
-from assessments.services.activity import activity_count, activity_store
+from assessments.services.activity import activity_count, activity_store, counted_quarters
 from assessments.services.scoring import ComputedScore, scores_compute
 
 logger = logging.getLogger(__name__)
@@ -241,13 +241,8 @@ def scores_mark_stale(
 def _counts_recount_request(spans: Iterable[tuple[datetime.date, datetime.date]]) -> AssessmentRun | None:
     """An engagement without partners changed: no score moves, but the overview's counts of the quarters
     it spans do. Quarters no run has counted yet are counted live anyway, so only counted ones are asked."""
-    from assessments.models import ActivityScope, QuarterActivity
-
     quarters = {q for first, last in spans for q in stale_quarters(first_day=first, last_day=last, lookback=1)}
-    counted = QuarterActivity.objects.filter(
-        scope_kind=ActivityScope.EVERYTHING, period__in=[q.start for q in quarters]
-    ).values_list("period", flat=True)
-    return scores_recompute_request(partner_ids=(), quarters={Quarter.of(p) for p in counted}, counts_only=True)
+    return scores_recompute_request(partner_ids=(), quarters=counted_quarters(quarters), counts_only=True)
 
 
 # --- executing a run ------------------------------------------------------------------------------------

@@ -126,15 +126,6 @@ class EngagementViewSet(viewsets.ModelViewSet):
         """The list page's rows, found by id first (RowsFirstPagination); filters were applied to find them."""
         return self.get_queryset().filter(pk__in=ids)
 
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        # Always an explicit order (Meta.ordering does not apply to the annotated, grouped list), with the id
-        # last so ties (same date, title or status) never repeat or skip a row between pages.
-        ordering = list(queryset.query.order_by) or ["-start_date"]
-        if not {"id", "-id", "pk", "-pk"} & set(ordering):
-            ordering.append("-id")
-        return queryset.order_by(*ordering)
-
     def get_object(self):
         engagement = selectors.engagement_get(user=self.request.user, pk=self.kwargs[self.lookup_field])
         if engagement is None:
