@@ -704,8 +704,8 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by) -
         for row in item.participants
     ]
     PartnerChange.objects.bulk_create(changes, batch_size=2000)
-    if changes:
-        _announce_changes({c.partner_id for c in changes}, {(c.first_day, c.last_day) for c in changes})
+    # Every engagement's days, those without partners too: they move the overview's counts.
+    _announce_changes({c.partner_id for c in changes}, {(e.start_date, e.end_date) for e in created})
     return created
 
 

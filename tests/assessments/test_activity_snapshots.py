@@ -257,3 +257,39 @@ def test_an_engagement_without_partners_queues_a_recount_of_the_counted_quarters
         create(D(2024, 12, 1), D(2024, 12, 2))
     pending.refresh_from_db()
     assert (pending.periods, pending.partner_ids) == (["2024-Q3", "2024-Q4"], [7])
+
+
+def test_an_imported_engagement_without_partners_recounts_its_counted_quarter(
+    engagements, planner, analyst, django_capture_on_commit_callbacks
+):
+    """The import writes new engagements in bulk: those without partners are announced too."""
+    import csv
+    import io
+
+    from engagements import exchange, imports
+
+    run(["2024-Q4"])
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=exchange.COLUMNS)
+    writer.writeheader()
+    writer.writerow(
+        {
+            "title": "Staff talks, partners to be confirmed",
+            "engagement_type": "key_leader_engagement",
+            "domain": "joint",
+            "status": "planned",
+            "start_date": "2024-11-20",
+            "end_date": "2024-11-21",
+            "host_country": "GHA",
+        }
+    )
+    with (
+        mock.patch("assessments.tasks.run_assessment.delay"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        report = imports.engagements_import(
+            handle=io.BytesIO(buffer.getvalue().encode()), name="talks.csv", user=planner, dry_run=False
+        )
+    assert report.applied and report.to_create == 1
+    queued = AssessmentRun.objects.get(status="queued")
+    assert (queued.periods, queued.partner_ids) == (["2024-Q4"], [])
