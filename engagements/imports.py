@@ -191,6 +191,10 @@ class _Stored:
     deleted_at: datetime.datetime | None
     row: list[str]
 
+    @property
+    def has_report(self) -> bool:
+        return self.row[exchange.COLUMNS.index("interoperability_rating")] != ""  # ratings are required
+
 
 def _existing(references: list[str]) -> dict[str, _Stored]:
     """The stored engagements of these references, read as plain values (model instances with prefetched
@@ -255,6 +259,9 @@ def _check_row(
                     reference,
                 )
             ]
+        refusal = services.reported_status_refusal(new_status) if current.has_report else None
+        if new_status != current.status and refusal and checked.after_action is None:
+            return None, [RowError(line, "status", refusal, reference)]
     return checked, []
 
 

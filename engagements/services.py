@@ -798,10 +798,18 @@ def engagement_update(
     if new_status and new_status != engagement.status and new_status not in allowed_status_moves(engagement.status):
         errors.add("status", _status_refusal(engagement.status, new_status))
     clean_aar = None
+    has_report = hasattr(engagement, "after_action")
     if after_action is not None:
-        clean_aar = _clean_after_action(after_action, errors, partial=hasattr(engagement, "after_action"))
+        clean_aar = _clean_after_action(after_action, errors, partial=has_report)
         if (new_status or engagement.status) not in SCORED_STATUSES:
             errors.add("after_action", _("An after-action report needs the engagement to be in progress or completed."))
+    elif (
+        has_report
+        and new_status
+        and "status" not in errors.by_field
+        and (refusal := reported_status_refusal(new_status))
+    ):
+        errors.add("status", refusal)
     errors.raise_if_any()
 
     old_partners = _scored_partner_ids(engagement)
@@ -840,6 +848,20 @@ def _status_refusal(current: str, wanted: str) -> str:
 
 
 @transaction.atomic
+def reported_status_refusal(status: str) -> str | None:
+    """Why an engagement with an after-action report may not take ``status`` (None if it may): the report
+    says it took place, so, like a completed engagement, it can no longer be cancelled."""
+    if status in SCORED_STATUSES:
+        return None
+    return _("This engagement has an after-action report: it took place and cannot be cancelled.")
+
+
+def status_moves(*, current: str, has_report: bool) -> list[str]:
+    """The statuses an engagement may move to now: forward or cancelled (``allowed_status_moves``), and not
+    cancelled once it has an after-action report."""
+    return [s for s in allowed_status_moves(current) if not (has_report and reported_status_refusal(s))]
+
+
 def engagement_change_status(
     *, engagement: Engagement, status: str, user, expected_version: int | None = None
 ) -> Engagement:

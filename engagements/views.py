@@ -27,7 +27,6 @@ from engagements.choices import (
     Sensitivity,
     Status,
     ThreatFocus,
-    allowed_status_moves,
 )
 from engagements.filtersets import EngagementFilterSet
 from engagements.forms import (
@@ -121,7 +120,12 @@ def engagement_detail(request, pk):
         "report": report,
         "warnings": selectors.deconfliction_warnings(engagement=engagement, user=request.user),
         "history": selectors.engagement_history(engagement=engagement),
-        "status_moves": [(s, Status(s).label) for s in allowed_status_moves(engagement.status)] if can_change else [],
+        "status_moves": [
+            (s, Status(s).label)
+            for s in services.status_moves(current=engagement.status, has_report=report is not None)
+        ]
+        if can_change
+        else [],
         "can_change": can_change and engagement.deleted_at is None,
         "can_delete": request.user.has_perm(DELETE),
         "can_report": request.user.has_perm(CHANGE_AAR if report else ADD_AAR) and engagement.status in SCORED_STATUSES,

@@ -469,3 +469,19 @@ def test_after_a_failed_import_changes_are_announced_again(
     with django_capture_on_commit_callbacks(execute=True):
         run(csv_file([good_row()]), planner, dry_run=False)
     assert len(announced) == 1 and announced[0]["spans"] == [(D(2025, 3, 3), D(2025, 3, 14))]
+
+
+def test_cancelling_a_reported_engagement_is_a_bad_row(planner, reference_data):
+    run(csv_file([good_row(status="in_progress")]), planner, dry_run=False)
+    cancelled = good_row(
+        reference="ENG-2025-000001",
+        status="cancelled",
+        aar_summary="",
+        interoperability_rating="",
+        capacity_rating="",
+        trust_rating="",
+    )
+    report = run(csv_file([cancelled]), planner)
+    assert [(e.line, e.column) for e in report.errors] == [(2, "status")]
+    assert "after-action report" in report.errors[0].message
+    assert Engagement.objects.get().status == "in_progress"

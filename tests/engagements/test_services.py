@@ -169,6 +169,26 @@ def test_the_status_machine(planner, reference_data, start, target, allowed):
         assert engagement.status == start
 
 
+def test_an_engagement_with_an_after_action_report_cannot_be_cancelled(planner, reference_data):
+    """The report says it took place (as for a completed one); it would otherwise be a report on a
+    cancelled engagement, which no other path allows."""
+    engagement = create(planner, status="in_progress")
+    services.after_action_submit(
+        engagement=engagement,
+        user=planner,
+        summary="Cut short",
+        interoperability_rating=2,
+        capacity_rating=2,
+        trust_rating=3,
+    )
+    with pytest.raises(ValidationError) as excinfo:
+        services.engagement_change_status(engagement=engagement, status="cancelled", user=planner)
+    assert "after-action report" in errors_of(excinfo)["status"][0]
+    engagement.refresh_from_db()
+    assert engagement.status == "in_progress"
+    services.engagement_change_status(engagement=engagement, status="completed", user=planner)
+
+
 def test_update_replaces_participants_and_keeps_history(planner, make_user, reference_data):
     engagement = create(planner)
     other = make_user("planner2", "planner")

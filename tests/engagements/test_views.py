@@ -702,6 +702,19 @@ def test_status_moves_forward_and_illegal_moves_are_refused(client_for, planner,
     engagement.refresh_from_db()
     assert engagement.status == "in_progress"
     assert client.get(f"/engagements/{engagement.pk}/status/").status_code == 405
+    assert 'name="status" value="cancelled"' in content(client.get(f"/engagements/{engagement.pk}/"))
+    services.after_action_submit(
+        engagement=engagement,
+        user=planner,
+        summary="Cut short",
+        interoperability_rating=2,
+        capacity_rating=2,
+        trust_rating=2,
+    )
+    html = content(client.get(f"/engagements/{engagement.pk}/"))
+    assert 'name="status" value="completed"' in html and 'name="status" value="cancelled"' not in html
+    response = client.post(f"/engagements/{engagement.pk}/status/", {"status": "cancelled"}, follow=True)
+    assert "it took place and cannot be cancelled" in content(response)
 
 
 def test_status_change_with_a_stale_version_is_refused(client_for, planner, reference_data):
