@@ -14,4 +14,4 @@ RUN useradd --system --home /app app && mkdir -p /app/staticfiles && chown -R ap
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000"]
+CMD ["sh", "scripts/serve.sh", "web"]

@@ -8,7 +8,7 @@ PYTEST_ARGS ?= -n 2
 # `make run` is the embedded development mode: debug on, SQLite, eager tasks, unless the environment says otherwise.
 RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 
-.PHONY: run test lint check-python migrate bootstrap shell worker beat bench assets clean-venv
+.PHONY: run test lint check-python migrate bootstrap shell worker beat bench assets clean-venv production-check
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
@@ -39,6 +39,12 @@ lint: $(VENV)/.installed-dev
 
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Start the app as production does (debug off, collectstatic, gunicorn, a worker and beat on Redis, a fresh
+# PostgreSQL database) and use it over HTTP: log in, load a page and its stylesheet, create an engagement
+# through the API, wait for the worker to score it. CI runs it after the tests.
+production-check: $(VENV)/.installed
+	$(PY) scripts/production_check.py
 
 shell: $(VENV)/.installed
 	$(RUN_ENV) $(PY) manage.py shell

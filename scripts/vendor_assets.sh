@@ -13,7 +13,9 @@ copy() { # package, files...
   version=$(node -p "require('./node_modules/$pkg/package.json').version")
   printf '%s %s\n' "$pkg" "$version" > "$dest/VERSION"
 }
-copy chart.js dist/chart.umd.min.js LICENSE.md
+# The source map ships beside the bundle it names (sourceMappingURL): collectstatic with the manifest
+# storage refuses a file whose references are missing.
+copy chart.js dist/chart.umd.min.js dist/chart.umd.min.js.map LICENSE.md
 copy axe-core axe.min.js LICENSE
 copy world-atlas countries-110m.json LICENSE
 echo "static/vendor updated:"; ls -R static/vendor

@@ -3,6 +3,7 @@ health checks, and web waiting for healthy PostgreSQL and Redis."""
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,14 +35,41 @@ def test_postgres_keeps_its_data_in_a_named_volume():
     assert any(v.startswith("postgres-data:") for v in data["services"]["postgres"]["volumes"])
 
 
-def test_app_commands():
+def serve_script(kind: str) -> str:
+    """The lines of scripts/serve.sh that the given process kind runs."""
+    text = (ROOT / "scripts" / "serve.sh").read_text()
+    block = text.split(f"  {kind})", 1)[1].split(";;", 1)[0]
+    return " ".join(line.strip().rstrip("\\").strip() for line in block.splitlines() if line.strip())
+
+
+def test_app_commands_are_the_entry_point_ci_starts():
     services = compose()["services"]
-    web = command_text(services["web"])
-    assert "migrate" in web and "collectstatic" in web and "gunicorn config.wsgi" in web
-    assert web.index("migrate") < web.index("gunicorn")
-    assert command_text(services["worker"]).startswith("celery -A config worker")
-    assert command_text(services["beat"]).startswith("celery -A config beat")
+    for kind in ("web", "worker", "beat"):
+        assert services[kind]["command"] == ["sh", "scripts/serve.sh", kind]
+    web = serve_script("web")
+    assert "migrate --noinput" in web and "collectstatic --noinput" in web and "config.wsgi:application" in web
+    assert web.index("migrate") < web.index("collectstatic") < web.index("\"$GUNICORN\" config.wsgi")
+    assert '"$CELERY" -A config worker' in serve_script("worker")
+    assert '"$CELERY" -A config beat' in serve_script("beat")
+    # CI's production check starts the same script.
+    assert "serve.sh" in (ROOT / "scripts" / "production_check.py").read_text()
+    assert "production_check.py" in (ROOT / ".ci" / "run").read_text() + (ROOT / "Makefile").read_text()
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+
+
+def test_web_is_published_on_loopback_by_default():
+    (published,) = compose()["services"]["web"]["ports"]
+    default = published.split(":-", 1)[1].split("}", 1)[0] if ":-" in published else published.rsplit(":", 1)[0]
+    assert default.startswith("127.0.0.1:")
+
+
+@pytest.mark.django_db
+def test_compose_health_check_is_answered_although_loopback_is_not_an_allowed_host(client, settings):
+    """The health check asks http://127.0.0.1:8000/healthz while .env.example allows only the public name."""
+    settings.ALLOWED_HOSTS = ["engagements.example.org"]
+    assert client.get("/healthz", HTTP_HOST="127.0.0.1:8000").status_code == 200
+    # Every other path still refuses a host it does not know.
+    assert client.get("/accounts/login/", HTTP_HOST="127.0.0.1:8000").status_code == 400
 
 
 def test_app_services_wait_for_healthy_backends_and_share_one_definition():
