@@ -821,8 +821,27 @@ def test_calendar_month_view_and_timeline(client_for, planner, reference_data, d
     assert f"/engagements/{running.pk}/" in timeline and f"/engagements/{later.pk}/" in timeline
     previous = (first - datetime.timedelta(days=1)).strftime("%Y-%m")
     assert f"?month={previous}" in html
-    other = content(client.get("/engagements/calendar/", {"month": previous}))
-    assert f'href="/engagements/{running.pk}/"' in other or first.weekday() == 0  # shown in the trailing week
+
+
+@pytest.mark.parametrize(
+    ("first_day", "in_previous_grid"),
+    [
+        (datetime.date(2025, 10, 1), True),  # a Wednesday: September's grid ends with the week of Oct 1-5
+        (datetime.date(2025, 9, 1), False),  # a Monday: August's grid ends on Sunday, Aug 31
+    ],
+)
+def test_calendar_shows_the_next_months_first_days_in_its_trailing_week(
+    client_for, planner, reference_data, first_day, in_previous_grid
+):
+    """Weeks run Monday to Sunday, so a month's grid shows the next month's first days unless it starts on
+    a Monday. Fixed months, so the test does not depend on the day it runs."""
+    engagement = create(
+        planner, title="First days", start_date=first_day, end_date=first_day + datetime.timedelta(days=1)
+    )
+    previous = (first_day - datetime.timedelta(days=1)).strftime("%Y-%m")
+    html = content(client_for(planner).get("/engagements/calendar/", {"month": previous}))
+    month_grid = html[: html.index("Timeline")]
+    assert (f'href="/engagements/{engagement.pk}/"' in month_grid) is in_previous_grid
 
 
 @pytest.mark.parametrize("month", ["2025-13", "abc", "0-1", "99999-01", ""])
