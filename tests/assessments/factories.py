@@ -6,26 +6,17 @@ from __future__ import annotations
 import datetime
 
 import factory
-from django.utils import timezone
 
 from assessments.models import Indicator, Measurement, Objective
-from engagements.models import AfterActionReport, Engagement, Participation
+from engagements.models import Engagement, Participation
 from organizations.models import Organization
-from partners.models import PartnerNation
+from tests.engagements import factories as engagement_factories
+from tests.engagements.factories import AfterActionReportFactory, partner
 
 
-def partner(iso3: str) -> PartnerNation:
-    return PartnerNation.objects.get(iso3=iso3)
+class EngagementFactory(engagement_factories.EngagementFactory):
+    """The engagement factory with the scoring tests' defaults: completed, in January 2024, in Kenya."""
 
-
-class EngagementFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Engagement
-
-    reference = factory.Sequence(lambda n: f"ENG-T-{n:06d}")
-    title = factory.Sequence(lambda n: f"Exercise {n}")
-    engagement_type = "exercise"
-    domain = "land"
     status = "completed"
     start_date = datetime.date(2024, 1, 1)
     end_date = datetime.date(2024, 1, 10)
@@ -79,12 +70,10 @@ def make_engagement(
     if organizations:
         engagement.organizations.set(Organization.objects.filter(acronym__in=organizations))
     if ratings:
-        AfterActionReport.objects.create(
+        AfterActionReportFactory(
             engagement=engagement,
-            summary="Went as planned.",
             interoperability_rating=ratings[0],
             capacity_rating=ratings[1],
             trust_rating=ratings[2],
-            submitted_at=timezone.now(),
         )
     return engagement

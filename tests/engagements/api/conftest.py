@@ -3,7 +3,7 @@ import datetime
 import pytest
 
 from engagements import services
-from tests.engagements.api_factories import ExerciseSeriesFactory
+from tests.engagements.factories import ExerciseSeriesFactory
 
 D = datetime.date
 

@@ -7,7 +7,7 @@ import pytest
 from engagements.models import AfterActionReport, Engagement, Participation
 from organizations.models import Organization
 from partners.models import PartnerNation
-from tests.engagements.api_factories import EngagementFactory, ExerciseSeriesFactory
+from tests.engagements.factories import EngagementFactory, ExerciseSeriesFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 import pytest
 
 from engagements.models import ExerciseSeries
-from tests.engagements.api_factories import ExerciseSeriesFactory
+from tests.engagements.factories import ExerciseSeriesFactory
 
 pytestmark = pytest.mark.django_db
 
