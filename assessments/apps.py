@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,3 +15,11 @@ class AssessmentsConfig(AppConfig):
 
         # Analysts start on the assessment overview instead of the general home page.
         home_page_register(role=ANALYST, url_name="assessments:overview")
+
+        def _ensure_scoring_model(sender, using="default", **kwargs):
+            from assessments.services.runs import scoring_model_ensure
+
+            scoring_model_ensure(using=using)
+
+        # Reads never create the active model: `migrate`, and the flush between transactional tests, do.
+        post_migrate.connect(_ensure_scoring_model, sender=self, dispatch_uid="assessments.scoring_model", weak=False)

@@ -42,16 +42,6 @@ def score_periods(*, scoring_model: ScoringModel | None = None) -> list[Quarter]
     return [Quarter.of(day) for day in days.distinct()]
 
 
-def latest_period(*, scoring_model: ScoringModel | None = None) -> Quarter | None:
-    model = scoring_model or scoring_model_active()
-    day = PartnerScore.objects.filter(scoring_model=model).order_by("-period").values_list("period", flat=True).first()
-    return Quarter.of(day) if day else None
-
-
-def partner_score_history(*, partner, scoring_model: ScoringModel | None = None) -> QuerySet[PartnerScore]:
-    return score_list(scoring_model=scoring_model).filter(partner=partner).order_by("-period")
-
-
 def member_of_on_period_end(acronym: str) -> Exists:
     """True for score rows whose partner was a member of ``acronym`` on the last day of the row's quarter."""
     return Exists(

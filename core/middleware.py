@@ -1,4 +1,7 @@
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+from django.shortcuts import render
+
+from core.exceptions import Unavailable
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
@@ -32,3 +35,18 @@ class HealthCheckMiddleware:
 
             return healthz(request)
         return self.get_response(request)
+
+
+class UnavailableMiddleware:
+    """A page whose feature cannot answer until the set-up is fixed gets a 503 page that says why."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, Unavailable):
+            return render(request, "core/unavailable.html", {"message": exception.message}, status=503)
+        return None

@@ -34,6 +34,7 @@ from assessments.models import Alert, AssessmentRun, PartnerScore, ScoringModel
 from assessments.periods import PeriodError, Quarter, default_periods, parse_periods, quarter_range
 from assessments.services.activity import activity_count, activity_store, counted_quarters
 from assessments.services.scoring import ComputedScore, scores_compute
+from core.exceptions import Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -48,25 +49,34 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 # --- the scoring model ----------------------------------------------------------------------------------
 
 
+class NoActiveScoringModel(Unavailable):
+    """Every scoring model is inactive (an administrator deactivated the last one): scores cannot be read
+    or computed until one is activated."""
+
+
 def scoring_model_active() -> ScoringModel:
-    """The active scoring model. Version 1 comes with the migrations; it is recreated only if the table
-    is empty (e.g. a test database that was flushed)."""
+    """The active scoring model. A read: version 1 comes with the migrations, and `migrate` (a flush too)
+    makes it again when the table is empty (scoring_model_ensure)."""
     model = ScoringModel.objects.filter(is_active=True).first()
-    if model is not None:
-        return model
-    if ScoringModel.objects.exists():
-        raise ValidationError(_("No scoring model is active: an administrator must activate one."))
-    model, _created = ScoringModel.objects.get_or_create(
-        version=1,
-        defaults={
-            "weights": dict(DEFAULT_WEIGHTS),
-            "half_life_days": DEFAULT_HALF_LIFE_DAYS,
-            "lookback_quarters": DEFAULT_LOOKBACK_QUARTERS,
-            "activity_scale": DEFAULT_ACTIVITY_SCALE,
-            "is_active": True,
-        },
-    )
+    if model is None:
+        raise NoActiveScoringModel(_("No scoring model is active: an administrator must activate one."))
     return model
+
+
+def scoring_model_ensure(*, using: str = "default") -> ScoringModel | None:
+    """Version 1, active, when no scoring model exists at all (a new or flushed database); run after every
+    `migrate`. A table that has models but none active is left for an administrator to decide."""
+    models = ScoringModel.objects.using(using)
+    if models.exists():
+        return None
+    return models.create(
+        version=1,
+        weights=dict(DEFAULT_WEIGHTS),
+        half_life_days=DEFAULT_HALF_LIFE_DAYS,
+        lookback_quarters=DEFAULT_LOOKBACK_QUARTERS,
+        activity_scale=DEFAULT_ACTIVITY_SCALE,
+        is_active=True,
+    )
 
 
 # --- requesting runs ------------------------------------------------------------------------------------

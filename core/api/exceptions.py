@@ -13,8 +13,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
+from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.exceptions import Unavailable
 
 
 class Conflict(exceptions.APIException):
@@ -68,6 +71,8 @@ def _as_drf(exc):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, Unavailable):
+        return Response({"detail": exc.message, "code": "unavailable"}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
     exc = _as_drf(exc)
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from assessments.choices import RunStatus, RunTrigger
 from assessments.locks import ScoringBusy
 from assessments.periods import PeriodError, Quarter, quarter_range
+from core.exceptions import Unavailable
 
 
 class Command(BaseCommand):
@@ -52,6 +53,8 @@ class Command(BaseCommand):
             run = assessment_run_request(trigger=RunTrigger.MANUAL, periods=periods, enqueue=enqueue)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
+        except Unavailable as exc:
+            raise CommandError(exc.message) from exc
         if enqueue:
             self.stdout.write(f"Run {run.pk} queued for {len(run.periods)} quarter(s).")
             return
