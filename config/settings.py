@@ -70,6 +70,13 @@ if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG is off.")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
+# How many proxies stand in front of the app (each appends to X-Forwarded-For). 0: clients connect
+# directly, and every forwarding header is a client's claim. Client addresses (throttling, lock-out) and
+# the HTTPS flag are believed from the proxies only (core/clients.py).
+TRUSTED_PROXIES = env_int("DJANGO_TRUSTED_PROXIES", 0)
+if TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES must be 0 or more, got {TRUSTED_PROXIES}.")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -80,7 +87,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -224,6 +231,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The address a failure counts against: the real client's, as the trusted proxies report it. Without this,
+# a client picks its own address with X-Forwarded-For, or (behind a proxy) every client shares the proxy's.
+AXES_CLIENT_IP_CALLABLE = "core.clients.client_ip"
 
 # Content-Security-Policy: only our own scripts, never inline ones; nothing from another host.
 CONTENT_SECURITY_POLICY = {
@@ -258,14 +268,15 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    if env_bool("DJANGO_BEHIND_TLS_PROXY", True):
+    # Only a proxy of ours may say the client used HTTPS; without one, any client could send the header.
+    if TRUSTED_PROXIES >= 1:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Django REST Framework: session and token auth, login required, page-number pagination.
 REST_FRAMEWORK = {
     # Token first: an unauthenticated request then gets 401 with `WWW-Authenticate: Token`, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -289,6 +300,21 @@ REST_FRAMEWORK = {
         "user": os.environ.get("API_THROTTLE_USER", "100000/hour" if TESTING else "5000/hour"),
     },
 }
+
+# API tokens (django-rest-knox, model core.ApiToken): only a hash is stored; each expires. A token's
+# lifetime is chosen when it is made, API_TOKEN_DAYS by default and never more than API_TOKEN_MAX_DAYS.
+KNOX_TOKEN_MODEL = "core.ApiToken"  # noqa: S105 (a model name, not a secret)
+REST_KNOX = {
+    # A recognisable prefix lets secret scanners spot a leaked token.
+    "TOKEN_PREFIX": "et_",
+    "AUTO_REFRESH": False,
+}
+# knox's own table is never used (core.ApiToken takes its place): no migration creates it.
+MIGRATION_MODULES = {"knox": None}
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
+if not 1 <= API_TOKEN_DAYS <= API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured("API_TOKEN_DAYS must be between 1 and API_TOKEN_MAX_DAYS.")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Engagement Tracker API",

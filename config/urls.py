@@ -31,6 +31,10 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The signed-in user's own account: any user, whatever their role.
+    path("account/password/", core_views.PasswordChangeView.as_view(), name="account-password"),
+    path("account/tokens/", core_views.account_tokens, name="account-tokens"),
+    path("account/tokens/<int:pk>/revoke/", core_views.account_token_revoke, name="account-token-revoke"),
     path("partners/", include("partners.urls")),
     path("organizations/", include("organizations.urls")),
     path("engagements/", include("engagements.urls")),

@@ -1,8 +1,6 @@
 from django.contrib import admin
-from rest_framework.authtoken.admin import TokenAdmin as DRFTokenAdmin
-from rest_framework.authtoken.models import TokenProxy
 
-from core.models import WorkerHeartbeat
+from core.models import ApiToken, WorkerHeartbeat
 
 
 @admin.register(WorkerHeartbeat)
@@ -11,11 +9,21 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
     readonly_fields = ["worker", "last_seen"]
 
 
-# Admins issue and revoke integrators' API tokens here; the user is picked by search, not from a list of all.
-admin.site.unregister(TokenProxy)
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Admins see who holds which token and may revoke one (delete). Tokens are made by their users (the
+    account page or the API), so the admin never creates one and never shows any part of a secret: not the
+    hash, not the stored lookup prefix."""
 
-
-@admin.register(TokenProxy)
-class TokenAdmin(DRFTokenAdmin):
-    autocomplete_fields = ["user"]
+    list_display = ["user", "name", "created", "expiry", "last_used"]
     list_select_related = ["user"]
+    list_filter = ["expiry"]
+    search_fields = ["user__username", "name"]
+    fields = ["user", "name", "created", "expiry", "last_used"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

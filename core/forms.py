@@ -26,3 +26,32 @@ class AuditFilterForm(forms.Form):
         if data.get("since") and data.get("until") and data["until"] < data["since"]:
             self.add_error("until", _("The end of the period cannot be before its start."))
         return data
+
+
+class ApiTokenForm(forms.Form):
+    """A new API token: what it is for and how long it lives (the limits are core.rules.api_token_lifetime)."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        required=False,
+        help_text=_("What the token is for, e.g. the system that will use it."),
+    )
+    expires_in_days = forms.IntegerField(
+        label=_("Lifetime in days"),
+        required=False,
+        min_value=1,
+        widget=forms.NumberInput(attrs={"min": 1}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from django.conf import settings
+
+        super().__init__(*args, **kwargs)
+        field = self.fields["expires_in_days"]
+        field.widget.attrs["max"] = settings.API_TOKEN_MAX_DAYS
+        field.widget.attrs["placeholder"] = settings.API_TOKEN_DAYS
+        field.help_text = _("%(default)d days when left empty; at most %(maximum)d.") % {
+            "default": settings.API_TOKEN_DAYS,
+            "maximum": settings.API_TOKEN_MAX_DAYS,
+        }

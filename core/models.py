@@ -1,5 +1,10 @@
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 
 class WorkerHeartbeat(models.Model):
@@ -15,6 +20,55 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+class ApiToken(AbstractAuthToken):
+    """A key an integrator's system uses to call the API as its user.
+
+    Only a hash of the secret is stored (django-rest-knox); the secret is shown once, when the token is made.
+    A token lives until its expiry, until its owner revokes it, or until its user's password changes: it
+    carries a fingerprint of the password hash it was made under, so a new password, set by any path (the
+    account page, the admin, ``changepassword``), leaves it dead. A deactivated user's tokens stop working too.
+    """
+
+    # A plain id for URLs and lists (knox keys tokens by their hash, which has no place in a URL).
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True, editable=False)
+    token_key = models.CharField(
+        max_length=CONSTANTS.MAXIMUM_TOKEN_PREFIX_LENGTH + CONSTANTS.TOKEN_KEY_LENGTH, db_index=True, editable=False
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    expiry = models.DateTimeField(_("expires"))
+    last_used = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    password_fingerprint = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.name or self.pk}"
+
+    @staticmethod
+    def fingerprint(user, *, secret: str | None = None) -> str:
+        """An HMAC of the user's password hash: changes whenever the password does, and reveals nothing of it."""
+        return salted_hmac(
+            "core.ApiToken.password_fingerprint", user.password, secret=secret, algorithm="sha256"
+        ).hexdigest()
+
+    @classmethod
+    def fingerprints(cls, user) -> list[str]:
+        """The user's current fingerprint under the secret key and each fallback key (during a key rotation)."""
+        return [cls.fingerprint(user, secret=key) for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]]
+
+    def is_live(self) -> bool:
+        """Not expired, and made under the user's current password. (Whether the user is active is asked too,
+        by the authentication, which answers inactive users with its own message.)"""
+        if self.expiry <= timezone.now():
+            return False
+        return any(constant_time_compare(self.password_fingerprint, f) for f in self.fingerprints(self.user))
 
 
 def _register_user_history() -> None:

@@ -98,3 +98,14 @@ def home_context(*, user) -> dict:
         "abilities": ROLE_ABILITIES.get(role, []),
         "home_panels": home_panels(user=user),
     }
+
+
+def api_tokens_of(*, user):
+    """The user's live API tokens (not expired, made under the current password), newest first."""
+    from django.utils import timezone
+
+    from core.models import ApiToken
+
+    return ApiToken.objects.filter(
+        user=user, expiry__gt=timezone.now(), password_fingerprint__in=ApiToken.fingerprints(user)
+    ).order_by("-created", "-id")

@@ -1,4 +1,4 @@
-"""Writes of the core app: the roles' permissions, the worker heartbeat, and the demo accounts."""
+"""Writes of the core app: the roles' permissions, the worker heartbeat, the demo accounts, API tokens."""
 
 from __future__ import annotations
 
@@ -65,7 +65,6 @@ def demo_password(username: str) -> str:
 def demo_users_ensure() -> list[str]:
     """Create the demo accounts (one per role, plus an API integrator) if missing. Debug mode only."""
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     if not settings.DEBUG:
         raise RuntimeError("Demo accounts are created only with DJANGO_DEBUG=1, never in production.")
@@ -81,6 +80,56 @@ def demo_users_ensure() -> list[str]:
             user.save(update_fields=["password"])
             created.append(username)
         user.groups.add(Group.objects.get(name=role))
-        if username == "integrator":
-            Token.objects.get_or_create(user=user)
     return created
+
+
+# --- API tokens ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def api_token_create(*, user, name: str = "", expires_in_days: int | None = None):
+    """A new API token for ``user``: returns ``(token, secret)``. The secret exists only in this answer;
+    the database keeps its hash."""
+    from django.contrib.auth import get_user_model
+
+    from core import rules, selectors
+    from core.models import ApiToken
+
+    lifetime = rules.api_token_lifetime(expires_in_days)
+    # One at a time per user, so two requests cannot both pass the limit.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    rules.api_token_room_check(live_tokens=selectors.api_tokens_of(user=user).count())
+    return ApiToken.objects.create(
+        user=user,
+        expiry=lifetime,
+        name=name.strip(),
+        password_fingerprint=ApiToken.fingerprint(user),
+    )
+
+
+def api_token_revoke(*, user, token_id: int) -> None:
+    """Revoke one of ``user``'s own tokens. Another user's token, or none, is ``ApiToken.DoesNotExist``."""
+    from core.models import ApiToken
+
+    deleted, _rows = ApiToken.objects.filter(user=user, pk=token_id).delete()
+    if not deleted:
+        raise ApiToken.DoesNotExist
+
+
+def api_tokens_discard(*, user) -> int:
+    """Delete every token of ``user`` (after a password change, which already left them dead; this clears
+    them away). Returns how many there were."""
+    from core.models import ApiToken
+
+    deleted, _rows = ApiToken.objects.filter(user=user).delete()
+    return deleted
+
+
+def api_token_mark_used(*, token) -> None:
+    """Record when a token was last used, at most once a minute (not a write per request)."""
+    from core.models import ApiToken
+
+    now = timezone.now()
+    if token.last_used is None or (now - token.last_used).total_seconds() >= 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used=now)
+        token.last_used = now

@@ -1,5 +1,6 @@
 """drf-spectacular's AutoSchema plus the API's error answers, documented on every operation."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 
@@ -148,3 +149,29 @@ def add_missing_examples(result, generator, request, public):
                 if body and not body.get("examples") and "schema" in body:
                     body["examples"] = {"Example": {"value": example_for(body["schema"], components)}}
     return result
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Our knox token class, in the schema as the two headers it accepts: either one will do."""
+
+    target_class = "core.api.authentication.ApiTokenAuthentication"
+    name = ["tokenAuth", "bearerAuth"]
+    priority = 1
+
+    def get_security_requirement(self, auto_schema):
+        return [{"tokenAuth": []}, {"bearerAuth": []}]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "`Token <token>`, with a token from `POST /api/v1/auth/token/`.",
+            },
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "`Bearer <token>`: the same tokens, in the standard OAuth 2.0 bearer form.",
+            },
+        ]

@@ -1,31 +1,51 @@
 from django.http import JsonResponse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext
+from django.views.decorators.cache import never_cache
 from django.views.defaults import page_not_found
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
-from rest_framework import serializers
-from rest_framework.authtoken.views import ObtainAuthToken
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from core import selectors, services
+from core.api.serializers import ApiTokenSerializer, TokenCreatedSerializer, TokenRequestSerializer
 from core.api.throttling import AnonRateThrottle
+from core.models import ApiToken
 
 
-class TokenObtainView(ObtainAuthToken):
-    """Exchange a username and password for the account's API token (created on first use)."""
+@method_decorator(never_cache, name="dispatch")
+class TokenObtainView(APIView):
+    """Exchange a username and password for a new API token (named, expiring; shown once)."""
 
+    authentication_classes = []
+    permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle]
 
     @extend_schema(
         operation_id="auth_token_create",
-        request=inline_serializer(
-            "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
-        ),
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        request=TokenRequestSerializer,
+        responses={200: TokenCreatedSerializer},
         examples=[
             OpenApiExample(
-                "credentials", value={"username": "integrator", "password": "integrator-demo-2026"}, request_only=True
+                "credentials",
+                value={
+                    "username": "integrator",
+                    "password": "integrator-demo-2026",
+                    "name": "Partner reporting system",
+                    "expires_in_days": 90,
+                },
+                request_only=True,
             ),
             OpenApiExample(
                 "token",
-                value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"},
+                value={
+                    "id": 12,
+                    "name": "Partner reporting system",
+                    "token": "et_9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b9944b09199c62bcf9418ad84",
+                    "expires_at": "2026-03-31T09:15:00Z",
+                },
                 response_only=True,
                 status_codes=["200"],
             ),
@@ -34,7 +54,32 @@ class TokenObtainView(ObtainAuthToken):
         tags=["auth"],
     )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        serializer = TokenRequestSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        token, secret = services.api_token_create(
+            user=data["user"], name=data.get("name", ""), expires_in_days=data.get("expires_in_days")
+        )
+        body = {"id": token.pk, "name": token.name, "token": secret, "expires_at": token.expiry}
+        return Response(TokenCreatedSerializer(body).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The caller's live API tokens (never their secrets)", tags=["auth"]),
+    destroy=extend_schema(summary="Revoke one of the caller's tokens", tags=["auth"]),
+)
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """The caller's own API tokens. Another user's token is not found (404), whoever asks."""
+
+    serializer_class = ApiTokenSerializer
+    queryset = ApiToken.objects.none()  # for the schema; requests use get_queryset
+    lookup_value_regex = "[0-9]{1,18}"
+
+    def get_queryset(self):
+        return selectors.api_tokens_of(user=self.request.user)
+
+    def perform_destroy(self, instance):
+        services.api_token_revoke(user=self.request.user, token_id=instance.pk)
 
 
 def not_found(request, exception=None):

@@ -21,6 +21,8 @@ def test_spectacular_validates_without_warnings(tmp_path):
 
 CONTRACT_PATHS = {
     "/api/v1/auth/token/": {"post"},
+    "/api/v1/auth/tokens/": {"get"},
+    "/api/v1/auth/tokens/{id}/": {"delete"},
     "/api/v1/partners/": {"get"},
     "/api/v1/partners/{iso3}/": {"get"},
     "/api/v1/organizations/": {"get"},
@@ -79,6 +81,28 @@ def test_contract_paths_and_methods(schema):
     for path, methods in CONTRACT_PATHS.items():
         assert path in schema["paths"], path
         assert methods <= set(schema["paths"][path]), (path, set(schema["paths"][path]))
+
+
+def test_tokens_are_documented_with_both_schemes_and_typed_bodies(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["tokenAuth"] == {**schemes["tokenAuth"], "type": "apiKey", "in": "header", "name": "Authorization"}
+    assert schemes["bearerAuth"]["type"] == "http" and schemes["bearerAuth"]["scheme"] == "bearer"
+    assert {"tokenAuth": []} in schema["paths"]["/api/v1/partners/"]["get"]["security"]
+    assert {"bearerAuth": []} in schema["paths"]["/api/v1/partners/"]["get"]["security"]
+    obtain = schema["paths"]["/api/v1/auth/token/"]["post"]
+    request = obtain["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert {"username", "password", "name", "expires_in_days"} <= set(component(schema, request)["properties"])
+    answer = obtain["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert {"token", "expires_at"} <= set(component(schema, answer)["required"])
+    listed = schema["paths"]["/api/v1/auth/tokens/"]["get"]["responses"]["200"]["content"]["application/json"]
+    row = component(schema, listed["schema"]["$ref"].rsplit("/", 1)[-1])["properties"]["results"]["items"]["$ref"]
+    assert set(component(schema, row.rsplit("/", 1)[-1])["properties"]) == {
+        "id",
+        "name",
+        "created",
+        "expires_at",
+        "last_used",
+    }
 
 
 def component(schema, name):

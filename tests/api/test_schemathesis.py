@@ -61,8 +61,7 @@ schema.hook("flatmap_path_parameters")(_with_existing)
 @pytest.fixture
 def planner_token(db, reference_data, make_user):
     """A planner's token, and a few engagements, a series and codes for the path parameters to hit."""
-    from rest_framework.authtoken.models import Token
-
+    from core.services import api_token_create
     from engagements import services
 
     planner = make_user("fuzz-planner", "planner")
@@ -86,7 +85,7 @@ def planner_token(db, reference_data, make_user):
         )
     EXISTING.clear()
     EXISTING.update({"id": ids, "slug": [series.slug], "iso3": ["MAR", "USA"], "acronym": ["AU", "NATO"]})
-    return Token.objects.create(user=planner).key
+    return api_token_create(user=planner)[1]
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,9 @@ import uuid
 import pytest
 from django.conf import settings
 from django.test import override_settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from core.services import api_token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,7 @@ def rates(anon: str, user: str):
 def test_signed_in_users_get_429_with_retry_after(make_user, reference_data):
     user = make_user("busy", "viewer")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)[1]}")
     with rates(anon="1000/minute", user="3/minute"):
         statuses = [client.get("/api/v1/partners/").status_code for _ in range(3)]
         response = client.get("/api/v1/engagements/")

@@ -42,9 +42,9 @@ def test_api_token_for_valid_credentials(client, make_user):
     response = client.post("/api/v1/auth/token/", {"username": "integrator1", "password": "pw-for-tests-123"})
     assert response.status_code == 200
     token = response.json()["token"]
-    assert len(token) == 40
+    assert token.startswith("et_") and len(token) == 67
     again = client.post("/api/v1/auth/token/", {"username": "integrator1", "password": "pw-for-tests-123"})
-    assert again.json()["token"] == token
+    assert again.json()["token"] != token  # each request makes a token of its own
 
 
 def test_api_token_refused_for_bad_credentials(client, make_user):

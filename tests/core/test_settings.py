@@ -114,3 +114,49 @@ def test_check_deploy_warns_with_debug_on():
     result = run_python("", {"DJANGO_DEBUG": "1"}, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode != 0
     assert "DEBUG" in result.stdout + result.stderr
+
+
+PROXY_PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({
+    "TRUSTED_PROXIES": settings.TRUSTED_PROXIES,
+    "SSL_HEADER": settings.SECURE_PROXY_SSL_HEADER,
+    "AXES_IP": settings.AXES_CLIENT_IP_CALLABLE,
+}))
+"""
+PRODUCTION = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": SECRET, "DJANGO_ALLOWED_HOSTS": "engagements.example.org"}
+
+
+def proxy_probe(env: dict[str, str]) -> dict:
+    result = run_python(PROXY_PROBE, env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_without_a_trusted_proxy_no_client_may_claim_https():
+    values = proxy_probe(PRODUCTION)
+    assert values["TRUSTED_PROXIES"] == 0
+    assert values["SSL_HEADER"] is None
+    assert values["AXES_IP"] == "core.clients.client_ip"
+
+
+def test_behind_a_trusted_proxy_its_https_flag_is_believed():
+    values = proxy_probe({**PRODUCTION, "DJANGO_TRUSTED_PROXIES": "1"})
+    assert values["TRUSTED_PROXIES"] == 1
+    assert values["SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+@pytest.mark.parametrize("value", ["-1", "one"])
+def test_a_bad_proxy_count_is_refused(value):
+    result = run_python(PROXY_PROBE, {**PRODUCTION, "DJANGO_TRUSTED_PROXIES": value})
+    assert result.returncode != 0
+    assert "DJANGO_TRUSTED_PROXIES" in result.stderr
+
+
+def test_check_deploy_is_clean_for_the_documented_setup_behind_a_proxy():
+    env = {**PRODUCTION, "DJANGO_TRUSTED_PROXIES": "1"}
+    result = run_python("", env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "DJANGO_TRUSTED_PROXIES=1" in (ROOT / ".env.example").read_text()

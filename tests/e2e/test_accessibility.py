@@ -97,6 +97,19 @@ def test_login_and_reference_pages_for_a_viewer(page, login, world):
     assert audit(page, ["/", "/partners/", "/partners/KEN/", "/organizations/", "/organizations/AU/"]) == {}
 
 
+def test_account_pages_for_a_viewer(page, login, world):
+    login("viewer-a11y")
+
+    def create_token():
+        page.goto("/account/tokens/")
+        page.get_by_label("Name").fill("Reporting system")
+        page.get_by_role("button", name="Create token").click()
+
+    assert audit(page, ["/account/password/", "/account/tokens/"], forms={"new token": create_token}) == {}
+    expect(page.locator("#new-token")).to_have_value(re.compile(r"^et_[0-9a-f]{64}$"))
+    expect(page.locator("table.data td", has_text="Reporting system")).to_be_visible()
+
+
 def test_engagement_pages_for_a_planner(page, login, world, tmp_path):
     pk = world["engagement"].pk
     login("planner-a11y")

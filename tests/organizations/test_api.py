@@ -18,12 +18,12 @@ def test_anonymous_gets_401(reference_data):
 
 
 def test_token_auth_works(reference_data, make_user):
-    from rest_framework.authtoken.models import Token
+    from core.services import api_token_create
 
     user = make_user("integrator1", "planner")
-    token = Token.objects.create(user=user)
+    _token, secret = api_token_create(user=user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
     assert client.get("/api/v1/partners/FRA/").json()["name"] == "France"
 
 

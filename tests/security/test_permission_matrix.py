@@ -15,17 +15,20 @@ import uuid
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.services import api_token_create
 from engagements import services as engagement_services
 
 pytestmark = pytest.mark.django_db
 
 ROLES = ["anonymous", "viewer", "analyst", "planner", "admin"]
 PUBLIC, READ, PLAN, ANALYSE, ADMIN = "public", "read", "plan", "analyse", "admin"
+# The user's own account (password, API tokens): anyone signed in, whatever their role, and only their own.
+SELF = "self"
 ALLOWED = {
     PUBLIC: set(ROLES),
+    SELF: {"viewer", "analyst", "planner", "admin"},
     READ: {"viewer", "analyst", "planner", "admin"},
     PLAN: {"planner", "admin"},
     ANALYSE: {"analyst", "admin"},
@@ -38,6 +41,9 @@ PAGES = {
     "healthz": {"GET": PUBLIC},
     "login": {"GET": PUBLIC},
     "logout": {"POST": READ},
+    "account-password": {"GET": SELF, "POST": SELF},
+    "account-tokens": {"GET": SELF, "POST": SELF},
+    "account-token-revoke": {"POST": SELF},
     "set_language": {"POST": PUBLIC},
     "audit": {"GET": ADMIN},
     "partners:list": {"GET": READ},
@@ -88,6 +94,8 @@ _ANALYST_WRITE = {"put": ANALYSE, "patch": ANALYSE, "delete": ANALYSE}
 # API: schema path -> {method: rule}.
 API = {
     "/api/v1/auth/token/": {"post": PUBLIC},
+    "/api/v1/auth/tokens/": {"get": SELF},
+    "/api/v1/auth/tokens/{id}/": {"delete": SELF},
     "/api/v1/partners/": {"get": READ},
     "/api/v1/partners/{iso3}/": {"get": READ},
     "/api/v1/organizations/": {"get": READ},
@@ -229,6 +237,7 @@ def _page_url(name: str, world: dict) -> str:
                 "assessments:indicator-delete": world["indicator"],
                 "assessments:measurement-update": world["measurement"],
                 "assessments:measurement-delete": world["measurement"],
+                "account-token-revoke": world.get("token", world["pk"]),
             }.get(name, world["pk"])
         elif name == "assessments:region":
             kwargs[converter_name] = world["region"]
@@ -256,6 +265,8 @@ def test_page_permissions(client, world, name, method, role):
     rule = PAGES[name][method]
     if role != "anonymous":
         client.force_login(world["users"][role])
+        # The signed-in user's own token (another's is not found: tests/core/test_account.py).
+        world = {**world, "token": api_token_create(user=world["users"][role])[0].pk}
     url = _page_url(name, world)
     response = client.get(url) if method == "GET" else client.post(url, {})
     outcome = _classify_page(response)
@@ -274,6 +285,8 @@ def _api_url(path: str, world: dict) -> str:
     def value(match):
         key = match.group(1)
         if key == "id":
+            if "/auth/tokens/" in path:
+                return str(world.get("token", world["pk"]))
             if "/runs/" in path:
                 return str(world["run_id"])
             if "/alerts/" in path:
@@ -292,8 +305,9 @@ def test_api_permissions(world, path, method, role):
     rule = API[path][method]
     client = APIClient()
     if role != "anonymous":
-        token = Token.objects.create(user=world["users"][role])
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        token, secret = api_token_create(user=world["users"][role])
+        client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
+        world = {**world, "token": token.pk}
     url = _api_url(path, world)
     response = getattr(client, method)(url, {}, format="json") if method != "get" else client.get(url)
     code = response.status_code
