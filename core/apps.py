@@ -16,3 +16,22 @@ class CoreConfig(AppConfig):
         # Connected without a sender and deduplicated: it must run after every app's permissions exist,
         # whichever app's migrations ran last.
         post_migrate.connect(_sync_roles, dispatch_uid="core.roles_sync", weak=False)
+
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_save
+
+        def _deactivated_users_lose_their_tokens(sender, instance, **kwargs):
+            # A deactivated user's tokens are refused at once by the authentication; deleting them here makes
+            # that final, so reactivating the account does not bring old tokens back to life. Any path that
+            # saves the user (admin, shell, a service) passes here.
+            if not instance.is_active:
+                from core.models import ApiToken
+
+                ApiToken.objects.filter(user=instance).delete()
+
+        post_save.connect(
+            _deactivated_users_lose_their_tokens,
+            sender=get_user_model(),
+            dispatch_uid="core.deactivated_users_lose_their_tokens",
+            weak=False,
+        )

@@ -115,10 +115,21 @@ def test_an_inactive_users_token_stops_working_at_once(make_user, reference_data
     user.save(update_fields=["is_active"])
     response = client.get("/api/v1/engagements/")
     assert response.status_code == 401
-    assert response.json() == {"detail": "User inactive or deleted.", "code": "authentication_failed"}
+    assert response.json()["code"] == "authentication_failed"
     # Nor can an inactive user get a new one.
     refused = APIClient().post(TOKEN_URL, {"username": "leaver", "password": PASSWORD}, format="json")
     assert refused.status_code == 400
+
+
+def test_a_deactivated_users_tokens_stay_dead_after_reactivation(make_user, reference_data):
+    user = make_user("returner", "planner")
+    unused = with_token(obtain("returner")["token"])
+    user.is_active = False
+    user.save()  # as the admin's change form does
+    assert not ApiToken.objects.filter(user=user).exists()
+    user.is_active = True
+    user.save()
+    assert unused.get("/api/v1/engagements/").status_code == 401
 
 
 def test_a_password_change_by_any_path_kills_the_users_tokens(make_user, reference_data):
