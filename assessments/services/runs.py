@@ -248,39 +248,7 @@ def _counts_recount_request(spans: Iterable[tuple[datetime.date, datetime.date]]
     return scores_recompute_request(partner_ids=(), quarters=counted_quarters(quarters), counts_only=True)
 
 
-def _start(run_id) -> AssessmentRun | None:
-    """Mark the run running and freeze what it computes. None if it already succeeded (idempotent)."""
-    with transaction.atomic():
-        run = AssessmentRun.objects.select_for_update().select_related("scoring_model").get(pk=run_id)
-        if run.status == RunStatus.SUCCEEDED:
-            return None
-        run.status = RunStatus.RUNNING
-        run.started_at = timezone.now()
-        run.finished_at = None
-        run.error = ""
-        run.save(update_fields=["status", "started_at", "finished_at", "error"])
-    return run
-
-
-def _fail(run: AssessmentRun, exc: BaseException, *, retrying: bool = False) -> None:
-    """Record the error on the run: failed, or back to queued when the task will try it again."""
-    message = f"{type(exc).__name__}: {exc}".strip()[:4000]
-    if retrying:
-        message = _("Attempt failed, it will be retried: %(error)s") % {"error": message}
-    try:
-        if not connection.in_atomic_block:
-            # A connection the server cut is unusable: drop it so the update below opens a new one.
-            connection.close_if_unusable_or_obsolete()
-        AssessmentRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.QUEUED if retrying else RunStatus.FAILED,
-            finished_at=None if retrying else timezone.now(),
-            error=message,
-        )
-    except Exception:  # the database itself may be what failed; the task's retry will try again
-        logger.exception("Could not record the failure of assessment run %s", run.pk)
-
-
-# --- runs whose worker died ------------------------------------------------------------------------------
+# --- runs whose worker died, runs waiting for the lock ---------------------------------------------------
 
 
 def _orphans_requeue(*, but=None) -> list[AssessmentRun]:
@@ -346,6 +314,38 @@ def _after_release(orphans: list[AssessmentRun]) -> None:
 
 
 # --- executing a run ------------------------------------------------------------------------------------
+
+
+def _start(run_id) -> AssessmentRun | None:
+    """Mark the run running and freeze what it computes. None if it already succeeded (idempotent)."""
+    with transaction.atomic():
+        run = AssessmentRun.objects.select_for_update().select_related("scoring_model").get(pk=run_id)
+        if run.status == RunStatus.SUCCEEDED:
+            return None
+        run.status = RunStatus.RUNNING
+        run.started_at = timezone.now()
+        run.finished_at = None
+        run.error = ""
+        run.save(update_fields=["status", "started_at", "finished_at", "error"])
+    return run
+
+
+def _fail(run: AssessmentRun, exc: BaseException, *, retrying: bool = False) -> None:
+    """Record the error on the run: failed, or back to queued when the task will try it again."""
+    message = f"{type(exc).__name__}: {exc}".strip()[:4000]
+    if retrying:
+        message = _("Attempt failed, it will be retried: %(error)s") % {"error": message}
+    try:
+        if not connection.in_atomic_block:
+            # A connection the server cut is unusable: drop it so the update below opens a new one.
+            connection.close_if_unusable_or_obsolete()
+        AssessmentRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.QUEUED if retrying else RunStatus.FAILED,
+            finished_at=None if retrying else timezone.now(),
+            error=message,
+        )
+    except Exception:  # the database itself may be what failed; the task's retry will try again
+        logger.exception("Could not record the failure of assessment run %s", run.pk)
 
 
 def assessment_run_execute(*, run_id, lock_wait: float = 30.0, will_retry: bool = False) -> AssessmentRun:
