@@ -403,17 +403,3 @@ class QuarterActivityCount(ScopedQuarter):
 
     def __str__(self) -> str:
         return f"{Quarter.of(self.period)} {self.scope_name} {self.engagement_type}: {self.engagements}"
-
-
-class ScoringLease(models.Model):
-    """The database lock used when no Redis is configured: whoever holds the lease until ``expires_at``."""
-
-    name = models.CharField(max_length=100, primary_key=True)
-    holder = models.CharField(max_length=100, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("scoring lock")
-
-    def __str__(self) -> str:
-        return f"{self.name}: {self.holder or '-'}"

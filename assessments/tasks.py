@@ -20,10 +20,23 @@ from assessments.locks import ScoringBusy
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
 )
 def run_assessment(self, run_id: str) -> None:
-    """Compute and store the scores of one AssessmentRun (by id)."""
-    from assessments.services import assessment_run_execute
+    """Compute and store the scores of one AssessmentRun (by id).
 
-    assessment_run_execute(run_id=run_id, will_retry=self.request.retries < self.max_retries)
+    A worker waits up to 30 s for the scoring lock, then retries later. Executed eagerly (embedded mode,
+    inside the request of the save or the button that asked for it), it does not wait at all: a save must
+    never wait for a run in progress. The run then stays queued with a note and the run in progress
+    executes it when it has finished.
+    """
+    from assessments.services import assessment_run_defer, assessment_run_execute
+
+    will_retry = self.request.retries < self.max_retries
+    if not self.request.is_eager:
+        assessment_run_execute(run_id=run_id, will_retry=will_retry)
+        return
+    try:
+        assessment_run_execute(run_id=run_id, lock_wait=0, will_retry=will_retry)
+    except ScoringBusy:
+        assessment_run_defer(run_id)
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=120)
@@ -36,7 +49,8 @@ def run_nightly_assessment(self) -> None:
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=120)
 def resend_waiting_runs(self) -> None:
-    """Beat, every minute: send again the runs that could not be sent while the broker was down."""
+    """Beat, every minute: queue again the runs a dead worker left running, and send again the runs that
+    could not be sent while the broker was down."""
     from assessments.services import assessment_runs_resend_waiting
 
     assessment_runs_resend_waiting()

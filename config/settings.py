@@ -358,8 +358,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # It must exceed the longest task and retry countdown; the fault tests shorten it to see a redelivery.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TASK_IGNORE_RESULT = True
-# The scoring lock's lease in Redis, renewed while a run goes on: how long a dead worker's run blocks others.
-SCORING_LOCK_LEASE_SECONDS = env_int("SCORING_LOCK_LEASE_SECONDS", 60)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {

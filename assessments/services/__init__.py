@@ -13,9 +13,11 @@ from assessments.services.objectives import (
     objective_update,
 )
 from assessments.services.runs import (
+    assessment_run_defer,
     assessment_run_execute,
     assessment_run_nightly,
     assessment_run_request,
+    assessment_runs_recover,
     assessment_runs_resend_waiting,
     scores_mark_stale,
     scores_recompute_request,
@@ -27,9 +29,11 @@ from assessments.services.scoring import components_from, counted_participations
 
 __all__ = [
     "alert_acknowledge",
+    "assessment_run_defer",
     "assessment_run_execute",
     "assessment_run_nightly",
     "assessment_run_request",
+    "assessment_runs_recover",
     "assessment_runs_resend_waiting",
     "components_from",
     "counted_participations",

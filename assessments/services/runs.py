@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
@@ -29,7 +30,7 @@ from assessments.choices import (
     RunStatus,
     RunTrigger,
 )
-from assessments.locks import scoring_lock
+from assessments.locks import ScoringBusy, scoring_lock
 from assessments.models import Alert, AssessmentRun, PartnerScore, ScoringModel
 from assessments.periods import PeriodError, Quarter, default_periods, parse_periods, quarter_range
 from assessments.services.activity import activity_count, activity_store, counted_quarters
@@ -138,8 +139,10 @@ def assessment_run_enqueue(run: AssessmentRun) -> None:
 
 
 def assessment_runs_resend_waiting() -> int:
-    """Send again every queued run that carries a note (its sending failed, or an attempt failed and a
-    retry is due): a duplicate message is harmless, a run that has succeeded is not run again."""
+    """Send again every queued run that carries a note (its sending failed, an attempt failed and a retry
+    is due, it waited for the run in progress, or its worker died: see ``assessment_runs_recover``): a
+    duplicate message is harmless, a run that has succeeded is not run again."""
+    assessment_runs_recover()
     waiting = list(AssessmentRun.objects.filter(status=RunStatus.QUEUED).exclude(error="").order_by("created_at")[:100])
     for run in waiting:
         with transaction.atomic():
@@ -255,6 +258,71 @@ def _counts_recount_request(spans: Iterable[tuple[datetime.date, datetime.date]]
     return scores_recompute_request(partner_ids=(), quarters=counted_quarters(quarters), counts_only=True)
 
 
+# --- runs whose worker died, runs waiting for the lock ---------------------------------------------------
+
+
+def _orphans_requeue(*, but=None) -> list[AssessmentRun]:
+    """With the scoring lock held: every run (but ``but``) still marked running has lost its worker, since a
+    live run holds the lock from start to end. Each goes back to the queue with a note; what it was writing
+    was rolled back with its session, so the earlier scores are still in place."""
+    note = _(
+        "The worker running this run stopped before it finished (it was killed or lost its connection); "
+        "nothing of it was written and it was queued again."
+    )
+    orphans = list(AssessmentRun.objects.filter(status=RunStatus.RUNNING).exclude(pk=but))
+    for run in orphans:
+        logger.warning("Assessment run %s was left running by a dead worker; queued again.", run.pk)
+    AssessmentRun.objects.filter(pk__in=[run.pk for run in orphans], status=RunStatus.RUNNING).update(
+        status=RunStatus.QUEUED, finished_at=None, error=note
+    )
+    return orphans
+
+
+def assessment_runs_recover() -> int:
+    """Queue again the runs left running by a dead worker (beat, every minute, before resending the waiting
+    runs). Does nothing while a run holds the lock: that run queued any such run again when it took it."""
+    try:
+        with scoring_lock(wait=0):
+            return len(_orphans_requeue())
+    except ScoringBusy:
+        return 0
+
+
+def assessment_run_defer(run_id) -> None:
+    """The run could not take the lock and is not retried by a worker (embedded mode): it waits, with a note,
+    for the run in progress, which starts it once it has finished (``_after_release``)."""
+    note = _("Waiting for the run in progress to finish; this one starts after it.")
+    AssessmentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(error=note)
+
+
+class _Draining(threading.local):
+    active = False
+
+
+_draining = _Draining()
+
+
+def _after_release(orphans: list[AssessmentRun]) -> None:
+    """Once the lock is free: send the runs found orphaned. Embedded (eager) mode has no worker to retry
+    a run that found the lock taken, nor beat: the run that held it executes the waiting runs here."""
+    from assessments.tasks import run_assessment
+
+    if not run_assessment.app.conf.task_always_eager:
+        for run in orphans:
+            with transaction.atomic():
+                assessment_run_enqueue(run)
+        return
+    if _draining.active:  # an outer call is executing the waiting runs one after the other
+        return
+    _draining.active = True
+    try:
+        assessment_runs_resend_waiting()
+    except Exception:  # each run records its own failure; this one's outcome must not be hidden
+        logger.exception("Could not execute the runs that waited for the scoring lock.")
+    finally:
+        _draining.active = False
+
+
 # --- executing a run ------------------------------------------------------------------------------------
 
 
@@ -294,6 +362,8 @@ def assessment_run_execute(*, run_id, lock_wait: float = 30.0, will_retry: bool 
     """Execute a run: lock, compute every quarter, write everything in one transaction, record the result.
 
     Raises ``ScoringBusy`` (run left queued) if another run holds the lock for ``lock_wait`` seconds.
+    Holding the lock, it first queues again the runs a dead worker left running, and sends them (embedded
+    mode: executes them, and the runs that waited for it) once the lock is released.
     Any other error marks the run failed with the error, leaves the previous scores as they were, and
     is raised again so the task can retry transient database errors. With ``will_retry`` (the task has
     retries left), a transient error puts the run back to queued instead, with the error as a note, so
@@ -302,30 +372,41 @@ def assessment_run_execute(*, run_id, lock_wait: float = 30.0, will_retry: bool 
     run = AssessmentRun.objects.get(pk=run_id)
     if run.status == RunStatus.SUCCEEDED:
         return run
-    with scoring_lock(wait=lock_wait):
-        run = _start(run_id)
-        if run is None:
-            return AssessmentRun.objects.get(pk=run_id)
-        try:
-            quarters = parse_periods(run.periods, limit=10_000)
-            partner_ids = list(run.partner_ids or [])
-            model = run.scoring_model
-            results = {q: scores_compute(quarter=q, model=model, partner_ids=partner_ids) for q in quarters}
-            activity = activity_count(quarters)
-            with transaction.atomic():
-                written = scores_store(run=run, model=model, results=results, partner_ids=partner_ids)
-                activity_store(run=run, counts=activity)
-                run.status = RunStatus.SUCCEEDED
-                run.finished_at = timezone.now()
-                run.partners_scored = len({pid for scores in results.values() for pid in scores})
-                run.scores_written = written
-                run.save(update_fields=["status", "finished_at", "partners_scored", "scores_written"])
-                # Any run that covered a change's quarters for its partner has scored it ("Recompute now"
-                # on a dashboard too, not only the coalesced data-change run).
-                _mark_changes_processed(run, quarters)
-        except Exception as exc:
-            _fail(run, exc, retrying=will_retry and isinstance(exc, TRANSIENT_ERRORS))
-            raise
+    held, orphans = False, []
+    try:
+        with scoring_lock(wait=lock_wait):
+            held = True
+            orphans = _orphans_requeue(but=run_id)
+            return _execute_locked(run_id, will_retry=will_retry)
+    finally:
+        if held:
+            _after_release(orphans)
+
+
+def _execute_locked(run_id, *, will_retry: bool) -> AssessmentRun:
+    run = _start(run_id)
+    if run is None:
+        return AssessmentRun.objects.get(pk=run_id)
+    try:
+        quarters = parse_periods(run.periods, limit=10_000)
+        partner_ids = list(run.partner_ids or [])
+        model = run.scoring_model
+        results = {q: scores_compute(quarter=q, model=model, partner_ids=partner_ids) for q in quarters}
+        activity = activity_count(quarters)
+        with transaction.atomic():
+            written = scores_store(run=run, model=model, results=results, partner_ids=partner_ids)
+            activity_store(run=run, counts=activity)
+            run.status = RunStatus.SUCCEEDED
+            run.finished_at = timezone.now()
+            run.partners_scored = len({pid for scores in results.values() for pid in scores})
+            run.scores_written = written
+            run.save(update_fields=["status", "finished_at", "partners_scored", "scores_written"])
+            # Any run that covered a change's quarters for its partner has scored it ("Recompute now"
+            # on a dashboard too, not only the coalesced data-change run).
+            _mark_changes_processed(run, quarters)
+    except Exception as exc:
+        _fail(run, exc, retrying=will_retry and isinstance(exc, TRANSIENT_ERRORS))
+        raise
     return run
 
 

@@ -1,6 +1,8 @@
-"""The Celery side: the task's options, the beat schedule, the lock and the backfill command."""
+"""The Celery side: the task's options, the beat schedule, the lock, dead runs and the backfill command."""
 
+import contextlib
 import datetime
+import threading
 import time
 from io import StringIO
 from unittest import mock
@@ -9,10 +11,11 @@ import pytest
 from celery.exceptions import Retry
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db import OperationalError
+from django.db import OperationalError, connection
+from django.utils import timezone
 
 from assessments.choices import RunStatus, RunTrigger
-from assessments.locks import ScoringBusy, scoring_lock
+from assessments.locks import ADVISORY_KEY, ScoringBusy, scoring_lock
 from assessments.models import AssessmentRun, PartnerScore
 from assessments.periods import Quarter
 from assessments.services import assessment_run_request
@@ -56,8 +59,7 @@ def test_task_retries_database_errors_only(reference_data):
         run_assessment.apply(args=[str(run.pk)])
 
 
-def test_database_lock_is_exclusive_and_released(settings, reference_data):
-    settings.REDIS_URL = ""
+def test_the_scoring_lock_is_exclusive_and_released(reference_data):
     with scoring_lock(wait=0), pytest.raises(ScoringBusy), scoring_lock(wait=0):
         pass
     with scoring_lock(wait=0):
@@ -174,18 +176,117 @@ def test_beat_sends_waiting_runs_every_minute():
     assert entry["schedule"].minute == set(range(60))
 
 
-@pytest.mark.requires_redis
-def test_the_redis_lock_lease_is_short_and_renewed_while_held(settings, reference_data):
-    import redis
+# --- the lock dies with its holder; a run whose worker died is queued again -----------------------------------
 
-    settings.SCORING_LOCK_LEASE_SECONDS = 1
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    key = "engagement-tracker:assessments-scoring"
-    client.delete(key)
-    with scoring_lock(wait=0):
-        assert 0 < client.pttl(key) <= 1000
-        time.sleep(2.5)  # more than twice the lease: only the renewals keep it
-        assert client.exists(key)
-        with pytest.raises(ScoringBusy), scoring_lock(wait=0):
+
+@contextlib.contextmanager
+def lock_held_by_another_thread():
+    """Another thread (another database session) holds the scoring lock for the block: a live run."""
+    taken, done = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with scoring_lock(wait=0):
+                taken.set()
+                done.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert taken.wait(10), "the other thread could not take the lock"
+    try:
+        yield
+    finally:
+        done.set()
+        holder.join(10)
+
+
+def _left_running(**kwargs) -> AssessmentRun:
+    """A run its worker died in: marked running, nobody holding the lock for it."""
+    run = assessment_run_request(enqueue=False, **kwargs)
+    AssessmentRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now())
+    return run
+
+
+@pytest.mark.requires_postgres
+def test_the_scoring_lock_dies_with_the_database_session_that_holds_it():
+    """The holder is gone without releasing it (its worker SIGKILLed, its connection cut): PostgreSQL ends
+    the session and the lock with it, at once, where a lease would have blocked every run for minutes."""
+    holder = connection.get_new_connection(connection.get_connection_params())
+    holder.autocommit = True
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s), pg_backend_pid()", [ADVISORY_KEY])
+            taken, pid = cursor.fetchone()
+        assert taken
+        with pytest.raises(ScoringBusy), scoring_lock(wait=0.5):
             pass
-    assert not client.exists(key)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        started = time.monotonic()
+        with scoring_lock(wait=10):
+            assert time.monotonic() - started < 2
+    finally:
+        holder.close()
+
+
+def test_a_run_left_running_by_a_dead_worker_is_queued_again_with_a_note(reference_data):
+    from assessments.services import assessment_runs_recover
+
+    run = _left_running(periods=["2024-Q4"])
+    with lock_held_by_another_thread():
+        assert assessment_runs_recover() == 0  # a live run holds the lock: it may be this one
+    assert AssessmentRun.objects.get(pk=run.pk).status == RunStatus.RUNNING
+    assert assessment_runs_recover() == 1
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED and run.finished_at is None
+    assert "The worker running this run stopped before it finished" in run.error
+    assert "queued again" in run.error
+
+
+def test_the_next_run_queues_again_and_sends_the_run_a_dead_worker_left_running(
+    reference_data, broker_configured, django_capture_on_commit_callbacks
+):
+    from assessments.services import assessment_run_execute
+
+    make_engagement(["KEN", "TZA"], D(2024, 10, 1), D(2024, 10, 10))
+    dead = _left_running(periods=["2024-Q3"])
+    run = assessment_run_request(periods=["2024-Q4"], enqueue=False)
+    with mock.patch.object(run_assessment, "delay") as delay, django_capture_on_commit_callbacks(execute=True):
+        assessment_run_execute(run_id=run.pk)
+    delay.assert_called_once_with(str(dead.pk))  # sent once the lock was released
+    run.refresh_from_db()
+    dead.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED and run.error == ""
+    assert dead.status == RunStatus.QUEUED and "stopped before it finished" in dead.error
+
+
+@pytest.fixture
+def eager():
+    """Embedded mode: tasks run in the process (and the request) that sends them."""
+    conf = run_assessment.app.conf
+    previous = conf.task_always_eager
+    conf.task_always_eager = True
+    yield
+    conf.task_always_eager = previous
+
+
+def test_executed_eagerly_a_run_never_waits_for_the_lock_and_runs_after_the_run_in_progress(
+    reference_data, eager, django_capture_on_commit_callbacks
+):
+    """In embedded mode a save's recompute runs inside the save's request: with another run in progress it
+    returns at once, waiting with a note, and the next run to finish executes it."""
+    make_engagement(["KEN", "TZA"], D(2024, 10, 1), D(2024, 10, 10))
+    waiting = assessment_run_request(periods=["2024-Q4"], enqueue=False)
+    with lock_held_by_another_thread():
+        started = time.monotonic()
+        run_assessment.apply(args=[str(waiting.pk)])
+        assert time.monotonic() - started < 2  # it waited 30 s for the lock before
+    waiting.refresh_from_db()
+    assert waiting.status == RunStatus.QUEUED
+    assert "Waiting for the run in progress to finish" in waiting.error
+    after = assessment_run_request(periods=["2024-Q3"], enqueue=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_assessment.apply(args=[str(after.pk)])
+    assert set(AssessmentRun.objects.values_list("status", "error")) == {(RunStatus.SUCCEEDED, "")}

@@ -26,6 +26,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from assessments.choices import RunStatus, RunTrigger
+from assessments.locks import scoring_lock
 from assessments.models import AssessmentRun, PartnerScore
 from assessments.periods import Quarter
 from assessments.services import assessment_run_request, runs, scores_compute, scoring_model_active
@@ -100,14 +101,15 @@ def scored_data() -> list[str]:
     return [str(q) for q in (Quarter(2024, 1), Quarter(2024, 2), Quarter(2024, 3), Quarter(2024, 4))]
 
 
-def assert_one_consistent_set_of_scores(run: AssessmentRun, periods: list[str]) -> None:
+def assert_one_consistent_set_of_scores(run: AssessmentRun, periods: list[str], *, others: bool = False) -> None:
+    """The scores of ``periods`` are one set, written by ``run`` (``others``: other quarters may have rows)."""
     model = scoring_model_active()
+    quarters = [Quarter.parse(p) for p in periods]
     expected = {
-        (pid, q.start): score.overall
-        for q in (Quarter.parse(p) for p in periods)
-        for pid, score in scores_compute(quarter=q, model=model).items()
+        (pid, q.start): score.overall for q in quarters for pid, score in scores_compute(quarter=q, model=model).items()
     }
-    rows = list(PartnerScore.objects.values_list("partner_id", "period", "overall", "run_id"))
+    rows = PartnerScore.objects.filter(period__in=[q.start for q in quarters]) if others else PartnerScore.objects
+    rows = list(rows.values_list("partner_id", "period", "overall", "run_id"))
     assert len(rows) == len(expected) > 0  # one row per partner and quarter, no duplicates
     assert {(pid, period) for pid, period, _o, _r in rows} == expected.keys()
     assert all(overall == pytest.approx(expected[(pid, period)]) for pid, period, overall, _r in rows)
@@ -187,11 +189,11 @@ def test_database_connection_drops_during_a_scoring_run(reference_data, worker, 
 class WorkerProcess:
     """A Celery worker in its own process, on the pytest database and the private Redis."""
 
-    def __init__(self, name: str, env: dict, log: Path):
+    def __init__(self, name: str, env: dict, log: Path, args: list[str] | None = None):
         self.name, self.log = name, log
         self.handle = log.open("ab")
         self.process = subprocess.Popen(  # noqa: S603
-            [python(), "-m", "tests.integration.fault_worker", name],
+            [python(), "-m", "tests.integration.fault_worker", *(args or [name])],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=self.handle,
@@ -217,8 +219,8 @@ class WorkerProcess:
 def worker_processes(tmp_path):
     started = []
 
-    def start(name: str, **env) -> WorkerProcess:
-        worker = WorkerProcess(name, subprocess_env(**env), tmp_path / f"{name}.log")
+    def start(name: str, *, args: list[str] | None = None, **env) -> WorkerProcess:
+        worker = WorkerProcess(name, subprocess_env(**env), tmp_path / f"{name}.log", args)
         started.append(worker)
         return worker
 
@@ -239,7 +241,6 @@ def test_worker_killed_mid_run_the_run_is_redelivered_and_completes_once(
         "CELERY_BROKER_URL": redis_server.url(0),
         "REDIS_URL": redis_server.url(1),
         "CELERY_VISIBILITY_TIMEOUT": str(visibility),
-        "SCORING_LOCK_LEASE_SECONDS": "3",
     }
     periods = scored_data()
     run = assessment_run_request(trigger=RunTrigger.MANUAL, periods=periods, enqueue=False)
@@ -271,6 +272,125 @@ def test_worker_killed_mid_run_the_run_is_redelivered_and_completes_once(
     assert_one_consistent_set_of_scores(run, periods)
     wait_for(lambda: broker.hlen("unacked") == 0, timeout=30, message="the redelivered message to be acknowledged")
     assert broker.llen("celery") == 0
+
+
+# --- a worker dies mid-run: the lock dies with it, the next run picks the dead one up, saves never wait ----
+
+
+def _timed_save(title: str) -> float:
+    """Seconds an engagement save takes (the service the page and the API call), its recompute included."""
+    from engagements.services import engagement_create
+
+    today = timezone.localdate()
+    started = time.perf_counter()
+    engagement_create(
+        created_by=None,
+        title=title,
+        engagement_type="training_exchange",
+        domain="maritime",
+        status="completed",
+        start_date=today - datetime.timedelta(days=2),
+        end_date=today,
+        host_country="UGA",
+        participants=[{"partner": "UGA"}, {"partner": "KEN"}],
+    )
+    return time.perf_counter() - started
+
+
+@needs_redis
+def test_worker_killed_mid_run_the_lock_dies_with_it_and_the_next_run_queues_the_dead_one_again(
+    reference_data, broker, worker_processes, tmp_path
+):
+    """SIGKILL a worker inside a run's write transaction, the visibility timeout left at its default (an
+    hour, so no redelivery helps): a save made while the run held the lock returned at once; the next run
+    starts within seconds of the kill, finds the killed run still marked running with nobody holding the
+    lock, queues it again, and the surviving worker completes it with one set of scores."""
+    env = {"CELERY_BROKER_URL": broker.url(0), "REDIS_URL": broker.url(1)}
+    periods = scored_data()
+    dead = assessment_run_request(trigger=RunTrigger.MANUAL, periods=periods, enqueue=False)
+    marker = tmp_path / "paused"
+    first = worker_processes("first", FAULT_PAUSE_MARKER=str(marker), **env)
+    run_assessment.delay(str(dead.pk))
+    wait_for(marker.exists, timeout=60, interval=0.2, message="the first worker to reach the write transaction")
+
+    # (c) A save while the run holds the lock returns at once; its recompute waits in the queue.
+    took = _timed_save("Lake patrol exchange")
+    print(f"save during a running run (worker on Redis): {took * 1000:.0f} ms")
+    assert took < 2
+    changed = AssessmentRun.objects.get(trigger=RunTrigger.DATA_CHANGE)
+    assert changed.status == RunStatus.QUEUED
+
+    first.kill()
+    killed_at = timezone.now()
+    assert AssessmentRun.objects.get(pk=dead.pk).status == RunStatus.RUNNING
+    broker_client = redis.Redis.from_url(broker.url(0))
+    assert broker_client.hlen("unacked") == 1  # the killed run's message, held back for an hour
+    second = worker_processes("second", **env)
+
+    # (a) The next run starts within seconds: the lock died with the killed worker's database session.
+    try:
+        changed = wait_until_finished(changed.pk, timeout=30)
+    except AssertionError as timeout:
+        raise AssertionError(second.log.read_text()[-3000:]) from timeout
+    assert changed.status == RunStatus.SUCCEEDED, changed.error
+    assert (changed.started_at - killed_at).total_seconds() < 15
+    # (b) That run found the killed one left running, queued it again, and the worker completed it.
+    dead = wait_until_finished(dead.pk, timeout=30)
+    assert dead.status == RunStatus.SUCCEEDED, dead.error
+    assert dead.started_at > changed.started_at and dead.error == ""
+    assert "was left running by a dead worker; queued again" in second.log.read_text()
+    assert_one_consistent_set_of_scores(dead, periods, others=True)
+    assert broker_client.hlen("unacked") == 1  # not rescued by a redelivery: still held back
+
+
+@pytest.fixture
+def embedded(settings):
+    """This process in the embedded mode: no broker (a task runs eagerly, in the request that sends it),
+    no Redis (before, that meant the database lease)."""
+    settings.REDIS_URL = ""
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+def test_embedded_process_killed_mid_run_saves_never_wait_and_the_next_run_completes_the_dead_one(
+    reference_data, embedded, worker_processes, tmp_path
+):
+    """The embedded mode (no broker, no Redis): the process executing a run is the web process that asked
+    for it. SIGKILL it inside the write transaction. A save made meanwhile in another process returns at
+    once (it waited 30 s for the lock before); the lock is free as soon as the killed session ends (it
+    stayed taken for CELERY_TASK_TIME_LIMIT + 60 s before); the next run executes, then the killed run and
+    the save's waiting recompute after it."""
+    periods = scored_data()
+    dead = assessment_run_request(trigger=RunTrigger.MANUAL, periods=periods, enqueue=False)
+    marker = tmp_path / "paused"
+    holder = worker_processes("embedded", args=["--execute", str(dead.pk)], FAULT_PAUSE_MARKER=str(marker))
+    wait_for(marker.exists, timeout=60, interval=0.2, message="the run to reach the write transaction")
+
+    # (c) A save while the run holds the lock: its recompute does not wait, it waits with a note.
+    took = _timed_save("Lake patrol exchange")
+    print(f"save during a running run (embedded mode): {took * 1000:.0f} ms")
+    assert took < 2
+    changed = AssessmentRun.objects.get(trigger=RunTrigger.DATA_CHANGE)
+    assert changed.status == RunStatus.QUEUED and "Waiting for the run in progress to finish" in changed.error
+
+    holder.kill()
+    # (a) The lock is free within a moment: PostgreSQL ended the killed process's session, and the lock.
+    started = time.monotonic()
+    with scoring_lock(wait=10):
+        pass
+    assert time.monotonic() - started < 2
+    assert AssessmentRun.objects.get(pk=dead.pk).status == RunStatus.RUNNING
+    # (b) The next run (an analyst's button, executed in the request) queues the killed run again and,
+    # once it has finished, executes it and the save's waiting recompute.
+    current = str(Quarter.current())
+    asked = assessment_run_request(trigger=RunTrigger.MANUAL, periods=[current], enqueue=True)
+    runs_by_id = {run.pk: run for run in AssessmentRun.objects.all()}
+    assert set(runs_by_id) == {dead.pk, changed.pk, asked.pk}
+    assert {(run.status, run.error) for run in runs_by_id.values()} == {(RunStatus.SUCCEEDED, "")}
+    assert runs_by_id[asked.pk].finished_at <= runs_by_id[dead.pk].started_at
+    assert_one_consistent_set_of_scores(runs_by_id[dead.pk], periods, others=True)
 
 
 # --- Redis is unreachable -------------------------------------------------------------------------------
