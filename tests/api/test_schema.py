@@ -129,7 +129,7 @@ def test_engagement_fields_are_the_contracts(schema):
         "submitted_at",
     }
     assert set(component(schema, "Change")["properties"]) == {"id", "reference", "action", "time", "user"}
-    assert component(schema, "ChangeActionEnum")["enum"] == ["created", "updated", "deleted"]
+    assert component(schema, "ChangeActionEnum")["enum"] == ["created", "updated", "deleted", "withdrawn"]
 
 
 def test_enums_are_documented(schema):
