@@ -215,7 +215,9 @@ def overview(request):
             "sortable": [name for _field, name in SCORE_ORDERING],
             "querystring": querystring_without(request, "page", "export", "table"),
             "sort_querystring": querystring_without(request, "page", "ordering", "export", "table"),
-            "freshness": dash.freshness(scores=dash.quarter_scores(scope=scope, quarter=quarter, model=model)),
+            "freshness": dash.freshness(
+                user=request.user, scores=dash.quarter_scores(scope=scope, quarter=quarter, model=model)
+            ),
             "recompute_period": quarter,
         }
     )
@@ -392,7 +394,9 @@ def partner_scores(request, iso3: str):
         "objectives": objectives,
         "memberships": organization_selectors.organizations_of(partner=partner, on=quarter.end),
         "freshness": dash.freshness(
-            scores=PartnerScore.objects.filter(partner=partner, scoring_model=model), partner_ids=[partner.pk]
+            user=request.user,
+            scores=PartnerScore.objects.filter(partner=partner, scoring_model=model),
+            partner_ids=[partner.pk],
         ),
         "can_run": _can_run(request.user),
         "recompute_period": quarter,
@@ -561,7 +565,9 @@ def _group_page(request, *, scope, title, subtitle, members, back, filename, ext
         "trend": trend,
         "trend_chart": _trend_chart(trend, _component_labels()),
         "components": Component.choices,
-        "freshness": dash.freshness(scores=dash.quarter_scores(scope=scope, quarter=quarter, model=model)),
+        "freshness": dash.freshness(
+            user=request.user, scores=dash.quarter_scores(scope=scope, quarter=quarter, model=model)
+        ),
         "can_run": _can_run(request.user),
         "recompute_period": quarter,
         "querystring": querystring_without(request, "export", "table"),

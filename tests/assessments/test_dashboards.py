@@ -395,6 +395,16 @@ def test_freshness_says_when_changes_wait(scored, analyst, client_for):
     assert "No changes are waiting" in client.get("/assessments/partners/FRA/").content.decode()
 
 
+def test_waiting_changes_of_restricted_engagements_are_not_counted_for_viewers(scored, viewer, analyst, client_for):
+    PartnerChange.objects.create(
+        partner=partner("KEN"), engagement=scored["east"], first_day=D(2024, 10, 5), last_day=D(2024, 10, 9)
+    )
+    PartnerChange.objects.create(partner=partner("KEN"), first_day=D(2024, 12, 1), last_day=D(2024, 12, 31))
+    for user, waiting in [(analyst, "2 engagement changes are waiting"), (viewer, "1 engagement change is waiting")]:
+        for url in ("/assessments/partners/KEN/", "/assessments/", "/assessments/organizations/EAC/"):
+            assert waiting in client_for(user).get(url).content.decode(), (user, url)
+
+
 def test_recompute_now_starts_a_run_and_reports_progress(
     scored, analyst, client_for, django_capture_on_commit_callbacks
 ):
