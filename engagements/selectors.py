@@ -525,11 +525,9 @@ def engagement_changes(*, user, since: datetime.datetime) -> QuerySet:
 
     engagement_rows = historical_engagement.objects.filter(history_date__gte=since)
     report_rows = historical_report.objects.filter(history_date__gte=since)
-    actions = [
-        When(history_type="-", then=Value("deleted")),
-        When(deleted_at__isnull=False, then=Value("deleted")),
-        When(history_type="+", then=Value("created")),
-    ]
+    deleted = [When(history_type="-", then=Value("deleted")), When(deleted_at__isnull=False, then=Value("deleted"))]
+    created = [When(history_type="+", then=Value("created"))]
+    actions = [*deleted, *created]
     if not may_read_restricted(user):
         # The engagement's sensitivity in its previous history row ("" for its first row).
         before = (
@@ -542,9 +540,9 @@ def engagement_changes(*, user, since: datetime.datetime) -> QuerySet:
         )
         actions = [
             When(sensitivity=restricted, then=Value("withdrawn")),  # kept above only when it just became restricted
-            *actions[:2],
-            When(sensitivity_before=restricted, then=Value("created")),
-            *actions[2:],
+            *deleted,
+            When(sensitivity_before=restricted, then=Value("created")),  # the restriction was lifted
+            *created,
         ]
         # A report change counts as the engagement's sensitivity stood at that moment (today's if no history).
         then = (
