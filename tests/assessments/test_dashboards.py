@@ -281,6 +281,11 @@ def test_restricted_contributions_are_listed_for_analysts(scored, analyst, clien
     html = client_for(analyst).get("/assessments/partners/KEN/", {"period": "2024-Q4"}).content.decode()
     assert f'href="/engagements/{east.pk}/"' in html and "2024-10-05" in html
     assert "restricted engagement, weight" not in html
+    csv = client_for(analyst).get(
+        "/assessments/partners/KEN/", {"period": "2024-Q4", "export": "csv", "table": "engagements"}
+    )
+    rows = list(csv_module.reader(io.StringIO(b"".join(csv.streaming_content).decode())))[1:]
+    assert [row[:3] for row in rows] == [[east.reference, east.title, "2024-10-05"]]
 
 
 def test_partner_page_shows_trends_comparison_objectives_and_memberships(scored, viewer, client_for):
