@@ -34,7 +34,7 @@ from assessments.services.activity import counted_quarters, quarter_of
 from assessments.services.runs import scoring_model_active, stale_quarters
 from assessments.services.scoring import ScoreInputs, components_from
 from engagements.choices import EngagementType, Status
-from engagements.models import Engagement, Participation, PartnerChange, may_read_restricted
+from engagements.models import Engagement, Participation, PartnerChange, may_read_restricted, readable_by
 from organizations.choices import MEMBER_STATUSES
 from organizations.models import Membership
 from partners.models import PartnerNation
@@ -268,14 +268,15 @@ def partners_engaged(*, user, scope: Scope, quarter: Quarter) -> int:
 # --- freshness ----------------------------------------------------------------------------------------------
 
 
-def freshness(*, scores: QuerySet[PartnerScore], partner_ids: list[int] | None = None) -> dict:
+def freshness(*, scores: QuerySet[PartnerScore], user, partner_ids: list[int] | None = None) -> dict:
     """When the scores shown were computed, by which run and scoring model, and what waits to be scored.
 
     ``scores`` are the score rows the page shows; ``partner_ids`` narrows the pending changes to those
-    partners (all partners when None). Three queries.
+    partners (all partners when None). Changes to restricted engagements are not counted for a ``user`` who
+    may not read them (a count and its quarters would tell that one was changed). Three queries.
     """
     latest = scores.order_by("-computed_at").select_related("run", "scoring_model").first()
-    pending = PartnerChange.objects.filter(processed_at__isnull=True)
+    pending = PartnerChange.objects.filter(processed_at__isnull=True).filter(readable_by(user, via="engagement__"))
     if partner_ids is not None:
         pending = pending.filter(partner_id__in=partner_ids)
     pending_summary = pending.aggregate(n=Count("pk"), first_day=Min("first_day"), last_day=Max("last_day"))

@@ -9,6 +9,8 @@ URLs are ordinary pages, links and forms.
 
 from __future__ import annotations
 
+import itertools
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
@@ -19,6 +21,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from assessments import dashboard_selectors as dash
@@ -212,7 +215,9 @@ def overview(request):
             "sortable": [name for _field, name in SCORE_ORDERING],
             "querystring": querystring_without(request, "page", "export", "table"),
             "sort_querystring": querystring_without(request, "page", "ordering", "export", "table"),
-            "freshness": dash.freshness(scores=dash.quarter_scores(scope=scope, quarter=quarter, model=model)),
+            "freshness": dash.freshness(
+                user=request.user, scores=dash.quarter_scores(scope=scope, quarter=quarter, model=model)
+            ),
             "recompute_period": quarter,
         }
     )
@@ -389,7 +394,9 @@ def partner_scores(request, iso3: str):
         "objectives": objectives,
         "memberships": organization_selectors.organizations_of(partner=partner, on=quarter.end),
         "freshness": dash.freshness(
-            scores=PartnerScore.objects.filter(partner=partner, scoring_model=model), partner_ids=[partner.pk]
+            user=request.user,
+            scores=PartnerScore.objects.filter(partner=partner, scoring_model=model),
+            partner_ids=[partner.pk],
         ),
         "can_run": _can_run(request.user),
         "recompute_period": quarter,
@@ -397,11 +404,30 @@ def partner_scores(request, iso3: str):
         "section": "scores",
         "print_engagements": PRINTED_ENGAGEMENTS,
         "history_rows": tables.history_rows(history, quarter=quarter, request=request),
+        "restricted_lines": _restricted_lines(explanation),
         "contribution_rows": tables.contribution_rows(
             explanation["engagements"], role_labels=dict(ParticipantRole.choices), print_limit=PRINTED_ENGAGEMENTS
         ),
     }
     return _render(request, "assessments/partner.html", "assessments/_partner_main.html", context, status=status)
+
+
+def _restricted_lines(explanation: dict) -> list[dict]:
+    """The explanation's restricted-engagement lines with their component's label and a sentence for exports."""
+    labels = dict(Component.choices)
+    return [
+        {
+            **line,
+            "label": labels[line["component"]],
+            "text": ngettext(
+                "%(component)s: %(count)d restricted engagement, weight %(weight).2f",
+                "%(component)s: %(count)d restricted engagements, weight %(weight).2f",
+                line["engagement_count"],
+            )
+            % {"component": labels[line["component"]], "count": line["engagement_count"], "weight": line["weight"]},
+        }
+        for line in explanation["restricted"]
+    ]
 
 
 def _partner_csv(table, *, partner, quarter, history, explanation, comparison, indicators):
@@ -426,23 +452,30 @@ def _partner_csv(table, *, partner, quarter, history, explanation, comparison, i
                 "capacity_rating",
                 "trust_rating",
             ],
-            rows=(
-                [
-                    e["reference"] or "restricted",
-                    e["title"] or "",
-                    e["start_date"],
-                    e["end_date"],
-                    e["status"],
-                    e["role"],
-                    e["age_days"],
-                    _num(e["weight"]),
-                    _num(e["share_of_weight"]),
-                    e["participant_count"],
-                    ";".join(e["organizations"]),
-                    e["multilateral"],
-                    *((e["ratings"] or {}).get(k, "") for k in ("interoperability", "capacity", "trust")),
-                ]
-                for e in explanation["engagements"]
+            rows=itertools.chain(
+                (
+                    [
+                        e["reference"],
+                        e["title"],
+                        e["start_date"],
+                        e["end_date"],
+                        e["status"],
+                        e["role"],
+                        e["age_days"],
+                        _num(e["weight"]),
+                        _num(e["share_of_weight"]),
+                        e["participant_count"],
+                        ";".join(e["organizations"]),
+                        e["multilateral"],
+                        *((e["ratings"] or {}).get(k, "") for k in ("interoperability", "capacity", "trust")),
+                    ]
+                    for e in explanation["engagements"]
+                ),
+                # For users who may not read them, restricted engagements are one line per component, nothing more.
+                (
+                    ["restricted", line["text"], *[""] * 5, _num(line["weight"]), *[""] * 7]
+                    for line in _restricted_lines(explanation)
+                ),
             ),
         )
     if table == "components":
@@ -532,7 +565,9 @@ def _group_page(request, *, scope, title, subtitle, members, back, filename, ext
         "trend": trend,
         "trend_chart": _trend_chart(trend, _component_labels()),
         "components": Component.choices,
-        "freshness": dash.freshness(scores=dash.quarter_scores(scope=scope, quarter=quarter, model=model)),
+        "freshness": dash.freshness(
+            user=request.user, scores=dash.quarter_scores(scope=scope, quarter=quarter, model=model)
+        ),
         "can_run": _can_run(request.user),
         "recompute_period": quarter,
         "querystring": querystring_without(request, "export", "table"),

@@ -112,7 +112,10 @@ def score_explanation(*, partner, quarter: Quarter, user, scoring_model: Scoring
     indicators and their progress; the weights used for ``overall``; and the stored snapshot beside the
     figures computed from today's data (they differ when data changed after the last run).
 
-    Restricted engagements count for everyone's scores, but only users who may read them see their title.
+    Restricted engagements count for everyone's scores, but only users who may read them see them: for
+    other users ``engagements`` leaves them out and ``restricted`` has, instead, one line per component they
+    entered (how many, and the sum of their recency weights), nothing more. ``engagement_count`` counts them
+    all, as the stored score does.
     """
     model = scoring_model or scoring_model_active()
     window = window_of(quarter, model)
@@ -156,16 +159,16 @@ def score_explanation(*, partner, quarter: Quarter, user, scoring_model: Scoring
     weight_sum = computed.inputs.weight_sum if computed else 0.0
     bounds = [(str(q), q.start, q.end) for q in window]
     engagements = []
+    hidden = []
     for row in rows:
         restricted = row["engagement__sensitivity"] == Sensitivity.RESTRICTED
-        hidden = restricted and not readable
         start, end = row["engagement__start_date"], row["engagement__end_date"]
         interoperability = row["engagement__after_action__interoperability_rating"]
-        engagements.append(
+        (hidden if restricted and not readable else engagements).append(
             {
-                "id": None if hidden else row["engagement_id"],
-                "reference": None if hidden else row["engagement__reference"],
-                "title": None if hidden else row["engagement__title"],
+                "id": row["engagement_id"],
+                "reference": row["engagement__reference"],
+                "title": row["engagement__title"],
                 "restricted": restricted,
                 "status": row["engagement__status"],
                 "start_date": start,
@@ -218,7 +221,9 @@ def score_explanation(*, partner, quarter: Quarter, user, scoring_model: Scoring
     components = computed.components if computed else dict.fromkeys(COMPONENTS)
     overall = computed.overall if computed else None
     inputs = computed.inputs if computed else None
+    # Quarters that only hidden engagements overlap are counted, never named (they would date them).
     overlapped = sorted({q for e in engagements for q in e["quarters"]})
+    counted = [*engagements, *hidden]
     return {
         "partner": partner,
         "period": str(quarter),
@@ -250,19 +255,43 @@ def score_explanation(*, partner, quarter: Quarter, user, scoring_model: Scoring
             "multilateral": {
                 "multilateral_weight_sum": inputs.multilateral_weight_sum if inputs else 0.0,
                 "weight_sum": inputs.weight_sum if inputs else 0.0,
-                "multilateral_count": sum(1 for e in engagements if e["multilateral"]),
-                "engagement_count": len(engagements),
+                "multilateral_count": sum(1 for e in counted if e["multilateral"]),
+                "engagement_count": len(counted),
             },
             "objectives": {
                 "indicator_count": inputs.indicator_count if inputs else 0,
                 "mean_progress": inputs.objectives_progress if inputs else None,
             },
         },
+        "engagement_count": len(counted),
         "engagements": engagements,
+        "restricted": _restricted_lines(hidden),
         "indicators": indicators,
         "stored": stored,
         "stored_matches": _matches(stored, overall, components),
     }
+
+
+# Which counted engagements enter each component's inputs (objectives are indicators, not engagements).
+_ENTERS = {
+    "activity": lambda e: True,
+    "interoperability": lambda e: e["ratings"] is not None,
+    "capacity": lambda e: e["ratings"] is not None,
+    "trust": lambda e: e["ratings"] is not None,
+    "continuity": lambda e: True,
+    "multilateral": lambda e: e["multilateral"],
+}
+
+
+def _restricted_lines(hidden: list[dict]) -> list[dict]:
+    """One line per component for the restricted engagements a user may not read: the component, how many
+    entered it and the sum of their weights. Components none of them entered have no line."""
+    lines = []
+    for component, enters in _ENTERS.items():
+        weights = [e["weight"] for e in hidden if enters(e)]
+        if weights:
+            lines.append({"component": component, "engagement_count": len(weights), "weight": sum(weights)})
+    return lines
 
 
 def _rating_inputs(inputs, name: str) -> dict:

@@ -45,11 +45,7 @@ def date_formatter(name: str):
 
 def contribution_rows(engagements: list[dict], *, role_labels: dict, print_limit: int) -> SafeString:
     """The rows of "the engagements that contributed" (``score_explanation()["engagements"]``)."""
-    restricted = format_html(
-        '<span class="badge badge-restricted">{}</span> <span class="muted">{}</span>',
-        gettext("Restricted"),
-        gettext("details hidden"),
-    )
+    restricted = format_html(' <span class="badge badge-restricted">{}</span>', gettext("Restricted"))
     multilateral = format_html(
         ' <span class="badge" title="{}">{}</span>',
         gettext("Counts as multilateral: 3 or more partners, or under an organization"),
@@ -63,10 +59,10 @@ def contribution_rows(engagements: list[dict], *, role_labels: dict, print_limit
     rows = []
     # Plain f-strings: every text that comes from the data goes through escape(); numbers need none.
     for number, g in enumerate(engagements, start=1):
-        if g["id"]:
-            name = f'<a href="{detail(g["id"])}">{escape(g["reference"])}</a> {escape(g["title"])}'
-        else:
-            name = restricted
+        # Only engagements the reader may read are rows; restricted ones are flagged for those who may.
+        name = f'<a href="{detail(g["id"])}">{escape(g["reference"])}</a> {escape(g["title"])}'
+        if g["restricted"]:
+            name += restricted
         ratings = g["ratings"]
         rated = f"{ratings['interoperability']}, {ratings['capacity']}, {ratings['trust']}" if ratings else no_report
         rows.append(

@@ -36,8 +36,21 @@ READ_RESTRICTED = "engagements.read_restricted_engagement"
 
 
 def may_read_restricted(user) -> bool:
-    """Whether ``user`` may see restricted engagements (analysts, planners, admins; never viewers)."""
+    """Whether ``user`` may see restricted engagements (analysts, planners, admins; never viewers).
+
+    The one home of "restricted means invisible": every read asks this (or the two helpers below, which
+    ask it), so a viewer learns nothing of a restricted engagement on any page, API answer, export or count.
+    """
     return user is not None and user.has_perm(READ_RESTRICTED)
+
+
+def readable_by(user, *, via: str = "") -> Q:
+    """The condition on engagements (reached through the lookup ``via``, e.g. ``"engagements__"`` from a
+    series or ``"engagement__"`` from a participation) that leaves out the restricted ones ``user`` may not
+    read; an empty condition for users who may read them. Deleted engagements are not judged here."""
+    if may_read_restricted(user):
+        return Q()
+    return ~Q(**{f"{via}sensitivity": Sensitivity.RESTRICTED})
 
 
 class EngagementQuerySet(models.QuerySet):
@@ -47,10 +60,7 @@ class EngagementQuerySet(models.QuerySet):
 
     def visible_to(self, user):
         """What ``user`` may see: live engagements, restricted ones only with the permission for them."""
-        rows = self.live()
-        if not may_read_restricted(user):
-            rows = rows.exclude(sensitivity=Sensitivity.RESTRICTED)
-        return rows
+        return self.live().filter(readable_by(user))
 
 
 class Engagement(models.Model):

@@ -10,7 +10,6 @@ from django.db.models import (
     Avg,
     Case,
     Count,
-    Exists,
     F,
     IntegerField,
     Max,
@@ -30,7 +29,14 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
-from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation, may_read_restricted
+from engagements.models import (
+    AfterActionReport,
+    Engagement,
+    ExerciseSeries,
+    Participation,
+    may_read_restricted,
+    readable_by,
+)
 
 DUPLICATE_WINDOW_DAYS = 7
 TITLE_SIMILARITY = 0.75
@@ -246,12 +252,10 @@ def overdue_after_action(*, user, today: datetime.date | None = None) -> QuerySe
     )
 
 
-def series_list(*, user=None) -> QuerySet[ExerciseSeries]:
-    """Every series with ``iteration_count`` and ``first_year``/``last_year``; with ``user``, counting only the
-    iterations that user may see (a viewer's counts never include restricted engagements)."""
-    visible = Q(engagements__deleted_at__isnull=True)
-    if user is not None and not may_read_restricted(user):
-        visible &= ~Q(engagements__sensitivity=Sensitivity.RESTRICTED)
+def series_list(*, user) -> QuerySet[ExerciseSeries]:
+    """Every series with ``iteration_count`` and ``first_year``/``last_year``, counting only the iterations
+    ``user`` may see (a viewer's counts never include restricted engagements)."""
+    visible = Q(engagements__deleted_at__isnull=True) & readable_by(user, via="engagements__")
     return ExerciseSeries.objects.select_related("lead_organization").annotate(
         iteration_count=Count("engagements", filter=visible),
         first_year=ExtractYear(Min("engagements__start_date", filter=visible)),
@@ -506,22 +510,52 @@ def engagement_changes(*, user, since: datetime.datetime) -> QuerySet:
     """What happened to engagements at or after ``since``, oldest first, from the change history.
 
     One row per recorded change: ``row_engagement`` (id), ``row_reference``, ``row_action`` (created, updated,
-    deleted), ``row_time``, ``row_user`` (username or None). A soft delete is "deleted"; a change to the
-    after-action report is an "updated" of its engagement. Restricted engagements (now or at the time of the
-    change) are left out for users who may not read them.
+    deleted, withdrawn), ``row_time``, ``row_user`` (username or None). A soft delete is "deleted"; a change to
+    the after-action report is an "updated" of its engagement.
+
+    For users who may not read restricted engagements the feed replays what they could see: changes made
+    while an engagement was restricted are left out; the change that made it restricted is "withdrawn" (a
+    sync client drops its copy) and the one that made it unclassified again is "created" (it fetches it).
+    Each row's state is compared with the engagement's previous recorded state in the same query, so the
+    number of queries does not grow with the rows.
     """
     historical_engagement = Engagement.history.model
     historical_report = AfterActionReport.history.model
-    readable = may_read_restricted(user)
+    restricted = Sensitivity.RESTRICTED
 
     engagement_rows = historical_engagement.objects.filter(history_date__gte=since)
     report_rows = historical_report.objects.filter(history_date__gte=since)
-    if not readable:
-        restricted = Engagement.objects.filter(sensitivity=Sensitivity.RESTRICTED)
-        engagement_rows = engagement_rows.exclude(sensitivity=Sensitivity.RESTRICTED).exclude(
-            Exists(restricted.filter(pk=OuterRef("id")))
+    deleted = [When(history_type="-", then=Value("deleted")), When(deleted_at__isnull=False, then=Value("deleted"))]
+    created = [When(history_type="+", then=Value("created"))]
+    actions = [*deleted, *created]
+    if not may_read_restricted(user):
+        # The engagement's sensitivity in its previous history row ("" for its first row).
+        before = (
+            historical_engagement.objects.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id"))
+            .order_by("-history_id")
+            .values("sensitivity")[:1]
         )
-        report_rows = report_rows.exclude(Exists(restricted.filter(pk=OuterRef("engagement_id"))))
+        engagement_rows = engagement_rows.annotate(sensitivity_before=Coalesce(Subquery(before), Value(""))).filter(
+            ~Q(sensitivity=restricted) | ~Q(sensitivity_before__in=["", restricted])
+        )
+        actions = [
+            When(sensitivity=restricted, then=Value("withdrawn")),  # kept above only when it just became restricted
+            *deleted,
+            When(sensitivity_before=restricted, then=Value("created")),  # the restriction was lifted
+            *created,
+        ]
+        # A report change counts as the engagement's sensitivity stood at that moment (today's if no history).
+        then = (
+            historical_engagement.objects.filter(
+                id=OuterRef("engagement_id"), history_date__lte=OuterRef("history_date")
+            )
+            .order_by("-history_date", "-history_id")
+            .values("sensitivity")[:1]
+        )
+        now = Engagement.objects.filter(pk=OuterRef("engagement_id")).values("sensitivity")[:1]
+        report_rows = report_rows.annotate(sensitivity_then=Coalesce(Subquery(then), Subquery(now), Value(""))).exclude(
+            sensitivity_then=restricted
+        )
     # Each side of the union must be unordered (history models order newest first by default).
     engagement_rows = engagement_rows.order_by().values(
         row_time=F("history_date"),
@@ -529,12 +563,7 @@ def engagement_changes(*, user, since: datetime.datetime) -> QuerySet:
         row_history_id=F("history_id"),
         row_engagement=F("id"),
         row_reference=F("reference"),
-        row_action=Case(
-            When(history_type="-", then=Value("deleted")),
-            When(deleted_at__isnull=False, then=Value("deleted")),
-            When(history_type="+", then=Value("created")),
-            default=Value("updated"),
-        ),
+        row_action=Case(*actions, default=Value("updated")),
         row_user=F("history_user__username"),
     )
     report_rows = report_rows.order_by().values(

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from assessments.choices import Component
 from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore
 from assessments.periods import Quarter
 from partners.models import PartnerNation
@@ -94,10 +95,12 @@ class AlertAcknowledgeSerializer(serializers.Serializer):
 
 
 class ExplanationEngagementSerializer(serializers.Serializer):
-    id = serializers.IntegerField(allow_null=True, help_text="Null for a restricted engagement you may not read.")
-    reference = serializers.CharField(allow_null=True)
-    title = serializers.CharField(allow_null=True)
-    restricted = serializers.BooleanField()
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    title = serializers.CharField()
+    restricted = serializers.BooleanField(
+        help_text="True for a restricted engagement (listed only to users who may read restricted engagements)."
+    )
     status = serializers.CharField()
     start_date = serializers.DateField()
     end_date = serializers.DateField()
@@ -110,6 +113,19 @@ class ExplanationEngagementSerializer(serializers.Serializer):
     multilateral = serializers.BooleanField()
     ratings = serializers.DictField(child=serializers.IntegerField(), allow_null=True)
     quarters = serializers.ListField(child=serializers.CharField())
+
+
+RESTRICTED_COMPONENTS = [(value, label) for value, label in Component.choices if value != Component.OBJECTIVES]
+
+
+class ExplanationRestrictedSerializer(serializers.Serializer):
+    """What a user who may not read restricted engagements learns of them: per component, a count and a weight."""
+
+    component = serializers.ChoiceField(
+        choices=RESTRICTED_COMPONENTS, help_text="The score component these restricted engagements entered."
+    )
+    engagement_count = serializers.IntegerField(help_text="How many restricted engagements entered it.")
+    weight = serializers.FloatField(help_text="The sum of their recency weights.")
 
 
 class ExplanationIndicatorSerializer(serializers.Serializer):
@@ -137,7 +153,17 @@ class ScoreExplanationSerializer(serializers.Serializer):
         child=serializers.FloatField(), help_text="The model's weights renormalised over the non-null components."
     )
     inputs = serializers.DictField(help_text="Each component's inputs: weight sums, counts, quarters.")
-    engagements = ExplanationEngagementSerializer(many=True)
+    engagement_count = serializers.IntegerField(
+        help_text="Engagements counted in the window, restricted ones included (as in the stored score)."
+    )
+    engagements = ExplanationEngagementSerializer(
+        many=True, help_text="The counted engagements you may read, most recent first, with their weights."
+    )
+    restricted = ExplanationRestrictedSerializer(
+        many=True,
+        help_text="For users who may not read restricted engagements: instead of their rows, one line per component "
+        "they entered (count and weight sum), nothing more. Empty for other users, who find them in `engagements`.",
+    )
     indicators = ExplanationIndicatorSerializer(many=True)
     stored = PartnerScoreSerializer(allow_null=True, help_text="The stored snapshot, if a run computed one.")
     stored_matches = serializers.BooleanField(

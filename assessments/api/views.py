@@ -77,6 +77,10 @@ class PartnerScoreViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Why a partner's score for a quarter is what it is",
+        description="The score computed from today's data beside the stored one, each component's inputs and the "
+        "engagements that counted. Restricted engagements count for everyone, but a user who may not read them "
+        "(a viewer) gets, instead of their rows, one line per component in `restricted` (how many, the sum of "
+        "their weights), nothing more.",
         responses=ScoreExplanationSerializer,
         parameters=[
             OpenApiParameter("iso3", OpenApiTypes.STR, OpenApiParameter.PATH),

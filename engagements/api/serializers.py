@@ -141,6 +141,7 @@ class ChangeAction(models.TextChoices):
     CREATED = "created", _("created")
     UPDATED = "updated", _("updated")
     DELETED = "deleted", _("deleted")
+    WITHDRAWN = "withdrawn", _("withdrawn (now restricted: no longer visible to you)")
 
 
 class WarningSerializer(serializers.Serializer):
@@ -381,7 +382,11 @@ class ChangeSerializer(serializers.Serializer):
     action = serializers.ChoiceField(
         source="row_action",
         choices=ChangeAction.choices,
-        help_text=_("A change to an engagement's participants, frameworks or after-action report is 'updated'."),
+        help_text=_(
+            "A change to an engagement's participants, frameworks or after-action report is 'updated'. "
+            "'withdrawn': the engagement became restricted and you may not read restricted engagements (drop "
+            "your copy); when it stops being restricted it comes back as 'created'."
+        ),
     )
     time = serializers.DateTimeField(source="row_time")
     user = serializers.CharField(

@@ -323,7 +323,7 @@ class ExerciseSeriesViewSet(
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        return selectors.series_list().order_by("name")
+        return selectors.series_list(user=self.request.user).order_by("name")
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -339,8 +339,10 @@ class ExerciseSeriesViewSet(
         summary="Changes to engagements since a time",
         description="Created, updated and deleted engagements from the change history, oldest first, so a client "
         "can stay in sync without reading everything again: store the `time` of the last row you processed and "
-        "pass it as `since` next time (rows at exactly that time come again). Restricted engagements are left out "
-        "for viewers.",
+        "pass it as `since` next time (rows at exactly that time come again). For users who may not read "
+        "restricted engagements (viewers), changes made while an engagement was restricted are left out: the "
+        "change that made it restricted is `withdrawn` (drop your copy), the one that lifted the restriction "
+        "`created`.",
         parameters=[ChangeQuerySerializer],
     )
 )

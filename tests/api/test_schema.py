@@ -153,7 +153,7 @@ def test_engagement_fields_are_the_contracts(schema):
         "submitted_at",
     }
     assert set(component(schema, "Change")["properties"]) == {"id", "reference", "action", "time", "user"}
-    assert component(schema, "ChangeActionEnum")["enum"] == ["created", "updated", "deleted"]
+    assert component(schema, "ChangeActionEnum")["enum"] == ["created", "updated", "deleted", "withdrawn"]
 
 
 def test_enums_are_documented(schema):
@@ -221,3 +221,15 @@ def test_schema_and_docs_are_served_from_the_app(client, viewer):
     redoc = client.get("/api/redoc/")
     assert redoc.status_code == 200 and b"drf_spectacular_sidecar" in redoc.content
     assert b"cdn." not in docs.content + redoc.content
+
+
+def test_score_explanations_document_the_restricted_lines(schema):
+    """Viewers get one typed line per component instead of restricted engagements (DESIGN.md)."""
+    explanation = component(schema, "ScoreExplanation")
+    assert explanation["properties"]["restricted"]["items"] == {"$ref": "#/components/schemas/ExplanationRestricted"}
+    assert "engagement_count" in explanation["required"]
+    line = component(schema, "ExplanationRestricted")
+    assert set(line["properties"]) == set(line["required"]) == {"component", "engagement_count", "weight"}
+    assert line["properties"]["weight"]["type"] == "number"
+    engagement = component(schema, "ExplanationEngagement")["properties"]
+    assert not any(engagement[name].get("nullable") for name in ("id", "reference", "title"))

@@ -6,7 +6,9 @@ contributing engagements; no page refers to another host; query counts stay the 
 
 from __future__ import annotations
 
+import csv as csv_module
 import datetime
+import io
 import re
 from unittest import mock
 
@@ -251,12 +253,39 @@ def test_explanation_lists_exactly_the_contributing_engagements(scored, analyst,
     assert "The 2 engagements that contributed" in html
 
 
-def test_restricted_contributions_are_hidden_from_viewers(scored, viewer, client_for):
+def test_restricted_contributions_are_one_line_per_component_for_viewers(scored, viewer, client_for):
+    east = scored["east"]
     response = client_for(viewer).get("/assessments/partners/KEN/", {"period": "2024-Q4"})
     html = response.content.decode()
-    assert len(response.context["explanation"]["engagements"]) == 1  # it counts for the score ...
-    assert scored["east"].reference not in html and f"/engagements/{scored['east'].pk}/" not in html  # ... unnamed
-    assert "details hidden" in html
+    assert response.context["explanation"]["engagements"] == []  # it counts for the score, but is no row
+    for leak in (east.reference, east.title, f"/engagements/{east.pk}/", "2024-10-05", "2024-10-09"):
+        assert leak not in html, leak
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    weight = f"{0.5 ** (83 / 365):.2f}"  # it ended 83 days before the quarter's end
+    assert f"Activity: 1 restricted engagement, weight {weight}" in text
+    assert "The 1 engagement that contributed" in text  # counted, as in the stored score
+    assert html.count('class="badge badge-restricted"') == 5  # activity, the 3 ratings, continuity; 2 partners
+    csv = client_for(viewer).get(
+        "/assessments/partners/KEN/", {"period": "2024-Q4", "export": "csv", "table": "engagements"}
+    )
+    text = b"".join(csv.streaming_content).decode() if csv.streaming else csv.content.decode()
+    rows = list(csv_module.reader(io.StringIO(text)))[1:]
+    assert len(rows) == 5 and rows[0][:2] == ["restricted", f"Activity: 1 restricted engagement, weight {weight}"]
+    assert float(rows[0][7]) == round(0.5 ** (83 / 365), 4) and set(rows[0][2:7] + rows[0][8:]) == {""}
+    for leak in (east.reference, east.title, "2024-10-05", "2024-10-09"):
+        assert leak not in text, leak
+
+
+def test_restricted_contributions_are_listed_for_analysts(scored, analyst, client_for):
+    east = scored["east"]
+    html = client_for(analyst).get("/assessments/partners/KEN/", {"period": "2024-Q4"}).content.decode()
+    assert f'href="/engagements/{east.pk}/"' in html and "2024-10-05" in html
+    assert "restricted engagement, weight" not in html
+    csv = client_for(analyst).get(
+        "/assessments/partners/KEN/", {"period": "2024-Q4", "export": "csv", "table": "engagements"}
+    )
+    rows = list(csv_module.reader(io.StringIO(b"".join(csv.streaming_content).decode())))[1:]
+    assert [row[:3] for row in rows] == [[east.reference, east.title, "2024-10-05"]]
 
 
 def test_partner_page_shows_trends_comparison_objectives_and_memberships(scored, viewer, client_for):
@@ -369,6 +398,16 @@ def test_freshness_says_when_changes_wait(scored, analyst, client_for):
     html = client.get("/assessments/partners/GHA/").content.decode()
     assert "1 engagement change is waiting to be scored" in html
     assert "No changes are waiting" in client.get("/assessments/partners/FRA/").content.decode()
+
+
+def test_waiting_changes_of_restricted_engagements_are_not_counted_for_viewers(scored, viewer, analyst, client_for):
+    PartnerChange.objects.create(
+        partner=partner("KEN"), engagement=scored["east"], first_day=D(2024, 10, 5), last_day=D(2024, 10, 9)
+    )
+    PartnerChange.objects.create(partner=partner("KEN"), first_day=D(2024, 12, 1), last_day=D(2024, 12, 31))
+    for user, waiting in [(analyst, "2 engagement changes are waiting"), (viewer, "1 engagement change is waiting")]:
+        for url in ("/assessments/partners/KEN/", "/assessments/", "/assessments/organizations/EAC/"):
+            assert waiting in client_for(user).get(url).content.decode(), (user, url)
 
 
 def test_recompute_now_starts_a_run_and_reports_progress(

@@ -62,12 +62,48 @@ def test_explanation_lists_contributions_and_inputs(two_engagements, analyst):
     assert selectors.score_explanation(partner=partner("KEN"), quarter=Q4, user=analyst)["stored_matches"] is False
 
 
-def test_explanation_hides_restricted_titles_from_viewers_but_counts_them(two_engagements, viewer):
+def test_explanation_gives_viewers_one_line_per_component_instead_of_restricted_rows(two_engagements, viewer, analyst):
+    a, b = two_engagements
+    wb = 0.5 ** (550 / 365)
     e = selectors.score_explanation(partner=partner("KEN"), quarter=Q4, user=viewer)
-    hidden = [g for g in e["engagements"] if g["restricted"]]
-    assert len(hidden) == 1 and hidden[0]["title"] is None and hidden[0]["reference"] is None
-    assert hidden[0]["weight"] == pytest.approx(0.5 ** (550 / 365))
-    assert round(e["overall"], 2) == 50.63  # the same score for everyone
+    assert [g["id"] for g in e["engagements"]] == [a.pk]  # the restricted row is gone, not blanked
+    # b has a report (so it enters the three ratings) and two partners, no organization (not multilateral).
+    assert e["restricted"] == [
+        {"component": name, "engagement_count": 1, "weight": pytest.approx(wb)}
+        for name in ["activity", "interoperability", "capacity", "trust", "continuity"]
+    ]
+    assert round(e["overall"], 2) == 50.63  # the same score for everyone, restricted engagement included
+    assert e["engagement_count"] == 2 and e["inputs"]["multilateral"]["engagement_count"] == 2
+    # Its quarter is counted, never named: the list would date it.
+    assert e["inputs"]["continuity"]["quarters_overlapped"] == 2 and e["inputs"]["continuity"]["quarters"] == [
+        "2024-Q4"
+    ]
+
+    readable = selectors.score_explanation(partner=partner("KEN"), quarter=Q4, user=analyst)
+    assert readable["restricted"] == [] and readable["engagement_count"] == 2
+    assert [(g["id"], g["restricted"]) for g in readable["engagements"]] == [(a.pk, False), (b.pk, True)]
+    assert readable["overall"] == pytest.approx(e["overall"]) and readable["components"] == e["components"]
+
+
+def test_restricted_lines_add_up_per_component(reference_data, viewer):
+    # Two restricted engagements, one rated and multilateral (under an organization), one neither.
+    make_engagement(
+        ["KEN"], D(2024, 12, 1), D(2024, 12, 31), ratings=(3, 3, 3), organizations=["EAC"], sensitivity="restricted"
+    )
+    make_engagement(["KEN"], D(2024, 3, 1), D(2024, 3, 31), sensitivity="restricted")
+    make_engagement(["KEN"], D(2024, 6, 1), D(2024, 6, 30))
+    e = selectors.score_explanation(partner=partner("KEN"), quarter=Q4, user=viewer)
+    w_dec, w_mar = 1.0, 0.5 ** (275 / 365)
+    lines = {line["component"]: (line["engagement_count"], line["weight"]) for line in e["restricted"]}
+    assert lines == {
+        "activity": (2, pytest.approx(w_dec + w_mar)),
+        "interoperability": (1, pytest.approx(w_dec)),
+        "capacity": (1, pytest.approx(w_dec)),
+        "trust": (1, pytest.approx(w_dec)),
+        "continuity": (2, pytest.approx(w_dec + w_mar)),
+        "multilateral": (1, pytest.approx(w_dec)),
+    }
+    assert len(e["engagements"]) == 1 and e["engagement_count"] == 3
 
 
 def test_explanation_queries_do_not_grow_with_engagements(reference_data, analyst, django_assert_max_num_queries):

@@ -36,6 +36,7 @@ def _engagement(**overrides):
         "id": 7,
         "reference": "ENG-2024-000007",
         "title": "Obangame Express",
+        "restricted": False,
         "start_date": D(2024, 3, 1),
         "end_date": D(2024, 3, 9),
         "role": "lead",
@@ -69,12 +70,15 @@ def test_contribution_rows_escape_what_planners_typed():
     assert "A&amp;B" in html and "<td>&lt;b&gt;</td>" in html
 
 
-def test_restricted_rows_are_unnamed_and_late_rows_are_not_printed():
-    rows = [_engagement(id=None, reference=None, title=None, ratings=None, multilateral=False)]
+def test_restricted_rows_are_flagged_and_late_rows_are_not_printed():
+    """Rows are only what the reader may read (score_explanation leaves the rest out); restricted ones, shown
+    to users who may read them, carry the badge."""
+    rows = [_engagement(restricted=True, ratings=None, multilateral=False)]
     rows += [_engagement(id=n) for n in range(8, 11)]
     html = contribution_rows(rows, role_labels={"lead": "Lead"}, print_limit=2)
-    first = html.split("\n")[0]
-    assert "details hidden" in first and "/engagements/" not in first and "no report" in first
+    first, second = html.split("\n")[:2]
+    assert "badge-restricted" in first and "/engagements/7/" in first and "no report" in first
+    assert "badge-restricted" not in second
     assert "multilateral" not in first
     assert [line.startswith('<tr class="print-hide">') for line in html.split("\n")] == [False, False, True, True]
 

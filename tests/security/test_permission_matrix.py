@@ -14,6 +14,7 @@ import re
 import uuid
 
 import pytest
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
@@ -158,15 +159,32 @@ def test_every_route_has_a_rule():
     assert ruled - operations == set(), "rules for API operations that no longer exist"
 
 
-@pytest.fixture
-def world(reference_data, make_user, django_user_model):
+# The canary: a restricted engagement whose every identifying string is unique, so that finding any of them
+# in an answer a viewer gets is a leak. Its dates straddle February 2025 (calendar grids show day numbers,
+# never ISO dates) and it counts in SEN's 2025-Q1 score, so the score explanation must account for it.
+CANARY = "Canary-" + uuid.uuid4().hex[:10]
+CANARY_PLACE = "Canary-Cove-" + uuid.uuid4().hex[:10]
+CANARY_START, CANARY_END = datetime.date(2025, 1, 8), datetime.date(2025, 3, 19)
+
+
+def _build_world() -> dict:
+    from django.contrib.auth.models import Group, User
+
     from assessments.models import Alert, Indicator, Measurement, Objective, PartnerScore
     from assessments.services import assessment_run_request
     from assessments.services.runs import scoring_model_active
+    from core.services import roles_sync
     from partners.models import PartnerNation
 
-    users = {role: make_user(f"matrix-{role}", role, is_staff=(role == "admin")) for role in ROLES[1:]}
+    roles_sync()
+    users = {}
+    for role in ROLES[1:]:
+        users[role] = User.objects.create_user(
+            username=f"matrix-{role}", password="pw-for-tests-123", is_staff=(role == "admin")
+        )
+        users[role].groups.add(Group.objects.get(name=role))
     planner = users["planner"]
+    series = engagement_services.series_create(name="Matrix series", user=planner)
     engagement = engagement_services.engagement_create(
         created_by=planner,
         title="Matrix exercise",
@@ -176,9 +194,31 @@ def world(reference_data, make_user, django_user_model):
         start_date=datetime.date(2025, 2, 3),
         end_date=datetime.date(2025, 2, 7),
         host_country="SEN",
+        series=series.slug,
         participants=[{"partner": "SEN", "role": "host", "personnel": 30}, {"partner": "FRA", "personnel": 12}],
     ).engagement
-    series = engagement_services.series_create(name="Matrix series", user=planner)
+    canary = engagement_services.engagement_create(
+        created_by=planner,
+        title=CANARY,
+        engagement_type="advisory_mission",
+        domain="joint",
+        status="completed",
+        start_date=CANARY_START,
+        end_date=CANARY_END,
+        host_country="SEN",
+        location_name=CANARY_PLACE,
+        sensitivity="restricted",
+        series=series.slug,
+        organizations=["ECOWAS"],
+        participants=[{"partner": "SEN", "role": "lead", "personnel": 4}, {"partner": "GHA", "personnel": 2}],
+        description=CANARY,
+        after_action={
+            "summary": CANARY,
+            "interoperability_rating": 4,
+            "capacity_rating": 2,
+            "trust_rating": 5,
+        },
+    ).engagement
     partner = PartnerNation.objects.get(iso3="SEN")
     objective = Objective.objects.create(partner=partner, line_of_effort="maritime_security", title="Patrols")
     indicator = Indicator.objects.create(
@@ -207,6 +247,8 @@ def world(reference_data, make_user, django_user_model):
     return {
         "users": users,
         "pk": engagement.pk,
+        "canary": canary.pk,
+        "canary_reference": canary.reference,
         "iso3": "SEN",
         "acronym": "ECOWAS",
         "slug": series.slug,
@@ -220,6 +262,20 @@ def world(reference_data, make_user, django_user_model):
         "period": "2025-Q1",
         "id": None,
     }
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Built once per module (hundreds of cases read it) inside a transaction rolled back at the end; each
+    test runs in a savepoint within it, as usual, so nothing a test does reaches the next one."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield _build_world()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 def _page_url(name: str, world: dict) -> str:
@@ -321,52 +377,163 @@ def test_api_permissions(world, path, method, role):
 
 # --- restricted engagements never reach viewers ------------------------------------------------------------
 
-SECRET_PREFIX = "Restricted-op-"
-SECRET = SECRET_PREFIX + uuid.uuid4().hex[:8]
+# Every page and API read a viewer may make, with the world's keys; the engagement pages and API details also
+# with the canary's id (they must answer 404). On top: exports in every format, every CSV table of the
+# dashboards, searches that would match the canary, the calendar months it spans, and the change feed.
+_DASHBOARD_TABLES = ["scores", "trend", "activity", "alerts", "movers", "regions", "organizations"]
+_PARTNER_TABLES = ["engagements", "components", "indicators", "history"]
+_GROUP_TABLES = ["scores", "trend"]
+CANARY_PAGE_EXTRAS = [
+    "/?home=1",
+    "/engagements/?export=csv",
+    "/engagements/?export=xlsx",
+    "/engagements/?q={title}",
+    "/engagements/?q={reference}",
+    "/engagements/?q={place}",
+    "/engagements/?partner=SEN,GHA&series={slug}&organization=ECOWAS",
+    "/engagements/?sensitivity=restricted",
+    "/engagements/?start_after=2025-01-01&start_before=2025-01-31&export=csv",
+    "/engagements/calendar/?month=2025-01",
+    "/engagements/calendar/?month=2025-02",
+    "/engagements/calendar/?month=2025-03",
+    "/assessments/?period=2025-Q1",
+    *[f"/assessments/?period=2025-Q1&export=csv&table={t}" for t in _DASHBOARD_TABLES],
+    "/assessments/partners/SEN/?period=2025-Q1",  # also the printed brief (the same page, printed)
+    "/assessments/partners/GHA/?period=2025-Q1",
+    *[f"/assessments/partners/SEN/?period=2025-Q1&export=csv&table={t}" for t in _PARTNER_TABLES],
+    *[f"/assessments/organizations/ECOWAS/?period=2025-Q1&export=csv&table={t}" for t in _GROUP_TABLES],
+    *[f"/assessments/regions/western-africa/?period=2025-Q1&export=csv&table={t}" for t in _GROUP_TABLES],
+]
+CANARY_API_EXTRAS = [
+    "/api/v1/engagements/?q={title}",
+    "/api/v1/engagements/?q={reference}",
+    "/api/v1/engagements/?q={place}",
+    "/api/v1/engagements/?partner=GHA&series={slug}",
+    "/api/v1/engagements/?sensitivity=restricted",
+    "/api/v1/engagements/{canary}/",
+    "/api/v1/engagements/export/?file=csv",
+    "/api/v1/engagements/export/?file=xlsx",
+    "/api/v1/changes/?since=2000-01-01T00:00:00Z",
+    "/api/v1/assessments/scores/GHA/2025-Q1/explain/",
+    "/api/v1/assessments/scores/?partner=SEN,GHA",
+]
+CANARY_PAGES = [name for name, methods in PAGES.items() if methods.get("GET") == READ]
+CANARY_API = [
+    path for path, methods in API.items() if methods.get("get") == READ and path != "/api/v1/changes/"
+]  # with since below
 
 
-def test_viewers_never_see_a_restricted_engagement_anywhere(client, world):
-    planner, viewer, analyst = world["users"]["planner"], world["users"]["viewer"], world["users"]["analyst"]
-    secret = engagement_services.engagement_create(
-        created_by=planner,
-        title=SECRET,
-        engagement_type="advisory_mission",
-        domain="joint",
-        status="in_progress",
-        start_date=datetime.date(2025, 2, 1),
-        end_date=datetime.date(2025, 3, 30),
-        host_country="SEN",
-        sensitivity="restricted",
-        participants=[{"partner": "SEN", "personnel": 4}],
-        description=SECRET,
-    ).engagement
-    world = {**world, "pk": secret.pk}
-    get_pages = [name for name, methods in PAGES.items() if "GET" in methods and methods["GET"] == READ]
-    urls = [_page_url(name, world) for name in get_pages]
-    urls += [f"{u}?export=csv" for u in ("/engagements/", "/assessments/")]
-    urls += ["/engagements/?q=" + SECRET_PREFIX, "/engagements/calendar/?month=2025-02", "/engagements/?export=xlsx"]
-    api = [_api_url(p, world) for p, methods in API.items() if methods.get("get") == READ]
-    api += ["/api/v1/engagements/?q=" + SECRET_PREFIX, "/api/v1/changes/?since=2000-01-01T00:00:00Z"]
+def _canary_strings(world: dict) -> list[str]:
+    """What must never reach a viewer: its title, reference, place and dates (ISO, as English pages write them)."""
+    return [CANARY, world["canary_reference"], CANARY_PLACE, CANARY_START.isoformat(), CANARY_END.isoformat()]
 
-    client.force_login(viewer)
-    for url in urls:
+
+def _fill(url: str, world: dict) -> str:
+    """The URL with the world's keys; searches use parts of the canary's strings, since a page may echo the
+    search itself (``q=title`` matches the title, and the answer's search box holds the same words)."""
+    return url.format(
+        title=CANARY.split("-", 1)[1],
+        place=CANARY_PLACE.rsplit("-", 1)[1],
+        reference=world["canary_reference"].split("-", 1)[1],
+        slug=world["slug"],
+        canary=world["canary"],
+    )
+
+
+def _text(response) -> str:
+    """An answer's text, whatever its form: a page, JSON, a streamed CSV, or the cells of an XLSX workbook."""
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    if body[:2] == b"PK":  # an XLSX workbook is a zip: read its cells
+        import io
+
+        import openpyxl
+
+        workbook = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+        return "\n".join(
+            " ".join("" if v is None else str(v) for v in row)
+            for sheet in workbook
+            for row in sheet.iter_rows(values_only=True)
+        )
+    return body.decode("utf-8", errors="replace")
+
+
+def _assert_no_canary(text: str, world: dict, url: str) -> None:
+    found = [s for s in _canary_strings(world) if s in text]
+    assert not found, f"{url} tells a viewer {found}"
+
+
+@pytest.mark.parametrize("name", CANARY_PAGES)
+def test_no_page_tells_a_viewer_of_a_restricted_engagement(client, world, name):
+    client.force_login(world["users"]["viewer"])
+    url = _page_url(name, world)
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    _assert_no_canary(_text(response), world, url)
+    if name.startswith("engagements:") and "<int:pk>" in _page_routes()[name]:
+        url = _page_url(name, {**world, "pk": world["canary"]})
         response = client.get(url)
-        body = b"".join(response.streaming_content) if response.streaming else response.content
-        assert SECRET.encode() not in body, url
-        if url.startswith(f"/engagements/{secret.pk}/"):
-            assert response.status_code == 404
-    viewer_api = APIClient()
-    viewer_api.force_authenticate(viewer)
-    for url in api:
-        response = viewer_api.get(url)
-        body = b"".join(response.streaming_content) if response.streaming else response.content
-        assert SECRET.encode() not in body, url
-        if url.rstrip("/").endswith(f"/engagements/{secret.pk}"):
-            assert response.status_code == 404
-    listed = viewer_api.get("/api/v1/engagements/").json()
-    analyst_api = APIClient()
-    analyst_api.force_authenticate(analyst)
-    assert analyst_api.get("/api/v1/engagements/").json()["count"] == listed["count"] + 1
-    analyst_client = client
-    analyst_client.force_login(analyst)
-    assert SECRET in analyst_client.get("/engagements/").content.decode()
+        assert response.status_code == 404, (url, response.status_code)
+        _assert_no_canary(_text(response), world, url)
+
+
+@pytest.mark.parametrize("url", CANARY_PAGE_EXTRAS)
+def test_no_export_search_or_dashboard_tells_a_viewer_of_a_restricted_engagement(client, world, url):
+    client.force_login(world["users"]["viewer"])
+    url = _fill(url, world)
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    _assert_no_canary(_text(response), world, url)
+
+
+@pytest.mark.parametrize("path", CANARY_API + CANARY_API_EXTRAS)
+def test_no_api_answer_tells_a_viewer_of_a_restricted_engagement(world, path):
+    api = APIClient()
+    api.force_authenticate(world["users"]["viewer"])
+    url = _api_url(path, world) if path in CANARY_API else _fill(path, world)
+    response = api.get(url)
+    _assert_no_canary(_text(response), world, url)
+    if "{canary}" in path:
+        assert response.status_code == 404
+    else:
+        assert response.status_code == 200, (url, response.status_code)
+
+
+# The positive control: the canary is really there, written as the sweep looks for it, for those who may read it.
+CANARY_SEEN_BY_ANALYSTS = [
+    "/engagements/?q={title}",
+    "/engagements/?export=csv",
+    "/engagements/?export=xlsx",
+    "/engagements/calendar/?month=2025-02",
+    "/engagements/series/{slug}/",
+    "/assessments/partners/SEN/?period=2025-Q1",
+    "/assessments/partners/SEN/?period=2025-Q1&export=csv&table=engagements",
+    "/api/v1/engagements/{canary}/",
+    "/api/v1/assessments/scores/SEN/2025-Q1/explain/",
+]
+
+
+@pytest.mark.parametrize("url", CANARY_SEEN_BY_ANALYSTS)
+def test_analysts_see_the_canary_where_viewers_do_not(client, world, url):
+    client.force_login(world["users"]["analyst"])
+    url = _fill(url, world)
+    text = _text(client.get(url))
+    assert CANARY in text or world["canary_reference"] in text, url
+    assert CANARY_START.isoformat() in text, url
+
+
+def test_counts_leave_the_restricted_engagement_out_for_viewers(world):
+    viewer, analyst = APIClient(), APIClient()
+    viewer.force_authenticate(world["users"]["viewer"])
+    analyst.force_authenticate(world["users"]["analyst"])
+    slug = world["slug"]
+    for url, count in [
+        ("/api/v1/engagements/", lambda body: body["count"]),
+        ("/api/v1/engagements/?partner=SEN", lambda body: body["count"]),
+        (f"/api/v1/series/{slug}/", lambda body: body["iteration_count"]),
+        ("/api/v1/series/", lambda body: next(r["iteration_count"] for r in body["results"] if r["slug"] == slug)),
+        ("/api/v1/changes/?since=2000-01-01T00:00:00Z", lambda body: len({r["id"] for r in body["results"]})),
+    ]:
+        assert count(viewer.get(url).json()) == count(analyst.get(url).json()) - 1, url
+    explained = viewer.get("/api/v1/assessments/scores/SEN/2025-Q1/explain/").json()
+    assert [line["engagement_count"] for line in explained["restricted"]] == [1] * 6
+    assert explained["engagement_count"] == len(explained["engagements"]) + 1

@@ -107,6 +107,42 @@ def test_explain(scored, viewer):
     assert api_for(viewer).get("/api/v1/assessments/scores/XXX/2024-Q4/explain/").status_code == 404
 
 
+def test_explain_gives_viewers_aggregate_lines_instead_of_restricted_engagements(reference_data, viewer, analyst):
+    secret = make_engagement(
+        ["KEN", "ETH"],
+        D(2023, 6, 7),
+        D(2023, 6, 23),
+        ratings=(2, 4, 1),
+        organizations=["IGAD"],
+        sensitivity="restricted",
+        title="Quiet Horizon",
+        location_name="Hidden Bay",
+    )
+    make_engagement(["KEN", "TZA", "UGA"], D(2024, 10, 1), D(2024, 10, 10), ratings=(5, 3, 4))
+    url = "/api/v1/assessments/scores/KEN/2024-Q4/explain/"
+    response = api_for(viewer).get(url)
+    text = response.content.decode()
+    for leak in (secret.reference, "Quiet Horizon", "Hidden Bay", "2023-06-07", "2023-06-23", "IGAD"):
+        assert leak not in text, leak
+    body = response.json()
+    weight = 0.5 ** (557 / 365)
+    assert [e["restricted"] for e in body["engagements"]] == [False]
+    assert [(line["component"], line["engagement_count"]) for line in body["restricted"]] == [
+        ("activity", 1),
+        ("interoperability", 1),
+        ("capacity", 1),
+        ("trust", 1),
+        ("continuity", 1),
+        ("multilateral", 1),
+    ]
+    assert all(set(line) == {"component", "engagement_count", "weight"} for line in body["restricted"])
+    assert body["restricted"][0]["weight"] == pytest.approx(weight) and body["engagement_count"] == 2
+    assert body["inputs"]["continuity"]["quarters"] == ["2024-Q4"]  # 2023-Q2 would date it
+    full = api_for(analyst).get(url).json()
+    assert full["restricted"] == [] and secret.reference in {e["reference"] for e in full["engagements"]}
+    assert full["overall"] == pytest.approx(body["overall"])
+
+
 @pytest.mark.parametrize("role, allowed", [("viewer", False), ("planner", False), ("analyst", True), ("admin", True)])
 def test_starting_a_run_per_role(reference_data, make_user, role, allowed):
     api = api_for(make_user(f"{role}-x", role))

@@ -71,20 +71,76 @@ def test_viewers_do_not_see_restricted_changes(api_for, planner, viewer):
     since = timezone.now()
     visible = make(planner)
     secret = make(planner, sensitivity="restricted", title="Quiet", start_date=D(2025, 6, 1), end_date=D(2025, 6, 2))
-    # Made restricted after the fact: its earlier, unclassified history is hidden too.
-    later_secret = make(planner, title="Later", start_date=D(2025, 8, 1), end_date=D(2025, 8, 2), status="completed")
-    services.engagement_update(engagement=later_secret, updated_by=planner, sensitivity="restricted")
-    services.after_action_submit(
-        engagement=later_secret, user=planner, summary="x", interoperability_rating=3, capacity_rating=3, trust_rating=3
-    )
+    services.engagement_update(engagement=secret, updated_by=planner, title="Quiet (2)")
+    services.engagement_delete(engagement=secret, user=planner, reason="Entered twice")
     assert {row["id"] for row in api_for(viewer).get(URL, {"since": since.isoformat()}).json()["results"]} == {
         visible.pk
     }
     assert {row["id"] for row in api_for(planner).get(URL, {"since": since.isoformat()}).json()["results"]} == {
         visible.pk,
         secret.pk,
-        later_secret.pk,
     }
+
+
+def test_becoming_restricted_is_a_withdrawal_for_viewers_and_lifting_it_a_creation(api_for, planner, viewer, analyst):
+    since = timezone.now()
+    engagement = make(planner, title="Later", start_date=D(2025, 8, 1), end_date=D(2025, 8, 2), status="completed")
+    services.engagement_update(engagement=engagement, updated_by=planner, sensitivity="restricted")
+    # Changed while restricted: a viewer's feed says nothing of these.
+    services.after_action_submit(
+        engagement=engagement, user=planner, summary="x", interoperability_rating=3, capacity_rating=3, trust_rating=3
+    )
+    services.engagement_update(engagement=engagement, updated_by=planner, location_name="Somewhere quiet")
+    services.engagement_update(engagement=engagement, updated_by=planner, sensitivity="unclassified")
+    services.engagement_update(engagement=engagement, updated_by=planner, title="Later (public)")
+
+    rows = api_for(viewer).get(URL, {"since": since.isoformat()}).json()["results"]
+    assert [(row["id"], row["reference"], row["action"]) for row in rows] == [
+        (engagement.pk, engagement.reference, "created"),
+        (engagement.pk, engagement.reference, "withdrawn"),
+        (engagement.pk, engagement.reference, "created"),
+        (engagement.pk, engagement.reference, "updated"),
+    ]
+    # Users who may read restricted engagements see every change, and never "withdrawn".
+    actions = [row["action"] for row in api_for(analyst).get(URL, {"since": since.isoformat()}).json()["results"]]
+    assert actions == ["created", "updated", "updated", "updated", "updated", "updated"]
+
+
+def test_a_viewer_sync_client_drops_and_regains_its_copy(api_for, planner, viewer):
+    """A client that applies the feed holds exactly what the viewer may read, whenever it syncs."""
+    engagement = make(planner, status="completed")
+    client = api_for(viewer)
+    copy: set[int] = set()
+    since = "2000-01-01T00:00:00Z"
+
+    def sync():
+        nonlocal since
+        for row in client.get(URL, {"since": since, "page_size": 500}).json()["results"]:
+            if row["action"] in ("created", "updated"):
+                copy.add(row["id"])
+            else:
+                copy.discard(row["id"])
+            since = row["time"]
+
+    sync()
+    assert engagement.pk in copy
+    services.engagement_update(engagement=engagement, updated_by=planner, sensitivity="restricted")
+    sync()
+    assert engagement.pk not in copy
+    services.engagement_update(engagement=engagement, updated_by=planner, sensitivity="unclassified")
+    sync()
+    assert engagement.pk in copy
+
+
+def test_report_rows_follow_the_sensitivity_of_their_time(api_for, planner, viewer):
+    engagement = make(planner, status="completed")
+    since = timezone.now()
+    services.after_action_submit(
+        engagement=engagement, user=planner, summary="x", interoperability_rating=3, capacity_rating=3, trust_rating=3
+    )
+    services.engagement_update(engagement=engagement, updated_by=planner, sensitivity="restricted")
+    actions = [row["action"] for row in api_for(viewer).get(URL, {"since": since.isoformat()}).json()["results"]]
+    assert actions == ["updated", "withdrawn"]
 
 
 def test_paginated(api_for, planner):
@@ -114,10 +170,14 @@ def test_needs_a_role(api_for, make_user):
     assert api_for(make_user("nobody", role=None)).get(URL, {"since": "2000-01-01"}).status_code == 403
 
 
-def test_queries_are_constant(api_for, planner, django_assert_max_num_queries):
+@pytest.mark.parametrize("role", ["planner", "viewer"])
+def test_queries_are_constant(api_for, planner, make_user, django_assert_max_num_queries, role):
     for n in range(12):
-        make(planner, title=f"E{n}", start_date=D(2025, 1, 1 + n), end_date=D(2025, 1, 2 + n))
+        engagement = make(planner, title=f"E{n}", start_date=D(2025, 1, 1 + n), end_date=D(2025, 1, 2 + n))
+        if n % 3 == 0:  # viewers see these as created, then withdrawn
+            services.engagement_update(engagement=engagement, updated_by=planner, sensitivity="restricted")
+    reader = planner if role == "planner" else make_user("feed-viewer", "viewer")
     for page_size in (2, 50):
         with django_assert_max_num_queries(4):
-            body = api_for(planner).get(URL, {"since": "2000-01-01", "page_size": page_size}).json()
-        assert body["count"] == 12 and len(body["results"]) == min(page_size, body["count"])
+            body = api_for(reader).get(URL, {"since": "2000-01-01", "page_size": page_size}).json()
+        assert body["count"] == 16 and len(body["results"]) == min(page_size, body["count"])

@@ -78,3 +78,29 @@ def test_readers_cannot_create_series(api_for, make_user, role):
     assert api.get(URL).status_code == 200
     assert api.post(URL, {"name": "Mine"}, format="json").status_code == 403
     assert not ExerciseSeries.objects.exists()
+
+
+def test_iteration_count_leaves_out_restricted_iterations_for_viewers(api_for, planner, viewer, analyst):
+    """The API counts what the series page shows: a viewer's count has no restricted iteration in it."""
+    import datetime
+
+    from engagements import services
+
+    series = ExerciseSeriesFactory(slug="flintlock", name="Flintlock")
+    for year, sensitivity in [(2024, "unclassified"), (2025, "restricted")]:
+        services.engagement_create(
+            created_by=planner,
+            title=f"Flintlock {year}",
+            engagement_type="exercise",
+            domain="land",
+            start_date=datetime.date(year, 2, 10),
+            end_date=datetime.date(year, 2, 28),
+            host_country="CIV",
+            series=series,
+            sensitivity=sensitivity,
+            participants=[{"partner": "CIV"}],
+        )
+    for user, count in [(viewer, 1), (analyst, 2)]:
+        api = api_for(user)
+        assert api.get(f"{URL}flintlock/").json()["iteration_count"] == count
+        assert api.get(URL).json()["results"][0]["iteration_count"] == count
