@@ -1,7 +1,9 @@
 from django.http import JsonResponse
+from django.templatetags.static import static
 from django.utils.translation import gettext
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularRedocView
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 
@@ -35,6 +37,15 @@ class TokenObtainView(ObtainAuthToken):
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
+
+
+class RedocView(SpectacularRedocView):
+    """Redoc from our own copy of the sidecar's bundle (static/vendor/redoc/, made by scripts/vendor_redoc.py):
+    the stock bundle shows Redocly's logo from a CDN, which the CSP refuses and closed networks cannot reach."""
+
+    @staticmethod
+    def _redoc_standalone():
+        return static("vendor/redoc/redoc.standalone.js")
 
 
 def not_found(request, exception=None):
