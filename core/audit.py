@@ -22,6 +22,8 @@ from django.db.models import CharField, F, Q, QuerySet, Value
 from django.db.models.functions import Cast
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import ModelChange
+from simple_history.utils import get_m2m_reverse_field_name
 
 LABEL_FIELDS = ["reference", "acronym", "iso3", "username", "title", "name", "version", "summary"]
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}  # as exported (CSV): stable, never translated
@@ -133,6 +135,11 @@ def audit_subject_register(model: str, subject: AuditSubject) -> None:
     _SUBJECTS[model] = subject
 
 
+def audit_subject_models() -> set[str]:
+    """The models whose records the audit log knows how to name."""
+    return set(_SUBJECTS)
+
+
 def record_type_label(model_label: str) -> str:
     """The tracked model's name as users say it ("Participation"), for the page and the filter."""
     try:
@@ -144,27 +151,46 @@ def record_type_label(model_label: str) -> str:
 def _history_of_page(rows: list[dict]) -> tuple[dict, dict]:
     """The history records of the page's rows, and the field changes of its "changed" rows.
 
-    One query per model on the page (the page's objects' records, in order), never one per row; each change
-    is a record compared with the record before it.
+    One query per model on the page (the page's objects' records, in order) and one per many-to-many field
+    of those models, never one per row; each change is a record compared with the record before it.
     """
     models = history_models()
+    on_page = {(row["model_label"], row["history_id"]) for row in rows}
     wanted: dict[str, set] = {}
     for row in rows:
         wanted.setdefault(row["model_label"], set()).add(row["object_id"])
     records, changes = {}, {}
     for label, object_ids in wanted.items():
         history_model = models[label]
-        # Many-to-many history costs a query per record: those changes show as their own rows instead.
-        m2m = [f.name for f in getattr(history_model, "_history_m2m_fields", [])]
-        previous = {}
+        m2m_fields = list(getattr(history_model, "_history_m2m_fields", []))
+        previous, pairs = {}, []
         for record in history_model.objects.filter(id__in=object_ids).order_by("id", "history_date", "history_id"):
-            records[(label, record.history_id)] = record
-            before = previous.get(record.id)
-            if before is not None and record.history_type == "~":
-                delta = record.diff_against(before, excluded_fields=m2m)
-                changes[(label, record.history_id)] = [c for c in delta.changes if c.field not in HIDDEN_FIELDS]
+            key = (label, record.history_id)
+            if key in on_page:
+                records[key] = record
+                before = previous.get(record.id)
+                if before is not None and record.history_type == "~":
+                    pairs.append((key, before, record))
             previous[record.id] = record
+        for key, before, record in pairs:
+            delta = record.diff_against(before, excluded_fields=[f.name for f in m2m_fields])
+            changes[key] = [c for c in delta.changes if c.field not in HIDDEN_FIELDS]
+        for m2m_field in m2m_fields if pairs else []:
+            members = _m2m_members(history_model, m2m_field, {r.history_id for pair in pairs for r in pair[1:]})
+            for key, before, record in pairs:
+                old, new = members.get(before.history_id, []), members.get(record.history_id, [])
+                if set(old) != set(new):
+                    changes[key].append(ModelChange(m2m_field.name, sorted(old), sorted(new)))
     return records, changes
+
+
+def _m2m_members(history_model, m2m_field, history_ids: set) -> dict[int, list]:
+    """The related ids a many-to-many field held at each of ``history_ids`` (one query)."""
+    rows = getattr(history_model, m2m_field.name).model.objects.filter(history_id__in=history_ids)
+    members: dict[int, list] = {}
+    for history_id, related_id in rows.values_list("history_id", get_m2m_reverse_field_name(m2m_field) + "_id"):
+        members.setdefault(history_id, []).append(related_id)
+    return members
 
 
 def _labels(wanted: dict[str, set]) -> dict[str, dict]:
@@ -227,12 +253,11 @@ def describe(rows: list[dict]) -> list[dict]:
         for column, target in subject.related.items() if subject else ():
             wanted.setdefault(target, set()).add(getattr(record, column))
     for (label, _history_id), field_changes in changes.items():
-        history_model = history_models()[label]
         for change in field_changes:
-            field = history_model._meta.get_field(change.field)
+            field = apps.get_model(label)._meta.get_field(change.field)
             if field.is_relation and field.related_model is not None:
-                target = field.related_model._meta.label_lower
-                wanted.setdefault(target, set()).update((change.old, change.new))
+                ids = [*change.old, *change.new] if field.many_to_many else [change.old, change.new]
+                wanted.setdefault(field.related_model._meta.label_lower, set()).update(ids)
     labels = _labels(wanted)
     links = _links(rows)
 
@@ -250,13 +275,16 @@ def describe(rows: list[dict]) -> list[dict]:
         )
         row["url"] = links.get((row["model_label"], row["object_id"]))
         row["action"] = ACTION_LABELS[row["history_type"]]
-        row["changes"] = [_change(record, change, label) for change in changes.get(key, [])]
+        row["changes"] = [_change(row["model_label"], change, label) for change in changes.get(key, [])]
     return rows
 
 
-def _change(record, change, label) -> dict:
-    field = record._meta.get_field(change.field)
-    if field.is_relation and field.related_model is not None:
+def _change(model_label: str, change, label) -> dict:
+    field = apps.get_model(model_label)._meta.get_field(change.field)
+    if field.many_to_many:
+        target = field.related_model._meta.label_lower
+        old, new = (", ".join(label(target, pk) for pk in ids) or EMPTY for ids in (change.old, change.new))
+    elif field.is_relation and field.related_model is not None:
         target = field.related_model._meta.label_lower
         old, new = label(target, change.old), label(target, change.new)
     elif field.choices:
