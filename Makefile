@@ -62,7 +62,7 @@ bench: $(VENV)/.installed-dev
 
 # Refresh static/vendor/ from the pinned npm packages (needs Node; the results are committed).
 assets:
-	bash scripts/vendor_assets.sh
+	PYTHON=$(PY) bash scripts/vendor_assets.sh
 
 clean-venv:
 	rm -rf $(VENV)

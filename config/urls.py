@@ -6,9 +6,10 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core import views as core_views
+from core.api.views import RedocView
 from engagements.api.imports import EngagementImportView
 
 api_v1 = [
@@ -46,7 +47,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Our copy of the Redoc bundle, without the logo it would fetch from a CDN.
+    path("api/redoc/", RedocView.as_view(url_name="schema"), name="redoc"),
 ]
 
 # Unknown /api/ URLs answer in the API's JSON error shape.

@@ -8,7 +8,10 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core: roles, health and demo data")
 
     def ready(self) -> None:
+        from core.audit import register_user_subject
         from core.services import roles_sync
+
+        register_user_subject()
 
         def _sync_roles(sender, using="default", **kwargs):
             roles_sync(using=using)

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.audit import ACTION_LABELS, history_models
+from core.audit import ACTION_LABELS, history_models, record_type_label
 
 
 class AuditFilterForm(forms.Form):
@@ -19,7 +19,8 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [("", _("All"))] + [(label, label) for label in history_models()]
+        types = sorted(((label, record_type_label(label)) for label in history_models()), key=lambda c: str(c[1]))
+        self.fields["model"].choices = [("", _("All")), *types]
 
     def clean(self):
         data = super().clean()

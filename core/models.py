@@ -72,11 +72,24 @@ class ApiToken(AbstractAuthToken):
 
 
 def _register_user_history() -> None:
-    """Changes to user accounts are audited like domain data (never the password hash)."""
+    """Changes to user accounts are audited like domain data (never the password hash, nor logins)."""
     from django.contrib.auth import get_user_model
     from simple_history import register
+    from simple_history.models import HistoricalRecords
 
-    register(get_user_model(), app="core", excluded_fields=["password", "last_login"])
+    class UserHistoricalRecords(HistoricalRecords):
+        """A login saves only ``last_login`` (``update_fields``): no change anyone audits, and it made one
+        empty "changed" row per login, burying the real changes."""
+
+        def post_save(self, instance, created, using=None, **kwargs):
+            update_fields = kwargs.get("update_fields")
+            if not created and update_fields and set(update_fields) <= {"last_login"}:
+                return
+            super().post_save(instance, created, using=using, **kwargs)
+
+    register(
+        get_user_model(), app="core", records_class=UserHistoricalRecords, excluded_fields=["password", "last_login"]
+    )
 
 
 _register_user_history()

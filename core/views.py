@@ -63,29 +63,9 @@ def audit_log(request):
             status = 400
     entries = audit.audit_entries(**filters)
     if wants_csv(request) and status == 200:
-        rows = (
-            [
-                e["history_date"].isoformat(),
-                e["actor"] or "",
-                audit.ACTIONS[e["history_type"]],
-                e["model_label"],
-                e["object_id"],
-                e["object_label"],
-                e["history_change_reason"] or "",
-            ]
-            for e in entries.iterator()
-        )
-        return csv_response(
-            filename="audit.csv",
-            header=["when", "user", "action", "record_type", "record_id", "record", "reason"],
-            rows=rows,
-        )
+        return csv_response(filename="audit.csv", header=audit.CSV_HEADER, rows=audit.csv_rows(entries))
     page = paginate(request, entries)
-    rows = list(page.object_list)
-    changes = audit.changed_fields(rows)
-    for row in rows:
-        row["action"] = audit.ACTION_LABELS[row["history_type"]]
-        row["changes"] = changes.get((row["model_label"], row["history_id"]), [])
+    rows = audit.describe(list(page.object_list))
     context = {"form": form, "page": page, "rows": rows, "querystring": querystring_without(request, "page")}
     return render(request, "core/audit.html", context, status=status)
 

@@ -8,6 +8,8 @@ class EngagementsConfig(AppConfig):
 
     def ready(self):
         from core.panels import home_panel_register
-        from engagements import selectors
+        from engagements import audit, selectors
+
+        audit.register()
 
         home_panel_register(template="engagements/home_panel.html", context=selectors.planner_home)

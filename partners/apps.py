@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class PartnersConfig(AppConfig):
     name = "partners"
     verbose_name = _("Partner nations")
+
+    def ready(self):
+        from partners import audit
+
+        audit.register()

@@ -1,9 +1,11 @@
 from django.http import JsonResponse
+from django.templatetags.static import static
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularRedocView
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -80,6 +82,15 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.
 
     def perform_destroy(self, instance):
         services.api_token_revoke(user=self.request.user, token_id=instance.pk)
+
+
+class RedocView(SpectacularRedocView):
+    """Redoc from our own copy of the sidecar's bundle (static/vendor/redoc/, made by scripts/vendor_redoc.py):
+    the stock bundle shows Redocly's logo from a CDN, which the CSP refuses and closed networks cannot reach."""
+
+    @staticmethod
+    def _redoc_standalone():
+        return static("vendor/redoc/redoc.standalone.js")
 
 
 def not_found(request, exception=None):

@@ -1,0 +1,61 @@
+"""How the audit log names engagements, participations, reports and series, and links them to their pages."""
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext
+
+from core.audit import AuditSubject, audit_subject_register
+
+
+def _engagement_page(values: dict) -> str:
+    return reverse("engagements:detail", args=[values.get("engagement_id", values["pk"])])
+
+
+def register() -> None:
+    audit_subject_register(
+        "engagements.engagement",
+        AuditSubject(
+            name=lambda record, label: f"{record.reference} {record.title}",
+            label_field="reference",
+            link=_engagement_page,
+            live=Q(deleted_at__isnull=True),
+        ),
+    )
+    audit_subject_register(
+        "engagements.participation",
+        AuditSubject(
+            name=lambda record, label: (
+                gettext("%(partner)s in %(engagement)s")
+                % {
+                    "partner": label("partners.partnernation", record.partner_id),
+                    "engagement": label("engagements.engagement", record.engagement_id),
+                }
+            ),
+            related={"partner_id": "partners.partnernation", "engagement_id": "engagements.engagement"},
+            link=_engagement_page,
+            link_fields=("engagement_id",),
+            live=Q(engagement__deleted_at__isnull=True),
+        ),
+    )
+    audit_subject_register(
+        "engagements.afteractionreport",
+        AuditSubject(
+            name=lambda record, label: (
+                gettext("Report on %(engagement)s")
+                % {"engagement": label("engagements.engagement", record.engagement_id)}
+            ),
+            related={"engagement_id": "engagements.engagement"},
+            link=_engagement_page,
+            link_fields=("engagement_id",),
+            live=Q(engagement__deleted_at__isnull=True),
+        ),
+    )
+    audit_subject_register(
+        "engagements.exerciseseries",
+        AuditSubject(
+            name=lambda record, label: record.name,
+            label_field="name",
+            link=lambda values: reverse("engagements:series_detail", args=[values["slug"]]),
+            link_fields=("slug",),
+        ),
+    )
