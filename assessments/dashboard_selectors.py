@@ -32,7 +32,13 @@ from assessments.periods import Quarter, quarter_range
 from assessments.selectors import alert_member_of_on_period_end, member_of_on_period_end, score_list
 from assessments.services.activity import counted_quarters, quarter_of
 from assessments.services.runs import scoring_model_active, stale_quarters
-from assessments.services.scoring import ScoreInputs, components_from
+from assessments.services.scoring import (
+    RATED_COMPONENTS,
+    ScoreInputs,
+    components_from,
+    engagement_contribution,
+    inputs_add,
+)
 from engagements.choices import EngagementType, Status
 from engagements.models import Engagement, Participation, PartnerChange, may_read_restricted, readable_by
 from organizations.choices import MEMBER_STATUSES
@@ -363,32 +369,28 @@ EXAMPLE_INDICATOR_PROGRESS = [0.25, 0.8]
 
 
 def worked_example(model: ScoringModel) -> dict:
-    """The scoring model applied, step by step, to a made-up partner, with the same function that
-    computes real scores (``components_from``), so the page can never disagree with the code."""
+    """The scoring model applied, step by step, to a made-up partner, with the functions that compute real
+    scores (``engagement_contribution``, ``components_from``), so the page can never disagree with the code."""
     rows = []
     inputs = ScoreInputs(partner_id=0)
     for label, age, partners, framework, ratings in EXAMPLE_ENGAGEMENTS:
-        weight = 0.5 ** (age / model.half_life_days)
-        multilateral = partners >= 3 or framework
-        inputs.engagement_count += 1
-        inputs.weight_sum += weight
-        if multilateral:
-            inputs.multilateral_weight_sum += weight
-        if ratings:
-            inputs.rated_count += 1
-            inputs.rated_weight_sum += weight
-            inputs.interoperability_points += weight * (ratings[0] - 1) / 4 * 100
-            inputs.capacity_points += weight * (ratings[1] - 1) / 4 * 100
-            inputs.trust_points += weight * (ratings[2] - 1) / 4 * 100
+        contribution = engagement_contribution(
+            age_days=age,
+            participant_count=partners,
+            under_framework=framework,
+            ratings=dict(zip(RATED_COMPONENTS, ratings, strict=True)) if ratings else None,
+            model=model,
+        )
+        inputs_add(inputs, contribution)
         rows.append(
             {
                 "label": label,
                 "age": age,
                 "partners": partners,
                 "framework": framework,
-                "multilateral": multilateral,
+                "multilateral": contribution.multilateral,
                 "ratings": ratings,
-                "weight": weight,
+                "weight": contribution.weight,
             }
         )
     quarters = min(EXAMPLE_QUARTERS_OVERLAPPED, model.lookback_quarters)

@@ -14,8 +14,9 @@ from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Obj
 from assessments.periods import Quarter
 from assessments.services.runs import scoring_model_active
 from assessments.services.scoring import (
-    MULTILATERAL_MIN_PARTNERS,
+    RATED_COMPONENTS,
     counted_participations,
+    engagement_contribution,
     indicators_with_progress,
     measured_indicators,
     scores_compute,
@@ -126,7 +127,6 @@ def score_explanation(*, partner, quarter: Quarter, user, scoring_model: Scoring
     rows = list(
         counted.annotate(
             age=F("age_days"),
-            recency_weight=F("weight"),
             participants=F("participant_count"),
         )
         .order_by("-engagement__end_date", "-engagement_id")
@@ -134,7 +134,6 @@ def score_explanation(*, partner, quarter: Quarter, user, scoring_model: Scoring
             "engagement_id",
             "role",
             "age",
-            "recency_weight",
             "participants",
             "engagement__reference",
             "engagement__title",
@@ -163,7 +162,22 @@ def score_explanation(*, partner, quarter: Quarter, user, scoring_model: Scoring
     for row in rows:
         restricted = row["engagement__sensitivity"] == Sensitivity.RESTRICTED
         start, end = row["engagement__start_date"], row["engagement__end_date"]
-        interoperability = row["engagement__after_action__interoperability_rating"]
+        ratings = (
+            {name: row[f"engagement__after_action__{name}_rating"] for name in RATED_COMPONENTS}
+            if row["engagement__after_action__interoperability_rating"] is not None
+            else None
+        )
+        # The engine's formula for one engagement (weight, multilateral, rating points): the same function
+        # the methodology's worked example uses; its sums equal the SQL engine's (test_formula.py).
+        contribution = engagement_contribution(
+            age_days=row["age"],
+            participant_count=row["participants"],
+            # Under an organization: it has organizations (read above rather than as an EXISTS column,
+            # which PostgreSQL answered by hashing every engagement's organizations).
+            under_framework=row["engagement_id"] in acronyms,
+            ratings=ratings,
+            model=model,
+        )
         (hidden if restricted and not readable else engagements).append(
             {
                 "id": row["engagement_id"],
@@ -175,25 +189,14 @@ def score_explanation(*, partner, quarter: Quarter, user, scoring_model: Scoring
                 "end_date": end,
                 "role": row["role"],
                 "age_days": int(row["age"]),
-                "weight": row["recency_weight"],
-                "share_of_weight": row["recency_weight"] / weight_sum if weight_sum else None,
+                "weight": contribution.weight,
+                "share_of_weight": contribution.weight / weight_sum if weight_sum else None,
                 "participant_count": row["participants"],
                 "organizations": acronyms.get(row["engagement_id"], []),
-                # Under an organization: it has organizations (read above rather than as an EXISTS column,
-                # which PostgreSQL answered by hashing every engagement's organizations).
-                "multilateral": bool(
-                    row["participants"] >= MULTILATERAL_MIN_PARTNERS or row["engagement_id"] in acronyms
-                ),
-                "ratings": (
-                    {
-                        "interoperability": interoperability,
-                        "capacity": row["engagement__after_action__capacity_rating"],
-                        "trust": row["engagement__after_action__trust_rating"],
-                    }
-                    if interoperability is not None
-                    else None
-                ),
+                "multilateral": contribution.multilateral,
+                "ratings": ratings,
                 "quarters": _overlapped_quarters(start, end, bounds),
+                "contribution": contribution,
             }
         )
     indicators = [
@@ -272,23 +275,12 @@ def score_explanation(*, partner, quarter: Quarter, user, scoring_model: Scoring
     }
 
 
-# Which counted engagements enter each component's inputs (objectives are indicators, not engagements).
-_ENTERS = {
-    "activity": lambda e: True,
-    "interoperability": lambda e: e["ratings"] is not None,
-    "capacity": lambda e: e["ratings"] is not None,
-    "trust": lambda e: e["ratings"] is not None,
-    "continuity": lambda e: True,
-    "multilateral": lambda e: e["multilateral"],
-}
-
-
 def _restricted_lines(hidden: list[dict]) -> list[dict]:
     """One line per component for the restricted engagements a user may not read: the component, how many
     entered it and the sum of their weights. Components none of them entered have no line."""
     lines = []
-    for component, enters in _ENTERS.items():
-        weights = [e["weight"] for e in hidden if enters(e)]
+    for component in COMPONENTS:
+        weights = [e["weight"] for e in hidden if e["contribution"].enters(component)]
         if weights:
             lines.append({"component": component, "engagement_count": len(weights), "weight": sum(weights)})
     return lines

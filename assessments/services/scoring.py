@@ -75,6 +75,76 @@ class ComputedScore:
 
 
 WEIGHT_CUTOFF_HALF_LIVES = 500  # an engagement this many half-lives old weighs 0 (0.5 ** 500 is about 3e-151)
+# An after-action rating of 1-5 as points of 0-100: (rating - 1) / 4 * 100.
+RATING_POINTS_PER_STEP = 100.0 / 4
+RATED_COMPONENTS = ("interoperability", "capacity", "trust")
+
+
+# --- one engagement's contribution ---------------------------------------------------------------------------
+# The formula for one engagement, in Python: the explanation and the methodology's worked example use it, and
+# the SQL below computes the same sums set-based (tests/assessments/test_formula.py holds them equal).
+
+
+def recency_weight(age_days: float, model: ScoringModel) -> float:
+    """w = 0.5 ^ (age / half_life_days); 0 past WEIGHT_CUTOFF_HALF_LIVES half-lives."""
+    if age_days > WEIGHT_CUTOFF_HALF_LIVES * model.half_life_days:
+        return 0.0
+    return 0.5 ** (age_days / model.half_life_days)
+
+
+def rating_points(rating: int) -> float:
+    return (rating - 1) * RATING_POINTS_PER_STEP
+
+
+def is_multilateral(*, participant_count: int, under_framework: bool) -> bool:
+    """Multilateral: MULTILATERAL_MIN_PARTNERS or more partners, or run under an organization's framework."""
+    return participant_count >= MULTILATERAL_MIN_PARTNERS or under_framework
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one counted engagement adds to a partner's sums for a quarter."""
+
+    weight: float
+    multilateral: bool
+    # Points (0-100) per rated component, or None without an after-action report.
+    points: dict[str, float] | None
+
+    def enters(self, component: str) -> bool:
+        """Whether this engagement is among the inputs of ``component`` (objectives are indicators)."""
+        if component in RATED_COMPONENTS:
+            return self.points is not None
+        if component == "multilateral":
+            return self.multilateral
+        return component in ("activity", "continuity")
+
+
+def engagement_contribution(
+    *, age_days: float, participant_count: int, under_framework: bool, ratings: dict | None, model: ScoringModel
+) -> Contribution:
+    """One engagement's contribution under ``model``: its recency weight, whether it is multilateral, and
+    its rating points. ``ratings`` maps interoperability, capacity and trust to 1-5, or is None."""
+    return Contribution(
+        weight=recency_weight(age_days, model),
+        multilateral=is_multilateral(participant_count=participant_count, under_framework=under_framework),
+        points={name: rating_points(ratings[name]) for name in RATED_COMPONENTS} if ratings else None,
+    )
+
+
+def inputs_add(inputs: ScoreInputs, contribution: Contribution) -> None:
+    """Add one engagement's contribution to a partner's sums (the quarters it overlaps are added apart:
+    continuity counts quarters, not engagements)."""
+    weight = contribution.weight
+    inputs.engagement_count += 1
+    inputs.weight_sum += weight
+    if contribution.multilateral:
+        inputs.multilateral_weight_sum += weight
+    if contribution.points is not None:
+        inputs.rated_count += 1
+        inputs.rated_weight_sum += weight
+        inputs.interoperability_points += weight * contribution.points["interoperability"]
+        inputs.capacity_points += weight * contribution.points["capacity"]
+        inputs.trust_points += weight * contribution.points["trust"]
 
 
 def _percent(value: float | None) -> float | None:
@@ -171,7 +241,8 @@ def multilateral_q() -> Q:
 
 
 def _rating_points(name: str):
-    return (as_float(F(f"engagement__after_action__{name}_rating")) - 1.0) * 25.0
+    """rating_points in SQL."""
+    return (as_float(F(f"engagement__after_action__{name}_rating")) - 1.0) * RATING_POINTS_PER_STEP
 
 
 def _engagement_sums(*, quarter: Quarter, model: ScoringModel, partner_ids) -> dict[int, ScoreInputs]:
