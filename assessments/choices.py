@@ -47,6 +47,12 @@ class Component(models.TextChoices):
 
 COMPONENTS = [c.value for c in Component]
 
+
+def score_labels() -> list[tuple[str, str]]:
+    """``overall`` and the seven components with their labels, in display order."""
+    return [("overall", _("Overall")), *Component.choices]
+
+
 # Scoring model version 1 (DESIGN.md "The scoring model (version 1)").
 DEFAULT_WEIGHTS = {
     "activity": 0.15,

@@ -18,7 +18,7 @@ from django.db.models import Avg, Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncQuarter
 from django.utils.text import slugify
 
-from assessments.choices import COMPONENTS, RunStatus
+from assessments.choices import COMPONENTS, Component, RunStatus, score_labels
 from assessments.models import (
     ActivityScope,
     Alert,
@@ -29,7 +29,16 @@ from assessments.models import (
     ScoringModel,
 )
 from assessments.periods import Quarter, quarter_range
-from assessments.selectors import alert_member_of_on_period_end, member_of_on_period_end, score_list
+from assessments.selectors import (
+    alert_member_of_on_period_end,
+    indicator_list,
+    member_of_on_period_end,
+    objective_list,
+    organization_scores,
+    region_scores,
+    score_explanation,
+    score_list,
+)
 from assessments.services.activity import counted_quarters, quarter_of
 from assessments.services.runs import scoring_model_active, stale_quarters
 from assessments.services.scoring import (
@@ -52,6 +61,9 @@ MOVERS = 5
 ALERTS_SHOWN = 10
 # Score buckets of the choropleth: [lower, upper) except the last, which includes 100.
 SCORE_BUCKETS = [(0, 20), (20, 40), (40, 60), (60, 80), (80, 100)]
+
+
+SCOPE_FIELDS = ("region", "subregion", "intermediate_region", "organization")
 
 
 @dataclass(frozen=True)
@@ -352,6 +364,92 @@ def members_on_quarter_end(*, acronym: str, quarter: Quarter) -> list[PartnerNat
 
 def partners_of_region(*, kind: str, name: str) -> list[PartnerNation]:
     return list(PartnerNation.objects.filter(**{f"{kind}__iexact": name}).order_by("name"))
+
+
+# --- the overview -------------------------------------------------------------------------------------------
+
+
+def overview_data(*, user, scope: Scope, quarter: Quarter, periods: list[Quarter], model: ScoringModel) -> dict:
+    """What the overview shows for a scope and quarter, besides the scores table: the mean-score trend,
+    engagements per quarter by type, open alerts, risers and fallers, and region and organization means."""
+    oldest = periods[-1] if periods else quarter.shift(-7)
+    first = max(min(oldest, quarter.shift(-1)), quarter.shift(-(TREND_QUARTERS - 1)))
+    return {
+        "trend": score_trend(scope=scope, last=quarter, model=model),
+        "activity": engagement_activity(user=user, scope=scope, first=first, last=quarter),
+        "alerts": open_alerts(scope=scope, quarter=quarter, model=model),
+        "movers": score_movers(scope=scope, quarter=quarter, model=model),
+        "region_scores": region_scores(quarter=quarter, scoring_model=model),
+        "organization_scores": organization_scores(quarter=quarter, scoring_model=model),
+    }
+
+
+def overview_tiles(*, user, scope: Scope, quarter: Quarter, data: dict) -> dict:
+    """The overview's headline figures, each with its change against the previous quarter."""
+    by_quarter = {row["quarter"]: row for row in data["trend"]}
+    this_row, last_row = by_quarter.get(quarter), by_quarter.get(quarter.shift(-1))
+    totals = data["activity"]["totals"]
+    engagements_now = totals[-1] if totals else 0
+    engagements_before = totals[-2] if len(totals) > 1 else None
+    mean_now = this_row["overall"] if this_row else None
+    mean_before = last_row["overall"] if last_row else None
+    return {
+        "engagements": engagements_now,
+        "engagements_change": None if engagements_before is None else engagements_now - engagements_before,
+        "partners_engaged": partners_engaged(user=user, scope=scope, quarter=quarter),
+        "mean_overall": mean_now,
+        "mean_overall_change": None if mean_now is None or mean_before is None else mean_now - mean_before,
+        "partners_scored": this_row["partners_scored"] if this_row else 0,
+        "open_alerts": data["alerts"].count(),
+    }
+
+
+# --- a partner's assessment ---------------------------------------------------------------------------------
+
+
+def partner_assessment(*, partner, quarter: Quarter, trend: list[PartnerScore], user, model: ScoringModel) -> dict:
+    """What a partner's assessment shows for one quarter: its score history (newest first), the stored score,
+    the explanation, each component with its weights and inputs, the components beside the region's means,
+    and the objectives with their indicators' progress on the quarter's last day."""
+    stored = next((s for s in trend if s.quarter == quarter), None)
+    explanation = score_explanation(partner=partner, quarter=quarter, user=user, scoring_model=model)
+    region_means = (
+        scope_means(scope=Scope(region=partner.region), quarter=quarter, model=model) if partner.region else None
+    )
+    indicators = list(
+        indicator_list(on=quarter.end).filter(objective__partner=partner).order_by("objective_id", "name")
+    )
+    objectives = list(objective_list(on=quarter.end).filter(partner=partner))
+    for objective in objectives:
+        objective.indicator_rows = [i for i in indicators if i.objective_id == objective.pk]
+    return {
+        "history": trend[::-1],
+        "stored": stored,
+        "explanation": explanation,
+        "region_means": region_means,
+        "indicators": indicators,
+        "objectives": objectives,
+        "component_rows": [
+            {
+                "name": name,
+                "label": label,
+                "value": explanation["components"][name],
+                "weight": explanation["scoring_model"]["weights"].get(name),
+                "weight_used": explanation["weights_used"].get(name),
+                "inputs": explanation["inputs"][name],
+            }
+            for name, label in Component.choices
+        ],
+        "comparison": [
+            {
+                "name": name,
+                "label": label,
+                "partner": getattr(stored, name) if stored else None,
+                "region": region_means[name] if region_means else None,
+            }
+            for name, label in score_labels()
+        ],
+    }
 
 
 # --- the methodology page -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from assessments.choices import COMPONENTS
+from assessments.services.scoring import MULTILATERAL_MIN_PARTNERS
 from assessments.templatetags.dashboards import percent, query, score, signed
 
 _MARKER = "8642097531"
@@ -48,7 +49,8 @@ def contribution_rows(engagements: list[dict], *, role_labels: dict, print_limit
     restricted = format_html(' <span class="badge badge-restricted">{}</span>', gettext("Restricted"))
     multilateral = format_html(
         ' <span class="badge" title="{}">{}</span>',
-        gettext("Counts as multilateral: 3 or more partners, or under an organization"),
+        gettext("Counts as multilateral: %(n)d or more partners, or under an organization")
+        % {"n": MULTILATERAL_MIN_PARTNERS},
         gettext("multilateral"),
     )
     no_report = format_html('<span class="muted">{}</span>', gettext("no report"))
