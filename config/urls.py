@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
@@ -13,7 +13,8 @@ from engagements.api.imports import EngagementImportView
 
 api_v1 = [
     # Before the engagement routes, whose detail pattern would otherwise take "import" for an id.
-    path("engagements/import/", EngagementImportView.as_view(), name="engagement-import"),
+    # Like the routers' routes (core.api.routers), with or without the trailing slash.
+    re_path(r"^engagements/import/?$", EngagementImportView.as_view(), name="engagement-import"),
     path("", include("core.api.urls")),
     path("", include("partners.api.urls")),
     path("", include("organizations.api.urls")),

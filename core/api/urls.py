@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import re_path
 
 from core.api.views import TokenObtainView
 
 urlpatterns = [
-    path("auth/token/", TokenObtainView.as_view(), name="token-obtain"),
+    # With or without the trailing slash, like the routers' routes (core.api.routers).
+    re_path(r"^auth/token/?$", TokenObtainView.as_view(), name="token-obtain"),
 ]
