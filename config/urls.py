@@ -48,6 +48,8 @@ urlpatterns = [
 
 # Unknown /api/ URLs answer in the API's JSON error shape.
 handler404 = "core.api.views.not_found"
+# Requests Django refuses (a body too large for DATA_UPLOAD_MAX_MEMORY_SIZE is a 413), likewise.
+handler400 = "core.api.views.bad_request"
 
 admin.site.site_header = _("Engagement Tracker administration")
 admin.site.site_title = _("Engagement Tracker")

@@ -6,7 +6,6 @@ import tempfile
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
-from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.wsgi import LimitedStream
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 
@@ -39,7 +38,7 @@ class UploadLimitMiddleware:
 
     With a Content-Length the length decides. A chunked body (no Content-Length) is read here, up to the
     limit, into a temporary file that spills to disk, and handed on with its length; one byte more and the
-    answer is 413. Django's own refusal (``DATA_UPLOAD_MAX_MEMORY_SIZE``) also becomes a 413.
+    answer is 413. Django's own refusal (``DATA_UPLOAD_MAX_MEMORY_SIZE``) is a 413 too (config.urls handler400).
     """
 
     def __init__(self, get_response):
@@ -76,11 +75,6 @@ class UploadLimitMiddleware:
                 return None
             body.write(chunk)
         return body
-
-    def process_exception(self, request, exception):
-        if isinstance(exception, RequestDataTooBig):
-            return hostile.too_large(request, hostile.fields_too_large_message())
-        return None
 
 
 class CommonMiddleware(DjangoCommonMiddleware):
