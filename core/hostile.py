@@ -101,4 +101,3 @@ def too_large(request, message: str | None = None):
 
         return error_response(413, message, "too_large")
     return error_page(request, status=413, title=_("Upload too large"), message=message)
-

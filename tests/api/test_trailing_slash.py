@@ -56,7 +56,9 @@ def test_api_reads_and_the_token_answer_with_or_without_the_slash(reference_data
 
 
 @pytest.mark.parametrize("debug", [False, True])
-def test_a_page_write_without_the_slash_is_answered_not_redirected(client_for, planner, reference_data, settings, debug):
+def test_a_page_write_without_the_slash_is_answered_not_redirected(
+    client_for, planner, reference_data, settings, debug
+):
     settings.DEBUG = debug  # in debug Django raised RuntimeError, otherwise it redirected the POST as a GET
     response = client_for(planner).post("/engagements/new", form_data())
     assert response.status_code == 302 and response["Location"] != "/engagements/new/"

@@ -52,9 +52,7 @@ def test_the_import_page_answers_413_with_a_message(client_for, planner):
 
 
 def test_the_api_answers_413_in_its_error_shape(api_for, planner):
-    response = api_for(planner).post(
-        "/api/v1/engagements/import/", {"file": io.BytesIO(big_csv())}, format="multipart"
-    )
+    response = api_for(planner).post("/api/v1/engagements/import/", {"file": io.BytesIO(big_csv())}, format="multipart")
     assert response.status_code == 413
     assert response.json() == {"detail": MESSAGE, "code": "too_large"}
 
