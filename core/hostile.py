@@ -71,7 +71,7 @@ def too_large_message() -> str:
 
 def fields_too_large_message() -> str:
     """Django refused the request by ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (its fields, files not counted)."""
-    return _("The request's fields (files not counted) are larger than %(size)s.") % {
+    return _("The request body (files not counted) is larger than %(size)s.") % {
         "size": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     }
 

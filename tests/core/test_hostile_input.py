@@ -1,6 +1,7 @@
 """Hostile input never gets a 500: control characters in paths (404) and parameters (400), NUL in fields."""
 
 import io
+import json
 
 import pytest
 from django import forms
@@ -122,3 +123,17 @@ def test_a_nul_on_its_way_to_postgresql_is_a_field_error_not_a_500(reference_dat
     serializer.fields["iso3"].validators = []  # DRF's own NUL check off: the database's refusal remains
     assert not serializer.is_valid()
     assert serializer.errors["iso3"] == ["Null characters are not allowed."]
+
+
+@pytest.mark.parametrize(("path", "api"), [("/engagements/", False), ("/api/v1/engagements/", True)])
+def test_a_nul_refused_outside_a_form_is_a_400_with_its_message(rf, path, api):
+    """What a view does with a value outside a form or serializer: Django's 400 handler says why."""
+    from core.api.views import bad_request
+    from core.hostile import NullCharacterError
+
+    response = bad_request(rf.get(path), NullCharacterError())
+    assert response.status_code == 400
+    if api:
+        assert json.loads(response.content) == {"detail": "Null characters are not allowed.", "code": "invalid"}
+    else:
+        assert "Null characters are not allowed." in response.content.decode()

@@ -98,4 +98,14 @@ def test_form_fields_over_djangos_limit_are_a_413_even_when_csrf_reads_them(plan
     client.cookies[settings.CSRF_COOKIE_NAME] = "a" * 32  # so the CSRF check goes on to read the form
     response = client.post("/engagements/new/", {"title": "x" * 5000})
     assert response.status_code == 413
-    assert "files not counted" in response.content.decode()
+    assert "The request body (files not counted) is larger than 1000\xa0bytes." in response.content.decode()
+
+
+def test_a_json_body_over_djangos_limit_is_a_413_in_the_api(api_for, planner, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api_for(planner).post("/api/v1/engagements/", {"title": "x" * 5000}, format="json")
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "The request body (files not counted) is larger than 1000\xa0bytes.",
+        "code": "too_large",
+    }
