@@ -109,3 +109,14 @@ def test_a_json_body_over_djangos_limit_is_a_413_in_the_api(api_for, planner, se
         "detail": "The request body (files not counted) is larger than 1000\xa0bytes.",
         "code": "too_large",
     }
+
+
+def test_too_many_fields_is_a_400_in_the_api_error_shape(api_for, planner, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    response = api_for(planner).post(
+        "/api/v1/engagements/import/",
+        "&".join(f"f{n}=1" for n in range(20)),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid" and "non_field_errors" in response.json()["errors"]
