@@ -7,8 +7,8 @@ bomb. ``sheet_rows`` checks the workbook before openpyxl reads it and while it d
 1. The zip's directory: at most ``MAX_MEMBERS`` members, whose declared sizes (which zipfile enforces
    while inflating) add up to at most ``settings.XLSX_MAX_UNCOMPRESSED_BYTES``.
 2. Only the worksheets and the shared strings may be large, because openpyxl reads them as a stream;
-   every other XML part is parsed whole and must stay under ``WHOLE_PART_MAX_BYTES`` (all of them
-   together under ``WHOLE_PARTS_MAX_BYTES``).
+   any other part may be parsed whole and must stay under ``WHOLE_PART_MAX_BYTES`` (all of them together
+   under ``WHOLE_PARTS_MAX_BYTES``).
 3. The large parts are scanned first with a streaming parser (defusedxml: no entities, no DTD, no
    external references) that keeps nothing: at most ``settings.XLSX_MAX_SHARED_STRINGS`` shared strings,
    at most ``settings.XLSX_MAX_CELLS`` cells (rows x columns, counted as used and as the sheet's
@@ -182,7 +182,7 @@ def _streamed_parts(archive: zipfile.ZipFile, members) -> dict[str, str]:
                 streamed.pop(target, None)
     whole = 0
     for name, info in members.items():
-        if name in streamed or not name.endswith((".xml", ".rels", ".vml")):
+        if name in streamed:  # any other part may be read whole, whatever its name says
             continue
         whole += info.file_size
         if info.file_size > WHOLE_PART_MAX_BYTES or whole > WHOLE_PARTS_MAX_BYTES:

@@ -79,7 +79,7 @@ def workbook(sheet_xml: str | None = None, strings: str = f'<sst xmlns="{MAIN}"/
         archive.writestr("[Content_Types].xml", CONTENT_TYPES)
         archive.writestr("_rels/.rels", ROOT_RELS)
         archive.writestr("xl/workbook.xml", parts.pop("workbook_xml", WORKBOOK))
-        archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+        archive.writestr("xl/_rels/workbook.xml.rels", parts.pop("xl/_rels/workbook.xml.rels", WORKBOOK_RELS))
         archive.writestr("xl/worksheets/sheet1.xml", sheet_xml if sheet_xml is not None else sheet())
         archive.writestr("xl/sharedStrings.xml", strings)
         for name, content in parts.items():
@@ -251,3 +251,20 @@ def test_the_command_fails_with_the_message_and_no_traceback(reference_data, tmp
 def test_sheet_rows_reads_an_exported_workbook():
     rows = list(xlsx.sheet_rows(io.BytesIO(exchange.xlsx_bytes([["ENG-1", "A title"]]))))
     assert rows[0][:2] == ("reference", "title") and rows[1][:2] == ("ENG-1", "A title")
+
+
+def test_a_large_part_that_openpyxl_would_read_whole_is_refused(reference_data):
+    """A worksheet may be large because openpyxl streams it; the same part named as a chartsheet would be
+    parsed whole, so it is held to the small limit."""
+    big_sheet = sheet(before="<!--" + "x" * 5 * 1024 * 1024 + "-->")
+    rels = WORKBOOK_RELS.replace(
+        "</Relationships>",
+        f'<Relationship Id="rId9" Type="{REL}/chartsheet" Target="worksheets/sheet1.xml"/></Relationships>',
+    )
+    content = workbook(big_sheet, **{"xl/_rels/workbook.xml.rels": rels})
+    assert "the part xl/worksheets/sheet1.xml is 5.0\xa0MB" in refusal(content)
+
+
+def test_a_part_that_is_not_what_its_type_says_is_refused(reference_data):
+    chartsheet = f'<chartsheet xmlns="{MAIN}"/>'
+    assert refusal(workbook(chartsheet)) == "The XLSX file is damaged: a part is not what it claims to be."
