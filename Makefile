@@ -1,10 +1,13 @@
-# Engagement Tracker. `make run` serves the app on http://127.0.0.1:8000; `make test` runs lint and tests.
+# Engagement Tracker. `make run` serves the app on http://127.0.0.1:8000 (`make run PORT=8001` for another port);
+# `make test` runs lint and tests.
 # Both create or reuse .venv; pip only runs again when a requirements file changes.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?= -n 2
+# The port `make run` serves on.
+PORT ?= 8000
 # `make run` is the embedded development mode: debug on, SQLite, eager tasks, unless the environment says otherwise.
 RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 
@@ -32,7 +35,7 @@ bootstrap: migrate
 	$(RUN_ENV) $(PY) manage.py bootstrap_demo
 
 run: bootstrap
-	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -106,12 +106,19 @@ MIDDLEWARE = [
     # First: the orchestrator's health check names no allowed host (core/middleware.py says why).
     "core.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Control characters in a path (404) or a query parameter (400), before anything looks them up.
+    "core.middleware.HostileInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's, but a write to an address without its trailing slash is answered, never redirected.
+    "core.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A body over DJANGO_MAX_UPLOAD_MB is a 413 before anything reads it (CSRF reads forms in process_view).
+    "core.middleware.UploadLimitMiddleware",
+    # Cache-Control: private, no-store on every answer to a signed-in user.
+    "core.middleware.PrivateCacheMiddleware",
     "core.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -217,6 +224,16 @@ STORAGES = {
         ),
     },
 }
+
+# Uploads: a request body over DJANGO_MAX_UPLOAD_MB is answered 413 (core.middleware.UploadLimitMiddleware).
+MAX_UPLOAD_BYTES = env_int("DJANGO_MAX_UPLOAD_MB", 50) * 1024 * 1024
+# Form fields and bodies read whole (files not counted), and the size from which an upload goes to disk.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# XLSX imports (core/xlsx.py): what a workbook may hold once unzipped, before and while it is parsed.
+XLSX_MAX_UNCOMPRESSED_BYTES = env_int("XLSX_MAX_UNCOMPRESSED_MB", 200) * 1024 * 1024
+XLSX_MAX_SHARED_STRINGS = env_int("XLSX_MAX_SHARED_STRINGS", 1_000_000)
+XLSX_MAX_CELLS = env_int("XLSX_MAX_CELLS", 5_000_000)
 
 # Sessions end after a working day, and at once on logout or password change (Django's session hash).
 SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_SECONDS", 8 * 3600)

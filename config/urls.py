@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -14,7 +14,8 @@ from engagements.api.imports import EngagementImportView
 
 api_v1 = [
     # Before the engagement routes, whose detail pattern would otherwise take "import" for an id.
-    path("engagements/import/", EngagementImportView.as_view(), name="engagement-import"),
+    # Like the routers' routes (core.api.routers), with or without the trailing slash.
+    re_path(r"^engagements/import/?$", EngagementImportView.as_view(), name="engagement-import"),
     path("", include("core.api.urls")),
     path("", include("partners.api.urls")),
     path("", include("organizations.api.urls")),
@@ -53,6 +54,8 @@ urlpatterns = [
 
 # Unknown /api/ URLs answer in the API's JSON error shape.
 handler404 = "core.api.views.not_found"
+# Requests Django refuses (a body too large for DATA_UPLOAD_MAX_MEMORY_SIZE is a 413), likewise.
+handler400 = "core.api.views.bad_request"
 
 admin.site.site_header = _("Engagement Tracker administration")
 admin.site.site_title = _("Engagement Tracker")

@@ -8,10 +8,15 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core: roles, health and demo data")
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
         from core.audit import register_user_subject
+        from core.hostile import install_null_character_guard
         from core.services import roles_sync
 
         register_user_subject()
+        # A NUL on its way to PostgreSQL becomes a field error, not a 500 (core/hostile.py).
+        connection_created.connect(install_null_character_guard, dispatch_uid="core.null_character_guard")
 
         def _sync_roles(sender, using="default", **kwargs):
             roles_sync(using=using)

@@ -1,7 +1,114 @@
+"""The project's middleware: hostile input, upload limit, trailing slashes, caching, login."""
+
+from __future__ import annotations
+
+import tempfile
+
+from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+from django.core.handlers.wsgi import LimitedStream
+from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django.shortcuts import render
 
+from core import hostile
+from core.api.views import not_found
 from core.exceptions import Unavailable
+
+READ_CHUNK_BYTES = 64 * 1024
+
+
+class HostileInputMiddleware:
+    """A path holding a control character is a 404, a query parameter holding one a 400.
+
+    First in the chain (after SecurityMiddleware), so no view, static-file lookup or query sees them.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if hostile.CONTROL_CHARACTERS.search(request.path):
+            return not_found(request)
+        for name, values in request.GET.lists():
+            if hostile.CONTROL_CHARACTERS.search(name) or any(hostile.CONTROL_CHARACTERS.search(v) for v in values):
+                return hostile.bad_parameter(request, name)
+        return self.get_response(request)
+
+
+class UploadLimitMiddleware:
+    """A request body over ``settings.MAX_UPLOAD_BYTES`` is a 413, before anything reads it.
+
+    With a Content-Length the length decides. A chunked body (no Content-Length) is read here, up to the
+    limit, into a temporary file that spills to disk, and handed on with its length; one byte more and the
+    answer is 413. Django's own refusal (``DATA_UPLOAD_MAX_MEMORY_SIZE``) is a 413 too (config.urls handler400).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.MAX_UPLOAD_BYTES
+        length = request.META.get("CONTENT_LENGTH")
+        if length:
+            try:
+                too_big = int(length) > limit
+            except ValueError:
+                too_big = False  # Django reads an unreadable length as 0
+            if too_big:
+                return hostile.too_large(request)
+        elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() and "wsgi.input" in request.META:
+            body = self._read_chunked(request.META["wsgi.input"], limit)
+            if body is None:
+                return hostile.too_large(request)
+            size = body.seek(0, 2)
+            body.seek(0)
+            request.META["CONTENT_LENGTH"] = str(size)
+            request._stream = LimitedStream(body, size)
+        return self.get_response(request)
+
+    @staticmethod
+    def _read_chunked(stream, limit: int):
+        body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115 (the request reads it later)
+        size = 0
+        while chunk := stream.read(READ_CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit:
+                body.close()
+                return None
+            body.write(chunk)
+        return body
+
+
+class CommonMiddleware(DjangoCommonMiddleware):
+    """Django's, except that a write is never redirected to the address with a slash.
+
+    A redirected POST becomes a GET in most clients (and a RuntimeError in debug): a write to a page
+    address without its slash is answered by the page with the slash, as the API's routes answer both.
+    """
+
+    def process_request(self, request):
+        if request.method not in ("GET", "HEAD") and self.should_redirect_with_slash(request):
+            request.path_info += "/"
+            request.path += "/"
+        return super().process_request(request)
+
+
+class PrivateCacheMiddleware:
+    """Every answer to a signed-in user (page, API, export) is ``Cache-Control: private, no-store``.
+
+    After AuthenticationMiddleware; the API's token users count too (DRF sets the request's user).
+    Static files never get here: WhiteNoise answers them first.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response["Cache-Control"] = "private, no-store"
+        return response
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
@@ -20,10 +21,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.hostile import too_large_message
 from engagements import exchange
 from engagements.imports import ImportFileError, engagements_import
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 KEEP_SECONDS = 3600
 SESSION_KEY = "engagement_import"
 
@@ -46,8 +47,8 @@ class ImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationError(_("The file is larger than 50 MB: split it into several files."))
+        if upload.size > settings.MAX_UPLOAD_BYTES:  # the request itself is refused first (core.hostile)
+            raise ValidationError(too_large_message())
         if not upload.name.lower().endswith((".csv", ".xlsx")):
             raise ValidationError(_("Upload a .csv or .xlsx file."))
         return upload

@@ -1,5 +1,3 @@
-from rest_framework.routers import SimpleRouter
-
 from assessments.api.views import (
     AlertViewSet,
     AssessmentRunViewSet,
@@ -8,8 +6,9 @@ from assessments.api.views import (
     ObjectiveViewSet,
     PartnerScoreViewSet,
 )
+from core.api.routers import Router
 
-router = SimpleRouter()
+router = Router()
 router.register("assessments/scores", PartnerScoreViewSet, basename="assessment-score")
 router.register("assessments/alerts", AlertViewSet, basename="assessment-alert")
 router.register("assessments/runs", AssessmentRunViewSet, basename="assessment-run")

@@ -3,14 +3,14 @@
 ``{"detail": "<summary>", "code": "<machine code>", "errors": {<field>: [<messages>], ...}}``. Field errors
 are flattened to paths (``participants[1].partner``, ``after_action.summary``) so a client can point at the
 exact input; ``errors`` is present for 400 and 409 answers. A 429 also carries ``retry_after_seconds``
-(and the ``Retry-After`` header).
+(and the ``Retry-After`` header). A 413 (body over the upload limit) has ``code`` ``too_large``.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -30,6 +30,22 @@ class Conflict(exceptions.APIException):
     def __init__(self, detail=None, *, errors: dict | None = None):
         super().__init__(detail)
         self.errors = errors or {}
+
+
+class PayloadTooLarge(exceptions.APIException):
+    """The request body is over the upload limit (core.hostile)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request is too large.")
+    default_code = "too_large"
+
+
+def error_response(status_code: int, detail, code: str, *, errors: dict | None = None) -> JsonResponse:
+    """The error shape, answered outside a DRF view (by middleware)."""
+    body = {"detail": str(detail), "code": code}
+    if errors is not None:
+        body["errors"] = {key: [str(m) for m in messages] for key, messages in errors.items()}
+    return JsonResponse(body, status=status_code)
 
 
 def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
@@ -63,6 +79,12 @@ def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
 
 
 def _as_drf(exc):
+    if isinstance(exc, RequestDataTooBig):
+        from core.hostile import fields_too_large_message
+
+        return PayloadTooLarge(fields_too_large_message())
+    if isinstance(exc, TooManyFieldsSent):
+        return exceptions.ValidationError({"non_field_errors": [str(exc)]})
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             return exceptions.ValidationError(exc.message_dict)

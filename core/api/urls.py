@@ -1,12 +1,13 @@
-from django.urls import path
-from rest_framework.routers import SimpleRouter
+from django.urls import re_path
 
+from core.api.routers import Router
 from core.api.views import ApiTokenViewSet, TokenObtainView
 
-router = SimpleRouter()
+router = Router()
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token")
 
 urlpatterns = [
-    path("auth/token/", TokenObtainView.as_view(), name="token-obtain"),
+    # With or without the trailing slash, like the routers' routes (core.api.routers).
+    re_path(r"^auth/token/?$", TokenObtainView.as_view(), name="token-obtain"),
     *router.urls,
 ]

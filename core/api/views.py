@@ -1,8 +1,10 @@
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.templatetags.static import static
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
+from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularRedocView
@@ -98,3 +100,21 @@ def not_found(request, exception=None):
     if request.path_info.startswith("/api/"):
         return JsonResponse({"detail": gettext("Not found."), "code": "not_found"}, status=404)
     return page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    """Django's 400 (a request it refused as suspicious), as a 413 when the body was too large (Django's
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE``, met wherever the form is first read: CSRF or the view), and in the
+    API's error shape under /api/. A NUL refused on its way to the database says so (core/hostile.py)."""
+    from core import hostile
+
+    if isinstance(exception, RequestDataTooBig):
+        return hostile.too_large(request, hostile.fields_too_large_message())
+    if isinstance(exception, hostile.NullCharacterError):
+        message = exception.messages[0]
+        if request.path_info.startswith("/api/"):
+            return JsonResponse({"detail": message, "code": "invalid"}, status=400)
+        return hostile.error_page(request, status=400, title=gettext("Bad request"), message=message)
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": gettext("Bad request."), "code": "bad_request"}, status=400)
+    return django_bad_request(request, exception)

@@ -1,13 +1,14 @@
 """POST /api/v1/engagements/import/: the same all-or-nothing import as the page and the command."""
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.serializers import ErrorSerializer
 from engagements.imports import MAX_REPORTED_ERRORS, ImportFileError, engagements_import
 
 
@@ -71,7 +72,12 @@ class EngagementImportView(APIView):
     @extend_schema(
         operation_id="engagements_import",
         request={"multipart/form-data": ImportRequestSerializer},
-        responses={200: ImportReportSerializer, 201: ImportReportSerializer, 400: ImportErrorSerializer},
+        responses={
+            200: ImportReportSerializer,
+            201: ImportReportSerializer,
+            400: ImportErrorSerializer,
+            413: OpenApiResponse(ErrorSerializer, description="The upload is larger than DJANGO_MAX_UPLOAD_MB."),
+        },
         tags=["engagements"],
         description=(
             "One row per engagement; participants as `ISO3:role:personnel` separated by `;`, organizations as "

@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from core.api.routers import Router
 from engagements.api.views import ChangeViewSet, EngagementViewSet, ExerciseSeriesViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("engagements", EngagementViewSet, basename="engagement")
 router.register("series", ExerciseSeriesViewSet, basename="series")
 router.register("changes", ChangeViewSet, basename="change")

@@ -1,7 +1,6 @@
-from rest_framework.routers import SimpleRouter
-
+from core.api.routers import Router
 from organizations.api.views import OrganizationViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("organizations", OrganizationViewSet, basename="organization")
 urlpatterns = router.urls

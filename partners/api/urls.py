@@ -1,7 +1,6 @@
-from rest_framework.routers import SimpleRouter
-
+from core.api.routers import Router
 from partners.api.views import PartnerNationViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("partners", PartnerNationViewSet, basename="partner")
 urlpatterns = router.urls

@@ -1,6 +1,7 @@
 """Docker cannot run here, so the compose file is checked as data: five services, the right commands,
 health checks, and web waiting for healthy PostgreSQL and Redis."""
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,12 @@ def test_env_example_names_the_required_production_variables():
     text = (ROOT / ".env.example").read_text()
     for variable in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "POSTGRES_PASSWORD"):
         assert f"{variable}=" in text
+
+
+@pytest.mark.parametrize(("arguments", "address"), [([], "127.0.0.1:8000"), (["PORT=8001"], "127.0.0.1:8001")])
+def test_make_run_serves_on_the_chosen_port(arguments, address):
+    # -n prints the commands without running them; the last one starts the server.
+    printed = subprocess.run(
+        ["make", "-n", "run", *arguments], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert printed.splitlines()[-1].endswith(f"runserver {address}")
