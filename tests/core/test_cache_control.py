@@ -3,8 +3,9 @@ pages keep their caching."""
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from core.services import api_token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,8 @@ def test_every_answer_to_a_signed_in_user_is_private(client_for, planner, refere
 
 def test_api_answers_to_a_token_are_private(planner, reference_data):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=planner).key}")
+    _token, secret = api_token_create(user=planner, name="cache check")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     response = client.get("/api/v1/partners/GHA/")
     assert response.status_code == 200 and response["Cache-Control"] == PRIVATE
 
