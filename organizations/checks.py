@@ -54,16 +54,16 @@ def overlapping_memberships() -> list[str]:
     )
     problems, previous = [], None
     for row in rows:
-        if previous is not None and (previous.organization_id, previous.partner_id) == (
+        same_pair = previous is not None and (previous.organization_id, previous.partner_id) == (
             row.organization_id,
             row.partner_id,
-        ):
-            # Sorted by joined (empty first): a period overlaps the one before if it starts before that one ends.
-            if previous.left is None or row.joined is None or row.joined < previous.left:
-                problems.append(
-                    f"{row.organization.acronym} {row.partner.iso3}: {row.status} from {row.joined or '?'} overlaps "
-                    f"{previous.status} from {previous.joined or '?'} until {previous.left or 'today'}"
-                )
+        )
+        # Sorted by joined: a period overlaps the one before if it starts before that one ends.
+        if same_pair and (previous.left is None or row.joined is None or row.joined < previous.left):
+            problems.append(
+                f"{row.organization.acronym} {row.partner.iso3}: {row.status} from {row.joined or '?'} overlaps "
+                f"{previous.status} from {previous.joined or '?'} until {previous.left or 'today'}"
+            )
         previous = row
     return problems
 
