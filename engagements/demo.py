@@ -268,15 +268,19 @@ class _World:
         return self.status_in(organization, pid, day) == MEMBER
 
     def framework(self, rng: random.Random, candidates: list[str], pids: list[int], day: datetime.date):
-        """An organization some participant is a member of on ``day`` and none is suspended from."""
+        """An organization the host (``pids[0]``) is a member of on ``day`` and no participant is suspended
+        from; an alliance only when every participant is a member (no outsider in an alliance's activity)."""
         usable = []
         for acronym in candidates:
             organization = self.organizations.get(acronym)
             if organization is None:
                 continue
             statuses = [self.status_in(organization, pid, day) for pid in pids]
-            if MEMBER in statuses and "suspended" not in statuses:
-                usable.append(organization)
+            if statuses[0] != MEMBER or "suspended" in statuses:
+                continue
+            if organization.kind == "military_alliance" and any(status != MEMBER for status in statuses):
+                continue
+            usable.append(organization)
         return rng.choice(usable) if usable else None
 
     def draw(self, rng: random.Random, picker: _Picker, day: datetime.date, exclude=()) -> PartnerNation | None:
