@@ -174,11 +174,6 @@ class Summary:
     series: int = 0
 
 
-def _weighted(rng: random.Random, pairs):
-    values, weights = zip(*pairs, strict=True)
-    return rng.choices(values, weights=weights, k=1)[0]
-
-
 class _Picker:
     """Weighted draws from a fixed pool: cumulative weights once, a bisect per draw (a million draws)."""
 
