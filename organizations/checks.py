@@ -87,8 +87,7 @@ def member_counts_off(counts: list[PublishedCount] | None = None) -> list[str]:
             .aggregate(
                 n=Count(
                     "memberships",
-                    filter=Q(memberships__status__in=MEMBER_STATUSES)
-                    & active_on_q(item.date, prefix="memberships__"),
+                    filter=Q(memberships__status__in=MEMBER_STATUSES) & active_on_q(item.date, prefix="memberships__"),
                 )
             )
             .get("n")

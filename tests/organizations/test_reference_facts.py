@@ -100,9 +100,7 @@ def test_the_data_check_fails_on_an_empty_joined_an_overlap_a_missing_region_and
 
     row = Membership.objects.get(organization__acronym="ECOWAS", partner__iso3="CPV")
     Membership.objects.filter(pk=row.pk).update(joined=None)
-    Membership.objects.create(
-        organization=row.organization, partner=row.partner, status="member", joined="2000-01-01"
-    )
+    Membership.objects.create(organization=row.organization, partner=row.partner, status="member", joined="2000-01-01")
     PartnerNation.objects.filter(iso3="NGA").update(region="")
     err = io.StringIO()
     with pytest.raises(CommandError):
