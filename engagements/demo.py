@@ -1,122 +1,51 @@
-"""A deterministic, realistic synthetic history of engagements on the real reference data.
+"""A deterministic, believable synthetic history of engagements on the real reference data.
 
 Used for the demo (`make run`) and the benchmarks (a million engagements). The same seed always gives the
-same data. What it models:
-- recurring multinational exercise series (African Lion, Flintlock, Obangame Express, Cutlass Express,
-  Justified Accord, BALTOPS, Steadfast Defender) with many partners, once a year each;
-- bilateral activity (training exchanges, advisory missions, key leader engagements, port visits ...) with
-  one or two partners, its mix of types and domains depending on the region;
-- after-action reports for most completed engagements, whose ratings follow a per-partner trend;
-- a few partners whose cooperation deliberately declines in the last two years (so alerts exist).
+same data. The model of the world is data, kept with its sources in ``engagements/data/world/`` (README
+there and bench/README.md say what it simplifies):
+- ``countries.csv``: coastal or landlocked, sovereign state or territory, and a propensity tier, for every
+  country; membership of alliances and organizations by date comes from the reference data;
+- ``restrictions.csv``: states nobody here exercises with (sanctioned, embargoed, or after a coup), by date;
+- ``series.json``: the recurring multinational exercises with their real pools, leads, hosts and rhythm;
+- ``activities.json``: which states bring trainers, advisers and ships (and in what share of activities),
+  and the long-tailed propensity of each tier.
+The rules it keeps: no restricted state takes part on a restricted date; maritime engagements and port
+visits only with coastal hosts; an organization framework only when a participant is a member (not
+suspended) on the start date; series leads and hosts from their allowed sets; a few partners decline on
+purpose in the last two years (so alerts exist).
 
-Rows are written in bulk: PostgreSQL `COPY` where available, `bulk_create` otherwise. Generated rows carry
-no change history (they were never edited by anyone); their authors are recorded as the given user.
+Rows are written in bulk: PostgreSQL `COPY` where available, `bulk_create` otherwise, each followed by the
+"created" change-history records written in SQL (core/history.py), so the change feed and the audit page
+cover generated rows; their author is the given user.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime
 import io
+import json
 import random
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core.db import analyze
+from core.history import history_record_created
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
 from engagements.services import reference_allocate
-from organizations.models import Organization
+from organizations.models import Membership, Organization
 from partners.models import PartnerNation
 
-# Territories nobody holds exercises with.
-UNINHABITED = {"ATA", "BVT", "HMD", "UMI", "IOT", "ATF", "SGS", "PCN", "TKL", "CCK", "CXR", "NFK", "SJM", "ESH"}
+WORLD_DIR = Path(__file__).resolve().parent / "data" / "world"
+HISTORY_REASON = "Generated demo data"
 
-REGION_WEIGHT = {"Africa": 0.36, "Europe": 0.24, "Asia": 0.22, "Americas": 0.14, "Oceania": 0.04}
-
-SERIES = [
-    # slug, name, month, length (days), host pool, partner pool (regions/subregions), domain, organization, size
-    (
-        "african-lion",
-        "African Lion",
-        5,
-        18,
-        ["MAR", "TUN", "SEN", "GHA"],
-        ["Northern Africa", "Western Africa"],
-        Domain.JOINT,
-        "AU",
-        (10, 25),
-    ),
-    (
-        "flintlock",
-        "Flintlock",
-        2,
-        20,
-        ["CIV", "GHA", "NER", "BFA", "MRT", "SEN", "LBY"],
-        ["Western Africa", "Northern Africa"],
-        Domain.LAND,
-        "ECOWAS",
-        (8, 22),
-    ),
-    (
-        "obangame-express",
-        "Obangame Express",
-        3,
-        12,
-        ["GHA", "NGA", "CMR", "GAB", "CIV", "BEN", "TGO"],
-        ["Western Africa", "Middle Africa"],
-        Domain.MARITIME,
-        "ECCAS",
-        (10, 30),
-    ),
-    (
-        "cutlass-express",
-        "Cutlass Express",
-        2,
-        14,
-        ["DJI", "KEN", "SYC", "MUS", "MDG", "TZA", "MOZ"],
-        ["Eastern Africa"],
-        Domain.MARITIME,
-        "EAC",
-        (8, 18),
-    ),
-    (
-        "justified-accord",
-        "Justified Accord",
-        3,
-        12,
-        ["KEN", "DJI", "TZA", "UGA"],
-        ["Eastern Africa"],
-        Domain.LAND,
-        "EAC",
-        (6, 20),
-    ),
-    (
-        "baltops",
-        "BALTOPS",
-        6,
-        14,
-        ["DEU", "POL", "LTU", "EST", "LVA", "DNK", "SWE", "FIN"],
-        ["Northern Europe", "Western Europe", "Eastern Europe"],
-        Domain.MARITIME,
-        "NATO",
-        (12, 20),
-    ),
-    (
-        "steadfast-defender",
-        "Steadfast Defender",
-        4,
-        30,
-        ["DEU", "POL", "NOR", "ROU", "LTU"],
-        ["Northern Europe", "Western Europe", "Eastern Europe", "Southern Europe", "Northern America"],
-        Domain.JOINT,
-        "NATO",
-        (15, 32),
-    ),
-]
-
+# Activity mix by region (kinds of bilateral activity; not a fact about the world, a plausible spread).
 BILATERAL_TYPES = {
     "Africa": [
         (EngagementType.TRAINING_EXCHANGE, 30),
@@ -193,6 +122,37 @@ TOPICS = [
     "Communications",
 ]
 LOCATIONS = ["Training centre", "Naval base", "Air base", "Staff college", "Field training area", "Headquarters"]
+# Organizations a bilateral or small multilateral activity may run under (peacekeeping runs under the UN).
+REGIONAL_FRAMEWORKS = ["AU", "ECOWAS", "SADC", "ECCAS", "EAC", "IGAD", "AES", "NATO", "EU", "ASEAN"]
+MEMBER = "member"
+
+
+# --- the model of the world, read from data files ----------------------------------------------------------
+
+
+def _date(value: str) -> datetime.date | None:
+    return datetime.date.fromisoformat(value) if value else None
+
+
+@cache
+def world_data() -> dict:
+    """The shipped world model: countries, restrictions, exercise series and activity rules."""
+    with (WORLD_DIR / "countries.csv").open(newline="", encoding="utf-8") as handle:
+        countries = {row["iso3"]: row for row in csv.DictReader(handle)}
+    restrictions: dict[str, list[tuple[datetime.date, datetime.date | None]]] = {}
+    with (WORLD_DIR / "restrictions.csv").open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            restrictions.setdefault(row["iso3"], []).append((_date(row["from"]), _date(row["until"])))
+    series = json.loads((WORLD_DIR / "series.json").read_text(encoding="utf-8"))["series"]
+    activities = json.loads((WORLD_DIR / "activities.json").read_text(encoding="utf-8"))
+    return {"countries": countries, "restrictions": restrictions, "series": series, "activities": activities}
+
+
+def restricted_on(iso3: str, day: datetime.date) -> bool:
+    """Is ``iso3`` a state nobody here exercises with on ``day`` (restrictions.csv)?"""
+    return any(
+        start <= day and (until is None or day < until) for start, until in world_data()["restrictions"].get(iso3, [])
+    )
 
 
 @dataclass
@@ -214,36 +174,136 @@ class Summary:
     series: int = 0
 
 
-def _weighted(rng: random.Random, pairs):
-    values, weights = zip(*pairs, strict=True)
-    return rng.choices(values, weights=weights, k=1)[0]
+class _Picker:
+    """Weighted draws from a fixed pool: cumulative weights once, a bisect per draw (a million draws)."""
+
+    def __init__(self, items: list, weights: list[float]):
+        pairs = [(item, w) for item, w in zip(items, weights, strict=True) if w > 0]
+        self.items = [item for item, _w in pairs]
+        self.cumulative, total = [], 0.0
+        for _item, w in pairs:
+            total += w
+            self.cumulative.append(total)
+
+    def __call__(self, rng: random.Random):
+        return self.items[bisect.bisect_right(self.cumulative, rng.random() * self.cumulative[-1])]
 
 
 class _World:
-    """The real reference data the generator draws on, indexed once."""
+    """The reference data and the world model, indexed once."""
 
-    def __init__(self, rng: random.Random, declining_share: float):
-        partners = [p for p in PartnerNation.objects.exclude(region="").order_by("iso3") if p.iso3 not in UNINHABITED]
-        self.by_id = {p.pk: p for p in partners}
+    def __init__(self, rng: random.Random, declining_share: float, today: datetime.date):
+        data = world_data()
+        self.countries = data["countries"]
+        self.activities = data["activities"]
+        self.series = data["series"]
+        tiers = self.activities["tiers"]
+        partners = [
+            p
+            for p in PartnerNation.objects.exclude(region="").order_by("iso3")
+            if tiers.get(self.countries.get(p.iso3, {}).get("tier", "3"), 0) > 0
+        ]
+        self.by_id = {p.id: p for p in partners}
         self.by_iso3 = {p.iso3: p for p in partners}
-        self.by_region: dict[str, list[PartnerNation]] = {}
-        self.by_subregion: dict[str, list[PartnerNation]] = {}
-        for p in partners:
-            self.by_region.setdefault(p.region, []).append(p)
-            self.by_subregion.setdefault(p.intermediate_region or p.subregion, []).append(p)
-            self.by_subregion.setdefault(p.subregion, []).append(p)
-        self.regions = [(region, REGION_WEIGHT.get(region, 0.02)) for region in self.by_region]
+        self.coastal = {p.id for p in partners if self.countries.get(p.iso3, {}).get("coast") != "landlocked"}
+        self.propensity = {p.id: tiers[self.countries.get(p.iso3, {}).get("tier", "3")] for p in partners}
+        self.restricted = {
+            self.by_iso3[iso3].id: periods for iso3, periods in data["restrictions"].items() if iso3 in self.by_iso3
+        }
         self.organizations = {o.acronym: o for o in Organization.objects.all()}
-        # Some partners are simply more active; a few decline over the last two years.
-        self.activity = {p.pk: rng.lognormvariate(0, 0.8) for p in partners}
-        self.quality = {p.pk: rng.uniform(-0.6, 0.8) for p in partners}
-        engaged = sorted(partners, key=lambda p: -self.activity[p.pk])[: max(10, len(partners) // 2)]
-        count = max(1, int(len(engaged) * declining_share))
-        self.declining = {p.pk for p in rng.sample(engaged, count)}
+        # (organization id, partner id) -> [(status, joined, left)]: membership by date, from the reference data.
+        self.memberships: dict[tuple[int, int], list[tuple[str, datetime.date | None, datetime.date | None]]] = {}
+        for org_id, pid, status, joined, left in Membership.objects.values_list(
+            "organization_id", "partner_id", "status", "joined", "left"
+        ):
+            self.memberships.setdefault((org_id, pid), []).append((status, joined, left))
+        self.hosts = _Picker(partners, [self.propensity[p.id] for p in partners])
+        self.coastal_hosts = _Picker(
+            [p for p in partners if p.id in self.coastal],
+            [self.propensity[p.id] for p in partners if p.id in self.coastal],
+        )
+        self.regional = {
+            region: _Picker(
+                [p for p in partners if p.region == region],
+                [self.propensity[p.id] for p in partners if p.region == region],
+            )
+            for region in {p.region for p in partners}
+        }
+        self.providers = self._picker(self.activities["providers"])
+        self.navies = self._picker(self.activities["visiting_navies"])
+        provider_ids = {self.by_iso3[c].id for c in self.activities["providers"] if c in self.by_iso3}
+        # Some partners are simply better partners; a few named ones decline over the last two years.
+        self.quality = {p.id: rng.uniform(-0.6, 0.8) for p in partners}
+        engaged = [
+            p
+            for p in partners
+            if self.countries.get(p.iso3, {}).get("tier") in ("1", "2")
+            and p.id not in provider_ids
+            and self.allowed(p.id, today)
+        ]
+        count = max(1, int(len(engaged) * declining_share * 2))
+        self.declining = {p.id for p in rng.sample(engaged, min(count, len(engaged)))}
 
-    def pick_partner(self, rng: random.Random, region: str) -> PartnerNation:
-        pool = self.by_region[region]
-        return rng.choices(pool, weights=[self.activity[p.pk] for p in pool], k=1)[0]
+    def _picker(self, weights: dict[str, float]) -> _Picker:
+        codes = [code for code in weights if code in self.by_iso3]
+        return _Picker([self.by_iso3[c] for c in codes], [weights[c] for c in codes])
+
+    def allowed(self, pid: int, day: datetime.date) -> bool:
+        """Not a state nobody exercises with on ``day``."""
+        periods = self.restricted.get(pid)
+        return not periods or not any(s <= day and (u is None or day < u) for s, u in periods)
+
+    def status_in(self, organization: Organization, pid: int, day: datetime.date) -> str | None:
+        for status, joined, left in self.memberships.get((organization.id, pid), ()):
+            if (joined is None or joined <= day) and (left is None or day < left):
+                return status
+        return None
+
+    def member(self, organization: Organization, pid: int, day: datetime.date) -> bool:
+        return self.status_in(organization, pid, day) == MEMBER
+
+    def framework(self, rng: random.Random, candidates: list[str], pids: list[int], day: datetime.date):
+        """An organization the host (``pids[0]``) is a member of on ``day`` and no participant is suspended
+        from; an alliance only when every participant is a member (no outsider in an alliance's activity)."""
+        usable = []
+        for acronym in candidates:
+            organization = self.organizations.get(acronym)
+            if organization is None:
+                continue
+            statuses = [self.status_in(organization, pid, day) for pid in pids]
+            if statuses[0] != MEMBER or "suspended" in statuses:
+                continue
+            if organization.kind == "military_alliance" and any(status != MEMBER for status in statuses):
+                continue
+            usable.append(organization)
+        return rng.choice(usable) if usable else None
+
+    def draw(self, rng: random.Random, picker: _Picker, day: datetime.date, exclude=()) -> PartnerNation | None:
+        for _attempt in range(30):
+            partner = picker(rng)
+            if partner.id not in exclude and self.allowed(partner.id, day):
+                return partner
+        return None
+
+
+@cache
+def _kind_picker(region: str, coastal: bool) -> _Picker:
+    """The mix of bilateral activity for a region; no port visit to a landlocked host."""
+    pairs = [
+        (k, w)
+        for k, w in BILATERAL_TYPES.get(region, BILATERAL_TYPES["default"])
+        if coastal or k != EngagementType.PORT_VISIT
+    ]
+    return _Picker([k for k, _w in pairs], [w for _k, w in pairs])
+
+
+@cache
+def _domain_picker(kind: str, coastal: bool) -> _Picker:
+    """The domains of an activity; nothing maritime with a landlocked host."""
+    pairs = [
+        (d, w) for d, w in DOMAINS_BY_TYPE.get(kind, DOMAINS_BY_TYPE["default"]) if coastal or d != Domain.MARITIME
+    ]
+    return _Picker([d for d, _w in pairs], [w for _d, w in pairs])
 
 
 def _status_for(rng: random.Random, start: datetime.date, end: datetime.date, today: datetime.date) -> str:
@@ -268,84 +328,117 @@ def _ratings(
     return one(), one(), one()
 
 
+def _series_iteration(rng, world: _World, spec: dict, year: int, today: datetime.date):
+    """One iteration of a recurring exercise: (start, end, host, lead, others, organization), or None."""
+    if year < spec["since"] or (year - spec["since"]) % spec["every"]:
+        return None
+    start = datetime.date(year, spec["month"], rng.randint(1, 20))
+    end = start + datetime.timedelta(days=spec["days"] + rng.randint(-3, 3))
+    organization = world.organizations.get(spec["organization"]) if spec["organization"] else None
+    maritime = spec["domain"] == Domain.MARITIME
+
+    def fits(code: str) -> bool:
+        partner = world.by_iso3.get(code)
+        return (
+            partner is not None and world.allowed(partner.id, start) and (not maritime or partner.id in world.coastal)
+        )
+
+    hosts = [
+        code
+        for code in spec["hosts"]
+        if fits(code)
+        and not (
+            organization
+            and spec.get("host_must_be_member")
+            and not world.member(organization, world.by_iso3[code].id, start)
+        )
+    ]
+    leads = [code for code in spec["leads"] if fits(code)]
+    if not hosts or not leads:
+        return None
+    host = world.by_iso3[hosts[(year + len(spec["name"])) % len(hosts)]]
+    lead = world.by_iso3[leads[0]]
+    taken = {host.id, lead.id}
+    core = [world.by_iso3[c] for c in spec["core"] if fits(c) and world.by_iso3[c].id not in taken]
+    taken |= {p.id for p in core}
+    pool = sorted({c for c in spec["pool"] if fits(c) and world.by_iso3[c].id not in taken})
+    declining_recent = year >= today.year - 1
+    pool = [c for c in pool if not (declining_recent and world.by_iso3[c].id in world.declining and rng.random() < 0.7)]
+    wanted = max(0, rng.randint(*spec["size"]) - 2 - len(core))
+    others = core + [world.by_iso3[c] for c in rng.sample(pool, min(wanted, len(pool)))]
+    return start, end, host, lead, others, organization
+
+
 def plan(
     *, engagements: int, years: int, seed: int, today: datetime.date | None = None, declining_share: float = 0.05
 ) -> tuple[Plan, _World]:
     """Decide every row in memory (deterministic for a seed) before anything is written."""
     rng = random.Random(seed)
-    world = _World(rng, declining_share)
     today = today or timezone.localdate()
+    world = _World(rng, declining_share, today)
     first_year = today.year - years + 1
     start_window = datetime.date(first_year, 1, 1)
     horizon = today + datetime.timedelta(days=180)
     result = Plan()
-    series_list = [s for s in SERIES if all(code in world.by_iso3 for code in s[4][:1])]
+    activities = world.activities
 
     def add(**values):
         result.engagements.append(values)
         return len(result.engagements) - 1
 
-    # Exercise series: one iteration a year each.
+    # Exercise series, in their own rhythm.
     for year in range(first_year, today.year + 1):
-        for slug, name, month, length, hosts, pools, domain, organization, size in series_list:
+        for spec in world.series:
             if len(result.engagements) >= engagements:
                 break
-            start = datetime.date(year, month, rng.randint(1, 20))
-            end = start + datetime.timedelta(days=length + rng.randint(-3, 3))
-            host = world.by_iso3[hosts[(year + len(name)) % len(hosts)]]
-            pool = {p.pk: p for sub in pools for p in world.by_subregion.get(sub, [])}
-            pool.pop(host.pk, None)
-            partners = [
-                p
-                for p in pool.values()
-                if not (p.pk in world.declining and year >= today.year - 1 and rng.random() < 0.7)
-            ]
-            count = min(len(partners), rng.randint(*size))
-            chosen = rng.sample(sorted(partners, key=lambda p: p.iso3), count)
+            iteration = _series_iteration(rng, world, spec, year, today)
+            if iteration is None:
+                continue
+            start, end, host, lead, others, organization = iteration
             status = _status_for(rng, start, end, today)
             index = add(
-                title=f"{name} {year}",
+                title=f"{spec['name']} {year}",
                 engagement_type=EngagementType.EXERCISE,
-                domain=domain,
+                domain=spec["domain"],
                 status=status,
                 start_date=start,
                 end_date=end,
-                host_country_id=host.pk,
+                host_country_id=host.id,
                 location_name=rng.choice(LOCATIONS),
                 threat_focus=rng.sample(THREATS_BY_REGION.get(host.region, ["deterrence"]), 2),
-                series=slug,
+                series=spec["slug"],
                 sensitivity=Sensitivity.UNCLASSIFIED,
                 budget_usd=rng.randint(5, 60) * 100_000,
                 latitude=host.latitude,
                 longitude=host.longitude,
             )
-            result.participations.append((index, host.pk, ParticipantRole.HOST, rng.randint(200, 1500)))
-            for i, partner in enumerate(chosen):
-                role = (
-                    ParticipantRole.LEAD
-                    if i == 0
-                    else (ParticipantRole.OBSERVER if rng.random() < 0.1 else ParticipantRole.PARTICIPANT)
-                )
-                result.participations.append((index, partner.pk, role, rng.randint(10, 600)))
-            if organization in world.organizations:
-                result.organizations.append((index, world.organizations[organization].pk))
+            result.participations.append((index, host.id, ParticipantRole.HOST, rng.randint(200, 1500)))
+            result.participations.append((index, lead.id, ParticipantRole.LEAD, rng.randint(300, 2500)))
+            for partner in others:
+                role = ParticipantRole.OBSERVER if rng.random() < 0.08 else ParticipantRole.PARTICIPANT
+                result.participations.append((index, partner.id, role, rng.randint(10, 600)))
+            pids = [host.id, lead.id, *(p.id for p in others)]
+            if organization is not None and any(world.member(organization, pid, start) for pid in pids):
+                result.organizations.append((index, organization.id))
             if status == Status.COMPLETED and rng.random() < 0.9:
-                ratings = _ratings(rng, world, [host.pk] + [p.pk for p in chosen], end, today)
-                result.reports.append(_report(rng, index, ratings, end, name))
+                result.reports.append(_report(rng, index, _ratings(rng, world, pids, end, today), end, spec["name"]))
 
     # Everything else: bilateral and small multilateral activity, spread over the years.
     span = (horizon - start_window).days
+    provider_share = activities["provider_share"]
+    provider_roles = activities["provider_roles"]
     while len(result.engagements) < engagements:
-        region = _weighted(rng, world.regions)
-        host = world.pick_partner(rng, region)
-        if host.pk in world.declining and rng.random() < 0.5:
-            # Declining partners see less activity, mostly in the recent past.
-            offset = rng.randint(0, max(1, span - 900))
-        else:
-            offset = rng.randint(0, span)
+        offset = rng.randint(0, span)
         start = start_window + datetime.timedelta(days=offset)
-        kind = _weighted(rng, BILATERAL_TYPES.get(region, BILATERAL_TYPES["default"]))
-        domain = _weighted(rng, DOMAINS_BY_TYPE.get(kind, DOMAINS_BY_TYPE["default"]))
+        host = world.draw(rng, world.hosts, start)
+        if host is None:
+            continue
+        if host.id in world.declining and offset > span - 900 and rng.random() < 0.5:
+            continue  # declining partners see less activity in the recent past
+        region = host.region
+        coastal = host.id in world.coastal
+        kind = _kind_picker(region, coastal)(rng)
+        domain = _domain_picker(kind, coastal)(rng)
         length = {
             EngagementType.PEACEKEEPING: rng.randint(90, 270),
             EngagementType.ADVISORY_MISSION: rng.randint(14, 120),
@@ -354,16 +447,21 @@ def plan(
         status = _status_for(rng, start, end, today)
         topic = rng.choice(TOPICS)
         title = rng.choice(TITLES[kind]).format(topic=topic)
-        partners = [host]
-        if rng.random() < 0.35:
-            other = world.pick_partner(rng, host.region)
-            if other.pk != host.pk:
-                partners.append(other)
+        host_role, provider_role = provider_roles.get(kind, provider_roles["default"])
+        members = [(host, host_role)]
+        if rng.random() < provider_share.get(kind, 0.5):
+            picker = world.navies if kind == EngagementType.PORT_VISIT else world.providers
+            provider = world.draw(rng, picker, start, exclude={host.id})
+            if provider is not None:
+                members.append((provider, provider_role))
+        elif kind == EngagementType.PORT_VISIT:
+            continue  # a port visit is somebody's ship visiting
         if rng.random() < 0.12:
             for _ in range(rng.randint(1, 3)):
-                extra = world.pick_partner(rng, host.region)
-                if extra not in partners:
-                    partners.append(extra)
+                extra = world.draw(rng, world.regional[region], start, exclude={p.id for p, _r in members})
+                if extra is not None:
+                    members.append((extra, ParticipantRole.PARTICIPANT))
+        pids = [p.id for p, _role in members]
         index = add(
             title=title,
             engagement_type=kind,
@@ -371,7 +469,7 @@ def plan(
             status=status,
             start_date=start,
             end_date=end,
-            host_country_id=host.pk,
+            host_country_id=host.id,
             location_name=rng.choice(LOCATIONS),
             threat_focus=rng.sample(THREATS_BY_REGION.get(region, ["deterrence"]), 1),
             series=None,
@@ -380,21 +478,15 @@ def plan(
             latitude=None,
             longitude=None,
         )
-        for i, partner in enumerate(partners):
-            role = (
-                (ParticipantRole.HOST if i == 0 else ParticipantRole.PARTICIPANT)
-                if kind != EngagementType.TRAINING_EXCHANGE
-                else (ParticipantRole.TRAINEE if i == 0 else ParticipantRole.TRAINER)
-            )
-            result.participations.append((index, partner.pk, role, rng.randint(2, 120)))
-        if len(partners) >= 3 or rng.random() < 0.15:
-            memberships = [o for o in ("AU", "ECOWAS", "NATO", "EU", "ASEAN", "SADC", "UN") if o in world.organizations]
-            if memberships:
-                result.organizations.append((index, world.organizations[rng.choice(memberships)].pk))
+        for partner, role in members:
+            result.participations.append((index, partner.id, role, rng.randint(2, 120)))
+        if len(members) >= 3 or kind == EngagementType.PEACEKEEPING or rng.random() < 0.15:
+            candidates = ["UN"] if kind == EngagementType.PEACEKEEPING else REGIONAL_FRAMEWORKS
+            organization = world.framework(rng, candidates, pids, start)
+            if organization is not None:
+                result.organizations.append((index, organization.id))
         if status == Status.COMPLETED and rng.random() < 0.8:
-            result.reports.append(
-                _report(rng, index, _ratings(rng, world, [p.pk for p in partners], end, today), end, title)
-            )
+            result.reports.append(_report(rng, index, _ratings(rng, world, pids, end, today), end, title))
     return result, world
 
 
@@ -576,6 +668,7 @@ def write(plan_: Plan, *, user=None, chunk: int = 100_000) -> Summary:
                     for r in plan_.reports[start : start + chunk]
                 ),
             )
+        _history(ids, user=user, date=now, chunk=chunk)
         analyze(Engagement, Participation, AfterActionReport)
         return summary
 
@@ -623,7 +716,20 @@ def write(plan_: Plan, *, user=None, chunk: int = 100_000) -> Summary:
         ],
         batch_size=2000,
     )
+    _history(ids, user=user, date=now, chunk=chunk)
     return summary
+
+
+def _history(ids: list[int], *, user, date, chunk: int) -> None:
+    """The "created" history records of the written rows, in SQL: the change feed and the audit page see
+    generated engagements as created by ``user`` at ``date`` (core/history.py)."""
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        history_record_created(Engagement, where_field="id", values=part, user=user, date=date, reason=HISTORY_REASON)
+        for model in (Participation, AfterActionReport):
+            history_record_created(
+                model, where_field="engagement", values=part, user=user, date=date, reason=HISTORY_REASON
+            )
 
 
 def _coordinate(value):
@@ -635,13 +741,14 @@ def _coordinate(value):
 def _series_objects_for_write() -> dict[str, ExerciseSeries]:
     world_orgs = {o.acronym: o for o in Organization.objects.all()}
     existing = {s.slug: s for s in ExerciseSeries.objects.all()}
-    for slug, name, *_rest, organization, _size in SERIES:
-        if slug not in existing:
-            existing[slug] = ExerciseSeries.objects.create(
-                slug=slug,
-                name=name,
-                lead_organization=world_orgs.get(organization),
-                description=f"Recurring multinational exercise ({name}).",
+    for spec in world_data()["series"]:
+        if spec["slug"] not in existing:
+            rhythm = "yearly" if spec["every"] == 1 else f"every {spec['every']} years"
+            existing[spec["slug"]] = ExerciseSeries.objects.create(
+                slug=spec["slug"],
+                name=spec["name"],
+                lead_organization=world_orgs.get(spec["organization"] or ""),
+                description=f"Recurring multinational exercise ({spec['name']}, {rhythm} since {spec['since']}).",
             )
     return existing
 

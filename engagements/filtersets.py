@@ -13,6 +13,7 @@ from engagements.choices import Domain, EngagementType, Sensitivity, Status
 from engagements.models import Engagement, Participation
 from engagements.selectors import AAR_OVERDUE_DAYS
 from engagements.services import REFERENCE_PATTERN
+from partners.selectors import partner_ids_named
 
 
 class EngagementFilterSet(django_filters.FilterSet):
@@ -77,12 +78,19 @@ class EngagementFilterSet(django_filters.FilterSet):
         # References are stored upper-case: an equality the reference index answers. (``iexact`` is an
         # UPPER() no index holds, so PostgreSQL could not combine the trigram indexes and read every row:
         # 2.6 s for q=lion on a million engagements.)
-        return queryset.filter(
+        matches = (
             Q(title__icontains=value)
             | Q(reference=value.upper())
             | Q(location_name__icontains=value)
             | Q(description__icontains=value)
         )
+        if len(value) >= 3:
+            # A country by any of its names, without accents ("Ivory Coast", "Turkey"): its engagements.
+            named = Participation.objects.filter(partner_id__in=partner_ids_named(value)).order_by()
+            matches |= Q(host_country_id__in=partner_ids_named(value)) | Q(
+                InSubqueryList(F("pk"), Subquery(named.values("engagement_id")))
+            )
+        return queryset.filter(matches)
 
     def filter_partner(self, queryset, name, value):
         codes = [code.strip().upper() for code in value.split(",") if code.strip()]

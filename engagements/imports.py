@@ -25,6 +25,7 @@ from core.db import analyze
 from engagements import exchange, services
 from engagements.choices import allowed_status_moves
 from engagements.models import AfterActionReport, Engagement, Participation, PartnerChange
+from partners.selectors import partner_by_name
 
 BATCH_SIZE = 1000
 # From this many written rows on, an import refreshes the tables' planner statistics before it commits.
@@ -58,6 +59,8 @@ class ImportReport:
     dry_run: bool = True
     applied: bool = False
     created_references: list[str] = field(default_factory=list)
+    # Country names read as codes ("Ivory Coast" -> CIV): not problems, but said, so nobody is surprised.
+    notices: list[RowError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -79,6 +82,7 @@ class ImportReport:
             "errors_truncated": self.error_count > len(self.errors),
             "dry_run": self.dry_run,
             "applied": self.applied,
+            "notices": [n.as_dict() for n in self.notices],
         }
 
 
@@ -226,6 +230,25 @@ def _canonical(checked: services.CleanEngagement, current: list[str]) -> list[st
     return row
 
 
+def _host_country_named(line: int, row: dict[str, str], lookups, report: ImportReport | None = None) -> None:
+    """A country given by name in the host_country column (any of its names or aliases, accents ignored:
+    "Ivory Coast", "Turkey") is read as its code; the report says which code it took."""
+    value = (row.get("host_country") or "").strip()
+    if not value or value.upper() in lookups.partners:
+        return
+    partner = partner_by_name(value)
+    if partner is None:
+        return  # the service reports the unknown code
+    row["host_country"] = partner.iso3
+    if report is not None and len(report.notices) < MAX_REPORTED_ERRORS:
+        message = _("“%(value)s” read as %(code)s (%(name)s).") % {
+            "value": value,
+            "code": partner.iso3,
+            "name": partner.name,
+        }
+        report.notices.append(RowError(line, "host_country", message, row.get("reference", "").strip()))
+
+
 def _check_row(
     line: int, row: dict[str, str], lookups, existing: dict[str, _Stored]
 ) -> tuple[services.CleanEngagement | None, list[RowError]]:
@@ -298,6 +321,7 @@ def engagements_import(*, handle: IO[bytes], name: str = "", user, dry_run: bool
                     )
                     continue
                 seen_references[reference] = line
+            _host_country_named(line, row, lookups, report)
             checked, errors = _check_row(line, row, lookups, existing)
             for error in errors:
                 report.add_error(error)
@@ -336,6 +360,7 @@ def _apply_batches(handle: IO[bytes], name: str, user, report: ImportReport) -> 
         existing = _existing([r for r in references if r])
         new = []
         for (line, row), reference in zip(batch, references, strict=True):
+            _host_country_named(line, row, lookups)
             checked, errors = _check_row(line, row, lookups, existing)
             if errors or checked is None:
                 # The file changed between the passes, or a rule now refuses it: write nothing.

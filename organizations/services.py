@@ -70,6 +70,9 @@ def _validate(data: dict, partners: dict[str, int]) -> None:
         if row["status"] not in statuses:
             raise ValidationError(f"{where}: unknown status {row['status']!r}.")
         joined, left = _date(row.get("joined"), where), _date(row.get("left"), where)
+        if joined is None:
+            # An empty first day would count the state on every past date (DESIGN.md, "Data model").
+            raise ValidationError(f"{where}: 'joined' is required in the shipped data (see data/README.md).")
         if joined and left and left <= joined:
             raise ValidationError(f"{where}: 'left' must be after 'joined'.")
         periods.setdefault((row["organization"], row["partner"]), []).append((joined, left, where))

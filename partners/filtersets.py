@@ -7,10 +7,13 @@ from django.utils.translation import gettext_lazy as _
 
 from partners import selectors
 from partners.models import PartnerNation
+from partners.text import search_key
 
 
 class PartnerNationFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label=_("Search"), help_text=_("Name or ISO code"))
+    q = django_filters.CharFilter(
+        method="filter_q", label=_("Search"), help_text=_("Name, former or common name, or ISO code")
+    )
     region = django_filters.CharFilter(field_name="region", lookup_expr="iexact", label=_("Region"))
     subregion = django_filters.CharFilter(field_name="subregion", lookup_expr="iexact", label=_("Subregion"))
     intermediate_region = django_filters.CharFilter(
@@ -31,9 +34,9 @@ class PartnerNationFilterSet(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
+        # Names, official names and aliases, without accents or case ("Cote d'Ivoire", "Ivory Coast", "Burma").
         return queryset.filter(
-            Q(name__icontains=value)
-            | Q(official_name__icontains=value)
+            Q(search_key__contains=search_key(value))
             | Q(iso3__iexact=value)
             | Q(iso2__iexact=value)
             | Q(iso_numeric=value)

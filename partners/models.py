@@ -21,7 +21,10 @@ class PartnerNation(models.Model):
     intermediate_region = models.CharField(_("intermediate region (UN M49)"), max_length=60, blank=True)
     latitude = models.FloatField(_("latitude"), null=True, blank=True)
     longitude = models.FloatField(_("longitude"), null=True, blank=True)
-    history = HistoricalRecords()
+    # The name, official name and aliases without accents or case (partners.text.names_key): what partner,
+    # engagement and import searches compare with, on any database.
+    search_key = models.TextField(_("search key"), blank=True, default="", editable=False)
+    history = HistoricalRecords(excluded_fields=["search_key"])
 
     class Meta:
         verbose_name = _("partner nation")
@@ -50,3 +53,30 @@ class PartnerNation(models.Model):
     def region_path(self) -> str:
         """ "Africa / Sub-Saharan Africa / Western Africa": the M49 hierarchy in one line."""
         return " / ".join(self.region_levels)
+
+
+class PartnerAlias(models.Model):
+    """Another name a country is known by: a former name ("Swaziland"), a common one ("Ivory Coast") or the
+    UN's formal short name. Shipped reference data; searches and the import's country column use it."""
+
+    class Kind(models.TextChoices):
+        FORMER = "former", _("former name")
+        COMMON = "common", _("common name")
+        UN = "un", _("UN name")
+        ISO = "iso", _("ISO 3166-1 name")
+
+    partner = models.ForeignKey(
+        PartnerNation, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="aliases"
+    )
+    name = models.CharField(_("alias"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    key = models.CharField(_("search key"), max_length=200, db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = _("country alias")
+        verbose_name_plural = _("country aliases")
+        ordering = ["partner__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["partner", "key"], name="partner_alias_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.partner.iso3})"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from partners.models import PartnerNation
+from partners.text import KEY_SEPARATOR, search_key
 
 
 def _membership_model():
@@ -62,3 +63,29 @@ def membership_timeline(*, partner: PartnerNation, on: datetime.date | None = No
     for row in rows:
         row.is_current = (row.joined is None or row.joined <= on) and (row.left is None or on < row.left)
     return rows
+
+
+def partner_ids_named(text: str) -> QuerySet:
+    """Ids of the partners whose name, official name or an alias contains ``text`` (accents and case ignored)."""
+    key = search_key(text)
+    if not key:
+        return PartnerNation.objects.none().values("pk")
+    return PartnerNation.objects.filter(search_key__contains=key).values("pk")
+
+
+def partner_by_name(text: str) -> PartnerNation | None:
+    """The one partner whose code, name, official name or an alias is exactly ``text`` (accents and case
+    ignored): "Ivory Coast" -> CIV. None when no partner or more than one is named so."""
+    value = str(text or "").strip()
+    if not value:
+        return None
+    by_code = PartnerNation.objects.filter(Q(iso3__iexact=value) | Q(iso2__iexact=value)).first()
+    if by_code is not None:
+        return by_code
+    key = search_key(value)
+    found = list(
+        PartnerNation.objects.filter(
+            Q(search_key__contains=KEY_SEPARATOR + key + KEY_SEPARATOR) | Q(aliases__key=key)
+        ).distinct()[:2]
+    )
+    return found[0] if len(found) == 1 else None

@@ -29,6 +29,7 @@ class ImportReportSerializer(serializers.Serializer):
     errors_truncated = serializers.BooleanField()
     dry_run = serializers.BooleanField()
     applied = serializers.BooleanField()
+    notices = ImportRowErrorSerializer(many=True, help_text="Country names read as codes, with the code taken.")
 
 
 class ImportErrorSerializer(serializers.Serializer):
@@ -55,6 +56,7 @@ REPORT_EXAMPLE = {
     "errors_truncated": False,
     "dry_run": True,
     "applied": False,
+    "notices": [],
 }
 BAD_ROW = {
     "line": 3,

@@ -485,3 +485,22 @@ def test_cancelling_a_reported_engagement_is_a_bad_row(planner, reference_data):
     assert [(e.line, e.column) for e in report.errors] == [(2, "status")]
     assert "after-action report" in report.errors[0].message
     assert Engagement.objects.get().status == "in_progress"
+
+
+def test_a_country_name_in_host_country_is_read_as_its_code_and_said(planner, reference_data):
+    rows = [good_row(host_country="Ivory Coast", participants="CIV:host:50"), good_row(host_country="Türkiye")]
+    report = run(csv_file(rows), user=planner, dry_run=False)
+    assert report.ok and report.applied
+    assert sorted(Engagement.objects.values_list("host_country__iso3", flat=True)) == ["CIV", "TUR"]
+    notices = [(n.line, n.column, n.message) for n in report.notices]
+    assert notices == [
+        (2, "host_country", "“Ivory Coast” read as CIV (Côte d'Ivoire)."),
+        (3, "host_country", "“Türkiye” read as TUR (Türkiye)."),
+    ]
+    assert report.as_dict()["notices"][0]["message"].startswith("“Ivory Coast”")
+
+
+def test_an_ambiguous_or_unknown_country_name_is_still_refused(planner, reference_data):
+    report = run(csv_file([good_row(host_country="Korea"), good_row(host_country="Atlantis")]))
+    assert [(e.line, e.column) for e in report.errors] == [(2, "host_country"), (3, "host_country")]
+    assert not report.notices

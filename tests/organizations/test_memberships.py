@@ -157,5 +157,5 @@ def test_the_database_refuses_a_period_ending_before_it_starts(reference_data):
 def test_the_management_command_reports_counts(reference_data, capsys):
     call_command("load_reference_data")
     out = capsys.readouterr().out
-    assert "Partner nations: 0 created, 0 updated, 249 unchanged" in out
+    assert "Partner nations: 0 created, 0 updated, 250 unchanged" in out
     assert "data as of 2025-11-01" in out

@@ -193,3 +193,16 @@ def test_series_list_queries_are_constant(api_for, planner, many, django_assert_
         body = api_for(planner).get("/api/v1/series/", {"page_size": 500}).json()
     assert body["count"] == 31
     assert next(row for row in body["results"] if row["slug"] == "african-lion")["iteration_count"] == 300
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("morocco", ["lion"]),  # the host
+        ("Finland", ["sentinel"]),  # a participant
+        ("United States of America", ["lion"]),  # an alias
+        ("Sénégal", ["advisers"]),  # accents ignored
+    ],
+)
+def test_search_finds_engagements_by_any_name_of_their_countries(api_for, viewer, three, query, expected):
+    assert ids(api_for(viewer).get(URL, {"q": query})) == [three[name].pk for name in expected]
