@@ -327,29 +327,15 @@ def parse_participants(text: str) -> list[dict]:
 
 
 def service_input(row: dict[str, str]) -> dict:
-    """A file row as the keyword arguments of the engagement services."""
-    data = {
-        "title": row.get("title", ""),
-        "engagement_type": row.get("engagement_type", ""),
-        "domain": row.get("domain", ""),
-        "status": row.get("status") or "planned",
-        "start_date": row.get("start_date", ""),
-        "end_date": row.get("end_date", ""),
-        "host_country": row.get("host_country", ""),
-        "location_name": row.get("location_name", ""),
-        "latitude": row.get("latitude") or None,
-        "longitude": row.get("longitude") or None,
-        "threat_focus": split_list(row.get("threat_focus", "")),
-        "description": row.get("description", ""),
-        "budget_usd": row.get("budget_usd") or None,
-        "funding_source": row.get("funding_source", ""),
-        "sensitivity": row.get("sensitivity") or "unclassified",
-        "series": row.get("series") or None,
-    }
-    extra = {
-        "participants": parse_participants(row.get("participants", "")),
-        "organizations": split_list(row.get("organizations", "")),
-    }
+    """A file row as the keyword arguments of the engagement services: every field, an empty cell being the
+    field's default (planned, unclassified, no coordinates ...)."""
+    from engagements.models import Engagement
+    from engagements.rules import ENGAGEMENT_FIELDS
+
+    data = {name: row.get(name) or Engagement._meta.get_field(name).get_default() for name in ENGAGEMENT_FIELDS}
+    data["threat_focus"] = split_list(row.get("threat_focus", ""))
+    data["participants"] = parse_participants(row.get("participants", ""))
+    data["organizations"] = split_list(row.get("organizations", ""))
     if any(row.get(column) for column in AAR_COLUMNS):
-        extra["after_action"] = {field: row.get(column, "") for column, field in AAR_COLUMNS.items()}
-    return {**data, **extra}
+        data["after_action"] = {field: row.get(column, "") for column, field in AAR_COLUMNS.items()}
+    return data

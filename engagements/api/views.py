@@ -63,7 +63,8 @@ CONFLICT = OpenApiResponse(
 
 @contextmanager
 def service_errors():
-    """A service's ValidationError as a 400 with field paths; a stale version as a 409."""
+    """A service's ValidationError as a 400 with field paths (participants by row: ``participants[1].partner``);
+    a stale version as a 409."""
     try:
         yield
     except services.StaleVersionError as exc:
@@ -71,6 +72,8 @@ def service_errors():
         raise Conflict(errors["version"][0], errors=errors) from exc
     except DjangoValidationError as exc:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        if getattr(exc, "rows", None):
+            errors = {**errors, "participants": exc.rows}
         raise ValidationError(flatten_errors(errors)) from exc
 
 
@@ -152,12 +155,6 @@ class EngagementViewSet(viewsets.ModelViewSet):
         serializer = self.get_serializer(engagement, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
         arguments = serializer.service_arguments()
-        if "after_action" in arguments and arguments["after_action"] is None:
-            arguments.pop("after_action")
-            if AfterActionReport.objects.filter(engagement=engagement).exists():
-                raise ValidationError(
-                    {"after_action": [_("An after-action report cannot be removed; change its fields instead.")]}
-                )
         with service_errors():
             result = services.engagement_update(engagement=engagement, updated_by=request.user, **arguments)
         return self._respond(result.engagement.pk, warnings=result.warnings)
