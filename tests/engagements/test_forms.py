@@ -80,7 +80,10 @@ def test_engagement_form_gives_the_service_codes(choices):
 
 def test_editing_offers_the_current_status_and_the_allowed_moves_only(choices):
     moves = rules.status_moves(
-        current="in_progress", has_report=False, start_date=datetime.date(2025, 1, 1), end_date=datetime.date(2025, 1, 2)
+        current="in_progress",
+        has_report=False,
+        start_date=datetime.date(2025, 1, 1),
+        end_date=datetime.date(2025, 1, 2),
     )
     form = EngagementForm(choices=choices, status_choices=["in_progress", *moves])
     assert [value for value, _ in form.fields["status"].choices] == ["in_progress", "completed", "cancelled"]

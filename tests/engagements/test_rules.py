@@ -150,7 +150,7 @@ def test_a_report_cannot_be_removed_on_any_path(client_for, api_for, planner, ma
     response = api_for(planner).patch(f"/api/v1/engagements/{engagement.pk}/", {"after_action": None}, format="json")
     assert response.status_code == 400 and "cannot be removed" in response.json()["errors"]["after_action"][0]
     row = dict(zip(exchange.COLUMNS, exchange.rows_by_id([engagement.pk])[engagement.pk], strict=True))
-    row.update({column: "" for column in exchange.AAR_COLUMNS})
+    row.update(dict.fromkeys(exchange.AAR_COLUMNS, ""))
     report = files.run(files.csv_file([row]), planner, dry_run=False)
     assert [(e.column, "cannot be removed" in e.message) for e in report.errors] == [("aar_summary", True)]
     page = pages.content(client_for(planner).post(f"/engagements/{engagement.pk}/after-action/", {"summary": ""}))
@@ -178,7 +178,7 @@ def test_an_admin_change_of_a_report_goes_through_the_service_and_queues_a_recom
     engagement_data_changed.connect(listener)
     try:
         url = f"/admin/engagements/afteractionreport/{report.pk}/change/"
-        data = {**{k: v for k, v in REPORT.items()}, "trust_rating": 2, "lessons_learned": "", "recommendations": ""}
+        data = {**dict(REPORT.items()), "trust_rating": 2, "lessons_learned": "", "recommendations": ""}
         with django_capture_on_commit_callbacks(execute=True):
             response = client_for(admin).post(url, data)
         assert response.status_code == 302, response.content.decode()[:2000]
