@@ -114,23 +114,11 @@ class EngagementForm(forms.Form):
     @staticmethod
     def initial_from(engagement) -> dict:
         return {
-            "title": engagement.title,
-            "engagement_type": engagement.engagement_type,
-            "domain": engagement.domain,
-            "status": engagement.status,
-            "start_date": engagement.start_date,
-            "end_date": engagement.end_date,
+            **{name: getattr(engagement, name) for name in rules.ENGAGEMENT_FIELDS},
             "host_country": engagement.host_country.iso3,
-            "location_name": engagement.location_name,
-            "latitude": engagement.latitude,
-            "longitude": engagement.longitude,
             "organizations": [o.acronym for o in engagement.organizations.all()],
             "threat_focus": list(engagement.threat_focus or []),
             "series": engagement.series.slug if engagement.series_id else "",
-            "sensitivity": engagement.sensitivity,
-            "budget_usd": engagement.budget_usd,
-            "funding_source": engagement.funding_source,
-            "description": engagement.description,
             "version": engagement.version,
         }
 

@@ -57,6 +57,13 @@ def _user_field(verbose_name):
     )
 
 
+def _coordinate(verbose_name, limit: int, message):
+    """Degrees with 5 decimals (about a metre), within -limit and limit."""
+    return models.DecimalField(
+        verbose_name, max_digits=8, decimal_places=5, null=True, blank=True, validators=_between(-limit, limit, message)
+    )
+
+
 READ_RESTRICTED = "engagements.read_restricted_engagement"
 
 
@@ -98,22 +105,8 @@ class Engagement(models.Model):
         related_name="hosted_engagements",
     )
     location_name = models.CharField(_("location"), max_length=200, blank=True)
-    latitude = models.DecimalField(
-        _("latitude"),
-        max_digits=8,
-        decimal_places=5,
-        null=True,
-        blank=True,
-        validators=_between(-90, 90, _("Latitude must be between -90 and 90.")),
-    )
-    longitude = models.DecimalField(
-        _("longitude"),
-        max_digits=8,
-        decimal_places=5,
-        null=True,
-        blank=True,
-        validators=_between(-180, 180, _("Longitude must be between -180 and 180.")),
-    )
+    latitude = _coordinate(_("latitude"), 90, _("Latitude must be between -90 and 90."))
+    longitude = _coordinate(_("longitude"), 180, _("Longitude must be between -180 and 180."))
     organizations = models.ManyToManyField(
         "organizations.Organization", verbose_name=_("frameworks"), blank=True, related_name="engagements"
     )

@@ -22,7 +22,6 @@ from engagements import selectors
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation, PartnerChange
 from engagements.services.changes import announce_changes, engagement_changed, scored_partner_ids
 from engagements.services.inputs import (
-    KEEP,
     CleanEngagement,
     Lookups,
     Problems,
@@ -136,28 +135,13 @@ def _locked(engagement: Engagement, expected_version: int | None) -> Engagement:
 
 @transaction.atomic
 def engagement_update(
-    *,
-    engagement: Engagement,
-    updated_by,
-    expected_version: int | None = None,
-    participants: Iterable[Mapping] | None = None,
-    organizations: Iterable | None = None,
-    after_action: Mapping | None = KEEP,
-    lookups: Lookups | None = None,
-    **data,
+    *, engagement: Engagement, updated_by, expected_version: int | None = None, **changes
 ) -> SaveResult:
     """Change any subset of an engagement's fields; ``participants``/``organizations`` replace the sets;
-    ``after_action`` adds or edits the report (it cannot be removed). Checked by ``engagement_update_clean``
-    on the locked row, then applied."""
+    ``after_action`` adds or edits the report (it cannot be removed). ``changes`` are checked by
+    ``engagement_update_clean`` on the locked row, then applied."""
     engagement = _locked(engagement, expected_version)
-    checked = engagement_update_clean(
-        engagement=engagement,
-        participants=participants,
-        organizations=organizations,
-        after_action=after_action,
-        lookups=lookups,
-        **data,
-    )
+    checked = engagement_update_clean(engagement=engagement, **changes)
     engagement_update_apply(engagement=engagement, checked=checked, updated_by=updated_by)
     return SaveResult(engagement=engagement, warnings=selectors.deconfliction_warnings(engagement=engagement))
 
