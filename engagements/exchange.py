@@ -330,9 +330,10 @@ def service_input(row: dict[str, str]) -> dict:
     """A file row as the keyword arguments of the engagement services: every field, an empty cell being the
     field's default (planned, unclassified, no coordinates ...)."""
     from engagements.models import Engagement
-    from engagements.rules import ENGAGEMENT_FIELDS
+    from engagements.rules import ENGAGEMENT_FIELDS, defaults
 
-    data = {name: row.get(name) or Engagement._meta.get_field(name).get_default() for name in ENGAGEMENT_FIELDS}
+    empty = defaults(Engagement)
+    data = {name: row.get(name) or empty[name] for name in ENGAGEMENT_FIELDS}
     data["threat_focus"] = split_list(row.get("threat_focus", ""))
     data["participants"] = parse_participants(row.get("participants", ""))
     data["organizations"] = split_list(row.get("organizations", ""))

@@ -191,18 +191,25 @@ class Engagement(models.Model):
         return f"{self.reference} {self.title}"
 
     def clean(self):
+        problems = self.cross_field_problems(
+            start_date=self.start_date, end_date=self.end_date, latitude=self.latitude, longitude=self.longitude
+        )
+        if problems:
+            raise ValidationError(problems)
+
+    @staticmethod
+    def cross_field_problems(*, start_date, end_date, latitude, longitude) -> dict[str, str]:
         """What one field cannot say: the dates in order, and a place given by both coordinates or neither."""
-        errors = {}
-        if self.start_date and self.end_date and self.end_date < self.start_date:
-            errors["end_date"] = _("The end date cannot be before the start date (%(start)s).") % {
-                "start": self.start_date.isoformat()
+        problems = {}
+        if start_date and end_date and end_date < start_date:
+            problems["end_date"] = _("The end date cannot be before the start date (%(start)s).") % {
+                "start": start_date.isoformat()
             }
-        if (self.latitude is None) != (self.longitude is None):
-            errors["longitude" if self.longitude is None else "latitude"] = _(
+        if (latitude is None) != (longitude is None):
+            problems["longitude" if longitude is None else "latitude"] = _(
                 "Give both latitude and longitude, or neither."
             )
-        if errors:
-            raise ValidationError(errors)
+        return problems
 
     @property
     def is_restricted(self) -> bool:

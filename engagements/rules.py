@@ -11,6 +11,7 @@ API, import, admin and the services.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 
 from django.utils import timezone
@@ -45,8 +46,30 @@ REQUIRED_FIELDS = [
 ]
 
 
-def field(model, name: str):
-    return model._meta.get_field(name)
+def default(model, name: str):
+    """The value a field takes when none is given (planned, unclassified, empty text, none)."""
+    model_field = model._meta.get_field(name)
+    return _fixed_defaults(model)[name] if name in _fixed_defaults(model) else model_field.get_default()
+
+
+def defaults(model) -> dict:
+    """Every input field's default, by name (fresh values where the default is made by a function)."""
+    return {
+        **_fixed_defaults(model),
+        **{name: model._meta.get_field(name).get_default() for name in _made_defaults(model)},
+    }
+
+
+@functools.cache
+def _fixed_defaults(model) -> dict:
+    fields = [model._meta.get_field(name) for name in _input_fields(model, leave_out={"engagement"})]
+    return {f.name: f.get_default() for f in fields if not (f.has_default() and callable(f.default))}
+
+
+@functools.cache
+def _made_defaults(model) -> tuple[str, ...]:
+    fields = [model._meta.get_field(name) for name in _input_fields(model, leave_out={"engagement"})]
+    return tuple(f.name for f in fields if f.has_default() and callable(f.default))
 
 
 # --- the status policy ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from engagements import import_views, views
 
@@ -12,16 +12,9 @@ urlpatterns = [
     path("calendar/", views.engagement_calendar, name="calendar"),
     path("series/", views.series_list, name="series_list"),
     path("series/<slug:slug>/", views.series_detail, name="series_detail"),
-    path(
-        "<int:pk>/",
-        include(
-            [
-                path("", views.engagement_detail, name="detail"),
-                path("edit/", views.engagement_edit, name="edit"),
-                path("status/", views.engagement_status, name="status"),
-                path("after-action/", views.engagement_after_action, name="after_action"),
-                path("delete/", views.engagement_delete, name="delete"),
-            ]
-        ),
-    ),
+    path("<int:pk>/", views.engagement_detail, name="detail"),
+    path("<int:pk>/edit/", views.engagement_edit, name="edit"),
+    path("<int:pk>/status/", views.engagement_status, name="status"),
+    path("<int:pk>/after-action/", views.engagement_after_action, name="after_action"),
+    path("<int:pk>/delete/", views.engagement_delete, name="delete"),
 ]

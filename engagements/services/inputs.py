@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -148,33 +149,52 @@ def _to_scale(model_field, value):
     return value
 
 
+@functools.cache
+def _checks(model, name: str):
+    """A field and what ``clean_value`` does with it, worked out once (an import checks millions of values)."""
+    model_field = model._meta.get_field(name)
+    validators = list(model_field.validators)
+    if isinstance(model_field, models.TextField) and model_field.max_length:
+        validators.append(MaxLengthValidator(model_field.max_length))  # Django leaves this one to forms
+    return (
+        model_field,
+        isinstance(model_field, models.DecimalField),
+        isinstance(model_field, models.DateTimeField),
+        validators,
+    )
+
+
 def clean_value(model, name: str, value, add) -> Any:
     """``value`` as ``model``'s field ``name`` stores it, or None after ``add(message)`` for each problem."""
-    model_field = model._meta.get_field(name)
+    model_field, is_decimal, is_moment, validators = _checks(model, name)
     if isinstance(value, str):
         value = value.strip()
         if "\x00" in value:
             add(_("Remove the invalid (null) character."))
             return None
-    if value == "" and model_field.null:
-        value = None
-    elif value is None and not model_field.null and model_field.blank:
-        value = model_field.get_default()  # blank text left out is empty text
+        if not value and model_field.null:
+            value = None
+    elif value is None:
+        if not model_field.null and model_field.blank:
+            value = rules.default(model, name)  # blank text left out is empty text
+    else:
+        value = _parseable(value)
     try:
-        value = model_field.to_python(_parseable(value) if value is not None else None)
-        if isinstance(model_field, models.DecimalField) and value is not None:
-            value = _to_scale(model_field, value)
-        if isinstance(model_field, models.DateTimeField) and value is not None and timezone.is_naive(value):
-            value = value.replace(tzinfo=datetime.UTC)
+        value = model_field.to_python(value)
+        if value is not None:
+            if is_decimal:
+                value = _to_scale(model_field, value)
+            elif is_moment and timezone.is_naive(value):
+                value = value.replace(tzinfo=datetime.UTC)
         model_field.validate(value, None)
-        model_field.run_validators(value)
-        if isinstance(model_field, models.TextField) and model_field.max_length:  # Django leaves it to forms
-            MaxLengthValidator(model_field.max_length)(value)
+        if value not in model_field.empty_values:
+            for validator in validators:  # the field's own, as ``run_validators`` runs them
+                validator(value)
     except ValidationError as error:
         for one in error.error_list:
             add(_message(model_field, one))
         return None
-    except (TypeError, ValueError, decimal.InvalidOperation):
+    except (TypeError, ValueError, OverflowError, decimal.InvalidOperation):
         add(_message(model_field, ValidationError("", code="invalid")))
         return None
     return value
@@ -227,7 +247,7 @@ def _threat_focus(value, add) -> list[str]:
     values = []
     for item in focus:
         item = str(item).strip()
-        if item not in ThreatFocus.values:
+        if item not in _THREATS:
             add(
                 _("“%(value)s” is not a valid threat focus: use %(choices)s.")
                 % {"value": item, "choices": ", ".join(ThreatFocus.values)}
@@ -237,6 +257,7 @@ def _threat_focus(value, add) -> list[str]:
     return values
 
 
+_THREATS = frozenset(ThreatFocus.values)  # ``values`` rebuilds (and translates) the list on every access
 _REFERENCES = {"host_country": _partner, "series": _series}
 
 
@@ -269,7 +290,7 @@ def _clean_participants(rows: Iterable[Mapping[str, Any]], problems: Problems, l
             name: clean_value(
                 Participation,
                 name,
-                row.get(name) if row.get(name) not in (None, "") else Participation._meta.get_field(name).get_default(),
+                row.get(name) if row.get(name) not in (None, "") else rules.default(Participation, name),
                 lambda m, name=name: add(m, name),
             )
             for name in rules.PARTICIPANT_FIELDS
@@ -310,16 +331,12 @@ def _clean_after_action(data: Mapping[str, Any], problems: Problems, *, partial:
 
 
 def _cross_checks(values: Mapping[str, Any], problems: Problems) -> None:
-    """``Engagement.clean`` on the merged values, unless a field it reads was refused already."""
+    """``Engagement.clean``'s rules on the merged values, unless a field they read was refused already."""
     names = ("start_date", "end_date", "latitude", "longitude")
     if any(name in problems.fields for name in names):
         return
-    try:
-        Engagement(**{name: values.get(name) for name in names}).clean()
-    except ValidationError as error:
-        for name, messages in error.message_dict.items():
-            for message in messages:
-                problems.add(name, message)
+    for name, message in Engagement.cross_field_problems(**{name: values.get(name) for name in names}).items():
+        problems.add(name, message)
 
 
 def _refuse_unknown(data: Mapping) -> None:
@@ -356,7 +373,7 @@ def engagement_create_clean(
     participants, organizations = list(participants or []), list(organizations or [])
     lookups = lookups or _lookups_for(data, participants, organizations)
     problems = Problems()
-    values = {name: data.get(name, Engagement._meta.get_field(name).get_default()) for name in rules.ENGAGEMENT_FIELDS}
+    values = {**rules.defaults(Engagement), **data}
     clean = _clean_fields(values, problems, lookups)
     clean_participants = _clean_participants(participants, problems, lookups)
     clean_orgs = resolve_organizations(organizations, lookups, lambda m: problems.add("organizations", m))
