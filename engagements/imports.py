@@ -223,8 +223,8 @@ def _canonical(checked: services.CleanEngagement, current: list[str]) -> list[st
     fields, report = checked.fields, checked.after_action
     values = {column: fields.get(name) for column, name in exchange.ROW_FIELDS.items() if "__" not in name}
     values["reference"] = current[0]
-    values["host_country"] = fields["host_country"].iso3
-    values["series"] = fields["series"].slug if fields.get("series") else None
+    for name, key in exchange.REFERENCE_KEYS.items():
+        values[name] = getattr(fields[name], key) if fields.get(name) else None
     for column, name in exchange.AAR_COLUMNS.items():
         values[column] = report.get(name) if report else None
     row = exchange.row_from_values(
