@@ -48,8 +48,8 @@ REQUIRED_FIELDS = [
 
 def default(model, name: str):
     """The value a field takes when none is given (planned, unclassified, empty text, none)."""
-    model_field = model._meta.get_field(name)
-    return _fixed_defaults(model)[name] if name in _fixed_defaults(model) else model_field.get_default()
+    fixed = _fixed_defaults(model)
+    return fixed[name] if name in fixed else model._meta.get_field(name).get_default()
 
 
 def defaults(model) -> dict:

@@ -203,7 +203,9 @@ class EngagementViewSet(viewsets.ModelViewSet):
     @extend_schema(
         summary="Move an engagement along its life cycle",
         description="Only forward (planned, approved, in_progress, completed), or to cancelled from any status "
-        "but completed. Answers with the whole engagement.",
+        "but completed and never once it has an after-action report; in_progress needs start_date <= today, "
+        "completed end_date <= today (the same status policy as the pages and the import). Answers with the whole "
+        "engagement.",
         request=EngagementStatusSerializer,
         responses={200: EngagementSerializer, 409: CONFLICT},
         examples=[
@@ -232,7 +234,8 @@ class EngagementViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Submit or edit the after-action report",
-        description="For in-progress or completed engagements. The first submission needs summary and the three "
+        description="For in-progress or completed engagements (a new report once start_date <= today); a report "
+        "is never removed. The first submission needs summary and the three "
         "ratings; later ones change only the fields given. 201 when the report is new, 200 when edited.",
         request=AfterActionSerializer,
         responses={200: AfterActionSerializer, 201: AfterActionSerializer},

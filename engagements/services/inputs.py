@@ -30,8 +30,18 @@ from engagements.services.references import reference_problem
 from organizations.models import Organization
 from partners.models import PartnerNation
 
-# ``after_action`` left out of an update: the report stays as it is (None would mean "remove it").
-KEEP = type("Keep", (), {"__repr__": lambda self: "KEEP", "__bool__": lambda self: False})()
+
+class _Keep:
+    """``after_action`` left out of an update: the report stays as it is (None would mean "remove it")."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()
 
 
 class InputError(ValidationError):
