@@ -19,7 +19,7 @@ from django.utils.translation import pgettext_lazy
 
 from engagements import rules
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
-from engagements.models import ExerciseSeries
+from engagements.models import Engagement, ExerciseSeries
 from organizations.models import Organization
 from partners.models import PartnerNation
 
@@ -102,6 +102,9 @@ class EngagementForm(forms.Form):
 
     def __init__(self, *args, choices: ReferenceChoices, status_choices: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in rules.ENGAGEMENT_FIELDS:
+            if name not in self.fields:  # a field added to the model: parsed as the model's form field
+                self.fields[name] = Engagement._meta.get_field(name).formfield()
         self.fields["host_country"].choices = EMPTY + choices.partners
         self.fields["organizations"].choices = choices.organizations
         self.fields["series"].choices = [("", _("None"))] + choices.series
@@ -110,6 +113,11 @@ class EngagementForm(forms.Form):
             # status buttons do): ``status_choices`` is the current status and those moves.
             labels = dict(Status.choices)
             self.fields["status"].choices = [(value, labels[value]) for value in status_choices]
+
+    @property
+    def other_fields(self) -> list:
+        """The fields the page does not lay out itself (added to the model since), shown in a group of their own."""
+        return [self[name] for name in rules.ENGAGEMENT_FIELDS if name not in self.base_fields]
 
     @staticmethod
     def initial_from(engagement) -> dict:

@@ -17,6 +17,7 @@ from rest_framework.utils.field_mapping import get_field_kwargs
 
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
+from engagements.rules import ENGAGEMENT_FIELDS
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -184,7 +185,10 @@ ENGAGEMENT_RESPONSE_EXAMPLE = {
         ),
     ]
 )
-class EngagementSerializer(serializers.Serializer):
+class EngagementSerializer(serializers.ModelSerializer):
+    """The fields are the model's (``engagements.rules``): those declared here need their own shape (codes for
+    references, nested rows); a field added to the model is built by DRF from it, limits included."""
+
     id = serializers.IntegerField(read_only=True)
     reference = serializers.CharField(read_only=True, help_text=_("ENG-<start year>-<number>, generated."))
     title = TextField(**limits(Engagement, "title"))
@@ -257,6 +261,21 @@ class EngagementSerializer(serializers.Serializer):
     warnings = serializers.SerializerMethodField(
         help_text=_("Deconfliction warnings (overlaps, likely duplicates) after a create or an update; else empty.")
     )
+
+    class Meta:
+        model = Engagement
+        fields = [
+            "id",
+            "reference",
+            *ENGAGEMENT_FIELDS,
+            "participants",
+            "organizations",
+            "after_action",
+            "created_at",
+            "updated_at",
+            "version",
+            "warnings",
+        ]
 
     @extend_schema_field(WarningSerializer(many=True))
     def get_warnings(self, engagement) -> list[dict]:
