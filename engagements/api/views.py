@@ -60,6 +60,15 @@ CONFLICT = OpenApiResponse(
     ],
 )
 
+REPORT_EXAMPLE = {
+    "summary": "Combined staff planning and live fire completed as planned.",
+    "interoperability_rating": 4,
+    "capacity_rating": 3,
+    "trust_rating": 5,
+    "lessons_learned": "Radio interoperability needs a common crypto fill plan.",
+    "recommendations": "Add a communications working group to the planning conferences.",
+}
+
 
 @contextmanager
 def service_errors():
@@ -240,30 +249,10 @@ class EngagementViewSet(viewsets.ModelViewSet):
         request=AfterActionSerializer,
         responses={200: AfterActionSerializer, 201: AfterActionSerializer},
         examples=[
-            OpenApiExample(
-                "report",
-                value={
-                    "summary": "Combined staff planning and live fire completed as planned.",
-                    "interoperability_rating": 4,
-                    "capacity_rating": 3,
-                    "trust_rating": 5,
-                    "lessons_learned": "Radio interoperability needs a common crypto fill plan.",
-                    "recommendations": "Add a communications working group to the planning conferences.",
-                },
-                request_only=True,
-            ),
+            OpenApiExample("report", value=REPORT_EXAMPLE, request_only=True),
             OpenApiExample(
                 "submitted",
-                value={
-                    "summary": "Combined staff planning and live fire completed as planned.",
-                    "interoperability_rating": 4,
-                    "capacity_rating": 3,
-                    "trust_rating": 5,
-                    "lessons_learned": "Radio interoperability needs a common crypto fill plan.",
-                    "recommendations": "Add a communications working group to the planning conferences.",
-                    "submitted_by": "planner",
-                    "submitted_at": "2026-06-02T08:00:00Z",
-                },
+                value={**REPORT_EXAMPLE, "submitted_by": "planner", "submitted_at": "2026-06-02T08:00:00Z"},
                 response_only=True,
                 status_codes=["200", "201"],
             ),
