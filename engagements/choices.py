@@ -32,18 +32,10 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-# Forward order of the life cycle; cancelled stands apart (reachable from any state but completed).
+# Forward order of the life cycle; cancelled stands apart. The moves allowed are engagements.rules'.
 STATUS_ORDER = [Status.PLANNED, Status.APPROVED, Status.IN_PROGRESS, Status.COMPLETED]
 # Statuses whose engagements count for scoring and may carry an after-action report.
 SCORED_STATUSES = (Status.IN_PROGRESS, Status.COMPLETED)
-
-
-def allowed_status_moves(current: str) -> list[str]:
-    """The statuses an engagement in ``current`` may move to: any later step, or cancelled."""
-    if current in (Status.COMPLETED, Status.CANCELLED):
-        return []
-    index = STATUS_ORDER.index(current)
-    return [*STATUS_ORDER[index + 1 :], Status.CANCELLED]
 
 
 class ThreatFocus(models.TextChoices):

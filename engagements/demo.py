@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from core.db import analyze
@@ -535,144 +535,25 @@ def _copy(table: str, columns: list[str], rows) -> None:
         )
 
 
-@transaction.atomic
-def write(plan_: Plan, *, user=None, chunk: int = 100_000) -> Summary:
-    import json
+def _copy_objects(model, objects: list, *, chunk: int) -> None:
+    """COPY unsaved model instances into their table, every concrete column (an auto id left to the database)."""
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and objects and objects[0].pk is None)]
 
-    series = _series_objects_for_write()
-    references = _references(plan_)
-    now = timezone.now()
-    user_id = user.pk if user else None
-    summary = Summary(
-        engagements=len(plan_.engagements),
-        participations=len(plan_.participations),
-        reports=len(plan_.reports),
-        series=len(series),
-    )
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT COALESCE(MAX(id), 0) FROM engagements_engagement")
-            base_id = cursor.fetchone()[0]
-        ids = [base_id + 1 + i for i in range(len(plan_.engagements))]
-        columns = [
-            "id",
-            "reference",
-            "title",
-            "engagement_type",
-            "domain",
-            "status",
-            "start_date",
-            "end_date",
-            "host_country_id",
-            "location_name",
-            "latitude",
-            "longitude",
-            "threat_focus",
-            "description",
-            "budget_usd",
-            "funding_source",
-            "sensitivity",
-            "series_id",
-            "created_by_id",
-            "updated_by_id",
-            "created_at",
-            "updated_at",
-            "version",
-            "deleted_at",
-            "deleted_by_id",
-            "deletion_reason",
-        ]
-        for start in range(0, len(plan_.engagements), chunk):
-            _copy(
-                "engagements_engagement",
-                columns,
-                (
-                    [
-                        ids[i],
-                        references[i],
-                        row["title"],
-                        row["engagement_type"],
-                        row["domain"],
-                        row["status"],
-                        row["start_date"],
-                        row["end_date"],
-                        row["host_country_id"],
-                        row["location_name"],
-                        _coordinate(row["latitude"]),
-                        _coordinate(row["longitude"]),
-                        json.dumps(row["threat_focus"]),
-                        "",
-                        row["budget_usd"],
-                        "",
-                        row["sensitivity"],
-                        series[row["series"]].pk if row["series"] else None,
-                        user_id,
-                        user_id,
-                        now,
-                        now,
-                        1,
-                        None,
-                        None,
-                        "",
-                    ]
-                    for i, row in enumerate(plan_.engagements[start : start + chunk], start=start)
-                ),
-            )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT setval(pg_get_serial_sequence('engagements_engagement', 'id'), %s)",
-                [ids[-1] if ids else base_id or 1],
-            )
-        for start in range(0, len(plan_.participations), chunk):
-            _copy(
-                "engagements_participation",
-                ["engagement_id", "partner_id", "role", "personnel"],
-                (
-                    [ids[i], pid, role, personnel]
-                    for i, pid, role, personnel in plan_.participations[start : start + chunk]
-                ),
-            )
+    def value(instance, model_field):
+        raw = getattr(instance, model_field.attname)
+        return json.dumps(raw) if isinstance(model_field, models.JSONField) else raw
+
+    for start in range(0, len(objects), chunk):
         _copy(
-            "engagements_engagement_organizations",
-            ["engagement_id", "organization_id"],
-            ([ids[i], oid] for i, oid in plan_.organizations),
+            model._meta.db_table,
+            [f.column for f in fields],
+            ([value(instance, f) for f in fields] for instance in objects[start : start + chunk]),
         )
-        for start in range(0, len(plan_.reports), chunk):
-            _copy(
-                "engagements_afteractionreport",
-                [
-                    "engagement_id",
-                    "summary",
-                    "interoperability_rating",
-                    "capacity_rating",
-                    "trust_rating",
-                    "lessons_learned",
-                    "recommendations",
-                    "submitted_by_id",
-                    "submitted_at",
-                    "updated_at",
-                ],
-                (
-                    [
-                        ids[r["index"]],
-                        r["summary"],
-                        r["interoperability_rating"],
-                        r["capacity_rating"],
-                        r["trust_rating"],
-                        "",
-                        "",
-                        user_id,
-                        r["submitted_at"],
-                        now,
-                    ]
-                    for r in plan_.reports[start : start + chunk]
-                ),
-            )
-        _history(ids, user=user, date=now, chunk=chunk)
-        analyze(Engagement, Participation, AfterActionReport)
-        return summary
 
-    objects = [
+
+def _engagement_objects(plan_: Plan, *, series: dict, user_id, now) -> list[Engagement]:
+    references = _references(plan_)
+    return [
         Engagement(
             reference=references[i],
             title=row["title"],
@@ -691,32 +572,73 @@ def write(plan_: Plan, *, user=None, chunk: int = 100_000) -> Summary:
             series=series[row["series"]] if row["series"] else None,
             created_by_id=user_id,
             updated_by_id=user_id,
+            created_at=now,
+            updated_at=now,
         )
         for i, row in enumerate(plan_.engagements)
     ]
-    created = Engagement.objects.bulk_create(objects, batch_size=2000)
-    ids = [e.pk for e in created]
-    Participation.objects.bulk_create(
-        [
-            Participation(engagement_id=ids[i], partner_id=pid, role=role, personnel=personnel)
-            for i, pid, role, personnel in plan_.participations
-        ],
-        batch_size=2000,
+
+
+@transaction.atomic
+def write(plan_: Plan, *, user=None, chunk: int = 100_000) -> Summary:
+    """Write the plan: with PostgreSQL by COPY (millions of rows), elsewhere with bulk inserts."""
+    series = _series_objects_for_write()
+    now = timezone.now()
+    user_id = user.pk if user else None
+    summary = Summary(
+        engagements=len(plan_.engagements),
+        participations=len(plan_.participations),
+        reports=len(plan_.reports),
+        series=len(series),
     )
-    through = Engagement.organizations.through
-    through.objects.bulk_create(
-        [through(engagement_id=ids[i], organization_id=oid) for i, oid in plan_.organizations], batch_size=2000
-    )
-    AfterActionReport.objects.bulk_create(
-        [
-            AfterActionReport(
-                engagement_id=ids[r["index"]], submitted_by_id=user_id, **{k: v for k, v in r.items() if k != "index"}
+    engagements = _engagement_objects(plan_, series=series, user_id=user_id, now=now)
+    copy = connection.vendor == "postgresql"
+    if copy:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COALESCE(MAX(id), 0) FROM engagements_engagement")
+            base_id = cursor.fetchone()[0]
+        for number, engagement in enumerate(engagements, start=base_id + 1):
+            engagement.pk = number
+        _copy_objects(Engagement, engagements, chunk=chunk)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('engagements_engagement', 'id'), %s)",
+                [engagements[-1].pk if engagements else base_id or 1],
             )
-            for r in plan_.reports
-        ],
-        batch_size=2000,
-    )
+    else:
+        engagements = Engagement.objects.bulk_create(engagements, batch_size=2000)
+    ids = [e.pk for e in engagements]
+    through = Engagement.organizations.through
+    related = [
+        (
+            Participation,
+            [
+                Participation(engagement_id=ids[i], partner_id=pid, role=role, personnel=personnel)
+                for i, pid, role, personnel in plan_.participations
+            ],
+        ),
+        (through, [through(engagement_id=ids[i], organization_id=oid) for i, oid in plan_.organizations]),
+        (
+            AfterActionReport,
+            [
+                AfterActionReport(
+                    engagement_id=ids[r["index"]],
+                    submitted_by_id=user_id,
+                    updated_at=now,
+                    **{k: v for k, v in r.items() if k != "index"},
+                )
+                for r in plan_.reports
+            ],
+        ),
+    ]
+    for model, objects in related:
+        if copy:
+            _copy_objects(model, objects, chunk=chunk)
+        else:
+            model.objects.bulk_create(objects, batch_size=2000)
     _history(ids, user=user, date=now, chunk=chunk)
+    if copy:
+        analyze(Engagement, Participation, AfterActionReport)
     return summary
 
 

@@ -14,47 +14,31 @@ import io
 import itertools
 from collections.abc import Iterable, Iterator
 
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-COLUMNS = [
-    "reference",
-    "title",
-    "engagement_type",
-    "domain",
-    "status",
-    "start_date",
-    "end_date",
-    "host_country",
-    "location_name",
-    "latitude",
-    "longitude",
-    "organizations",
-    "threat_focus",
-    "description",
-    "budget_usd",
-    "funding_source",
-    "sensitivity",
-    "series",
-    "participants",
-    "aar_summary",
-    "interoperability_rating",
-    "capacity_rating",
-    "trust_rating",
-    "lessons_learned",
-    "recommendations",
-    "aar_submitted_at",
-]
-REQUIRED_COLUMNS = ["title", "engagement_type", "domain", "start_date", "end_date", "host_country"]
+from engagements.models import AfterActionReport, Engagement, Participation
+from engagements.rules import AAR_FIELDS, ENGAGEMENT_FIELDS, REQUIRED_FIELDS, defaults
+
+# The columns follow the model (engagements.rules): a field added to an engagement or its report is a column.
+# References to other records are written as their public key (host country ISO3, series slug).
+REFERENCE_KEYS = {"host_country": "iso3", "series": "slug"}
+_OWN = [name for name in ENGAGEMENT_FIELDS if name != "threat_focus"]
 AAR_COLUMNS = {
-    "aar_summary": "summary",
-    "interoperability_rating": "interoperability_rating",
-    "capacity_rating": "capacity_rating",
-    "trust_rating": "trust_rating",
-    "lessons_learned": "lessons_learned",
-    "recommendations": "recommendations",
+    **{("aar_summary" if name == "summary" else name): name for name in AAR_FIELDS},
     "aar_submitted_at": "submitted_at",
 }
+COLUMNS = [
+    "reference",
+    *_OWN[: _OWN.index("longitude") + 1],
+    "organizations",
+    "threat_focus",
+    *_OWN[_OWN.index("longitude") + 1 :],
+    "participants",
+    *AAR_COLUMNS,
+]
+REQUIRED_COLUMNS = REQUIRED_FIELDS
 # Where a service error about a field is reported in the file.
 FIELD_TO_COLUMN = {
     "after_action": "aar_summary",
@@ -121,26 +105,35 @@ def _moment(value) -> str:
     return timezone.localtime(value, datetime.UTC).isoformat(timespec="seconds")
 
 
-# The engagement's own columns, as ``values()`` names them.
+# The engagement's own columns and its report's, as ``values()`` names them.
 ROW_FIELDS = {
     "reference": "reference",
-    "title": "title",
-    "engagement_type": "engagement_type",
-    "domain": "domain",
-    "status": "status",
-    "start_date": "start_date",
-    "end_date": "end_date",
-    "host_country": "host_country__iso3",
-    "location_name": "location_name",
-    "latitude": "latitude",
-    "longitude": "longitude",
-    "threat_focus": "threat_focus",
-    "description": "description",
-    "budget_usd": "budget_usd",
-    "funding_source": "funding_source",
-    "sensitivity": "sensitivity",
-    "series": "series__slug",
+    **{name: f"{name}__{REFERENCE_KEYS[name]}" if name in REFERENCE_KEYS else name for name in ENGAGEMENT_FIELDS},
     **{column: f"after_action__{field}" for column, field in AAR_COLUMNS.items()},
+}
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _formatter(model_field):
+    """How a stored value of ``model_field`` is written in a cell."""
+    if isinstance(model_field, models.DateTimeField):
+        return _moment
+    if isinstance(model_field, models.DateField):
+        return lambda value: value.isoformat() if value else ""
+    if isinstance(model_field, models.DecimalField):
+        return _number
+    if isinstance(model_field, models.JSONField):
+        return lambda value: ";".join(value or [])
+    return _text
+
+
+_FORMATS = {
+    **{column: _formatter(Engagement._meta.get_field(column)) for column in ENGAGEMENT_FIELDS},
+    **{column: _formatter(AfterActionReport._meta.get_field(field)) for column, field in AAR_COLUMNS.items()},
+    **dict.fromkeys(("reference", *REFERENCE_KEYS), _text),
 }
 
 
@@ -150,33 +143,13 @@ def row_from_values(
     """The file's row from the engagement's values (keyed as in ``ROW_FIELDS``; the AAR's are None when
     there is no report), its organizations' acronyms and its participants as (iso3, role, personnel)."""
     has_report = values["aar_summary"] is not None
-
-    def report(column, shown=str):
-        return shown(values[column]) if has_report else ""
-
     row = {
-        **{column: values[column] or "" for column in ("reference", "title", "engagement_type", "domain", "status")},
-        "start_date": values["start_date"].isoformat(),
-        "end_date": values["end_date"].isoformat(),
-        "host_country": values["host_country"],
-        "location_name": values["location_name"],
-        "latitude": _number(values["latitude"]),
-        "longitude": _number(values["longitude"]),
+        **{
+            column: _FORMATS[column](values[column]) for column in ROW_FIELDS if has_report or column not in AAR_COLUMNS
+        },
+        **dict.fromkeys(() if has_report else AAR_COLUMNS, ""),
         "organizations": ";".join(sorted(organizations)),
-        "threat_focus": ";".join(values["threat_focus"] or []),
-        "description": values["description"],
-        "budget_usd": _number(values["budget_usd"]),
-        "funding_source": values["funding_source"],
-        "sensitivity": values["sensitivity"],
-        "series": values["series"] or "",
         "participants": ";".join(f"{iso3}:{role}:{personnel}" for iso3, role, personnel in sorted(participants)),
-        "aar_summary": report("aar_summary"),
-        "interoperability_rating": report("interoperability_rating"),
-        "capacity_rating": report("capacity_rating"),
-        "trust_rating": report("trust_rating"),
-        "lessons_learned": report("lessons_learned"),
-        "recommendations": report("recommendations"),
-        "aar_submitted_at": report("aar_submitted_at", _moment),
     }
     return [row[column] for column in COLUMNS]
 
@@ -193,8 +166,6 @@ def export_rows(queryset, *, chunk_size: int = 2000) -> Iterator[list[str]]:
 
 def rows_by_id(ids: list[int]) -> dict[int, list[str]]:
     """The file rows of these engagements by id, from three plain-value queries."""
-    from engagements.models import Engagement, Participation
-
     values = {
         row["pk"]: {column: row[name] for column, name in ROW_FIELDS.items()}
         for row in Engagement.objects.filter(pk__in=ids).values("pk", *ROW_FIELDS.values())
@@ -327,29 +298,13 @@ def parse_participants(text: str) -> list[dict]:
 
 
 def service_input(row: dict[str, str]) -> dict:
-    """A file row as the keyword arguments of the engagement services."""
-    data = {
-        "title": row.get("title", ""),
-        "engagement_type": row.get("engagement_type", ""),
-        "domain": row.get("domain", ""),
-        "status": row.get("status") or "planned",
-        "start_date": row.get("start_date", ""),
-        "end_date": row.get("end_date", ""),
-        "host_country": row.get("host_country", ""),
-        "location_name": row.get("location_name", ""),
-        "latitude": row.get("latitude") or None,
-        "longitude": row.get("longitude") or None,
-        "threat_focus": split_list(row.get("threat_focus", "")),
-        "description": row.get("description", ""),
-        "budget_usd": row.get("budget_usd") or None,
-        "funding_source": row.get("funding_source", ""),
-        "sensitivity": row.get("sensitivity") or "unclassified",
-        "series": row.get("series") or None,
-    }
-    extra = {
-        "participants": parse_participants(row.get("participants", "")),
-        "organizations": split_list(row.get("organizations", "")),
-    }
+    """A file row as the keyword arguments of the engagement services: every field, an empty cell being the
+    field's default (planned, unclassified, no coordinates ...)."""
+    empty = defaults(Engagement)
+    data = {name: row.get(name) or empty[name] for name in ENGAGEMENT_FIELDS}
+    data["threat_focus"] = split_list(row.get("threat_focus", ""))
+    data["participants"] = parse_participants(row.get("participants", ""))
+    data["organizations"] = split_list(row.get("organizations", ""))
     if any(row.get(column) for column in AAR_COLUMNS):
-        extra["after_action"] = {field: row.get(column, "") for column, field in AAR_COLUMNS.items()}
-    return {**data, **extra}
+        data["after_action"] = {field: row.get(column, "") for column, field in AAR_COLUMNS.items()}
+    return data

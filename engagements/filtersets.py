@@ -11,8 +11,8 @@ from core.db import InSubqueryList
 from core.filters import StableOrderingFilter, StrictBooleanFilter
 from engagements.choices import Domain, EngagementType, Sensitivity, Status
 from engagements.models import Engagement, Participation
+from engagements.rules import REFERENCE_PATTERN
 from engagements.selectors import AAR_OVERDUE_DAYS
-from engagements.services import REFERENCE_PATTERN
 from partners.selectors import partner_ids_named
 
 

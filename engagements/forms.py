@@ -1,6 +1,7 @@
-"""Forms of the engagement pages. They only parse what the browser sent; the rules live in the services,
-whose ``ValidationError`` is mapped back onto the fields (``apply_service_errors``), so a rule is written
-once for pages, API and imports.
+"""Forms of the engagement pages. They only parse what the browser sent (types, and codes among the choices
+offered); the limits and rules are the services' (``engagements.services.inputs``, ``engagements.rules``),
+whose refusal is mapped back onto the fields and participant rows (``apply_service_errors``), so a rule is
+written once for pages, API, import and admin.
 
 Choices of partners, organizations and series are loaded once per request (``ReferenceChoices``) and
 passed to every form and formset row, so a form with many participant rows still costs a fixed number
@@ -16,17 +17,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from engagements.choices import (
-    Domain,
-    EngagementType,
-    ParticipantRole,
-    Sensitivity,
-    Status,
-    ThreatFocus,
-    allowed_status_moves,
-)
-from engagements.models import ExerciseSeries
-from engagements.services import MAX_PERSONNEL
+from engagements import rules
+from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
+from engagements.models import Engagement, ExerciseSeries
 from organizations.models import Organization
 from partners.models import PartnerNation
 
@@ -68,14 +61,14 @@ class EngagementForm(forms.Form):
 
     required_css_class = "required"
 
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = forms.CharField(label=_("Title"))
     engagement_type = forms.ChoiceField(label=_("Type"), choices=EMPTY + EngagementType.choices)
     domain = forms.ChoiceField(label=_("Domain"), choices=EMPTY + Domain.choices)
     status = forms.ChoiceField(label=_("Status"), choices=Status.choices, initial=Status.PLANNED)
     start_date = forms.DateField(label=_("Start date"), widget=_date_input(), error_messages=DATE_ERRORS)
     end_date = forms.DateField(label=_("End date"), widget=_date_input(), error_messages=DATE_ERRORS)
     host_country = forms.ChoiceField(label=_("Host country"))
-    location_name = forms.CharField(label=_("Location"), max_length=200, required=False)
+    location_name = forms.CharField(label=_("Location"), required=False)
     latitude = forms.DecimalField(
         label=_("Latitude"),
         required=False,
@@ -103,69 +96,43 @@ class EngagementForm(forms.Form):
     budget_usd = forms.DecimalField(
         label=_("Budget (USD)"), required=False, widget=forms.NumberInput(attrs={"step": "0.01"})
     )
-    funding_source = forms.CharField(label=_("Funding source"), max_length=120, required=False)
-    description = forms.CharField(
-        label=_("Description"), required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
-    )
+    funding_source = forms.CharField(label=_("Funding source"), required=False)
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 5}))
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    ENGAGEMENT_FIELDS = [
-        "title",
-        "engagement_type",
-        "domain",
-        "status",
-        "start_date",
-        "end_date",
-        "host_country",
-        "location_name",
-        "latitude",
-        "longitude",
-        "threat_focus",
-        "description",
-        "budget_usd",
-        "funding_source",
-        "sensitivity",
-        "series",
-    ]
-
-    def __init__(self, *args, choices: ReferenceChoices, current_status: str | None = None, **kwargs):
+    def __init__(self, *args, choices: ReferenceChoices, status_choices: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in rules.ENGAGEMENT_FIELDS:
+            if name not in self.fields:  # a field added to the model: parsed as the model's form field
+                self.fields[name] = Engagement._meta.get_field(name).formfield()
         self.fields["host_country"].choices = EMPTY + choices.partners
         self.fields["organizations"].choices = choices.organizations
         self.fields["series"].choices = [("", _("None"))] + choices.series
-        if current_status is not None:
-            # Editing: the status can stay or make one of the allowed moves (the status buttons do the same).
+        if status_choices is not None:
+            # Editing: the status can stay or make one of the moves the status policy allows now (as the
+            # status buttons do): ``status_choices`` is the current status and those moves.
             labels = dict(Status.choices)
-            self.fields["status"].choices = [
-                (value, labels[value]) for value in [current_status, *allowed_status_moves(current_status)]
-            ]
+            self.fields["status"].choices = [(value, labels[value]) for value in status_choices]
+
+    @property
+    def other_fields(self) -> list:
+        """The fields the page does not lay out itself (added to the model since), shown in a group of their own."""
+        return [self[name] for name in rules.ENGAGEMENT_FIELDS if name not in self.base_fields]
 
     @staticmethod
     def initial_from(engagement) -> dict:
         return {
-            "title": engagement.title,
-            "engagement_type": engagement.engagement_type,
-            "domain": engagement.domain,
-            "status": engagement.status,
-            "start_date": engagement.start_date,
-            "end_date": engagement.end_date,
+            **{name: getattr(engagement, name) for name in rules.ENGAGEMENT_FIELDS},
             "host_country": engagement.host_country.iso3,
-            "location_name": engagement.location_name,
-            "latitude": engagement.latitude,
-            "longitude": engagement.longitude,
             "organizations": [o.acronym for o in engagement.organizations.all()],
             "threat_focus": list(engagement.threat_focus or []),
             "series": engagement.series.slug if engagement.series_id else "",
-            "sensitivity": engagement.sensitivity,
-            "budget_usd": engagement.budget_usd,
-            "funding_source": engagement.funding_source,
-            "description": engagement.description,
             "version": engagement.version,
         }
 
     def service_values(self) -> dict:
         """The cleaned values as the services take them (codes for partners, series and organizations)."""
-        data = {name: self.cleaned_data.get(name) for name in self.ENGAGEMENT_FIELDS}
+        data = {name: self.cleaned_data.get(name) for name in rules.ENGAGEMENT_FIELDS}
         data["series"] = data["series"] or None
         data["organizations"] = list(self.cleaned_data.get("organizations") or [])
         return data
@@ -183,13 +150,7 @@ class ParticipantForm(forms.Form):
         label=_("Personnel"),
         required=False,
         initial=0,
-        min_value=0,
-        max_value=MAX_PERSONNEL,
-        error_messages={
-            "min_value": _("Personnel cannot be negative."),
-            "max_value": _("At most 1,000,000 personnel."),
-            "invalid": _("Enter a whole number of personnel."),
-        },
+        error_messages={"invalid": _("Enter a whole number of personnel.")},
         widget=forms.NumberInput(attrs={"min": 0, "step": 1}),
     )
 
@@ -200,7 +161,7 @@ class ParticipantForm(forms.Form):
 
 class BaseParticipantFormSet(forms.BaseFormSet):
     """Rows left blank are ignored (the no-JavaScript page offers spare empty rows); rows marked for removal
-    are dropped; the same partner twice is flagged on the second row."""
+    are dropped. The service judges the rows kept (the same partner twice, personnel limits) by position."""
 
     def _construct_form(self, i, **kwargs):
         form = super()._construct_form(i, **kwargs)
@@ -214,23 +175,6 @@ class BaseParticipantFormSet(forms.BaseFormSet):
             for form in self.forms
             if not (self.can_delete and self._should_delete_form(form)) and form.has_changed() and form.is_valid()
         ]
-
-    def clean(self):
-        seen: dict[str, int] = {}
-        for number, form in enumerate(self.forms, start=1):
-            if self.can_delete and self._should_delete_form(form):
-                continue
-            partner = getattr(form, "cleaned_data", {}).get("partner")
-            if not partner:
-                continue
-            if partner in seen:
-                form.add_error(
-                    "partner",
-                    _("This partner is already listed in row %(row)s: give each partner one row.")
-                    % {"row": seen[partner]},
-                )
-            else:
-                seen[partner] = number
 
     def service_rows(self) -> list[dict]:
         return [
@@ -271,7 +215,15 @@ def apply_service_errors(
     if not hasattr(error, "error_dict"):
         form.add_error(None, error.messages)
         return
+    rows = getattr(error, "rows", None)
+    if rows and formset is not None:
+        kept = formset.kept_forms()  # the rows the service was given, in order
+        for index, by_field in rows.items():
+            for name, messages in by_field.items():
+                kept[index].add_error(name if name in kept[index].fields else None, messages)
     for key, messages in error.message_dict.items():
+        if key == "participants" and rows and formset is not None:
+            continue  # placed on their rows
         name = key.split(".", 1)[1] if key.startswith("after_action.") else key
         if name in form.fields and not form.fields[name].widget.is_hidden:
             if not (only_new and form.has_error(name)):
@@ -290,7 +242,7 @@ class AfterActionForm(forms.Form):
 
     required_css_class = "required"
 
-    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 5}), max_length=20000)
+    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 5}))
     # Integers, not a closed choice: a value outside 1-5 reaches the service, whose message explains the scale.
     interoperability_rating = forms.IntegerField(
         label=_("Interoperability"), widget=forms.RadioSelect(choices=RATING_CHOICES)
@@ -298,20 +250,13 @@ class AfterActionForm(forms.Form):
     capacity_rating = forms.IntegerField(label=_("Capacity"), widget=forms.RadioSelect(choices=RATING_CHOICES))
     trust_rating = forms.IntegerField(label=_("Trust"), widget=forms.RadioSelect(choices=RATING_CHOICES))
     lessons_learned = forms.CharField(
-        label=_("Lessons learned"), required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Lessons learned"), required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
     recommendations = forms.CharField(
-        label=_("Recommendations"), required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Recommendations"), required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
 
-    FIELDS = [
-        "summary",
-        "interoperability_rating",
-        "capacity_rating",
-        "trust_rating",
-        "lessons_learned",
-        "recommendations",
-    ]
+    FIELDS = rules.AAR_FIELDS
 
     @classmethod
     def initial_from(cls, report) -> dict:
@@ -329,7 +274,6 @@ class StatusForm(forms.Form):
 class DeleteForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for deleting"),
-        max_length=300,
         help_text=_("Kept with the record: who deleted it, when and why."),
         widget=forms.TextInput(attrs={"size": 60}),
     )

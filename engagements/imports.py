@@ -1,7 +1,9 @@
 """Importing engagements from CSV or XLSX: all or nothing, with every bad row reported.
 
 The file is read twice, row by row, so memory stays bounded whatever its size: the first pass validates
-every row through the same rules as the services (``engagement_clean``) and writes nothing; the second,
+every row through the services' check-only steps (``engagement_create_clean`` for a new engagement,
+``engagement_update_clean`` for one its reference names: the same rules as pages and API, status policy
+included) and writes nothing; the second,
 only when no row is bad and it is not a dry run, writes in one transaction: new engagements in bulk
 batches, changed ones through ``engagement_update`` (with history), unchanged ones not at all. A row whose
 ``reference`` exists updates that engagement, so importing the same file twice changes nothing.
@@ -23,7 +25,6 @@ from django.utils.translation import gettext as _
 from core import xlsx
 from core.db import analyze
 from engagements import exchange, services
-from engagements.choices import allowed_status_moves
 from engagements.models import AfterActionReport, Engagement, Participation, PartnerChange
 from partners.selectors import partner_by_name
 
@@ -182,14 +183,20 @@ def _errors_from(exc: ValidationError, line: int, reference: str) -> list[RowErr
     return found
 
 
+_STORED = ("status", "deleted_at", "start_date", "end_date", "latitude", "longitude")
+
+
 @dataclass(frozen=True)
 class _Stored:
     """An engagement a row's reference names: what the checks need, and its row as export writes it."""
 
     pk: int
-    status: str
-    deleted_at: datetime.datetime | None
+    engagement: Engagement  # only the values the update check reads (``_STORED``), not loaded with relations
     row: list[str]
+
+    @property
+    def deleted_at(self) -> datetime.datetime | None:
+        return self.engagement.deleted_at
 
     @property
     def has_report(self) -> bool:
@@ -200,13 +207,15 @@ def _existing(references: list[str]) -> dict[str, _Stored]:
     """The stored engagements of these references, read as plain values (model instances with prefetched
     relations took half of checking an unchanged 32,000-row file)."""
     references = [r for r in references if "\x00" not in r]  # none is stored; the row's check reports it
-    found = list(
-        Engagement.objects.filter(reference__in=references).values_list("pk", "reference", "status", "deleted_at")
-    )
-    rows = exchange.rows_by_id([pk for pk, *_rest in found])
+    found = list(Engagement.objects.filter(reference__in=references).values("pk", "reference", *_STORED))
+    rows = exchange.rows_by_id([values["pk"] for values in found])
     return {
-        reference: _Stored(pk=pk, status=status, deleted_at=deleted_at, row=rows[pk])
-        for pk, reference, status, deleted_at in found
+        values["reference"]: _Stored(
+            pk=values["pk"],
+            engagement=Engagement(pk=values["pk"], **{name: values[name] for name in _STORED}),
+            row=rows[values["pk"]],
+        )
+        for values in found
     }
 
 
@@ -215,8 +224,8 @@ def _canonical(checked: services.CleanEngagement, current: list[str]) -> list[st
     fields, report = checked.fields, checked.after_action
     values = {column: fields.get(name) for column, name in exchange.ROW_FIELDS.items() if "__" not in name}
     values["reference"] = current[0]
-    values["host_country"] = fields["host_country"].iso3
-    values["series"] = fields["series"].slug if fields.get("series") else None
+    for name, key in exchange.REFERENCE_KEYS.items():
+        values[name] = getattr(fields[name], key) if fields.get(name) else None
     for column, name in exchange.AAR_COLUMNS.items():
         values[column] = report.get(name) if report else None
     row = exchange.row_from_values(
@@ -262,26 +271,18 @@ def _check_row(
         message = _("%(reference)s was deleted; leave the reference empty to create a new engagement.")
         return None, [RowError(line, "reference", message % {"reference": reference}, reference)]
     try:
-        checked = services.engagement_clean(
-            lookups=lookups, reference=None if current else (reference or None), **payload
-        )
+        if current is None:
+            checked = services.engagement_create_clean(lookups=lookups, reference=reference or None, **payload)
+        else:
+            checked = services.engagement_update_clean(
+                engagement=current.engagement,
+                has_report=current.has_report,
+                lookups=lookups,
+                after_action=payload.pop("after_action", None),  # a row without a report would remove it
+                **payload,
+            )
     except ValidationError as exc:
         return None, _errors_from(exc, line, reference)
-    if current is not None:
-        new_status = checked.fields["status"]
-        if new_status != current.status and new_status not in allowed_status_moves(current.status):
-            return None, [
-                RowError(
-                    line,
-                    "status",
-                    _("%(reference)s is %(current)s and cannot move to %(wanted)s.")
-                    % {"reference": reference, "current": current.status, "wanted": new_status},
-                    reference,
-                )
-            ]
-        refusal = services.reported_status_refusal(new_status) if current.has_report else None
-        if new_status != current.status and refusal and checked.after_action is None:
-            return None, [RowError(line, "status", refusal, reference)]
     return checked, []
 
 

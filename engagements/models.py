@@ -1,4 +1,8 @@
+import datetime
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +34,34 @@ class ExerciseSeries(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def _between(low, high, message):
+    return [MinValueValidator(low, message=message), MaxValueValidator(high, message=message)]
+
+
+# The limits of what users enter. The services check every input against these fields (their validators,
+# max_length, choices), so a limit changed here changes the pages, the API and the import alike.
+DATE_RANGE = _between(datetime.date(1900, 1, 1), datetime.date(2100, 12, 31), _("Enter a date between 1900 and 2100."))
+LONG_TEXT = 20000
+
+
+def _user_field(verbose_name):
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=verbose_name,
+    )
+
+
+def _coordinate(verbose_name, limit: int, message):
+    """Degrees with 5 decimals (about a metre), within -limit and limit."""
+    return models.DecimalField(
+        verbose_name, max_digits=8, decimal_places=5, null=True, blank=True, validators=_between(-limit, limit, message)
+    )
 
 
 READ_RESTRICTED = "engagements.read_restricted_engagement"
@@ -74,8 +106,8 @@ class Engagement(models.Model):
     engagement_type = models.CharField(_("type"), max_length=30, choices=EngagementType.choices)
     domain = models.CharField(_("domain"), max_length=20, choices=Domain.choices)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PLANNED)
-    start_date = models.DateField(_("start date"))
-    end_date = models.DateField(_("end date"))
+    start_date = models.DateField(_("start date"), validators=DATE_RANGE)
+    end_date = models.DateField(_("end date"), validators=DATE_RANGE)
     host_country = models.ForeignKey(
         "partners.PartnerNation",
         verbose_name=_("host country"),
@@ -83,14 +115,21 @@ class Engagement(models.Model):
         related_name="hosted_engagements",
     )
     location_name = models.CharField(_("location"), max_length=200, blank=True)
-    latitude = models.DecimalField(_("latitude"), max_digits=8, decimal_places=5, null=True, blank=True)
-    longitude = models.DecimalField(_("longitude"), max_digits=8, decimal_places=5, null=True, blank=True)
+    latitude = _coordinate(_("latitude"), 90, _("Latitude must be between -90 and 90."))
+    longitude = _coordinate(_("longitude"), 180, _("Longitude must be between -180 and 180."))
     organizations = models.ManyToManyField(
         "organizations.Organization", verbose_name=_("frameworks"), blank=True, related_name="engagements"
     )
     threat_focus = models.JSONField(_("threat focus"), default=list, blank=True)
-    description = models.TextField(_("description"), blank=True)
-    budget_usd = models.DecimalField(_("budget (USD)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    description = models.TextField(_("description"), max_length=LONG_TEXT, blank=True)
+    budget_usd = models.DecimalField(
+        _("budget (USD)"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0, message=_("The budget cannot be negative."))],
+    )
     funding_source = models.CharField(_("funding source"), max_length=120, blank=True)
     sensitivity = models.CharField(
         _("sensitivity"), max_length=20, choices=Sensitivity.choices, default=Sensitivity.UNCLASSIFIED
@@ -103,35 +142,14 @@ class Engagement(models.Model):
         on_delete=models.PROTECT,
         related_name="engagements",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("updated by"),
-    )
+    created_by = _user_field(_("created by"))
+    updated_by = _user_field(_("updated by"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # Optimistic locking: a save based on an older version is refused instead of overwriting.
     version = models.PositiveIntegerField(_("version"), default=1)
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
-    deleted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("deleted by"),
-    )
+    deleted_by = _user_field(_("deleted by"))
     deletion_reason = models.CharField(_("reason for deletion"), max_length=300, blank=True)
     history = HistoricalRecords(m2m_fields=[organizations])
 
@@ -182,6 +200,27 @@ class Engagement(models.Model):
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
 
+    def clean(self):
+        problems = self.cross_field_problems(
+            start_date=self.start_date, end_date=self.end_date, latitude=self.latitude, longitude=self.longitude
+        )
+        if problems:
+            raise ValidationError(problems)
+
+    @staticmethod
+    def cross_field_problems(*, start_date, end_date, latitude, longitude) -> dict[str, str]:
+        """What one field cannot say: the dates in order, and a place given by both coordinates or neither."""
+        problems = {}
+        if start_date and end_date and end_date < start_date:
+            problems["end_date"] = _("The end date cannot be before the start date (%(start)s).") % {
+                "start": start_date.isoformat()
+            }
+        if (latitude is None) != (longitude is None):
+            problems["longitude" if longitude is None else "latitude"] = _(
+                "Give both latitude and longitude, or neither."
+            )
+        return problems
+
     @property
     def is_restricted(self) -> bool:
         return self.sensitivity == Sensitivity.RESTRICTED
@@ -203,7 +242,14 @@ class Participation(models.Model):
     role = models.CharField(
         _("role"), max_length=20, choices=ParticipantRole.choices, default=ParticipantRole.PARTICIPANT
     )
-    personnel = models.PositiveIntegerField(_("personnel"), default=0)
+    personnel = models.PositiveIntegerField(
+        _("personnel"),
+        default=0,
+        validators=[
+            MinValueValidator(0, message=_("Personnel cannot be negative.")),
+            MaxValueValidator(1_000_000, message=_("At most 1,000,000 personnel.")),
+        ],
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -224,26 +270,22 @@ class Participation(models.Model):
         return f"{self.partner} ({self.get_role_display()}) in {self.engagement_id}"
 
 
+RATING = _between(1, 5, _("Ratings go from 1 (poor) to 5 (excellent)."))
+
+
 class AfterActionReport(models.Model):
     """What an engagement achieved, rated 1-5 for interoperability, capacity and trust."""
 
     engagement = models.OneToOneField(
         Engagement, verbose_name=_("engagement"), on_delete=models.CASCADE, related_name="after_action"
     )
-    summary = models.TextField(_("summary"))
-    interoperability_rating = models.PositiveSmallIntegerField(_("interoperability (1-5)"))
-    capacity_rating = models.PositiveSmallIntegerField(_("capacity (1-5)"))
-    trust_rating = models.PositiveSmallIntegerField(_("trust (1-5)"))
-    lessons_learned = models.TextField(_("lessons learned"), blank=True)
-    recommendations = models.TextField(_("recommendations"), blank=True)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("submitted by"),
-    )
+    summary = models.TextField(_("summary"), max_length=LONG_TEXT)
+    interoperability_rating = models.PositiveSmallIntegerField(_("interoperability (1-5)"), validators=RATING)
+    capacity_rating = models.PositiveSmallIntegerField(_("capacity (1-5)"), validators=RATING)
+    trust_rating = models.PositiveSmallIntegerField(_("trust (1-5)"), validators=RATING)
+    lessons_learned = models.TextField(_("lessons learned"), max_length=LONG_TEXT, blank=True)
+    recommendations = models.TextField(_("recommendations"), max_length=LONG_TEXT, blank=True)
+    submitted_by = _user_field(_("submitted by"))
     submitted_at = models.DateTimeField(_("submitted"))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     history = HistoricalRecords()

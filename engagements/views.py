@@ -7,7 +7,6 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,15 +18,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exports import wants_csv
 from core.paging import paginate, querystring_without
-from engagements import exchange, selectors, services
-from engagements.choices import (
-    SCORED_STATUSES,
-    Domain,
-    EngagementType,
-    Sensitivity,
-    Status,
-    ThreatFocus,
-)
+from engagements import exchange, rules, selectors, services
+from engagements.choices import Domain, EngagementType, Sensitivity, Status, ThreatFocus
 from engagements.filtersets import EngagementFilterSet
 from engagements.forms import (
     AfterActionForm,
@@ -39,7 +31,6 @@ from engagements.forms import (
     participant_formset,
 )
 from engagements.models import ExerciseSeries
-from partners.models import PartnerNation
 
 ADD = "engagements.add_engagement"
 CHANGE = "engagements.change_engagement"
@@ -122,13 +113,18 @@ def engagement_detail(request, pk):
         "history": selectors.engagement_history(engagement=engagement),
         "status_moves": [
             (s, Status(s).label)
-            for s in services.status_moves(current=engagement.status, has_report=report is not None)
+            for s in rules.status_moves(
+                current=engagement.status,
+                has_report=report is not None,
+                start_date=engagement.start_date,
+                end_date=engagement.end_date,
+            )
         ]
         if can_change
         else [],
         "can_change": can_change and engagement.deleted_at is None,
         "can_delete": request.user.has_perm(DELETE),
-        "can_report": request.user.has_perm(CHANGE_AAR if report else ADD_AAR) and engagement.status in SCORED_STATUSES,
+        "can_report": request.user.has_perm(CHANGE_AAR if report else ADD_AAR) and _accepts_report(engagement, report),
         "threat_labels": [dict(ThreatFocus.choices).get(v, v) for v in engagement.threat_focus or []],
         "today": timezone.localdate(),
     }
@@ -138,43 +134,20 @@ def engagement_detail(request, pk):
 # --- create and edit ------------------------------------------------------------------------------------
 
 
-def _conflict_check(form, formset, *, user, exclude=None) -> list[dict]:
+def _conflicts(checked: services.CleanEngagement, *, user, exclude=None) -> list[dict]:
     """Warnings for what is on the form, before saving (the "Check for conflicts" button)."""
-    data = form.cleaned_data
-    codes = [row["partner"] for row in formset.service_rows()] + [data.get("host_country")]
-    ids = dict(PartnerNation.objects.filter(iso3__in=[c for c in codes if c]).values_list("iso3", "pk"))
-    series_id = None
-    if data.get("series"):
-        series_id = ExerciseSeries.objects.filter(slug=data["series"]).values_list("pk", flat=True).first()
+    fields = checked.fields
     warnings = selectors.deconfliction_warnings(
-        start_date=data.get("start_date"),
-        end_date=data.get("end_date"),
-        host_country_id=ids.get(data.get("host_country")),
-        partner_ids=[ids[row["partner"]] for row in formset.service_rows() if row["partner"] in ids],
-        title=data.get("title") or "",
-        series_id=series_id,
+        start_date=fields["start_date"],
+        end_date=fields["end_date"],
+        host_country_id=fields["host_country"].pk,
+        partner_ids=[row["partner"].pk for row in checked.participants],
+        title=fields["title"],
+        series_id=fields["series"].pk if fields["series"] else None,
         user=user,
     )
     # Editing: the engagement itself, as saved, is no conflict.
     return [w for w in warnings if exclude is None or w["engagement_id"] != exclude.pk]
-
-
-class _DryRun(Exception):
-    """Raised to roll back a save made only to collect the service's verdict."""
-
-
-def _collect_service_errors(save, *, form, formset) -> None:
-    """The form or a participant row did not parse: still ask the service about everything else, so the
-    planner sees every problem at once rather than one round at a time. Whatever it would write is rolled
-    back (and so are its after-commit announcements)."""
-    try:
-        with transaction.atomic():
-            save()
-            raise _DryRun
-    except _DryRun:
-        pass
-    except ValidationError as error:
-        apply_service_errors(error, form=form, formset=formset, only_new=True)
 
 
 def _render_form(request, *, form, formset, engagement=None, checked=None):
@@ -185,6 +158,30 @@ def _render_form(request, *, form, formset, engagement=None, checked=None):
     )
 
 
+def _save_form(request, *, form, formset, check, save, engagement=None):
+    """Parse, then ask the service: its check-only step when the form did not parse (so every problem shows
+    at once) or when the planner asks for conflicts, else the save itself."""
+    parsed = all([form.is_valid(), formset.is_valid()])  # both, so every row is checked and shown
+    values = {"participants": formset.service_rows(), **form.service_values()}
+    try:
+        if not parsed or "check" in request.POST:
+            checked = check(values)
+            if parsed:
+                warnings = _conflicts(checked, user=request.user, exclude=engagement)
+                return _render_form(request, form=form, formset=formset, engagement=engagement, checked=warnings)
+        else:
+            result = save(values)
+            messages.success(request, _("Engagement %(reference)s saved.") % {"reference": result.engagement.reference})
+            _show_warnings(request, result.warnings)
+            return redirect("engagements:detail", pk=result.engagement.pk)
+    except services.StaleVersionError as error:
+        form.add_error(None, error.message_dict.get("version", error.messages))
+        form.stale = True
+    except ValidationError as error:
+        apply_service_errors(error, form=form, formset=formset, only_new=not parsed)
+    return _render_form(request, form=form, formset=formset, engagement=engagement)
+
+
 @require_http_methods(["GET", "POST"])
 def engagement_create(request):
     _require(request, ADD)
@@ -192,31 +189,24 @@ def engagement_create(request):
     if request.method == "GET":
         form = EngagementForm(choices=choices)
         return _render_form(request, form=form, formset=participant_formset(choices=choices))
-    form = EngagementForm(request.POST, choices=choices)
-    formset = participant_formset(request.POST, choices=choices)
+    return _save_form(
+        request,
+        form=EngagementForm(request.POST, choices=choices),
+        formset=participant_formset(request.POST, choices=choices),
+        check=lambda values: services.engagement_create_clean(**values),
+        save=lambda values: services.engagement_create(created_by=request.user, **values),
+    )
 
-    def save():
-        return services.engagement_create(
-            created_by=request.user, participants=formset.service_rows(), **form.service_values()
-        )
 
-    valid = [form.is_valid(), formset.is_valid()]  # both, so every row is checked and shown
-    if not all(valid):
-        _collect_service_errors(save, form=form, formset=formset)
-    elif "check" in request.POST:
-        return _render_form(
-            request, form=form, formset=formset, checked=_conflict_check(form, formset, user=request.user)
-        )
-    else:
-        try:
-            result = save()
-        except ValidationError as error:
-            apply_service_errors(error, form=form, formset=formset)
-        else:
-            messages.success(request, _("Engagement %(reference)s saved.") % {"reference": result.engagement.reference})
-            _show_warnings(request, result.warnings)
-            return redirect("engagements:detail", pk=result.engagement.pk)
-    return _render_form(request, form=form, formset=formset)
+def _status_choices(engagement) -> list[str]:
+    """The current status and the moves the status policy allows now: the edit form offers these only."""
+    moves = rules.status_moves(
+        current=engagement.status,
+        has_report=selectors.after_action_of(engagement) is not None,
+        start_date=engagement.start_date,
+        end_date=engagement.end_date,
+    )
+    return [engagement.status, *moves]
 
 
 @require_http_methods(["GET", "POST"])
@@ -226,41 +216,26 @@ def engagement_edit(request, pk):
     choices = ReferenceChoices.load()
     if request.method == "GET":
         form = EngagementForm(
-            initial=EngagementForm.initial_from(engagement), choices=choices, current_status=engagement.status
+            initial=EngagementForm.initial_from(engagement), choices=choices, status_choices=_status_choices(engagement)
         )
         formset = participant_formset(choices=choices, engagement=engagement, extra=2)
         return _render_form(request, form=form, formset=formset, engagement=engagement)
-    form = EngagementForm(request.POST, choices=choices, current_status=engagement.status)
-    formset = participant_formset(request.POST, choices=choices, extra=2)
+    form = EngagementForm(request.POST, choices=choices, status_choices=_status_choices(engagement))
 
-    def save():
+    def save(values):
+        version = form.cleaned_data.get("version")
         return services.engagement_update(
-            engagement=engagement,
-            updated_by=request.user,
-            expected_version=form.cleaned_data.get("version"),
-            participants=formset.service_rows(),
-            **form.service_values(),
+            engagement=engagement, updated_by=request.user, expected_version=version, **values
         )
 
-    valid = [form.is_valid(), formset.is_valid()]  # both, so every row is checked and shown
-    if not all(valid):
-        _collect_service_errors(save, form=form, formset=formset)
-    elif "check" in request.POST:
-        checked = _conflict_check(form, formset, user=request.user, exclude=engagement)
-        return _render_form(request, form=form, formset=formset, engagement=engagement, checked=checked)
-    else:
-        try:
-            result = save()
-        except services.StaleVersionError as error:
-            form.add_error(None, error.message_dict.get("version", error.messages))
-            form.stale = True
-        except ValidationError as error:
-            apply_service_errors(error, form=form, formset=formset)
-        else:
-            messages.success(request, _("Engagement %(reference)s saved.") % {"reference": engagement.reference})
-            _show_warnings(request, result.warnings)
-            return redirect("engagements:detail", pk=engagement.pk)
-    return _render_form(request, form=form, formset=formset, engagement=engagement)
+    return _save_form(
+        request,
+        form=form,
+        formset=participant_formset(request.POST, choices=choices, extra=2),
+        check=lambda values: services.engagement_update_clean(engagement=engagement, **values),
+        save=save,
+        engagement=engagement,
+    )
 
 
 # --- status, after-action report, delete ----------------------------------------------------------------
@@ -291,6 +266,11 @@ def engagement_status(request, pk):
     return redirect("engagements:detail", pk=engagement.pk)
 
 
+def _accepts_report(engagement, report) -> bool:
+    refusal = rules.report_refusal(status=engagement.status, start_date=engagement.start_date, new=report is None)
+    return refusal is None
+
+
 @require_http_methods(["GET", "POST"])
 def engagement_after_action(request, pk):
     engagement = _engagement_or_404(request, pk)
@@ -312,7 +292,7 @@ def engagement_after_action(request, pk):
         "engagement": engagement,
         "report": report,
         "form": form,
-        "accepts_report": engagement.status in SCORED_STATUSES,
+        "accepts_report": _accepts_report(engagement, report),
     }
     return render(request, "engagements/after_action_form.html", context)
 

@@ -1,4 +1,5 @@
-"""Shapes of the engagement API. Serializers check types and shapes; the rules live in engagements.services.
+"""Shapes of the engagement API. Serializers parse types and shapes (their limits read from the model, so the
+schema documents them); the rules and the checks of references live in engagements.services and .rules.
 
 Reads format rows that engagements.selectors loaded in full (no query per row). Writes are turned into the
 keyword arguments of the services by ``service_arguments``; the view calls the service.
@@ -12,11 +13,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.utils.field_mapping import get_field_kwargs
 
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
-from engagements.models import ExerciseSeries
-from engagements.services import MAX_BUDGET, MAX_PERSONNEL
-from partners.models import PartnerNation
+from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
+from engagements.rules import ENGAGEMENT_FIELDS
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -35,15 +36,21 @@ class TextField(serializers.CharField):
         self.validators.append(_no_surrogates)
 
 
+_LIMITS = ("max_length", "min_value", "max_value", "max_digits", "decimal_places")
+
+
+def limits(model, name: str) -> dict:
+    """The model field's limits as serializer arguments (DRF's own mapping), for parsing and the schema."""
+    kwargs = get_field_kwargs(name, model._meta.get_field(name))
+    return {key: value for key, value in kwargs.items() if key in _LIMITS}
+
+
 class CoordinateField(serializers.DecimalField):
     """Latitude or longitude in degrees: a JSON number, rounded to 5 decimals (about a metre)."""
 
-    def __init__(self, limit: int, **kwargs):
+    def __init__(self, name: str, **kwargs):
         super().__init__(
-            max_digits=8,
-            decimal_places=5,
-            min_value=-limit,
-            max_value=limit,
+            **limits(Engagement, name),
             coerce_to_string=False,
             allow_null=True,
             required=False,
@@ -57,45 +64,10 @@ class CoordinateField(serializers.DecimalField):
         return super().validate_precision(value)
 
 
-class ParticipantListSerializer(serializers.ListSerializer):
-    """Checks the partner codes of every row with one query and reports them by row."""
-
-    def to_internal_value(self, data):
-        rows = super().to_internal_value(data)
-        # A PATCH validates nested rows partially too, but a participant always needs its partner.
-        codes = {row["partner"].strip().upper() for row in rows if "partner" in row}
-        known = set(PartnerNation.objects.filter(iso3__in=codes).values_list("iso3", flat=True)) if codes else set()
-        errors, seen = [], {}
-        for index, row in enumerate(rows):
-            row_errors = {}
-            if "partner" not in row:
-                row_errors["partner"] = [serializers.Field.default_error_messages["required"]]
-                errors.append(row_errors)
-                continue
-            code = row["partner"].strip().upper()
-            row["partner"] = code
-            if code not in known:
-                row_errors["partner"] = [
-                    _("Unknown country code “%(code)s”: use an ISO 3166-1 alpha-3 code such as FRA.") % {"code": code}
-                ]
-            elif code in seen:
-                row_errors["partner"] = [
-                    _("%(code)s is already listed in participants[%(first)s].") % {"code": code, "first": seen[code]}
-                ]
-            seen.setdefault(code, index)
-            errors.append(row_errors)
-        if any(errors):
-            raise serializers.ValidationError(errors)
-        return rows
-
-
 class ParticipantSerializer(serializers.Serializer):
     partner = TextField(max_length=3, help_text=_("ISO 3166-1 alpha-3 code of the partner nation, e.g. MAR."))
     role = serializers.ChoiceField(choices=ParticipantRole.choices, default=ParticipantRole.PARTICIPANT)
-    personnel = serializers.IntegerField(min_value=0, max_value=MAX_PERSONNEL, default=0)
-
-    class Meta:
-        list_serializer_class = ParticipantListSerializer
+    personnel = serializers.IntegerField(**limits(Participation, "personnel"), default=0)
 
     def to_representation(self, participation):
         return {
@@ -116,12 +88,16 @@ class AcronymListField(serializers.ListField):
 
 
 class AfterActionSerializer(serializers.Serializer):
-    summary = TextField(max_length=20000, help_text=_("What happened and what it achieved."))
-    interoperability_rating = serializers.IntegerField(min_value=1, max_value=5, help_text=_("1 (poor) to 5."))
-    capacity_rating = serializers.IntegerField(min_value=1, max_value=5, help_text=_("1 (poor) to 5."))
-    trust_rating = serializers.IntegerField(min_value=1, max_value=5, help_text=_("1 (poor) to 5."))
-    lessons_learned = TextField(max_length=20000, allow_blank=True, required=False)
-    recommendations = TextField(max_length=20000, allow_blank=True, required=False)
+    summary = TextField(**limits(AfterActionReport, "summary"), help_text=_("What happened and what it achieved."))
+    interoperability_rating = serializers.IntegerField(
+        **limits(AfterActionReport, "interoperability_rating"), help_text=_("1 (poor) to 5.")
+    )
+    capacity_rating = serializers.IntegerField(
+        **limits(AfterActionReport, "capacity_rating"), help_text=_("1 (poor) to 5.")
+    )
+    trust_rating = serializers.IntegerField(**limits(AfterActionReport, "trust_rating"), help_text=_("1 (poor) to 5."))
+    lessons_learned = TextField(**limits(AfterActionReport, "lessons_learned"), allow_blank=True, required=False)
+    recommendations = TextField(**limits(AfterActionReport, "recommendations"), allow_blank=True, required=False)
     submitted_by = serializers.SerializerMethodField(help_text=_("Username of who submitted it first."))
     submitted_at = serializers.DateTimeField(read_only=True)
 
@@ -210,10 +186,13 @@ ENGAGEMENT_RESPONSE_EXAMPLE = {
         ),
     ]
 )
-class EngagementSerializer(serializers.Serializer):
+class EngagementSerializer(serializers.ModelSerializer):
+    """The fields are the model's (``engagements.rules``): those declared here need their own shape (codes for
+    references, nested rows); a field added to the model is built by DRF from it, limits included."""
+
     id = serializers.IntegerField(read_only=True)
     reference = serializers.CharField(read_only=True, help_text=_("ENG-<start year>-<number>, generated."))
-    title = TextField(max_length=200)
+    title = TextField(**limits(Engagement, "title"))
     engagement_type = serializers.ChoiceField(choices=EngagementType.choices)
     domain = serializers.ChoiceField(choices=Domain.choices)
     status = serializers.ChoiceField(
@@ -221,23 +200,22 @@ class EngagementSerializer(serializers.Serializer):
         required=False,
         help_text=_(
             "planned when not given. Any status on creation; afterwards only forward (planned, approved, in_progress, completed), "
-            "or cancelled from any status but completed."
+            "or cancelled from any status but completed, and never cancelled once it has an after-action report; "
+            "in_progress needs start_date <= today and completed end_date <= today."
         ),
     )
     start_date = serializers.DateField()
     end_date = serializers.DateField(help_text=_("On or after start_date."))
     host_country = TextField(max_length=3, source="host_country.iso3", help_text=_("ISO alpha-3 code."))
-    location_name = TextField(max_length=200, allow_blank=True, required=False)
-    latitude = CoordinateField(90, help_text=_("Degrees, -90 to 90; give both coordinates or neither."))
-    longitude = CoordinateField(180, help_text=_("Degrees, -180 to 180."))
+    location_name = TextField(**limits(Engagement, "location_name"), allow_blank=True, required=False)
+    latitude = CoordinateField("latitude", help_text=_("Degrees, -90 to 90; give both coordinates or neither."))
+    longitude = CoordinateField("longitude", help_text=_("Degrees, -180 to 180."))
     threat_focus = serializers.ListField(
         child=serializers.ChoiceField(choices=ThreatFocus.choices), required=False, max_length=20
     )
-    description = TextField(max_length=20000, allow_blank=True, required=False)
-    budget_usd = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=0, max_value=MAX_BUDGET, allow_null=True, required=False
-    )
-    funding_source = TextField(max_length=120, allow_blank=True, required=False)
+    description = TextField(**limits(Engagement, "description"), allow_blank=True, required=False)
+    budget_usd = serializers.DecimalField(**limits(Engagement, "budget_usd"), allow_null=True, required=False)
+    funding_source = TextField(**limits(Engagement, "funding_source"), allow_blank=True, required=False)
     sensitivity = serializers.ChoiceField(
         choices=Sensitivity.choices,
         required=False,
@@ -285,6 +263,21 @@ class EngagementSerializer(serializers.Serializer):
         help_text=_("Deconfliction warnings (overlaps, likely duplicates) after a create or an update; else empty.")
     )
 
+    class Meta:
+        model = Engagement
+        fields = [
+            "id",
+            "reference",
+            *ENGAGEMENT_FIELDS,
+            "participants",
+            "organizations",
+            "after_action",
+            "created_at",
+            "updated_at",
+            "version",
+            "warnings",
+        ]
+
     @extend_schema_field(WarningSerializer(many=True))
     def get_warnings(self, engagement) -> list[dict]:
         return WarningSerializer(self.context.get("warnings", []), many=True).data
@@ -317,7 +310,9 @@ class EngagementStatusSerializer(serializers.Serializer):
 
 
 class EngagementDeleteSerializer(serializers.Serializer):
-    reason = TextField(max_length=300, help_text=_("Why the engagement is deleted; kept with the record."))
+    reason = TextField(
+        **limits(Engagement, "deletion_reason"), help_text=_("Why the engagement is deleted; kept with the record.")
+    )
 
 
 @extend_schema_serializer(
@@ -339,8 +334,8 @@ class ExerciseSeriesSerializer(serializers.ModelSerializer):
     slug = serializers.SlugField(
         max_length=80, required=False, help_text=_("Made from the name when not given, e.g. african-lion.")
     )
-    name = TextField(max_length=120)
-    description = TextField(max_length=20000, allow_blank=True, required=False, default="")
+    name = TextField(**limits(ExerciseSeries, "name"))
+    description = TextField(allow_blank=True, required=False, default="")
     lead_organization = TextField(
         max_length=40,
         source="lead_organization.acronym",

@@ -60,10 +60,20 @@ CONFLICT = OpenApiResponse(
     ],
 )
 
+REPORT_EXAMPLE = {
+    "summary": "Combined staff planning and live fire completed as planned.",
+    "interoperability_rating": 4,
+    "capacity_rating": 3,
+    "trust_rating": 5,
+    "lessons_learned": "Radio interoperability needs a common crypto fill plan.",
+    "recommendations": "Add a communications working group to the planning conferences.",
+}
+
 
 @contextmanager
 def service_errors():
-    """A service's ValidationError as a 400 with field paths; a stale version as a 409."""
+    """A service's ValidationError as a 400 with field paths (participants by row: ``participants[1].partner``);
+    a stale version as a 409."""
     try:
         yield
     except services.StaleVersionError as exc:
@@ -71,6 +81,8 @@ def service_errors():
         raise Conflict(errors["version"][0], errors=errors) from exc
     except DjangoValidationError as exc:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        if getattr(exc, "rows", None):
+            errors = {**errors, "participants": exc.rows}
         raise ValidationError(flatten_errors(errors)) from exc
 
 
@@ -152,12 +164,6 @@ class EngagementViewSet(viewsets.ModelViewSet):
         serializer = self.get_serializer(engagement, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
         arguments = serializer.service_arguments()
-        if "after_action" in arguments and arguments["after_action"] is None:
-            arguments.pop("after_action")
-            if AfterActionReport.objects.filter(engagement=engagement).exists():
-                raise ValidationError(
-                    {"after_action": [_("An after-action report cannot be removed; change its fields instead.")]}
-                )
         with service_errors():
             result = services.engagement_update(engagement=engagement, updated_by=request.user, **arguments)
         return self._respond(result.engagement.pk, warnings=result.warnings)
@@ -206,7 +212,9 @@ class EngagementViewSet(viewsets.ModelViewSet):
     @extend_schema(
         summary="Move an engagement along its life cycle",
         description="Only forward (planned, approved, in_progress, completed), or to cancelled from any status "
-        "but completed. Answers with the whole engagement.",
+        "but completed and never once it has an after-action report; in_progress needs start_date <= today, "
+        "completed end_date <= today (the same status policy as the pages and the import). Answers with the whole "
+        "engagement.",
         request=EngagementStatusSerializer,
         responses={200: EngagementSerializer, 409: CONFLICT},
         examples=[
@@ -235,35 +243,16 @@ class EngagementViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Submit or edit the after-action report",
-        description="For in-progress or completed engagements. The first submission needs summary and the three "
+        description="For in-progress or completed engagements (a new report once start_date <= today); a report "
+        "is never removed. The first submission needs summary and the three "
         "ratings; later ones change only the fields given. 201 when the report is new, 200 when edited.",
         request=AfterActionSerializer,
         responses={200: AfterActionSerializer, 201: AfterActionSerializer},
         examples=[
-            OpenApiExample(
-                "report",
-                value={
-                    "summary": "Combined staff planning and live fire completed as planned.",
-                    "interoperability_rating": 4,
-                    "capacity_rating": 3,
-                    "trust_rating": 5,
-                    "lessons_learned": "Radio interoperability needs a common crypto fill plan.",
-                    "recommendations": "Add a communications working group to the planning conferences.",
-                },
-                request_only=True,
-            ),
+            OpenApiExample("report", value=REPORT_EXAMPLE, request_only=True),
             OpenApiExample(
                 "submitted",
-                value={
-                    "summary": "Combined staff planning and live fire completed as planned.",
-                    "interoperability_rating": 4,
-                    "capacity_rating": 3,
-                    "trust_rating": 5,
-                    "lessons_learned": "Radio interoperability needs a common crypto fill plan.",
-                    "recommendations": "Add a communications working group to the planning conferences.",
-                    "submitted_by": "planner",
-                    "submitted_at": "2026-06-02T08:00:00Z",
-                },
+                value={**REPORT_EXAMPLE, "submitted_by": "planner", "submitted_at": "2026-06-02T08:00:00Z"},
                 response_only=True,
                 status_codes=["200", "201"],
             ),

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from engagements import services
+from engagements import rules, services
 from engagements.forms import (
     AfterActionForm,
     EngagementForm,
@@ -79,7 +79,13 @@ def test_engagement_form_gives_the_service_codes(choices):
 
 
 def test_editing_offers_the_current_status_and_the_allowed_moves_only(choices):
-    form = EngagementForm(choices=choices, current_status="in_progress")
+    moves = rules.status_moves(
+        current="in_progress",
+        has_report=False,
+        start_date=datetime.date(2025, 1, 1),
+        end_date=datetime.date(2025, 1, 2),
+    )
+    form = EngagementForm(choices=choices, status_choices=["in_progress", *moves])
     assert [value for value, _ in form.fields["status"].choices] == ["in_progress", "completed", "cancelled"]
     assert [value for value, _ in EngagementForm(choices=choices).fields["status"].choices] == [
         "planned",
@@ -111,11 +117,18 @@ def test_formset_skips_blank_rows_drops_removed_ones_and_flags_repeats(choices):
         rows_data([{"partner": "USA", "role": "lead"}, {"partner": "FRA"}, {"partner": "USA", "role": "trainer"}]),
         choices=choices,
     )
-    assert not repeated.is_valid()
-    assert repeated.forms[2].errors["partner"] == [
-        "This partner is already listed in row 1: give each partner one row."
-    ]
+    assert repeated.is_valid()  # parsed; the service judges the repeat and it lands on the row
+    service_refusal(repeated, choices)
+    assert repeated.forms[2].errors["partner"] == ["United States is listed twice (already listed in row 1)."]
     assert not repeated.forms[0].errors and not repeated.forms[1].errors
+
+
+def service_refusal(formset, choices):
+    form = EngagementForm({}, choices=choices)
+    form.is_valid()
+    with pytest.raises(ValidationError) as refused:
+        services.engagement_create_clean(participants=formset.service_rows(), **form.service_values())
+    apply_service_errors(refused.value, form=form, formset=formset, only_new=True)
 
 
 def test_a_removed_repeat_is_no_repeat(choices):
@@ -139,7 +152,8 @@ def test_a_removed_repeat_is_no_repeat(choices):
 )
 def test_participant_row_errors_stay_on_their_row(choices, row, field, message):
     formset = participant_formset(rows_data([{"partner": "FRA"}, row]), choices=choices)
-    assert not formset.is_valid()
+    if formset.is_valid():  # parsed: the limit is the service's, whose refusal lands on the row
+        service_refusal(formset, choices)
     assert not formset.forms[0].errors
     assert any(error.startswith(message) for error in formset.forms[1].errors[field])
 

@@ -311,7 +311,8 @@ def test_a_status_move_backwards_is_refused_on_update(planner, reference_data):
         ),
         planner,
     )
-    assert [(e.line, e.column) for e in report.errors] == [(2, "status")]
+    # The blank report is refused too: a report, once written, is never removed.
+    assert [(e.line, e.column) for e in report.errors] == [(2, "status"), (2, "aar_summary")]
 
 
 def test_an_import_failing_halfway_writes_nothing(planner, reference_data, monkeypatch):
@@ -482,8 +483,10 @@ def test_cancelling_a_reported_engagement_is_a_bad_row(planner, reference_data):
         trust_rating="",
     )
     report = run(csv_file([cancelled]), planner)
-    assert [(e.line, e.column) for e in report.errors] == [(2, "status")]
+    # Refused twice over: the move (a reported engagement took place) and the blank report (none is removed).
+    assert [(e.line, e.column) for e in report.errors] == [(2, "status"), (2, "aar_summary")]
     assert "after-action report" in report.errors[0].message
+    assert "cannot be removed" in report.errors[1].message
     assert Engagement.objects.get().status == "in_progress"
 
 

@@ -135,7 +135,7 @@ def test_one_bad_participant_means_nothing_is_written(api_for, planner, engageme
 @pytest.mark.parametrize(
     "participants, path, message",
     [
-        ([{"partner": "USA"}, {"partner": "USA"}], "participants[1].partner", "already listed in participants[0]"),
+        ([{"partner": "USA"}, {"partner": "USA"}], "participants[1].partner", "listed twice (already listed in row 1)"),
         ([{"partner": "USA", "personnel": -1}], "participants[0].personnel", "greater than or equal to 0"),
         ([{"partner": "USA", "personnel": 10**30}], "participants[0].personnel", "less than or equal to"),
         ([{"partner": "USA", "role": "boss"}], "participants[0].role", "not a valid choice"),

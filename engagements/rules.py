@@ -1,0 +1,171 @@
+"""The rules of engagements, each defined once and asked by every path: pages (buttons, form choices),
+API, import, admin and the services.
+
+- Which fields an engagement, a participant and a report have, and their limits, come from the model
+  (``engagements/models.py``: max_length, validators, choices): adding a field or changing a limit there
+  changes every path.
+- What the model cannot say stands here: the reference pattern, and the status policy (which moves an
+  engagement may make for its status, report and dates, and why the others are refused).
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from engagements.choices import SCORED_STATUSES, STATUS_ORDER, Status
+from engagements.models import AfterActionReport, Engagement, Participation
+
+REFERENCE_PATTERN = re.compile(r"^ENG-(\d{4})-(\d{6})$")
+
+# Kept by the services themselves (who, when, version, deletion), never given as input.
+_BOOKKEEPING = {"id", "created_by", "updated_by", "version", "deleted_at", "deleted_by", "deletion_reason"}
+
+
+def _input_fields(model, *, leave_out=()) -> list[str]:
+    return [
+        f.name
+        for f in model._meta.concrete_fields
+        if f.editable and f.name not in _BOOKKEEPING and f.name not in leave_out
+    ]
+
+
+# The engagement's own fields as the services, forms, API and files take them, in the model's order.
+ENGAGEMENT_FIELDS = _input_fields(Engagement)
+PARTICIPANT_FIELDS = _input_fields(Participation, leave_out={"engagement"})
+AAR_FIELDS = _input_fields(AfterActionReport, leave_out={"engagement", "submitted_by", "submitted_at"})
+# What a new engagement must be given (fields without a default that may not be blank).
+REQUIRED_FIELDS = [
+    name
+    for name in ENGAGEMENT_FIELDS
+    if not Engagement._meta.get_field(name).blank and not Engagement._meta.get_field(name).has_default()
+]
+
+
+def default(model, name: str):
+    """The value a field takes when none is given (planned, unclassified, empty text, none)."""
+    fixed = _fixed_defaults(model)
+    return fixed[name] if name in fixed else model._meta.get_field(name).get_default()
+
+
+def defaults(model) -> dict:
+    """Every input field's default, by name (fresh values where the default is made by a function)."""
+    return {
+        **_fixed_defaults(model),
+        **{name: model._meta.get_field(name).get_default() for name in _made_defaults(model)},
+    }
+
+
+@functools.cache
+def _fixed_defaults(model) -> dict:
+    fields = [model._meta.get_field(name) for name in _input_fields(model, leave_out={"engagement"})]
+    return {f.name: f.get_default() for f in fields if not (f.has_default() and callable(f.default))}
+
+
+@functools.cache
+def _made_defaults(model) -> tuple[str, ...]:
+    fields = [model._meta.get_field(name) for name in _input_fields(model, leave_out={"engagement"})]
+    return tuple(f.name for f in fields if f.has_default() and callable(f.default))
+
+
+# --- the status policy ------------------------------------------------------------------------------------
+
+# DESIGN "Status and dates": in_progress needs start_date <= today, completed needs end_date <= today, a
+# report needs start_date <= today. Enforced for moves and new reports after creation only: a new
+# engagement may be created in any status, since history is often entered after the fact.
+DATE_RULES = True
+
+
+def _label(status: str) -> str:
+    return str(dict(Status.choices).get(status, status)).lower()
+
+
+def _forward_moves(current: str) -> list[str]:
+    """Any later step of the life cycle, or cancelled; none from completed or cancelled."""
+    if current in (Status.COMPLETED, Status.CANCELLED):
+        return []
+    index = STATUS_ORDER.index(current)
+    return [*STATUS_ORDER[index + 1 :], Status.CANCELLED]
+
+
+def _today(today: datetime.date | None) -> datetime.date:
+    return today or timezone.localdate()
+
+
+def _move_refusal(current, wanted, *, has_report, start_date, end_date, today) -> str | None:
+    if wanted not in _forward_moves(current):
+        allowed = _forward_moves(current)
+        if not allowed:
+            return _("A %(current)s engagement cannot change status any more.") % {"current": _label(current)}
+        return _("Cannot move from %(current)s to %(wanted)s; allowed: %(allowed)s.") % {
+            "current": _label(current),
+            "wanted": _label(wanted),
+            "allowed": ", ".join(_label(s) for s in allowed),
+        }
+    if has_report and wanted not in SCORED_STATUSES:
+        return _("This engagement has an after-action report: it took place and cannot be cancelled.")
+    if DATE_RULES and wanted == Status.IN_PROGRESS and start_date and start_date > today:
+        return _("It cannot be in progress before it starts (%(date)s).") % {"date": start_date.isoformat()}
+    if DATE_RULES and wanted == Status.COMPLETED and end_date and end_date > today:
+        return _("It cannot be completed before it ends (%(date)s).") % {"date": end_date.isoformat()}
+    return None
+
+
+def status_refusal(
+    *,
+    current: str | None,
+    wanted: str,
+    has_report: bool,
+    start_date: datetime.date | None,
+    end_date: datetime.date | None,
+    today: datetime.date | None = None,
+) -> str | None:
+    """Why an engagement in ``current`` (None: being created) may not take ``wanted``; None if it may.
+
+    Afterwards only forward moves, or cancelled from any state but completed; never cancelled once it has an
+    after-action report (the report says it took place); and the dates must allow the new status."""
+    if current is None or wanted == current:
+        return None
+    return _move_refusal(
+        current, wanted, has_report=has_report, start_date=start_date, end_date=end_date, today=_today(today)
+    )
+
+
+def status_moves(
+    *,
+    current: str,
+    has_report: bool,
+    start_date: datetime.date | None,
+    end_date: datetime.date | None,
+    today: datetime.date | None = None,
+) -> list[str]:
+    """The statuses an engagement in ``current`` may move to now (the buttons, the edit form's choices)."""
+    today = _today(today)
+    return [
+        wanted
+        for wanted in _forward_moves(current)
+        if _move_refusal(current, wanted, has_report=has_report, start_date=start_date, end_date=end_date, today=today)
+        is None
+    ]
+
+
+def report_refusal(
+    *, status: str, start_date: datetime.date | None, new: bool, today: datetime.date | None = None
+) -> str | None:
+    """Why an engagement may not carry a (``new``: newly written) after-action report; None if it may."""
+    if status not in SCORED_STATUSES:
+        return _("An after-action report needs the engagement to be in progress or completed.")
+    if DATE_RULES and new and start_date and start_date > _today(today):
+        return _("An after-action report needs the engagement to have started (%(date)s).") % {
+            "date": start_date.isoformat()
+        }
+    return None
+
+
+def report_removal_refusal() -> str:
+    """A report, once written, stays: its ratings feed the scores; its fields may be changed."""
+    return _("An after-action report cannot be removed; change its fields instead.")

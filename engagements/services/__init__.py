@@ -1,0 +1,57 @@
+"""Writes of the engagements app: the one path for pages, API, imports, admin, commands and tasks.
+
+``inputs`` checks (the check-only steps, one validator for every path), ``engagements`` writes,
+``references`` hands out references, ``changes`` is the outbox of partners whose scores went stale.
+"""
+
+from engagements.rules import AAR_FIELDS, ENGAGEMENT_FIELDS
+from engagements.services.changes import changes_coalesced
+from engagements.services.engagements import (
+    SaveResult,
+    StaleVersionError,
+    after_action_submit,
+    engagement_change_status,
+    engagement_create,
+    engagement_create_apply,
+    engagement_delete,
+    engagement_update,
+    engagement_update_apply,
+    engagements_bulk_create,
+    series_create,
+)
+from engagements.services.inputs import (
+    KEEP,
+    CleanEngagement,
+    InputError,
+    Lookups,
+    after_action_clean,
+    engagement_create_clean,
+    engagement_update_clean,
+)
+from engagements.services.references import reference_allocate, reference_reserve
+
+__all__ = [
+    "AAR_FIELDS",
+    "ENGAGEMENT_FIELDS",
+    "KEEP",
+    "CleanEngagement",
+    "InputError",
+    "Lookups",
+    "SaveResult",
+    "StaleVersionError",
+    "after_action_clean",
+    "after_action_submit",
+    "changes_coalesced",
+    "engagement_change_status",
+    "engagement_create",
+    "engagement_create_apply",
+    "engagement_create_clean",
+    "engagement_delete",
+    "engagement_update",
+    "engagement_update_apply",
+    "engagement_update_clean",
+    "engagements_bulk_create",
+    "reference_allocate",
+    "reference_reserve",
+    "series_create",
+]

@@ -1,0 +1,306 @@
+"""Engagement writes: create, update, status, after-action report, delete, bulk create, series.
+
+Each write checks its whole input first with the check-only steps of ``inputs`` (nothing is written when
+one problem is found), runs in one transaction, records who acted (history rows carry the user), and
+records which partners' scores became stale (``changes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from core.history import history_record_created
+from engagements import selectors
+from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation, PartnerChange
+from engagements.services.changes import announce_changes, engagement_changed, scored_partner_ids
+from engagements.services.inputs import (
+    CleanEngagement,
+    Lookups,
+    Problems,
+    after_action_clean,
+    clean_value,
+    engagement_create_clean,
+    engagement_update_clean,
+    resolve_organizations,
+)
+from engagements.services.references import reference_allocate, reference_reserve
+
+
+@dataclass
+class SaveResult:
+    engagement: Engagement
+    warnings: list[dict] = field(default_factory=list)
+
+
+class StaleVersionError(ValidationError):
+    """The engagement changed since the user loaded it; their save would overwrite someone else's."""
+
+
+def _history_user(instance, user):
+    instance._history_user = user
+    return instance
+
+
+def _write_participants(engagement: Engagement, participants: list[dict], user) -> None:
+    existing = {p.partner_id: p for p in engagement.participations.all()}
+    wanted = {row["partner"].pk: row for row in participants}
+    for partner_id, participation in existing.items():
+        if partner_id not in wanted:
+            _history_user(participation, user).delete()
+    for partner_id, row in wanted.items():
+        participation = existing.get(partner_id)
+        if participation is None:
+            _history_user(Participation(engagement=engagement, **row), user).save()
+        elif (participation.role, participation.personnel) != (row["role"], row["personnel"]):
+            participation.role, participation.personnel = row["role"], row["personnel"]
+            _history_user(participation, user).save()
+
+
+def _write_after_action(engagement: Engagement, values: dict, user) -> AfterActionReport:
+    report = AfterActionReport.objects.filter(engagement=engagement).first()
+    if report is None:
+        values = {"submitted_at": timezone.now(), **{k: v for k, v in values.items() if v is not None}}
+        report = AfterActionReport(engagement=engagement, submitted_by=user, **values)
+    else:
+        for name, value in values.items():
+            setattr(report, name, value)
+    _history_user(report, user).save()
+    return report
+
+
+@transaction.atomic
+def engagement_create(
+    *,
+    created_by,
+    participants: Iterable[Mapping] = (),
+    organizations: Iterable = (),
+    after_action: Mapping | None = None,
+    reference: str | None = None,
+    **data,
+) -> SaveResult:
+    """Create an engagement with its participants, frameworks and (optionally) its after-action report.
+
+    A new engagement may be created in any status: history is often entered after the fact.
+    """
+    checked = engagement_create_clean(
+        participants=participants, organizations=organizations, after_action=after_action, reference=reference, **data
+    )
+    engagement = engagement_create_apply(checked=checked, created_by=created_by)
+    return SaveResult(engagement=engagement, warnings=selectors.deconfliction_warnings(engagement=engagement))
+
+
+def engagement_create_apply(*, checked: CleanEngagement, created_by) -> Engagement:
+    """Write a new engagement that ``engagement_create_clean`` accepted."""
+    engagement = Engagement(**checked.fields, created_by=created_by, updated_by=created_by)
+    if checked.reference:
+        reference_reserve(reference=checked.reference)
+        engagement.reference = checked.reference
+    else:
+        engagement.reference = reference_allocate(year=engagement.start_date.year)[0]
+    _history_user(engagement, created_by).save()
+    if checked.organizations:
+        engagement.organizations.set(checked.organizations)
+    _write_participants(engagement, checked.participants, created_by)
+    if checked.after_action is not None:
+        _write_after_action(engagement, checked.after_action, created_by)
+    engagement_changed(engagement)
+    return engagement
+
+
+def _locked(engagement: Engagement, expected_version: int | None) -> Engagement:
+    engagement = Engagement.objects.select_for_update().get(pk=engagement.pk)
+    if engagement.deleted_at is not None:
+        raise ValidationError(_("This engagement has been deleted."))
+    if expected_version is not None and int(expected_version) != engagement.version:
+        raise StaleVersionError(
+            {
+                "version": [
+                    _(
+                        "Someone else saved this engagement while you were editing it (now version %(v)s). Reload it to see their changes, then apply yours again."
+                    )
+                    % {"v": engagement.version}
+                ]
+            }
+        )
+    return engagement
+
+
+@transaction.atomic
+def engagement_update(
+    *, engagement: Engagement, updated_by, expected_version: int | None = None, **changes
+) -> SaveResult:
+    """Change any subset of an engagement's fields; ``participants``/``organizations`` replace the sets;
+    ``after_action`` adds or edits the report (it cannot be removed). ``changes`` are checked by
+    ``engagement_update_clean`` on the locked row, then applied."""
+    engagement = _locked(engagement, expected_version)
+    checked = engagement_update_clean(engagement=engagement, **changes)
+    engagement_update_apply(engagement=engagement, checked=checked, updated_by=updated_by)
+    return SaveResult(engagement=engagement, warnings=selectors.deconfliction_warnings(engagement=engagement))
+
+
+def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement, updated_by) -> None:
+    """Write a change that ``engagement_update_clean`` accepted to the locked ``engagement``."""
+    old_partners = scored_partner_ids(engagement)
+    old_span = (engagement.start_date, engagement.end_date)
+    for name, value in checked.fields.items():
+        setattr(engagement, name, value)
+    engagement.updated_by = updated_by
+    engagement.version += 1  # the row is locked (select_for_update), so this cannot race
+    _history_user(engagement, updated_by).save()
+    engagement.refresh_from_db()
+    if checked.organizations is not None:
+        engagement.organizations.set(checked.organizations)
+    if checked.participants is not None:
+        _write_participants(engagement, checked.participants, updated_by)
+    if checked.after_action is not None:
+        _write_after_action(engagement, checked.after_action, updated_by)
+    engagement_changed(engagement, partner_ids=old_partners, span=old_span)
+
+
+def engagement_change_status(
+    *, engagement: Engagement, status: str, user, expected_version: int | None = None
+) -> Engagement:
+    """Move an engagement along its life cycle, as the status policy (``engagements.rules``) allows."""
+    if status == Engagement.objects.only("status").get(pk=engagement.pk).status:
+        return engagement
+    return engagement_update(
+        engagement=engagement, updated_by=user, expected_version=expected_version, status=status
+    ).engagement
+
+
+@transaction.atomic
+def after_action_submit(*, engagement: Engagement, user, **data) -> AfterActionReport:
+    """Submit or edit the engagement's after-action report (in-progress or completed engagements only)."""
+    engagement = Engagement.objects.select_for_update().get(pk=engagement.pk)
+    has_report = AfterActionReport.objects.filter(engagement=engagement).exists()
+    clean = after_action_clean(engagement=engagement, has_report=has_report, **data)
+    report = _write_after_action(engagement, clean, user)
+    Engagement.objects.filter(pk=engagement.pk).update(
+        version=F("version") + 1, updated_by=user, updated_at=timezone.now()
+    )
+    engagement_changed(engagement)
+    return report
+
+
+@transaction.atomic
+def engagement_delete(*, engagement: Engagement, user, reason: str) -> Engagement:
+    """Delete an engagement: it disappears everywhere but stays recorded with who, when and why."""
+    problems = Problems()
+    reason = clean_value(Engagement, "deletion_reason", reason, lambda m: problems.add("reason", m))
+    if not reason and "reason" not in problems.fields:
+        problems.add("reason", _("This field is required."))
+    problems.raise_if_any()
+    engagement = Engagement.objects.select_for_update().get(pk=engagement.pk)
+    if engagement.deleted_at is not None:
+        return engagement
+    engagement.deleted_at = timezone.now()
+    engagement.deleted_by = user
+    engagement.deletion_reason = reason
+    engagement.version += 1  # the row is locked (select_for_update), so this cannot race
+    engagement._change_reason = f"Deleted: {reason}"[:100]
+    _history_user(engagement, user).save()
+    engagement.refresh_from_db()
+    engagement_changed(engagement)
+    return engagement
+
+
+@transaction.atomic
+def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by) -> list[Engagement]:
+    """Create many checked engagements with a few bulk statements (imports, demo data).
+
+    Same rules as ``engagement_create`` (the input went through ``engagement_create_clean``); history rows
+    are written in bulk with the user, and the partners' scores are marked stale once for the whole batch.
+    """
+    if not engagements:
+        return []
+    by_year: dict[int, list[CleanEngagement]] = {}
+    for item in engagements:
+        if item.reference:
+            reference_reserve(reference=item.reference)
+        else:
+            by_year.setdefault(item.fields["start_date"].year, []).append(item)
+    drawn = {year: iter(reference_allocate(year=year, count=len(items))) for year, items in by_year.items()}
+    now = timezone.now()
+    objects = [
+        Engagement(
+            **item.fields,
+            reference=item.reference or next(drawn[item.fields["start_date"].year]),
+            created_by=created_by,
+            updated_by=created_by,
+            created_at=now,
+            updated_at=now,
+        )
+        for item in engagements
+    ]
+    created = Engagement.objects.bulk_create(objects)
+    if any(e.pk is None for e in created):
+        # Databases without RETURNING: read the ids back by reference.
+        ids = dict(
+            Engagement.objects.filter(reference__in=[e.reference for e in created]).values_list("reference", "id")
+        )
+        for engagement in created:
+            engagement.pk = engagement.id = ids[engagement.reference]
+    new_ids = [e.pk for e in created]
+    # History in SQL (core/history.py): the same "created" records bulk_create_with_history writes.
+    history_record_created(Engagement, where_field="id", values=new_ids, user=created_by, date=now)
+    pairs = list(zip(created, engagements, strict=True))
+    through = Engagement.organizations.through
+    through.objects.bulk_create(
+        [through(engagement_id=e.pk, organization_id=o.pk) for e, item in pairs for o in item.organizations]
+    )
+    Participation.objects.bulk_create(
+        [Participation(engagement_id=e.pk, **row) for e, item in pairs for row in item.participants]
+    )
+    history_record_created(Participation, where_field="engagement", values=new_ids, user=created_by, date=now)
+    reports = [
+        AfterActionReport(
+            engagement_id=e.pk,
+            submitted_by=created_by,
+            **{"submitted_at": now, **{k: v for k, v in item.after_action.items() if v is not None}},
+        )
+        for e, item in pairs
+        if item.after_action is not None
+    ]
+    if reports:
+        AfterActionReport.objects.bulk_create(reports)
+        history_record_created(AfterActionReport, where_field="engagement", values=new_ids, user=created_by, date=now)
+    changes = [
+        PartnerChange(partner_id=row["partner"].pk, engagement_id=e.pk, first_day=e.start_date, last_day=e.end_date)
+        for e, item in pairs
+        for row in item.participants
+    ]
+    PartnerChange.objects.bulk_create(changes, batch_size=2000)
+    # Every engagement's days, those without partners too: they move the overview's counts.
+    announce_changes({c.partner_id for c in changes}, {(e.start_date, e.end_date) for e in created})
+    return created
+
+
+@transaction.atomic
+def series_create(
+    *, name: str, slug: str | None = None, description: str = "", lead_organization=None, user=None
+) -> ExerciseSeries:
+    problems = Problems()
+    name = clean_value(ExerciseSeries, "name", name, lambda m: problems.add("name", m)) or ""
+    slug = slugify(slug or name)[:80]
+    if not slug and "name" not in problems.fields:
+        problems.add("slug", _("Give the series a name with letters or digits."))
+    if ExerciseSeries.objects.filter(slug=slug).exists() or ExerciseSeries.objects.filter(name__iexact=name).exists():
+        problems.add("name", _("An exercise series with this name already exists."))
+    leads = [lead_organization] if lead_organization else []
+    leads = resolve_organizations(
+        leads, Lookups.for_input(organizations=leads), lambda m: problems.add("organizations", m)
+    )
+    problems.raise_if_any()
+    series = ExerciseSeries(
+        name=name, slug=slug, description=description, lead_organization=leads[0] if leads else None
+    )
+    _history_user(series, user).save()
+    return series
