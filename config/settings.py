@@ -358,8 +358,8 @@ SPECTACULAR_SETTINGS = {
         "MembershipStatusEnum": "organizations.choices.MembershipStatus",
         "OrganizationKindEnum": "organizations.choices.OrganizationKind",
         "ParticipantRoleEnum": "engagements.choices.ParticipantRole",
-        "WarningKindEnum": "engagements.api.serializers.WarningKind",
-        "ChangeActionEnum": "engagements.api.serializers.ChangeAction",
+        "WarningKindEnum": "engagements.choices.WarningKind",
+        "ChangeActionEnum": "engagements.choices.ChangeAction",
     },
 }
 

@@ -11,6 +11,18 @@ def _engagement_page(values: dict) -> str:
     return reverse("engagements:detail", args=[values.get("engagement_id", values["pk"])])
 
 
+def _part_of_engagement(name, **related) -> AuditSubject:
+    """A record that belongs to an engagement (a participation, a report): linked to the engagement's page
+    while the engagement is not deleted."""
+    return AuditSubject(
+        name=name,
+        related={"engagement_id": "engagements.engagement", **related},
+        link=_engagement_page,
+        link_fields=("engagement_id",),
+        live=Q(engagement__deleted_at__isnull=True),
+    )
+
+
 def register() -> None:
     audit_subject_register(
         "engagements.engagement",
@@ -23,31 +35,24 @@ def register() -> None:
     )
     audit_subject_register(
         "engagements.participation",
-        AuditSubject(
-            name=lambda record, label: (
+        _part_of_engagement(
+            lambda record, label: (
                 gettext("%(partner)s in %(engagement)s")
                 % {
                     "partner": label("partners.partnernation", record.partner_id),
                     "engagement": label("engagements.engagement", record.engagement_id),
                 }
             ),
-            related={"partner_id": "partners.partnernation", "engagement_id": "engagements.engagement"},
-            link=_engagement_page,
-            link_fields=("engagement_id",),
-            live=Q(engagement__deleted_at__isnull=True),
+            partner_id="partners.partnernation",
         ),
     )
     audit_subject_register(
         "engagements.afteractionreport",
-        AuditSubject(
-            name=lambda record, label: (
+        _part_of_engagement(
+            lambda record, label: (
                 gettext("Report on %(engagement)s")
                 % {"engagement": label("engagements.engagement", record.engagement_id)}
-            ),
-            related={"engagement_id": "engagements.engagement"},
-            link=_engagement_page,
-            link_fields=("engagement_id",),
-            live=Q(engagement__deleted_at__isnull=True),
+            )
         ),
     )
     audit_subject_register(

@@ -60,3 +60,18 @@ class ParticipantRole(models.TextChoices):
     OBSERVER = "observer", _("Observer")
     TRAINER = "trainer", _("Trainer")
     TRAINEE = "trainee", _("Trainee")
+
+
+class WarningKind(models.TextChoices):
+    """The kinds of deconfliction warning engagements.selectors.deconfliction_warnings gives."""
+
+    PARTNER_OVERLAP = "partner_overlap", _("A partner is already in another engagement on overlapping dates")
+    HOST_OVERLAP = "host_overlap", _("Another engagement in the same host country on overlapping dates")
+    LIKELY_DUPLICATE = "likely_duplicate", _("Same series or a similar title, same host, start within 7 days")
+
+
+class ChangeAction(models.TextChoices):
+    CREATED = "created", _("created")
+    UPDATED = "updated", _("updated")
+    DELETED = "deleted", _("deleted")
+    WITHDRAWN = "withdrawn", _("withdrawn (now restricted: no longer visible to you)")

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import re
 
-from django.db import models
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.utils.field_mapping import get_field_kwargs
 
-from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
+from engagements.choices import (
+    ChangeAction,
+    Domain,
+    EngagementType,
+    ParticipantRole,
+    Sensitivity,
+    Status,
+    ThreatFocus,
+    WarningKind,
+)
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
 from engagements.rules import ENGAGEMENT_FIELDS
 
@@ -103,21 +111,6 @@ class AfterActionSerializer(serializers.Serializer):
 
     def get_submitted_by(self, report) -> str | None:
         return report.submitted_by.get_username() if report.submitted_by_id else None
-
-
-class WarningKind(models.TextChoices):
-    """The kinds of deconfliction warning engagements.selectors.deconfliction_warnings gives."""
-
-    PARTNER_OVERLAP = "partner_overlap", _("A partner is already in another engagement on overlapping dates")
-    HOST_OVERLAP = "host_overlap", _("Another engagement in the same host country on overlapping dates")
-    LIKELY_DUPLICATE = "likely_duplicate", _("Same series or a similar title, same host, start within 7 days")
-
-
-class ChangeAction(models.TextChoices):
-    CREATED = "created", _("created")
-    UPDATED = "updated", _("updated")
-    DELETED = "deleted", _("deleted")
-    WITHDRAWN = "withdrawn", _("withdrawn (now restricted: no longer visible to you)")
 
 
 class WarningSerializer(serializers.Serializer):
