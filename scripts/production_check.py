@@ -217,9 +217,19 @@ def run_checks(client: Client, processes: dict, env: dict) -> None:
     )
     if "sessionid" not in client.cookies:
         raise CheckFailed("logging in set no session cookie")
-    for path in ("/", "/engagements/", "/assessments/", "/partners/", "/api/docs/"):
+    for path in ("/", "/engagements/", "/assessments/", "/partners/"):
         client.expect(200, "GET", path)
-    log("logged in; home, engagements, assessments, partners and the API docs answer 200")
+    scripts = set()
+    for path in ("/api/docs/", "/api/redoc/"):
+        _, page = client.expect(200, "GET", path)
+        scripts |= {
+            src for src in re.findall(r'<script[^>]+src="([^"]+)"', page.decode()) if src.startswith("/static/")
+        }
+    if not scripts:
+        raise CheckFailed("the API documentation pages load no script of their own")
+    for src in scripts:
+        client.expect(200, "GET", src)
+    log(f"logged in; home, engagements, assessments, partners and both API docs answer 200 ({len(scripts)} scripts)")
 
     # 4. A token, and an engagement written through the API.
     api = Client(client.port)
