@@ -1,6 +1,7 @@
 """Docker cannot run here, so the compose file is checked as data: five services, the right commands,
 health checks, and web waiting for healthy PostgreSQL and Redis."""
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -94,8 +95,15 @@ def test_env_example_names_the_required_production_variables():
 
 @pytest.mark.parametrize(("arguments", "address"), [([], "127.0.0.1:8000"), (["PORT=8001"], "127.0.0.1:8001")])
 def test_make_run_serves_on_the_chosen_port(arguments, address):
-    # -n prints the commands without running them; the last one starts the server.
+    # -n prints the commands without running them; the last one starts the server. Run inside `make test`,
+    # a nested make inherits MAKEFLAGS and would print its directory after the commands.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     printed = subprocess.run(
-        ["make", "-n", "run", *arguments], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", "run", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert printed.splitlines()[-1].endswith(f"runserver {address}")
