@@ -18,7 +18,15 @@ from django.db.models import Avg, Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncQuarter
 from django.utils.text import slugify
 
-from assessments.choices import COMPONENTS, Component, RunStatus, score_labels
+from assessments.choices import (
+    COMPONENTS,
+    CONFIDENCE_HIGH_MIN_ENGAGEMENTS,
+    CONFIDENCE_HIGH_MIN_REPORTS,
+    CONFIDENCE_LOW_MIN_ENGAGEMENTS,
+    Component,
+    RunStatus,
+    score_labels,
+)
 from assessments.models import (
     ActivityScope,
     Alert,
@@ -45,6 +53,7 @@ from assessments.services.scoring import (
     RATED_COMPONENTS,
     ScoreInputs,
     components_from,
+    confidence_of,
     engagement_contribution,
     inputs_add,
 )
@@ -160,7 +169,10 @@ def quarter_scores(*, scope: Scope, quarter: Quarter, model: ScoringModel | None
 
 
 def score_movers(*, scope: Scope, quarter: Quarter, model: ScoringModel | None = None) -> dict:
-    """The partners whose overall score rose and fell most since the previous quarter (two queries)."""
+    """The partners whose overall score rose and fell most since the previous quarter (two queries).
+
+    Low-confidence scores stay in the lists, marked as such (the page shows each mover's confidence):
+    leaving them out would hide the drops that also raise alerts. The methodology page says so."""
     scores = quarter_scores(scope=scope, quarter=quarter, model=model)
     return {
         "risers": list(scores.filter(delta_overall__gt=0).order_by("-delta_overall", "partner__name")[:MOVERS]),
@@ -511,3 +523,21 @@ def worked_example(model: ScoringModel) -> dict:
 
 def scoring_models() -> QuerySet[ScoringModel]:
     return ScoringModel.objects.annotate(score_count=Count("scores")).order_by("-version")
+
+
+# Counts (engagements, after-action reports) the methodology page runs through the confidence rule.
+CONFIDENCE_EXAMPLES = [(2, 2), (5, 0), (5, 2), (8, 2), (8, 3)]
+
+
+def confidence_rules() -> dict:
+    """What the methodology page says about confidence, from the rule's constants and ``confidence_of``
+    itself (examples)."""
+    return {
+        "low_min_engagements": CONFIDENCE_LOW_MIN_ENGAGEMENTS,
+        "high_min_engagements": CONFIDENCE_HIGH_MIN_ENGAGEMENTS,
+        "high_min_reports": CONFIDENCE_HIGH_MIN_REPORTS,
+        "examples": [
+            {"engagements": n, "reports": r, "level": confidence_of(engagement_count=n, report_count=r)}
+            for n, r in CONFIDENCE_EXAMPLES
+        ],
+    }

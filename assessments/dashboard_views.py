@@ -328,6 +328,8 @@ def methodology(request):
         "section": "methodology",
         "half_life_years": model.half_life_days / 365,
         "multilateral_min_partners": MULTILATERAL_MIN_PARTNERS,
+        "confidence": dash.confidence_rules(),
+        "current_quarter": Quarter.current(),
     }
     return render(request, "assessments/methodology.html", context, status=status)
 

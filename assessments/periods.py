@@ -72,6 +72,12 @@ class Quarter:
         """The ``lookback`` quarters ending with this one, oldest first."""
         return [self.shift(-offset) for offset in range(lookback - 1, -1, -1)]
 
+    def is_provisional(self, today: datetime.date | None = None) -> bool:
+        """True while the quarter has not ended (its last day is today or later): its scores can still
+        change as engagements of its last days are entered. Derived from the date each time it is asked,
+        never stored, so it cannot go stale when the quarter ends without a run."""
+        return self.end >= (today or timezone.localdate())
+
     def __str__(self) -> str:
         return f"{self.year}-Q{self.number}"
 
