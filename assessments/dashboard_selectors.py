@@ -38,6 +38,7 @@ from assessments.models import (
 )
 from assessments.periods import Quarter, quarter_range
 from assessments.selectors import (
+    alert_list,
     alert_member_of_on_period_end,
     indicator_list,
     member_of_on_period_end,
@@ -216,6 +217,19 @@ def open_alerts(*, scope: Scope, quarter: Quarter, model: ScoringModel | None = 
         .select_related("partner")
         .order_by("-period", "delta_overall", "partner__name")
     )
+
+
+def alert_workspace(
+    *, scope: Scope, quarter: Quarter | None = None, acknowledged: bool | None = None, model: ScoringModel | None = None
+) -> QuerySet[Alert]:
+    """The alerts workspace's rows: the model's alerts (``selectors.alert_list``: open first, newest quarter,
+    steepest drop) narrowed like the overview (``scope``), to one quarter and to open or acknowledged ones."""
+    rows = scope.alerts(alert_list(scoring_model=model))
+    if quarter is not None:
+        rows = rows.filter(period=quarter.start)
+    if acknowledged is not None:
+        rows = rows.filter(acknowledged_at__isnull=not acknowledged)
+    return rows
 
 
 # --- engagement counts --------------------------------------------------------------------------------------
