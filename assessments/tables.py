@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from assessments.choices import COMPONENTS
+from assessments.periods import quarter_display
 from assessments.services.scoring import MULTILATERAL_MIN_PARTNERS
 from assessments.templatetags.dashboards import confidence_badge, percent, provisional_note, query, score, signed
 
@@ -101,7 +102,7 @@ def history_rows(history, *, quarter, request) -> SafeString:
         return (
             mark_safe(' class="selected"') if s.quarter == quarter else "",
             query(context, period=s.period_label),
-            s.period_label,
+            quarter_display(s.quarter),
             score(s.overall),
             " drop" if drop else "",
             signed(s.delta_overall),

@@ -7,6 +7,8 @@ from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext
 
+from assessments.periods import quarter_display
+
 register = template.Library()
 
 # Never carried from one view to the next: a CSV request, or the page of a list whose filters changed.
@@ -140,5 +142,6 @@ def provisional_note(quarter) -> str:
 
 @register.filter
 def quarter_label(value) -> str:
-    """A quarter as pages show it: ``2026-Q4`` (the value the API, CSV and URLs use)."""
-    return str(value)
+    """A quarter as pages show it in the active language ("T4 2026", "2026-Q4"): ``quarter_display``.
+    Only for text; links, form values and exports keep ``YYYY-Qn``."""
+    return quarter_display(value)
