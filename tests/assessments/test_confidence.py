@@ -207,3 +207,18 @@ def test_the_methodology_page_states_the_rule_from_the_code(reference_data, view
     assert '<td class="num">8</td><td class="num">2</td><td><span class="badge badge-confidence-medium">' in section
     assert '<td class="num">8</td><td class="num">3</td><td><span class="badge badge-confidence-high">' in section
     assert "marked provisional" in section
+
+
+def test_the_migration_fills_in_scores_stored_before_it(known):
+    # Scores stored before the fields existed had the defaults (0 reports, low); the migration's backfill
+    # gives them what a run would.
+    import importlib
+
+    from django.apps import apps
+
+    PartnerScore.objects.update(report_count=0, confidence="low")
+    migration = importlib.import_module("assessments.migrations.0007_score_confidence")
+    migration.backfill(apps, None)
+    assert (stored("MAR").report_count, stored("MAR").confidence) == (3, "high")
+    assert (stored("KEN").report_count, stored("KEN").confidence) == (2, "medium")
+    assert (stored("SEN").report_count, stored("SEN").confidence) == (0, "low")
