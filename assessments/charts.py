@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from assessments.periods import quarter_display
+
 
 def _rounded(value):
     return None if value is None else round(value, 2)
@@ -17,7 +19,7 @@ def trend_chart(rows: list[dict], names: list[tuple[str, str]], *, full_scale: b
     fits the values (a mean of many partners moves little on a 0-100 axis)."""
     return {
         "kind": "line",
-        "labels": [str(row["quarter"]) for row in rows],
+        "labels": [quarter_display(row["quarter"]) for row in rows],
         "datasets": [{"label": str(label), "data": [_rounded(row[name]) for row in rows]} for name, label in names],
         "max": 100 if full_scale else None,
         "zero": full_scale,
@@ -29,7 +31,7 @@ def activity_chart(activity: dict) -> dict:
     return {
         "kind": "bar",
         "stacked": True,
-        "labels": activity["quarters"],
+        "labels": [quarter_display(label) for label in activity["quarters"]],
         "datasets": [{"label": s["label"], "data": s["counts"]} for s in activity["series"]],
     }
 

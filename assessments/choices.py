@@ -66,5 +66,22 @@ DEFAULT_WEIGHTS = {
 DEFAULT_HALF_LIFE_DAYS = 365
 DEFAULT_LOOKBACK_QUARTERS = 8
 DEFAULT_ACTIVITY_SCALE = 4.0
+
+
+class Confidence(models.TextChoices):
+    """How far a score can be trusted, from how many engagements and after-action reports it rests on
+    (DESIGN.md, "Second edition": Scores). The rule itself is ``assessments.services.scoring.confidence_of``."""
+
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+# confidence_of: low below LOW_MIN_ENGAGEMENTS engagements or without any report; high from
+# HIGH_MIN_ENGAGEMENTS engagements and HIGH_MIN_REPORTS reports; medium between.
+CONFIDENCE_LOW_MIN_ENGAGEMENTS = 3
+CONFIDENCE_HIGH_MIN_ENGAGEMENTS = 8
+CONFIDENCE_HIGH_MIN_REPORTS = 3
+
 # An overall score falling by this many points or more from one quarter to the next raises an alert.
 ALERT_DROP = -10.0

@@ -73,7 +73,16 @@ def overview_csv(table: str, *, quarter, scores, data: dict):
     if table == "alerts":
         return csv_response(
             filename=f"open-alerts-to-{quarter}.csv",
-            header=["partner", "name", "period", "previous_overall", "overall", "delta_overall", "raised_at"],
+            header=[
+                "partner",
+                "name",
+                "period",
+                "previous_overall",
+                "overall",
+                "delta_overall",
+                "raised_at",
+                "provisional",
+            ],
             rows=(
                 [
                     a.partner.iso3,
@@ -83,6 +92,7 @@ def overview_csv(table: str, *, quarter, scores, data: dict):
                     _num(a.overall),
                     _num(a.delta_overall),
                     a.raised_at.isoformat(),
+                    a.provisional,
                 ]
                 for a in alerts
             ),
@@ -111,6 +121,10 @@ SCORE_CSV_HEADER = [
     "delta_overall",
     "scoring_model",
     "computed_at",
+    # Added with the second edition: at the end, so that readers of the earlier columns by position go on working.
+    "report_count",
+    "confidence",
+    "provisional",
 ]
 
 
@@ -128,6 +142,9 @@ def scores_csv(scores, *, filename: str):
             _num(s.delta_overall),
             s.scoring_model.version,
             s.computed_at.isoformat(),
+            s.report_count,
+            s.confidence,
+            s.provisional,
         ]
         for s in scores
     )

@@ -18,7 +18,15 @@ from django.db.models import Avg, Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncQuarter
 from django.utils.text import slugify
 
-from assessments.choices import COMPONENTS, Component, RunStatus, score_labels
+from assessments.choices import (
+    COMPONENTS,
+    CONFIDENCE_HIGH_MIN_ENGAGEMENTS,
+    CONFIDENCE_HIGH_MIN_REPORTS,
+    CONFIDENCE_LOW_MIN_ENGAGEMENTS,
+    Component,
+    RunStatus,
+    score_labels,
+)
 from assessments.models import (
     ActivityScope,
     Alert,
@@ -30,6 +38,7 @@ from assessments.models import (
 )
 from assessments.periods import Quarter, quarter_range
 from assessments.selectors import (
+    alert_list,
     alert_member_of_on_period_end,
     indicator_list,
     member_of_on_period_end,
@@ -45,6 +54,7 @@ from assessments.services.scoring import (
     RATED_COMPONENTS,
     ScoreInputs,
     components_from,
+    confidence_of,
     engagement_contribution,
     inputs_add,
 )
@@ -160,7 +170,10 @@ def quarter_scores(*, scope: Scope, quarter: Quarter, model: ScoringModel | None
 
 
 def score_movers(*, scope: Scope, quarter: Quarter, model: ScoringModel | None = None) -> dict:
-    """The partners whose overall score rose and fell most since the previous quarter (two queries)."""
+    """The partners whose overall score rose and fell most since the previous quarter (two queries).
+
+    Low-confidence scores stay in the lists, marked as such (the page shows each mover's confidence):
+    leaving them out would hide the drops that also raise alerts. The methodology page says so."""
     scores = quarter_scores(scope=scope, quarter=quarter, model=model)
     return {
         "risers": list(scores.filter(delta_overall__gt=0).order_by("-delta_overall", "partner__name")[:MOVERS]),
@@ -204,6 +217,19 @@ def open_alerts(*, scope: Scope, quarter: Quarter, model: ScoringModel | None = 
         .select_related("partner")
         .order_by("-period", "delta_overall", "partner__name")
     )
+
+
+def alert_workspace(
+    *, scope: Scope, quarter: Quarter | None = None, acknowledged: bool | None = None, model: ScoringModel | None = None
+) -> QuerySet[Alert]:
+    """The alerts workspace's rows: the model's alerts (``selectors.alert_list``: open first, newest quarter,
+    steepest drop) narrowed like the overview (``scope``), to one quarter and to open or acknowledged ones."""
+    rows = scope.alerts(alert_list(scoring_model=model))
+    if quarter is not None:
+        rows = rows.filter(period=quarter.start)
+    if acknowledged is not None:
+        rows = rows.filter(acknowledged_at__isnull=not acknowledged)
+    return rows
 
 
 # --- engagement counts --------------------------------------------------------------------------------------
@@ -511,3 +537,21 @@ def worked_example(model: ScoringModel) -> dict:
 
 def scoring_models() -> QuerySet[ScoringModel]:
     return ScoringModel.objects.annotate(score_count=Count("scores")).order_by("-version")
+
+
+# Counts (engagements, after-action reports) the methodology page runs through the confidence rule.
+CONFIDENCE_EXAMPLES = [(2, 2), (5, 0), (5, 2), (8, 2), (8, 3)]
+
+
+def confidence_rules() -> dict:
+    """What the methodology page says about confidence, from the rule's constants and ``confidence_of``
+    itself (examples)."""
+    return {
+        "low_min_engagements": CONFIDENCE_LOW_MIN_ENGAGEMENTS,
+        "high_min_engagements": CONFIDENCE_HIGH_MIN_ENGAGEMENTS,
+        "high_min_reports": CONFIDENCE_HIGH_MIN_REPORTS,
+        "examples": [
+            {"engagements": n, "reports": r, "level": confidence_of(engagement_count=n, report_count=r)}
+            for n, r in CONFIDENCE_EXAMPLES
+        ],
+    }

@@ -112,6 +112,8 @@ def overview(request):
         next_quarter=quarter.shift(1) if periods and quarter.shift(1) <= periods[0] else None,
         scope=scope,
         tiles=dash.overview_tiles(user=request.user, scope=scope, quarter=quarter, data=data),
+        # "All alerts" opens the workspace on the overview's scope (every quarter: the panel shows earlier ones too).
+        alert_filters=[(name, filters[name]) for name in dash.SCOPE_FIELDS if filters.get(name)],
         quarter_scores=list(dash.quarter_scores(scope=scope, quarter=quarter, model=model)),
         trend_chart=charts.trend_chart(data["trend"], [("overall", _("Mean overall score"))], full_scale=False),
         activity_rows=(
@@ -328,6 +330,8 @@ def methodology(request):
         "section": "methodology",
         "half_life_years": model.half_life_days / 365,
         "multilateral_min_partners": MULTILATERAL_MIN_PARTNERS,
+        "confidence": dash.confidence_rules(),
+        "current_quarter": Quarter.current(),
     }
     return render(request, "assessments/methodology.html", context, status=status)
 

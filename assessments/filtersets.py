@@ -7,7 +7,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from assessments.choices import LineOfEffort, ObjectiveStatus, RunStatus, RunTrigger
+from assessments.choices import Confidence, LineOfEffort, ObjectiveStatus, RunStatus, RunTrigger
 from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore
 from assessments.periods import PeriodError, Quarter
 from assessments.selectors import alert_member_of_on_period_end, member_of_on_period_end
@@ -46,6 +46,7 @@ SCORE_ORDERING = (
     ("period", "period"),
     ("partner__name", "partner"),
     ("engagement_count", "engagement_count"),
+    ("report_count", "report_count"),
     ("activity", "activity"),
     ("interoperability", "interoperability"),
     ("capacity", "capacity"),
@@ -88,6 +89,9 @@ class _PartnerQuarterFilterSet(django_filters.FilterSet):
 
 
 class PartnerScoreFilterSet(_PartnerQuarterFilterSet):
+    confidence = django_filters.ChoiceFilter(
+        choices=Confidence.choices, label=_("Confidence"), help_text=_("low, medium or high")
+    )
     ordering = StableOrderingFilter(fields=SCORE_ORDERING, label=_("Order by"))
     member_of = staticmethod(member_of_on_period_end)
 

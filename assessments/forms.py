@@ -152,3 +152,36 @@ class RecomputeForm(forms.Form):
     period = QuarterField(label=_("Quarter"), required=False)
     partner = PartnerCodeField(label=_("Partner"), required=False)
     next = forms.CharField(required=False, max_length=2000)
+
+
+class AlertFilterForm(DashboardFilterForm):
+    """The alerts workspace's filters: the overview's (any quarter by default) and whether acknowledged."""
+
+    acknowledged = forms.ChoiceField(
+        label=_("Acknowledged"),
+        required=False,
+        choices=[("", _("Open and acknowledged")), ("no", _("No")), ("yes", _("Yes"))],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["acknowledged"].error_messages["invalid_choice"] = _("Choose yes, no or nothing.")
+
+
+class AlertBulkAcknowledgeForm(forms.Form):
+    """Acknowledge the ticked alerts with one note."""
+
+    alerts = forms.ModelMultipleChoiceField(
+        label=_("Alerts"),
+        queryset=None,
+        error_messages={
+            "required": _("Tick at least one alert to acknowledge."),
+            "invalid_choice": _("Alert %(value)s does not exist (any more): reload the page."),
+            "invalid_pk_value": _("“%(pk)s” is not an alert number."),
+        },
+    )
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+    def __init__(self, *args, alerts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["alerts"].queryset = alerts

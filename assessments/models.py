@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from assessments.choices import COMPONENTS, LineOfEffort, ObjectiveStatus, RunStatus, RunTrigger
+from assessments.choices import COMPONENTS, Confidence, LineOfEffort, ObjectiveStatus, RunStatus, RunTrigger
 from assessments.periods import Quarter
 
 
@@ -260,6 +260,12 @@ class PartnerScore(models.Model):
     multilateral = models.FloatField(_("multilateral"), null=True)
     objectives = models.FloatField(_("objectives"), null=True)
     engagement_count = models.PositiveIntegerField(_("engagements"), default=0)
+    report_count = models.PositiveIntegerField(
+        _("after-action reports"), default=0, help_text=_("Counted engagements with an after-action report.")
+    )
+    confidence = models.CharField(
+        _("confidence"), max_length=8, choices=Confidence.choices, default=Confidence.LOW, db_index=True
+    )
     delta_overall = models.FloatField(_("change from previous quarter"), null=True)
     run = models.ForeignKey(
         AssessmentRun, verbose_name=_("run"), null=True, blank=True, on_delete=models.SET_NULL, related_name="scores"
@@ -287,6 +293,11 @@ class PartnerScore(models.Model):
     @property
     def period_label(self) -> str:
         return str(self.quarter)
+
+    @property
+    def provisional(self) -> bool:
+        """True while the quarter has not ended (computed, never stored: see ``Quarter.is_provisional``)."""
+        return self.quarter.is_provisional()
 
 
 class Alert(models.Model):
@@ -327,6 +338,15 @@ class Alert(models.Model):
     @property
     def period_label(self) -> str:
         return str(Quarter.of(self.period))
+
+    @property
+    def quarter(self) -> Quarter:
+        return Quarter.of(self.period)
+
+    @property
+    def provisional(self) -> bool:
+        """The alert's quarter has not ended: its score, and so the drop, may still move."""
+        return self.quarter.is_provisional()
 
 
 class ActivityScope(models.TextChoices):

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 FIRST_YEAR = 1900
@@ -72,8 +73,36 @@ class Quarter:
         """The ``lookback`` quarters ending with this one, oldest first."""
         return [self.shift(-offset) for offset in range(lookback - 1, -1, -1)]
 
+    def is_provisional(self, today: datetime.date | None = None) -> bool:
+        """True while the quarter has not ended (its last day is today or later): its scores can still
+        change as engagements of its last days are entered. Derived from the date each time it is asked,
+        never stored, so it cannot go stale when the quarter ends without a run."""
+        return self.end >= (today or timezone.localdate())
+
     def __str__(self) -> str:
         return f"{self.year}-Q{self.number}"
+
+
+# How pages write a quarter, by language (the first part of the language code); others use Quarter.__str__.
+# Only pages: the API, CSV exports and URLs always say 2025-Q3, whatever the reader's language.
+QUARTER_DISPLAY = {"fr": "T{number} {year}"}
+
+
+def quarter_display(value, language: str | None = None) -> str:
+    """A quarter as a page shows it in ``language`` (the active one by default): "T4 2026" in French,
+    "2026-Q4" in English. ``value`` is a Quarter, a date in the quarter, or a ``YYYY-Qn`` label; anything
+    else is returned as text unchanged. The one formatting function for quarters on pages."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime.date):
+        quarter = Quarter.of(value)
+    else:
+        try:
+            quarter = Quarter.parse(value)
+        except PeriodError:
+            return str(value)
+    fmt = QUARTER_DISPLAY.get((language or get_language() or "").split("-")[0].lower())
+    return fmt.format(year=quarter.year, number=quarter.number) if fmt else str(quarter)
 
 
 def quarter_range(first: Quarter, last: Quarter) -> list[Quarter]:

@@ -18,8 +18,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from assessments.choices import COMPONENTS
+from assessments.periods import quarter_display
 from assessments.services.scoring import MULTILATERAL_MIN_PARTNERS
-from assessments.templatetags.dashboards import percent, query, score, signed
+from assessments.templatetags.dashboards import confidence_badge, percent, provisional_note, query, score, signed
 
 _MARKER = "8642097531"
 
@@ -101,12 +102,14 @@ def history_rows(history, *, quarter, request) -> SafeString:
         return (
             mark_safe(' class="selected"') if s.quarter == quarter else "",
             query(context, period=s.period_label),
-            s.period_label,
+            quarter_display(s.quarter),
             score(s.overall),
             " drop" if drop else "",
             signed(s.delta_overall),
             format_html_join("", '<td class="num">{}</td>', ((score(getattr(s, name)),) for name in COMPONENTS)),
             s.engagement_count,
+            confidence_badge(s),
+            provisional_note(s),
             short_datetime(computed),
             run,
             s.scoring_model.version,
@@ -115,6 +118,6 @@ def history_rows(history, *, quarter, request) -> SafeString:
     return format_html_join(
         "\n",
         '<tr{}><td><a data-inplace href="{}">{}</a></td><td class="num"><strong>{}</strong></td>'
-        '<td class="num{}">{}</td>{}<td class="num">{}</td><td class="nowrap">{}{} · v{}</td></tr>',
+        '<td class="num{}">{}</td>{}<td class="num">{}</td><td>{} {}</td><td class="nowrap">{}{} · v{}</td></tr>',
         (cells(s) for s in history),
     )

@@ -12,6 +12,7 @@ urlpatterns = [
     path("methodology/", dashboard_views.methodology, name="methodology"),
     path("recompute/", dashboard_views.recompute, name="recompute"),
     path("runs/<uuid:run_id>/status/", dashboard_views.run_status, name="run-status"),
+    path("alerts/", views.alert_list, name="alerts"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert-acknowledge"),
     path("runs/", views.run_list, name="runs"),
     path("runs/<uuid:run_id>/", views.run_detail, name="run"),

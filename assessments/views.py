@@ -12,12 +12,22 @@ from django.urls import reverse
 from django.utils.formats import date_format, number_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from assessments import dashboard_selectors as dash
 from assessments import selectors, services
 from assessments.choices import LineOfEffort, ObjectiveStatus, RunTrigger
 from assessments.filtersets import ObjectiveFilterSet
-from assessments.forms import AlertAcknowledgeForm, IndicatorForm, MeasurementForm, ObjectiveForm, RunRequestForm
+from assessments.forms import (
+    AlertAcknowledgeForm,
+    AlertBulkAcknowledgeForm,
+    AlertFilterForm,
+    IndicatorForm,
+    MeasurementForm,
+    ObjectiveForm,
+    RunRequestForm,
+)
 from assessments.models import Indicator, Measurement
 from core.exports import csv_response, wants_csv
 from core.paging import paginate, querystring_without
@@ -51,6 +61,66 @@ def alert_acknowledge(request, pk: int):
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
         return redirect(back)
     return redirect(f"{reverse('assessments:overview')}?period={alert.period_label}#alerts")
+
+
+ALERT_FILTER_FIELDS = ("period", "region", "subregion", "intermediate_region", "organization", "acknowledged")
+
+
+@require_http_methods(["GET", "POST"])
+def alert_list(request):
+    """The alerts workspace: every alert of the active scoring model with the overview's filters, paginated;
+    analysts and admins acknowledge the ticked ones with one note (POST, then back to the same filters)."""
+    can_acknowledge = request.user.has_perm("assessments.acknowledge_alert")
+    if request.method == "POST" and not can_acknowledge:
+        raise PermissionDenied
+    model = services.scoring_model_active()
+    form = AlertFilterForm(
+        request.GET or None,
+        regions=partner_selectors.region_choices("region"),
+        subregions=partner_selectors.region_choices("subregion"),
+        intermediate_regions=partner_selectors.region_choices("intermediate_region"),
+        organizations=partner_selectors.organization_acronyms(),
+    )
+    context = {
+        "form": form,
+        "periods": selectors.score_periods(scoring_model=model),
+        "can_acknowledge": can_acknowledge,
+        "section": "alerts",
+    }
+    if form.is_bound and not form.is_valid():
+        return render(request, "assessments/alert_list.html", {**context, "invalid": True}, status=400)
+    filters = form.cleaned_data if form.is_bound else {}
+    scope = dash.Scope(**{name: filters.get(name, "") for name in dash.SCOPE_FIELDS})
+    acknowledged = {"yes": True, "no": False}.get(filters.get("acknowledged") or "")
+    rows = dash.alert_workspace(scope=scope, quarter=filters.get("period"), acknowledged=acknowledged, model=model)
+    status = 200
+    acknowledge_form = AlertBulkAcknowledgeForm(
+        request.POST if request.method == "POST" else None, alerts=selectors.alert_list(scoring_model=model)
+    )
+    if request.method == "POST":
+        if acknowledge_form.is_valid():
+            try:
+                done = services.alerts_acknowledge(
+                    alert_ids=[a.pk for a in acknowledge_form.cleaned_data["alerts"]],
+                    user=request.user,
+                    note=acknowledge_form.cleaned_data["note"],
+                )
+            except ValidationError as exc:
+                _apply_service_errors(acknowledge_form, exc)
+            else:
+                messages.success(
+                    request,
+                    ngettext("%(count)d alert acknowledged.", "%(count)d alerts acknowledged.", done) % {"count": done},
+                )
+                return redirect(request.get_full_path())
+        status = 400
+    context.update(
+        page=paginate(request, rows),
+        querystring=querystring_without(request, "page"),
+        acknowledge_form=acknowledge_form,
+        ticked={str(pk) for pk in request.POST.getlist("alerts")} if request.method == "POST" else set(),
+    )
+    return render(request, "assessments/alert_list.html", context, status=status)
 
 
 # --- runs ---------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from assessments.choices import Component
+from assessments.choices import Component, Confidence
 from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore
 from assessments.periods import Quarter
 from partners.models import PartnerNation
@@ -28,6 +28,18 @@ class PartnerScoreSerializer(serializers.ModelSerializer):
     period = PeriodField(read_only=True, help_text="Calendar quarter, e.g. 2025-Q3.")
     scoring_model = serializers.IntegerField(source="scoring_model.version", read_only=True)
     run = serializers.UUIDField(source="run_id", read_only=True, allow_null=True)
+    report_count = serializers.IntegerField(
+        read_only=True, help_text="Counted engagements with an after-action report."
+    )
+    confidence = serializers.ChoiceField(
+        choices=Confidence.choices,
+        read_only=True,
+        help_text="low: fewer than 3 engagements or no after-action report; high: 8 or more engagements and "
+        "3 or more reports; medium otherwise.",
+    )
+    provisional = serializers.BooleanField(
+        read_only=True, help_text="True while the quarter has not ended: the score may still change."
+    )
 
     class Meta:
         model = PartnerScore
@@ -43,6 +55,9 @@ class PartnerScoreSerializer(serializers.ModelSerializer):
             "multilateral",
             "objectives",
             "engagement_count",
+            "report_count",
+            "confidence",
+            "provisional",
             "delta_overall",
             "scoring_model",
             "run",
@@ -56,6 +71,9 @@ class AlertSerializer(serializers.ModelSerializer):
     partner_name = serializers.CharField(source="partner.name", read_only=True)
     period = PeriodField(read_only=True, help_text="The quarter whose overall score fell, e.g. 2025-Q3.")
     scoring_model = serializers.IntegerField(source="scoring_model.version", read_only=True)
+    provisional = serializers.BooleanField(
+        read_only=True, help_text="True while the quarter has not ended: the drop may still change."
+    )
     acknowledged = serializers.SerializerMethodField(help_text="Whether an analyst has acknowledged the drop.")
     acknowledged_by = serializers.CharField(
         source="acknowledged_by.username", read_only=True, allow_null=True, default=None
@@ -71,6 +89,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "previous_overall",
             "overall",
             "delta_overall",
+            "provisional",
             "scoring_model",
             "raised_at",
             "acknowledged",

@@ -2,6 +2,7 @@
 
 from assessments.services.objectives import (
     alert_acknowledge,
+    alerts_acknowledge,
     indicator_create,
     indicator_delete,
     indicator_update,
@@ -29,6 +30,7 @@ from assessments.services.scoring import components_from, counted_participations
 
 __all__ = [
     "alert_acknowledge",
+    "alerts_acknowledge",
     "assessment_run_defer",
     "assessment_run_execute",
     "assessment_run_nightly",

@@ -224,16 +224,23 @@ def measurement_delete(*, measurement: Measurement, user=None) -> None:
 # --- alerts -------------------------------------------------------------------------------------------------
 
 
+ALERT_NOTE_MAX = 500  # Alert.note's max_length
+
+
 @transaction.atomic
-def alert_acknowledge(*, alert: Alert, user, note: str = "") -> Alert:
-    """An analyst has seen the drop (and may say why); acknowledging twice keeps the first acknowledgement."""
+def alerts_acknowledge(*, alert_ids, user, note: str = "") -> int:
+    """An analyst has seen these drops (and may say why): the one rule for acknowledging, for one alert or
+    many. Alerts already acknowledged keep their first acknowledgement (who, when, note); returns how many
+    were acknowledged now. One UPDATE, whatever the number of alerts."""
     note = (note or "").strip()
-    if len(note) > 500:
+    if len(note) > ALERT_NOTE_MAX:
         raise ValidationError({"note": [_("At most 500 characters.")]})
-    alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = timezone.now()
-        alert.acknowledged_by = user
-        alert.note = note
-        alert.save(update_fields=["acknowledged_at", "acknowledged_by", "note"])
-    return alert
+    return Alert.objects.filter(pk__in=list(alert_ids), acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now(), acknowledged_by=user, note=note
+    )
+
+
+def alert_acknowledge(*, alert: Alert, user, note: str = "") -> Alert:
+    """One alert acknowledged (``alerts_acknowledge``); the alert as it now is."""
+    alerts_acknowledge(alert_ids=[alert.pk], user=user, note=note)
+    return Alert.objects.get(pk=alert.pk)

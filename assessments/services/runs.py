@@ -502,6 +502,8 @@ def scores_store(
                     scoring_model=model,
                     overall=score.overall,
                     engagement_count=score.engagement_count,
+                    report_count=score.report_count,
+                    confidence=score.confidence,
                     delta_overall=delta,
                     run=run,
                     computed_at=now,
@@ -514,7 +516,17 @@ def scores_store(
         batch_size=BATCH_SIZE,
         update_conflicts=True,
         unique_fields=["partner", "period", "scoring_model"],
-        update_fields=[*COMPONENTS, "overall", "engagement_count", "delta_overall", "run", "computed_at", "period_end"],
+        update_fields=[
+            *COMPONENTS,
+            "overall",
+            "engagement_count",
+            "report_count",
+            "confidence",
+            "delta_overall",
+            "run",
+            "computed_at",
+            "period_end",
+        ],
     )
     for quarter in quarters:
         vanished = _scope(PartnerScore.objects.filter(scoring_model=model, period=quarter.start), partner_ids).exclude(

@@ -35,7 +35,13 @@ from django.db.models import (
 from django.db.models.functions import Abs, Greatest, Least, Ln, Power
 from django.db.models.lookups import LessThan
 
-from assessments.choices import COMPONENTS
+from assessments.choices import (
+    COMPONENTS,
+    CONFIDENCE_HIGH_MIN_ENGAGEMENTS,
+    CONFIDENCE_HIGH_MIN_REPORTS,
+    CONFIDENCE_LOW_MIN_ENGAGEMENTS,
+    Confidence,
+)
 from assessments.models import Indicator, Measurement, ScoringModel
 from assessments.periods import Quarter
 from assessments.sql import DaysBetween, as_float
@@ -52,7 +58,7 @@ class ScoreInputs:
     partner_id: int
     engagement_count: int = 0
     weight_sum: float = 0.0
-    rated_count: int = 0
+    rated_count: int = 0  # counted engagements with an after-action report: the score's ``report_count``
     rated_weight_sum: float = 0.0
     interoperability_points: float = 0.0  # sum of w * (rating - 1) / 4 * 100 over rated engagements
     capacity_points: float = 0.0
@@ -72,6 +78,25 @@ class ComputedScore:
     engagement_count: int
     inputs: ScoreInputs
     weights_used: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def report_count(self) -> int:
+        return self.inputs.rated_count
+
+    @property
+    def confidence(self) -> str:
+        return confidence_of(engagement_count=self.engagement_count, report_count=self.report_count)
+
+
+def confidence_of(*, engagement_count: int, report_count: int) -> str:
+    """How far a score can be trusted (DESIGN.md, "Second edition": Scores): ``low`` with fewer than 3
+    counted engagements or no after-action report, ``high`` with 8 or more engagements and 3 or more reports,
+    ``medium`` otherwise. The only home of the rule: runs store its result, pages and the API read it."""
+    if engagement_count < CONFIDENCE_LOW_MIN_ENGAGEMENTS or report_count == 0:
+        return Confidence.LOW
+    if engagement_count >= CONFIDENCE_HIGH_MIN_ENGAGEMENTS and report_count >= CONFIDENCE_HIGH_MIN_REPORTS:
+        return Confidence.HIGH
+    return Confidence.MEDIUM
 
 
 WEIGHT_CUTOFF_HALF_LIVES = 500  # an engagement this many half-lives old weighs 0 (0.5 ** 500 is about 3e-151)
@@ -262,7 +287,8 @@ def _engagement_sums(*, quarter: Quarter, model: ScoringModel, partner_ids) -> d
         .annotate(
             engagement_count=Count("engagement_id", distinct=True),
             weight_sum=Sum("weight"),
-            rated_count=Count("engagement_id", filter=rated),
+            # report_count of the stored score: distinct, like engagement_count, so both count engagements.
+            rated_count=Count("engagement_id", filter=rated, distinct=True),
             rated_weight_sum=Sum("weight", filter=rated),
             interoperability_points=Sum(F("weight") * _rating_points("interoperability"), filter=rated),
             capacity_points=Sum(F("weight") * _rating_points("capacity"), filter=rated),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django import template
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext
+
+from assessments.periods import quarter_display
 
 register = template.Library()
 
@@ -85,3 +87,61 @@ def percent(value) -> str:
     if value is None:
         return "—"
     return gettext("%(value)s%%") % {"value": number_format(value * 100, 1)}
+
+
+# --- confidence and provisional quarters (DESIGN.md, "Second edition": Scores) ------------------------------
+
+
+def confidence_text(value: str) -> str:
+    """``low`` -> "low confidence", as pages and badges say it."""
+    texts = {
+        "low": gettext("low confidence"),
+        "medium": gettext("medium confidence"),
+        "high": gettext("high confidence"),
+    }
+    return texts.get(value, value)
+
+
+@register.filter
+def confidence_label(value) -> str:
+    return confidence_text(value)
+
+
+@register.simple_tag
+def confidence_badge(score_row) -> str:
+    """A score's confidence as a badge whose title gives the counts it rests on; empty without a score."""
+    if score_row is None or not getattr(score_row, "confidence", ""):
+        return ""
+    title = gettext("%(engagements)s engagements counted, %(reports)s with an after-action report") % {
+        "engagements": score_row.engagement_count,
+        "reports": score_row.report_count,
+    }
+    return format_html(
+        '<span class="badge badge-confidence-{}" title="{}" data-confidence="{}">{}</span>',
+        score_row.confidence,
+        title,
+        score_row.confidence,
+        confidence_text(score_row.confidence),
+    )
+
+
+def provisional_text(quarter) -> str:
+    """ "provisional: the quarter ends on 31 December 2026" (the date in the language's format)."""
+    return gettext("provisional: the quarter ends on %(date)s") % {"date": date_format(quarter.end, "DATE_FORMAT")}
+
+
+@register.simple_tag
+def provisional_note(quarter) -> str:
+    """A badge saying the quarter has not ended and when it does, for a quarter (or anything with
+    ``quarter``) that is provisional; empty otherwise."""
+    quarter = getattr(quarter, "quarter", quarter)
+    if quarter is None or not quarter.is_provisional():
+        return ""
+    return format_html('<span class="badge badge-provisional">{}</span>', provisional_text(quarter))
+
+
+@register.filter
+def quarter_label(value) -> str:
+    """A quarter as pages show it in the active language ("T4 2026", "2026-Q4"): ``quarter_display``.
+    Only for text; links, form values and exports keep ``YYYY-Qn``."""
+    return quarter_display(value)

@@ -18,6 +18,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from assessments.dashboard_selectors import SCORE_BUCKETS
+from assessments.periods import quarter_display
 from partners.maps import HEIGHT, WIDTH, country_shapes, project
 
 register = template.Library()
@@ -95,6 +96,7 @@ def score_map(scores, label: str = "", period: str = "", members=(), zoom: bool 
     page's scope that have no score (shown hatched, with a title saying so); ``zoom``: frame the partners."""
     scores = [s for s in scores if s is not None]
     period = str(period or "")
+    shown = quarter_display(period)  # the tooltips' text; the links keep YYYY-Qn
     paths = _paths_by_numeric()
     query = f"?period={period}" if period else ""
 
@@ -110,7 +112,7 @@ def score_map(scores, label: str = "", period: str = "", members=(), zoom: bool 
         "",
         '<a href="{}"><path class="land score score-{}" d="{}"><title>{}</title></path></a>',
         (
-            (link(s), bucket(s.overall), paths[s.partner.iso_numeric], _label(s, period))
+            (link(s), bucket(s.overall), paths[s.partner.iso_numeric], _label(s, shown))
             for s in scores
             if s.partner.iso_numeric in paths
         ),
@@ -119,7 +121,7 @@ def score_map(scores, label: str = "", period: str = "", members=(), zoom: bool 
         "",
         '<a href="{}"><circle class="score-dot score-{}" cx="{}" cy="{}" r="{}"><title>{}</title></circle></a>',
         (
-            (link(s), bucket(s.overall), *project(s.partner.latitude, s.partner.longitude), radius, _label(s, period))
+            (link(s), bucket(s.overall), *project(s.partner.latitude, s.partner.longitude), radius, _label(s, shown))
             for s in scores
             if s.partner.latitude is not None
             and s.partner.longitude is not None

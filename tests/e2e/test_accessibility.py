@@ -161,6 +161,7 @@ def test_assessment_pages_for_an_analyst(page, login, world):
         f"/assessments/objectives/{world['objective'].pk}/",
         f"/assessments/indicators/{world['indicator'].pk}/",
         "/assessments/objectives/new/",
+        "/assessments/alerts/",
     ]
     assert audit(page, urls) == {}
 

@@ -72,6 +72,7 @@ PAGES = {
     "assessments:run": {"GET": READ},
     "assessments:run-status": {"GET": READ},
     "assessments:recompute": {"POST": ANALYSE},
+    "assessments:alerts": {"GET": READ, "POST": ANALYSE},
     "assessments:alert-acknowledge": {"POST": ANALYSE},
     "assessments:objectives": {"GET": READ},
     "assessments:objective": {"GET": READ},

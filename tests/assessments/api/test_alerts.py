@@ -21,6 +21,7 @@ FIELDS = [
     "previous_overall",
     "overall",
     "delta_overall",
+    "provisional",
     "scoring_model",
     "raised_at",
     "acknowledged",
@@ -55,6 +56,7 @@ def test_viewer_reads_the_alerts_with_the_contract_fields(scored, viewer, api_fo
     assert row["delta_overall"] == pytest.approx(row["overall"] - row["previous_overall"])
     assert row["delta_overall"] <= -10
     assert (row["acknowledged"], row["acknowledged_by"], row["acknowledged_at"], row["note"]) == (False, None, None, "")
+    assert row["provisional"] is False  # 2024-Q4 has ended
     assert row["scoring_model"] == scoring_model_active().version
     detail = api_for(viewer).get(f"{URL}{stored.pk}/")
     assert detail.status_code == 200 and detail.json() == row
