@@ -1,10 +1,14 @@
 """drf-spectacular's AutoSchema plus the API's error answers, documented on every operation."""
 
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_parameter_type
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
 from core.api.serializers import ErrorSerializer
+from core.filters import MULTI_VALUE_NOTE, MultiValueFilter, StableOrderingFilter
 
 ERROR_RESPONSES = {
     "400": (
@@ -174,4 +178,35 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
                 "scheme": "bearer",
                 "description": "`Bearer <token>`: the same tokens, in the standard OAuth 2.0 bearer form.",
             },
+        ]
+
+
+class MultiValueFilterExtension(DjangoFilterExtension):
+    """The one multi-value convention (core/filters.py) in the schema: a list filter, and ``ordering``, is an
+    array sent exploded (``partner=GHA&partner=SEN``, what generated clients send), documented as also
+    taking commas."""
+
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        if not getattr(filter_field, "multi_value", False):
+            return super().resolve_filter_field(auto_schema, model, filterset_class, field_name, filter_field)
+        if isinstance(filter_field, MultiValueFilter):
+            items = {"type": "string"}
+        else:
+            choices = [value for value, _label in filter_field.extra.get("choices") or filter_field.field.choices]
+            items = {"type": "string", "enum": [value for value in choices if value not in ("", None)]}
+        described = [str(text) for text in (filter_field.extra.get("help_text"), MULTI_VALUE_NOTE) if text]
+        if isinstance(filter_field, StableOrderingFilter):
+            described = [str(_("Sort keys; a leading '-' sorts descending.")), str(MULTI_VALUE_NOTE)]
+        return [
+            build_parameter_type(
+                name=field_name,
+                required=filter_field.extra["required"],
+                location=OpenApiParameter.QUERY,
+                description=" ".join(described),
+                schema={"type": "array", "items": items},
+                explode=True,
+                style="form",
+            )
         ]
