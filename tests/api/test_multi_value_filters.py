@@ -17,9 +17,15 @@ D = datetime.date
 @pytest.fixture
 def data(reference_data):
     made = {
-        "gha": make_engagement(["GHA"], D(2024, 11, 1), D(2024, 11, 2), status="completed", host_country=partner("GHA")),
-        "sen": make_engagement(["SEN"], D(2024, 11, 3), D(2024, 11, 4), status="completed", host_country=partner("SEN")),
-        "mar": make_engagement(["MAR"], D(2024, 10, 5), D(2024, 10, 6), status="in_progress", host_country=partner("MAR")),
+        "gha": make_engagement(
+            ["GHA"], D(2024, 11, 1), D(2024, 11, 2), status="completed", host_country=partner("GHA")
+        ),
+        "sen": make_engagement(
+            ["SEN"], D(2024, 11, 3), D(2024, 11, 4), status="completed", host_country=partner("SEN")
+        ),
+        "mar": make_engagement(
+            ["MAR"], D(2024, 10, 5), D(2024, 10, 6), status="in_progress", host_country=partner("MAR")
+        ),
         "ken": make_engagement(["KEN"], D(2024, 10, 7), D(2099, 10, 8), status="planned", host_country=partner("KEN")),
     }
     assessment_run_execute(run_id=assessment_run_request(periods=["2024-Q4"], enqueue=False).pk)
