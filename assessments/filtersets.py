@@ -6,11 +6,13 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 
 from assessments.choices import LineOfEffort, ObjectiveStatus, RunStatus, RunTrigger
 from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore
 from assessments.periods import PeriodError, Quarter
 from assessments.selectors import alert_member_of_on_period_end, member_of_on_period_end
+from core.api.schema import QUARTER_SCHEMA
 from core.filters import MultiValueChoiceFilter, MultiValueFilter, StableOrderingFilter, StrictBooleanFilter
 
 
@@ -27,6 +29,7 @@ class QuarterField(forms.CharField):
             raise forms.ValidationError(str(exc), code="invalid") from exc
 
 
+@extend_schema_field({**QUARTER_SCHEMA, "description": "A calendar quarter, YYYY-Qn, e.g. 2025-Q3."})
 class QuarterFilter(django_filters.Filter):
     field_class = QuarterField
 

@@ -350,6 +350,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.nullable_references",
         "core.api.schema.add_missing_examples",
     ],
     # Choice sets sharing a field name (status, kind ...) get names of their own instead of hashed ones.

@@ -3,12 +3,16 @@
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.plumbing import build_parameter_type
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import build_parameter_type
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
 
 from core.api.serializers import ErrorSerializer
 from core.filters import MULTI_VALUE_NOTE, MultiValueFilter, StableOrderingFilter
+
+# A calendar quarter, as every quarter parameter and field is written (never a date).
+QUARTER_SCHEMA = {"type": "string", "pattern": r"^\d{4}-Q[1-4]$", "example": "2025-Q3"}
 
 ERROR_RESPONSES = {
     "400": (
@@ -42,13 +46,57 @@ ERROR_RESPONSES = {
 }
 
 
+BODY_ERROR_RESPONSES = {
+    "415": (
+        "The body is not JSON (send `Content-Type: application/json`).",
+        {"detail": 'Unsupported media type "text/plain" in request.', "code": "unsupported_media_type"},
+    ),
+}
+
+
 class AutoSchema(SpectacularAutoSchema):
+    """Views may set ``error_examples = {"400": {...}}`` to document their own error answers."""
+
+    def map_parsers(self):
+        # JSON is the contract. (Form and multipart bodies listed beside it with one schema made generated
+        # Python clients fail to import; operations that take only a file upload keep multipart.)
+        media_types = super().map_parsers()
+        return ["application/json"] if "application/json" in media_types else media_types
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "response" and schema.get("properties"):
+            # An answer always carries every field of its serializer: say so, so that typed clients need no
+            # guard (``version`` sent back as read, ``status`` ...).
+            # A serializer whose answers leave some out names them in ``optional_in_response``.
+            optional = set(getattr(serializer, "optional_in_response", ()))
+            schema["required"] = sorted(set(schema["properties"]) - optional)
+        return schema
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        # Decimals travel as strings, which drf-spectacular gives a pattern but no bounds: a field that
+        # refuses negative amounts (``budget_usd``) says so with its minimum and a pattern without a sign.
+        if isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
+            if field.min_value is not None:
+                schema["minimum"] = float(field.min_value)
+                if field.min_value >= 0 and schema.get("pattern", "").startswith("^-?"):
+                    schema["pattern"] = "^" + schema["pattern"][3:]
+            if field.max_value is not None:
+                schema["maximum"] = float(field.max_value)
+
+    def _takes_body(self) -> bool:
+        return self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         anonymous = not self.get_auth() or self.get_auth() == [{}]
-        for code, (description, example) in ERROR_RESPONSES.items():
+        own = getattr(self.view, "error_examples", {})
+        errors = {**ERROR_RESPONSES, **(BODY_ERROR_RESPONSES if self._takes_body() else {})}
+        for code, (description, example) in errors.items():
             if code in responses or (anonymous and code in ("401", "403")):
                 continue
+            example = own.get(code, example)
             response = OpenApiResponse(
                 ErrorSerializer,
                 description=description,
@@ -138,6 +186,27 @@ def example_for(schema: dict, components: dict, name: str = "", depth: int = 0):
     if schema.get("format") in FORMAT_EXAMPLES:
         return FORMAT_EXAMPLES[schema["format"]]
     return hint if isinstance(hint, str) else "string"
+
+
+def nullable_references(result, generator, request, public):
+    """Postprocessing hook: ``nullable`` beside a bare ``allOf`` (how drf-spectacular writes a nullable
+    nested object) has no effect in OAS 3.0, where ``nullable`` needs a ``type`` beside it, and strict
+    validators reject it. Written instead as one of the object or null."""
+
+    def fix(node):
+        if isinstance(node, dict):
+            if node.get("nullable") and "allOf" in node and "type" not in node:
+                refs = node.pop("allOf")
+                node.pop("nullable")
+                node["oneOf"] = [*refs, {"type": "object", "nullable": True, "enum": [None]}]
+            for value in node.values():
+                fix(value)
+        elif isinstance(node, list):
+            for value in node:
+                fix(value)
+
+    fix(result)
+    return result
 
 
 def add_missing_examples(result, generator, request, public):

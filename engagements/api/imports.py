@@ -35,6 +35,8 @@ class ImportReportSerializer(serializers.Serializer):
 class ImportErrorSerializer(serializers.Serializer):
     """The API's error shape, with the check's report when the file could be read."""
 
+    optional_in_response = ("report",)  # read by core.api.schema.AutoSchema
+
     detail = serializers.CharField()
     code = serializers.CharField()
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
