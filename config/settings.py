@@ -389,6 +389,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assessments.tasks.resend_waiting_runs",
         "schedule": crontab(minute="*"),
     },
+    # API Idempotency-Keys are kept 24 hours (core/api/writes.py).
+    "idempotency-purge": {
+        "task": "core.tasks.purge_idempotency_keys",
+        "schedule": crontab(minute=17),
+    },
     # Scores of the current and previous quarter for every partner, nightly (times are UTC).
     "assessments-nightly": {
         "task": "assessments.tasks.run_nightly_assessment",

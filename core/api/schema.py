@@ -54,6 +54,31 @@ BODY_ERROR_RESPONSES = {
 }
 
 
+PRECONDITION_RESPONSES = {
+    "412": (
+        "If-Match named another version: the resource changed since you read it. Nothing was written.",
+        {
+            "detail": "The resource changed since you read it: read it again (new ETag) and apply your change to it.",
+            "code": "precondition_failed",
+        },
+    ),
+}
+IDEMPOTENCY_RESPONSES = {
+    "409": (
+        "This Idempotency-Key came with another body, or its first request is still being processed.",
+        {
+            "detail": "This Idempotency-Key was used with another request body; use a new key for a new request.",
+            "code": "conflict",
+            "errors": {
+                "Idempotency-Key": [
+                    "This Idempotency-Key was used with another request body; use a new key for a new request."
+                ]
+            },
+        },
+    ),
+}
+
+
 class AutoSchema(SpectacularAutoSchema):
     """Views may set ``error_examples = {"400": {...}}`` to document their own error answers."""
 
@@ -85,6 +110,69 @@ class AutoSchema(SpectacularAutoSchema):
             if field.max_value is not None:
                 schema["maximum"] = float(field.max_value)
 
+    # --- the write contract (core/api/writes.py), on the viewsets that have it ------------------------------
+
+    def _has_write_contract(self) -> bool:
+        from core.api.writes import WriteContractMixin
+
+        return isinstance(self.view, WriteContractMixin)
+
+    def _on_one_object(self) -> bool:
+        return "{" in self.path
+
+    def _takes_if_match(self) -> bool:
+        return self._has_write_contract() and (
+            self.method in ("PUT", "PATCH", "DELETE") or (self.method == "POST" and self._on_one_object())
+        )
+
+    def _gives_etag(self) -> bool:
+        return self._has_write_contract() and self.method == "GET" and self._on_one_object()
+
+    def get_override_parameters(self):
+        from core.api.writes import IDEMPOTENCY_HEADER, KEY_MAX_LENGTH
+
+        parameters = list(super().get_override_parameters())
+        header = OpenApiParameter.HEADER
+        if self._has_write_contract() and self.method == "POST":
+            parameters.append(
+                OpenApiParameter(
+                    IDEMPOTENCY_HEADER,
+                    {"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH},
+                    header,
+                    description="Any unique string (a UUID). The same POST sent again with it by the same user "
+                    "within 24 hours returns the first answer and writes nothing more; the same key with another "
+                    "body is a 409.",
+                )
+            )
+        if self._takes_if_match():
+            parameters.append(
+                OpenApiParameter(
+                    "If-Match",
+                    str,
+                    header,
+                    description="The ETag you read: 412 and nothing written if the resource changed since.",
+                )
+            )
+        if self._gives_etag():
+            parameters.append(
+                OpenApiParameter(
+                    "If-None-Match", str, header, description="The ETag you hold: 304 without a body if unchanged."
+                )
+            )
+        return parameters
+
+    def _get_response_headers_for_code(self, status_code, direction="response"):
+        headers = dict(super()._get_response_headers_for_code(status_code, direction) or {})
+        if self._has_write_contract():
+            if str(status_code) == "201":
+                headers["Location"] = {"schema": {"type": "string"}, "description": "The new resource's address."}
+            if str(status_code) in ("200", "201") and (self._on_one_object() or self.method == "POST"):
+                headers["ETag"] = {
+                    "schema": {"type": "string"},
+                    "description": "The resource's version, for If-Match and If-None-Match.",
+                }
+        return headers
+
     def _takes_body(self) -> bool:
         return self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
 
@@ -93,6 +181,15 @@ class AutoSchema(SpectacularAutoSchema):
         anonymous = not self.get_auth() or self.get_auth() == [{}]
         own = getattr(self.view, "error_examples", {})
         errors = {**ERROR_RESPONSES, **(BODY_ERROR_RESPONSES if self._takes_body() else {})}
+        if self._gives_etag() and "304" not in responses:
+            responses["304"] = {
+                "description": "Not modified: If-None-Match named the current ETag. No body.",
+                "headers": {"ETag": {"schema": {"type": "string"}, "description": "The current ETag."}},
+            }
+        if self._takes_if_match():
+            errors.update(PRECONDITION_RESPONSES)
+        if self._has_write_contract() and self.method == "POST":
+            errors.update(IDEMPOTENCY_RESPONSES)
         for code, (description, example) in errors.items():
             if code in responses or (anonymous and code in ("401", "403")):
                 continue
