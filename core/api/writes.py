@@ -227,13 +227,15 @@ class WriteContractMixin:
     def _lookup_value(self, data):
         if not isinstance(data, dict):
             return None
-        lookup = self.lookup_field
+        lookup = getattr(self, "lookup_field", "pk")
         return data.get("id") if lookup == "pk" else data.get(lookup)
 
     def _is_detail(self, data) -> bool:
         return isinstance(data, dict) and (getattr(self, "detail", False) or self._lookup_value(data) is not None)
 
     def _location(self, request, data) -> str | None:
+        if hasattr(self, "created_location"):  # a view whose 201 makes no one resource says where to look
+            return self.created_location(request, data)
         value = self._lookup_value(data)
         if getattr(self, "action", None) == "create" and value is not None:
             kwarg = self.lookup_url_kwarg or self.lookup_field

@@ -2,6 +2,7 @@
 If-None-Match (304) and If-Match (412), Idempotency-Key on POST (replay, 409 for another body)."""
 
 import datetime
+import io
 from unittest import mock
 
 import pytest
@@ -174,3 +175,22 @@ def test_the_schema_documents_the_write_contract():
     assert "304" in detail and "ETag" in detail["200"]["headers"]
     created = paths["/api/v1/engagements/"]["post"]["responses"]
     assert "Location" in created["201"]["headers"] and "409" in created
+
+
+def test_an_applied_import_is_idempotent_and_says_where_its_engagements_are(api_for, planner, reference_data):
+    from tests.engagements.test_imports import csv_file, good_row
+
+    api = api_for(planner)
+    content = csv_file([good_row()]).getvalue()
+
+    def send(data, key="import-1"):
+        body = {"file": io.BytesIO(data), "dry_run": "false"}
+        return api.post("/api/v1/engagements/import/", body, format="multipart", HTTP_IDEMPOTENCY_KEY=key)
+
+    first, again = send(content), send(content)
+    assert first.status_code == again.status_code == 201
+    assert first["Location"] == "http://testserver/api/v1/engagements/" == again["Location"]
+    assert again.json() == first.json() and Engagement.objects.count() == 1
+    other = csv_file([good_row(title="Another exercise")]).getvalue()
+    assert send(other).status_code == 409
+    assert Engagement.objects.count() == 1
