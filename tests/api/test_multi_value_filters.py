@@ -88,6 +88,11 @@ def test_the_engagement_page_takes_both_forms(data, client, analyst):
         assert page.status_code == 200
         shown = {e.pk for e in page.context["page"].object_list}
         assert shown == {data["gha"].pk, data["sen"].pk}
+    # The status boxes show what was asked, in either form.
+    for query in ("status=planned&status=completed", "status=planned,completed"):
+        page = client.get(f"/engagements/?{query}")
+        assert page.context["selected"]["status"] == ["planned", "completed"]
+        assert b'value="planned" checked' in page.content and b'value="completed" checked' in page.content
 
 
 def test_schema_declares_list_filters_as_exploded_arrays():
