@@ -6,12 +6,14 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 
 from assessments.choices import Confidence, LineOfEffort, ObjectiveStatus, RunStatus, RunTrigger
 from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore
 from assessments.periods import PeriodError, Quarter
 from assessments.selectors import alert_member_of_on_period_end, member_of_on_period_end
-from core.filters import StableOrderingFilter, StrictBooleanFilter
+from core.api.schema import QUARTER_SCHEMA
+from core.filters import MultiValueChoiceFilter, MultiValueFilter, StableOrderingFilter, StrictBooleanFilter
 
 
 class QuarterField(forms.CharField):
@@ -27,6 +29,7 @@ class QuarterField(forms.CharField):
             raise forms.ValidationError(str(exc), code="invalid") from exc
 
 
+@extend_schema_field({**QUARTER_SCHEMA, "description": "A calendar quarter, YYYY-Qn, e.g. 2025-Q3."})
 class QuarterFilter(django_filters.Filter):
     field_class = QuarterField
 
@@ -36,8 +39,8 @@ class QuarterFilter(django_filters.Filter):
         return qs.filter(**{self.field_name: value.start})
 
 
-def _codes(value: str) -> list[str]:
-    return [code.strip().upper() for code in value.split(",") if code.strip()]
+def _codes(values: list[str]) -> list[str]:
+    return [code.upper() for code in values]
 
 
 SCORE_ORDERING = (
@@ -60,19 +63,17 @@ SCORE_ORDERING = (
 class _PartnerQuarterFilterSet(django_filters.FilterSet):
     """Filters of rows that belong to one partner and one quarter (scores, alerts)."""
 
-    partner = django_filters.CharFilter(
-        method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code(s), comma-separated")
-    )
+    partner = MultiValueFilter(method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code"))
     period = QuarterFilter(field_name="period", label=_("Quarter"), help_text=_("YYYY-Qn, e.g. 2025-Q3"))
-    region = django_filters.CharFilter(field_name="partner__region", lookup_expr="iexact", label=_("Region"))
-    subregion = django_filters.CharFilter(field_name="partner__subregion", lookup_expr="iexact", label=_("Subregion"))
-    intermediate_region = django_filters.CharFilter(
+    region = MultiValueFilter(field_name="partner__region", lookup_expr="iexact", label=_("Region"))
+    subregion = MultiValueFilter(field_name="partner__subregion", lookup_expr="iexact", label=_("Subregion"))
+    intermediate_region = MultiValueFilter(
         field_name="partner__intermediate_region",
         lookup_expr="iexact",
         label=_("Intermediate region"),
         help_text=_("UN M49 intermediate region, e.g. Western Africa"),
     )
-    organization = django_filters.CharFilter(
+    organization = MultiValueFilter(
         method="filter_organization",
         label=_("Organization"),
         help_text=_("Acronym: partners that were members on the last day of the row's quarter"),
@@ -84,8 +85,12 @@ class _PartnerQuarterFilterSet(django_filters.FilterSet):
         return queryset.filter(partner__iso3__in=codes) if codes else queryset
 
     def filter_organization(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(type(self).member_of(value)) if value else queryset
+        if not value:
+            return queryset
+        condition = Q()
+        for acronym in value:
+            condition |= type(self).member_of(acronym)
+        return queryset.filter(condition)
 
 
 class PartnerScoreFilterSet(_PartnerQuarterFilterSet):
@@ -127,8 +132,8 @@ class AlertFilterSet(_PartnerQuarterFilterSet):
 
 
 class AssessmentRunFilterSet(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=RunStatus.choices, label=_("Status"))
-    trigger = django_filters.ChoiceFilter(choices=RunTrigger.choices, label=_("Trigger"))
+    status = MultiValueChoiceFilter(choices=RunStatus.choices, distinct=False, label=_("Status"))
+    trigger = MultiValueChoiceFilter(choices=RunTrigger.choices, distinct=False, label=_("Trigger"))
 
     class Meta:
         model = AssessmentRun
@@ -137,10 +142,10 @@ class AssessmentRunFilterSet(django_filters.FilterSet):
 
 class ObjectiveFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"), help_text=_("Title or description"))
-    partner = django_filters.CharFilter(method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code"))
-    region = django_filters.CharFilter(field_name="partner__region", lookup_expr="iexact", label=_("Region"))
-    line_of_effort = django_filters.ChoiceFilter(choices=LineOfEffort.choices, label=_("Line of effort"))
-    status = django_filters.ChoiceFilter(choices=ObjectiveStatus.choices, label=_("Status"))
+    partner = MultiValueFilter(method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code"))
+    region = MultiValueFilter(field_name="partner__region", lookup_expr="iexact", label=_("Region"))
+    line_of_effort = MultiValueChoiceFilter(choices=LineOfEffort.choices, distinct=False, label=_("Line of effort"))
+    status = MultiValueChoiceFilter(choices=ObjectiveStatus.choices, distinct=False, label=_("Status"))
 
     class Meta:
         model = Objective
@@ -159,7 +164,7 @@ class ObjectiveFilterSet(django_filters.FilterSet):
 
 class IndicatorFilterSet(django_filters.FilterSet):
     objective = django_filters.NumberFilter(field_name="objective_id", label=_("Objective"))
-    partner = django_filters.CharFilter(method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code"))
+    partner = MultiValueFilter(method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code"))
 
     class Meta:
         model = Indicator
@@ -172,7 +177,7 @@ class IndicatorFilterSet(django_filters.FilterSet):
 
 class MeasurementFilterSet(django_filters.FilterSet):
     indicator = django_filters.NumberFilter(field_name="indicator_id", label=_("Indicator"))
-    partner = django_filters.CharFilter(method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code"))
+    partner = MultiValueFilter(method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code"))
     date_after = django_filters.DateFilter(field_name="date", lookup_expr="gte", label=_("On or after"))
     date_before = django_filters.DateFilter(field_name="date", lookup_expr="lte", label=_("On or before"))
 

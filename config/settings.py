@@ -350,6 +350,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.nullable_references",
         "core.api.schema.add_missing_examples",
     ],
     # Choice sets sharing a field name (status, kind ...) get names of their own instead of hashed ones.
@@ -387,6 +388,11 @@ CELERY_BEAT_SCHEDULE = {
     "assessments-resend-waiting": {
         "task": "assessments.tasks.resend_waiting_runs",
         "schedule": crontab(minute="*"),
+    },
+    # API Idempotency-Keys are kept 24 hours (core/api/writes.py).
+    "idempotency-purge": {
+        "task": "core.tasks.purge_idempotency_keys",
+        "schedule": crontab(minute=17),
     },
     # Scores of the current and previous quarter for every partner, nightly (times are UTC).
     "assessments-nightly": {

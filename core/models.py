@@ -93,3 +93,22 @@ def _register_user_history() -> None:
 
 
 _register_user_history()
+
+
+class IdempotentRequest(models.Model):
+    """A POST sent with an ``Idempotency-Key``: its fingerprint, and once answered with a success, that answer,
+    replayed to the same user sending the same key and body within 24 hours (core/api/writes.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text=_("SHA-256 of the method, path and body."))
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text=_("Empty while in progress."))
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotent_request_user_key")]
+
+    def __str__(self):
+        return f"{self.user_id}:{self.key}"

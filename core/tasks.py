@@ -7,3 +7,11 @@ def record_worker_heartbeat(self) -> None:
     from core.services import worker_heartbeat_record
 
     worker_heartbeat_record(worker=self.request.hostname or "eager")
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=120, time_limit=180)
+def purge_idempotency_keys() -> None:
+    """Beat sends this hourly: Idempotency-Keys hold for 24 hours, then go."""
+    from core.api.writes import idempotency_purge
+
+    idempotency_purge()

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.db import InSubqueryList
-from core.filters import StableOrderingFilter, StrictBooleanFilter
+from core.filters import MultiValueChoiceFilter, MultiValueFilter, StableOrderingFilter, StrictBooleanFilter
 from engagements.choices import Domain, EngagementType, Sensitivity, Status
 from engagements.models import Engagement, Participation
 from engagements.rules import REFERENCE_PATTERN
@@ -20,22 +20,20 @@ class EngagementFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_q", label=_("Search"), help_text=_("Title, reference, location or description")
     )
-    engagement_type = django_filters.MultipleChoiceFilter(
-        choices=EngagementType.choices, distinct=False, label=_("Type")
-    )
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False, label=_("Status"))
-    domain = django_filters.MultipleChoiceFilter(choices=Domain.choices, distinct=False, label=_("Domain"))
-    sensitivity = django_filters.ChoiceFilter(choices=Sensitivity.choices, label=_("Sensitivity"))
-    partner = django_filters.CharFilter(
+    engagement_type = MultiValueChoiceFilter(choices=EngagementType.choices, distinct=False, label=_("Type"))
+    status = MultiValueChoiceFilter(choices=Status.choices, distinct=False, label=_("Status"))
+    domain = MultiValueChoiceFilter(choices=Domain.choices, distinct=False, label=_("Domain"))
+    sensitivity = MultiValueChoiceFilter(choices=Sensitivity.choices, distinct=False, label=_("Sensitivity"))
+    partner = MultiValueFilter(
         method="filter_partner", label=_("Partner"), help_text=_("ISO alpha-3 code of a participant")
     )
-    organization = django_filters.CharFilter(
+    organization = MultiValueFilter(
         method="filter_organization", label=_("Organization"), help_text=_("Acronym of a framework")
     )
-    host_country = django_filters.CharFilter(
+    host_country = MultiValueFilter(
         field_name="host_country__iso3", lookup_expr="iexact", label=_("Host country"), help_text=_("ISO alpha-3 code")
     )
-    series = django_filters.CharFilter(
+    series = MultiValueFilter(
         field_name="series__slug",
         lookup_expr="iexact",
         label=_("Series"),
@@ -93,7 +91,7 @@ class EngagementFilterSet(django_filters.FilterSet):
         return queryset.filter(matches)
 
     def filter_partner(self, queryset, name, value):
-        codes = [code.strip().upper() for code in value.split(",") if code.strip()]
+        codes = [code.upper() for code in value]
         if not codes:
             return queryset
         # The partner's participations first, then their engagements by id (core.db.InSubqueryList).
@@ -101,7 +99,7 @@ class EngagementFilterSet(django_filters.FilterSet):
         return queryset.filter(InSubqueryList(F("pk"), Subquery(taking_part)))
 
     def filter_organization(self, queryset, name, value):
-        acronyms = [a.strip() for a in value.split(",") if a.strip()]
+        acronyms = value
         if not acronyms:
             return queryset
         through = Engagement.organizations.through

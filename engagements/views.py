@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exports import wants_csv
+from core.filters import values_of
 from core.paging import paginate, querystring_without
 from engagements import exchange, rules, selectors, services
 from engagements.choices import Domain, EngagementType, Sensitivity, Status, ThreatFocus
@@ -87,7 +88,7 @@ def engagement_list(request):
         "partners": choices.partners,
         "organizations": choices.organizations,
         "series": choices.series,
-        "selected": {name: request.GET.getlist(name) for name in ("engagement_type", "status", "domain")},
+        "selected": {name: values_of(request.GET, name) for name in ("engagement_type", "status", "domain")},
         "can_add": request.user.has_perm(ADD),
         "today": timezone.localdate(),
         "filtered": any(key not in ("page", "page_size", "ordering") and value for key, value in request.GET.items()),

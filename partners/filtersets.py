@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.filters import MultiValueFilter
 from partners import selectors
 from partners.models import PartnerNation
 from partners.text import search_key
@@ -14,15 +15,15 @@ class PartnerNationFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_q", label=_("Search"), help_text=_("Name, former or common name, or ISO code")
     )
-    region = django_filters.CharFilter(field_name="region", lookup_expr="iexact", label=_("Region"))
-    subregion = django_filters.CharFilter(field_name="subregion", lookup_expr="iexact", label=_("Subregion"))
-    intermediate_region = django_filters.CharFilter(
+    region = MultiValueFilter(field_name="region", lookup_expr="iexact", label=_("Region"))
+    subregion = MultiValueFilter(field_name="subregion", lookup_expr="iexact", label=_("Subregion"))
+    intermediate_region = MultiValueFilter(
         field_name="intermediate_region",
         lookup_expr="iexact",
         label=_("Intermediate region"),
         help_text=_("UN M49 intermediate region, e.g. Western Africa"),
     )
-    organization = django_filters.CharFilter(
+    organization = MultiValueFilter(
         method="filter_organization", label=_("Organization"), help_text=_("Acronym; members today")
     )
 
@@ -43,7 +44,10 @@ class PartnerNationFilterSet(django_filters.FilterSet):
         )
 
     def filter_organization(self, queryset, name, value):
-        value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(pk__in=selectors.partners_in_organization_on(acronym=value, on=timezone.localdate()))
+        today = timezone.localdate()
+        condition = Q()
+        for acronym in value:
+            condition |= Q(pk__in=selectors.partners_in_organization_on(acronym=acronym, on=today))
+        return queryset.filter(condition)

@@ -9,10 +9,16 @@ from rest_framework import serializers
 from assessments.choices import Component, Confidence
 from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore
 from assessments.periods import Quarter
+from core.api.schema import QUARTER_SCHEMA
 from partners.models import PartnerNation
 
 
-@extend_schema_field({"type": "string", "pattern": "^[0-9]{4}-Q[1-4]$", "example": "2025-Q3"})
+@extend_schema_field(QUARTER_SCHEMA)
+class QuarterLabelField(serializers.CharField):
+    """A quarter already written as ``YYYY-Qn``."""
+
+
+@extend_schema_field(QUARTER_SCHEMA)
 class PeriodField(serializers.Field):
     """A quarter as ``YYYY-Qn`` (stored as its first day)."""
 
@@ -160,18 +166,71 @@ class ExplanationIndicatorSerializer(serializers.Serializer):
     progress = serializers.FloatField()
 
 
+class ExplanationWindowSerializer(serializers.Serializer):
+    first_day = serializers.DateField(help_text="First day of the look-back window.")
+    last_day = serializers.DateField(help_text="Last day of the quarter explained.")
+    quarters = serializers.ListField(child=QuarterLabelField(), help_text="The window's quarters, oldest first.")
+
+
+class ExplanationScoringModelSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    weights = serializers.DictField(child=serializers.FloatField(), help_text="Weight of each component.")
+    half_life_days = serializers.IntegerField()
+    lookback_quarters = serializers.IntegerField()
+    activity_scale = serializers.FloatField()
+
+
+class ActivityInputsSerializer(serializers.Serializer):
+    weight_sum = serializers.FloatField()
+    activity_scale = serializers.FloatField()
+
+
+class RatingInputsSerializer(serializers.Serializer):
+    rated_count = serializers.IntegerField()
+    rated_weight_sum = serializers.FloatField()
+    weighted_points = serializers.FloatField()
+
+
+class ContinuityInputsSerializer(serializers.Serializer):
+    quarters_overlapped = serializers.IntegerField()
+    lookback_quarters = serializers.IntegerField()
+    quarters = serializers.ListField(child=QuarterLabelField())
+
+
+class MultilateralInputsSerializer(serializers.Serializer):
+    multilateral_weight_sum = serializers.FloatField()
+    weight_sum = serializers.FloatField()
+    multilateral_count = serializers.IntegerField()
+    engagement_count = serializers.IntegerField()
+
+
+class ObjectivesInputsSerializer(serializers.Serializer):
+    indicator_count = serializers.IntegerField()
+    mean_progress = serializers.FloatField(allow_null=True)
+
+
+class ExplanationInputsSerializer(serializers.Serializer):
+    activity = ActivityInputsSerializer()
+    interoperability = RatingInputsSerializer()
+    capacity = RatingInputsSerializer()
+    trust = RatingInputsSerializer()
+    continuity = ContinuityInputsSerializer()
+    multilateral = MultilateralInputsSerializer()
+    objectives = ObjectivesInputsSerializer()
+
+
 class ScoreExplanationSerializer(serializers.Serializer):
     partner = serializers.CharField(source="partner.iso3")
-    period = serializers.CharField()
-    window = serializers.DictField()
-    scoring_model = serializers.DictField()
+    period = QuarterLabelField(help_text="Calendar quarter, e.g. 2025-Q3.")
+    window = ExplanationWindowSerializer()
+    scoring_model = ExplanationScoringModelSerializer()
     has_data = serializers.BooleanField(help_text="False when the partner has nothing to score in this quarter.")
     overall = serializers.FloatField(allow_null=True, help_text="Computed from today's data.")
     components = serializers.DictField(child=serializers.FloatField(allow_null=True))
     weights_used = serializers.DictField(
         child=serializers.FloatField(), help_text="The model's weights renormalised over the non-null components."
     )
-    inputs = serializers.DictField(help_text="Each component's inputs: weight sums, counts, quarters.")
+    inputs = ExplanationInputsSerializer(help_text="Each component's inputs: weight sums, counts, quarters.")
     engagement_count = serializers.IntegerField(
         help_text="Engagements counted in the window, restricted ones included (as in the stored score)."
     )

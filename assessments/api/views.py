@@ -31,6 +31,7 @@ from assessments.filtersets import (
 )
 from assessments.models import Alert, PartnerScore, ScoringModel
 from assessments.periods import PeriodError, Quarter
+from core.api.schema import QUARTER_SCHEMA
 from partners.selectors import partner_get
 
 
@@ -84,7 +85,7 @@ class PartnerScoreViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         responses=ScoreExplanationSerializer,
         parameters=[
             OpenApiParameter("iso3", OpenApiTypes.STR, OpenApiParameter.PATH),
-            OpenApiParameter("period", OpenApiTypes.STR, OpenApiParameter.PATH, description="YYYY-Qn"),
+            OpenApiParameter("period", QUARTER_SCHEMA, OpenApiParameter.PATH, description="YYYY-Qn"),
         ],
         tags=["assessments"],
     )

@@ -1,10 +1,18 @@
 """drf-spectacular's AutoSchema plus the API's error answers, documented on every operation."""
 
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.plumbing import build_parameter_type
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
 
 from core.api.serializers import ErrorSerializer
+from core.filters import MULTI_VALUE_NOTE, MultiValueFilter, StableOrderingFilter
+
+# A calendar quarter, as every quarter parameter and field is written (never a date).
+QUARTER_SCHEMA = {"type": "string", "pattern": r"^\d{4}-Q[1-4]$", "example": "2025-Q3"}
 
 ERROR_RESPONSES = {
     "400": (
@@ -38,13 +46,154 @@ ERROR_RESPONSES = {
 }
 
 
+BODY_ERROR_RESPONSES = {
+    "415": (
+        "The body is not JSON (send `Content-Type: application/json`).",
+        {"detail": 'Unsupported media type "text/plain" in request.', "code": "unsupported_media_type"},
+    ),
+}
+
+
+PRECONDITION_RESPONSES = {
+    "412": (
+        "If-Match named another version: the resource changed since you read it. Nothing was written.",
+        {
+            "detail": "The resource changed since you read it: read it again (new ETag) and apply your change to it.",
+            "code": "precondition_failed",
+        },
+    ),
+}
+IDEMPOTENCY_RESPONSES = {
+    "409": (
+        "This Idempotency-Key came with another body, or its first request is still being processed.",
+        {
+            "detail": "This Idempotency-Key was used with another request body; use a new key for a new request.",
+            "code": "conflict",
+            "errors": {
+                "Idempotency-Key": [
+                    "This Idempotency-Key was used with another request body; use a new key for a new request."
+                ]
+            },
+        },
+    ),
+}
+
+
 class AutoSchema(SpectacularAutoSchema):
+    """Views may set ``error_examples = {"400": {...}}`` to document their own error answers."""
+
+    def map_parsers(self):
+        # JSON is the contract. (Form and multipart bodies listed beside it with one schema made generated
+        # Python clients fail to import; operations that take only a file upload keep multipart.)
+        media_types = super().map_parsers()
+        return ["application/json"] if "application/json" in media_types else media_types
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "response" and schema.get("properties"):
+            # An answer always carries every field of its serializer: say so, so that typed clients need no
+            # guard (``version`` sent back as read, ``status`` ...).
+            # A serializer whose answers leave some out names them in ``optional_in_response``.
+            optional = set(getattr(serializer, "optional_in_response", ()))
+            schema["required"] = sorted(set(schema["properties"]) - optional)
+        return schema
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        # Decimals travel as strings, which drf-spectacular gives a pattern but no bounds: a field that
+        # refuses negative amounts (``budget_usd``) says so with its minimum and a pattern without a sign.
+        if isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
+            if field.min_value is not None:
+                schema["minimum"] = float(field.min_value)
+                if field.min_value >= 0 and schema.get("pattern", "").startswith("^-?"):
+                    schema["pattern"] = "^" + schema["pattern"][3:]
+            if field.max_value is not None:
+                schema["maximum"] = float(field.max_value)
+
+    # --- the write contract (core/api/writes.py), on the viewsets that have it ------------------------------
+
+    def _has_write_contract(self) -> bool:
+        from core.api.writes import WriteContractMixin
+
+        return isinstance(self.view, WriteContractMixin)
+
+    def _on_one_object(self) -> bool:
+        return "{" in self.path
+
+    def _takes_if_match(self) -> bool:
+        return self._has_write_contract() and (
+            self.method in ("PUT", "PATCH", "DELETE") or (self.method == "POST" and self._on_one_object())
+        )
+
+    def _gives_etag(self) -> bool:
+        return self._has_write_contract() and self.method == "GET" and self._on_one_object()
+
+    def get_override_parameters(self):
+        from core.api.writes import IDEMPOTENCY_HEADER, KEY_MAX_LENGTH
+
+        parameters = list(super().get_override_parameters())
+        header = OpenApiParameter.HEADER
+        if self._has_write_contract() and self.method == "POST":
+            parameters.append(
+                OpenApiParameter(
+                    IDEMPOTENCY_HEADER,
+                    {"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH},
+                    header,
+                    description="Any unique string (a UUID). The same POST sent again with it by the same user "
+                    "within 24 hours returns the first answer and writes nothing more; the same key with another "
+                    "body is a 409.",
+                )
+            )
+        if self._takes_if_match():
+            parameters.append(
+                OpenApiParameter(
+                    "If-Match",
+                    str,
+                    header,
+                    description="The ETag you read: 412 and nothing written if the resource changed since.",
+                )
+            )
+        if self._gives_etag():
+            parameters.append(
+                OpenApiParameter(
+                    "If-None-Match", str, header, description="The ETag you hold: 304 without a body if unchanged."
+                )
+            )
+        return parameters
+
+    def _get_response_headers_for_code(self, status_code, direction="response"):
+        headers = dict(super()._get_response_headers_for_code(status_code, direction) or {})
+        if self._has_write_contract():
+            if str(status_code) == "201":
+                headers["Location"] = {"schema": {"type": "string"}, "description": "The new resource's address."}
+            if str(status_code) in ("200", "201") and (self._on_one_object() or self.method == "POST"):
+                headers["ETag"] = {
+                    "schema": {"type": "string"},
+                    "description": "The resource's version, for If-Match and If-None-Match.",
+                }
+        return headers
+
+    def _takes_body(self) -> bool:
+        return self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         anonymous = not self.get_auth() or self.get_auth() == [{}]
-        for code, (description, example) in ERROR_RESPONSES.items():
+        own = getattr(self.view, "error_examples", {})
+        errors = {**ERROR_RESPONSES, **(BODY_ERROR_RESPONSES if self._takes_body() else {})}
+        if self._gives_etag() and "304" not in responses:
+            responses["304"] = {
+                "description": "Not modified: If-None-Match named the current ETag. No body.",
+                "headers": {"ETag": {"schema": {"type": "string"}, "description": "The current ETag."}},
+            }
+        if self._takes_if_match():
+            errors.update(PRECONDITION_RESPONSES)
+        if self._has_write_contract() and self.method == "POST":
+            errors.update(IDEMPOTENCY_RESPONSES)
+        for code, (description, example) in errors.items():
             if code in responses or (anonymous and code in ("401", "403")):
                 continue
+            example = own.get(code, example)
             response = OpenApiResponse(
                 ErrorSerializer,
                 description=description,
@@ -136,6 +285,27 @@ def example_for(schema: dict, components: dict, name: str = "", depth: int = 0):
     return hint if isinstance(hint, str) else "string"
 
 
+def nullable_references(result, generator, request, public):
+    """Postprocessing hook: ``nullable`` beside a bare ``allOf`` (how drf-spectacular writes a nullable
+    nested object) has no effect in OAS 3.0, where ``nullable`` needs a ``type`` beside it, and strict
+    validators reject it. Written instead as one of the object or null."""
+
+    def fix(node):
+        if isinstance(node, dict):
+            if node.get("nullable") and "allOf" in node and "type" not in node:
+                refs = node.pop("allOf")
+                node.pop("nullable")
+                node["oneOf"] = [*refs, {"type": "object", "nullable": True, "enum": [None]}]
+            for value in node.values():
+                fix(value)
+        elif isinstance(node, list):
+            for value in node:
+                fix(value)
+
+    fix(result)
+    return result
+
+
 def add_missing_examples(result, generator, request, public):
     """Postprocessing hook: every JSON request and response body gets at least one example."""
     components = result.get("components", {}).get("schemas", {})
@@ -174,4 +344,35 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
                 "scheme": "bearer",
                 "description": "`Bearer <token>`: the same tokens, in the standard OAuth 2.0 bearer form.",
             },
+        ]
+
+
+class MultiValueFilterExtension(DjangoFilterExtension):
+    """The one multi-value convention (core/filters.py) in the schema: a list filter, and ``ordering``, is an
+    array sent exploded (``partner=GHA&partner=SEN``, what generated clients send), documented as also
+    taking commas."""
+
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        if not getattr(filter_field, "multi_value", False):
+            return super().resolve_filter_field(auto_schema, model, filterset_class, field_name, filter_field)
+        if isinstance(filter_field, MultiValueFilter):
+            items = {"type": "string"}
+        else:
+            choices = [value for value, _label in filter_field.extra.get("choices") or filter_field.field.choices]
+            items = {"type": "string", "enum": [value for value in choices if value not in ("", None)]}
+        described = [str(text) for text in (filter_field.extra.get("help_text"), MULTI_VALUE_NOTE) if text]
+        if isinstance(filter_field, StableOrderingFilter):
+            described = [str(_("Sort keys; a leading '-' sorts descending.")), str(MULTI_VALUE_NOTE)]
+        return [
+            build_parameter_type(
+                name=field_name,
+                required=filter_field.extra["required"],
+                location=OpenApiParameter.QUERY,
+                description=" ".join(described),
+                schema={"type": "array", "items": items},
+                explode=True,
+                style="form",
+            )
         ]

@@ -5,6 +5,8 @@ from rest_framework import serializers
 class ErrorSerializer(serializers.Serializer):
     """The one error shape of the API (core/api/exceptions.py)."""
 
+    optional_in_response = ("errors", "retry_after_seconds")  # read by core.api.schema.AutoSchema
+
     detail = serializers.CharField(help_text="A sentence saying what went wrong.")
     code = serializers.CharField(
         help_text="Machine-readable: invalid, parse_error, not_authenticated, authentication_failed, "

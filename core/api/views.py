@@ -26,6 +26,14 @@ class TokenObtainView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle]
+    error_examples = {  # this endpoint's own error answers in the schema (core.api.schema.AutoSchema)
+        "400": {
+            "detail": "Invalid input.",
+            "code": "invalid",
+            "errors": {"non_field_errors": ["Unable to log in with provided credentials."]},
+        },
+        "404": {"detail": "Not found.", "code": "not_found"},
+    }
 
     @extend_schema(
         operation_id="auth_token_create",

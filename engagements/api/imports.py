@@ -6,9 +6,11 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from core.api.serializers import ErrorSerializer
+from core.api.writes import WriteContractMixin
 from engagements.imports import MAX_REPORTED_ERRORS, ImportFileError, engagements_import
 
 
@@ -34,6 +36,8 @@ class ImportReportSerializer(serializers.Serializer):
 
 class ImportErrorSerializer(serializers.Serializer):
     """The API's error shape, with the check's report when the file could be read."""
+
+    optional_in_response = ("report",)  # read by core.api.schema.AutoSchema
 
     detail = serializers.CharField()
     code = serializers.CharField()
@@ -66,10 +70,14 @@ BAD_ROW = {
 }
 
 
-class EngagementImportView(APIView):
+class EngagementImportView(WriteContractMixin, APIView):
     """Check (dry run, the default) or import a file of engagements; nothing is written unless every row is valid."""
 
     parser_classes = [MultiPartParser, FormParser]
+
+    def created_location(self, request, data):
+        """An applied import's 201 points at the engagements it added to (core.api.writes)."""
+        return reverse("engagement-list", request=request).rstrip("/") + "/"
 
     @extend_schema(
         operation_id="engagements_import",

@@ -234,3 +234,120 @@ def test_score_explanations_document_the_restricted_lines(schema):
     assert line["properties"]["weight"]["type"] == "number"
     engagement = component(schema, "ExplanationEngagement")["properties"]
     assert not any(engagement[name].get("nullable") for name in ("id", "reference", "title"))
+
+
+# --- what generated clients need (openapi-python-client, openapi-typescript) -------------------------------
+
+
+def _walk(node, path=""):
+    if isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            yield from _walk(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, f"{path}[{index}]")
+
+
+def test_quarters_are_typed_as_quarters_never_as_dates(schema):
+    pattern = r"^\d{4}-Q[1-4]$"
+    for path in ("/api/v1/assessments/scores/", "/api/v1/assessments/alerts/"):
+        period = next(p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "period")
+        assert period["schema"]["type"] == "string" and "format" not in period["schema"]
+        assert period["schema"]["pattern"] == pattern
+    explain = schema["paths"]["/api/v1/assessments/scores/{iso3}/{period}/explain/"]["get"]
+    assert next(p for p in explain["parameters"] if p["name"] == "period")["schema"]["pattern"] == pattern
+    assert component(schema, "ScoreExplanation")["properties"]["period"]["pattern"] == pattern
+    for _path, node in _walk(schema["paths"]):
+        if node.get("name") == "period":
+            assert node["schema"].get("format") != "date"
+
+
+@pytest.mark.parametrize(
+    "path, method",
+    [
+        ("/api/v1/auth/token/", "post"),
+        ("/api/v1/assessments/objectives/", "post"),
+        ("/api/v1/assessments/objectives/{id}/", "put"),
+        ("/api/v1/assessments/objectives/{id}/", "patch"),
+        ("/api/v1/assessments/indicators/", "post"),
+        ("/api/v1/assessments/indicators/{id}/", "put"),
+        ("/api/v1/assessments/measurements/", "post"),
+        ("/api/v1/assessments/measurements/{id}/", "patch"),
+    ],
+)
+def test_request_bodies_are_json_only(schema, path, method):
+    # One schema listed under JSON, form and multipart made 7 generated Python modules fail to import.
+    assert list(schema["paths"][path][method]["requestBody"]["content"]) == ["application/json"]
+
+
+def test_no_nullable_beside_a_bare_all_of(schema):
+    offending = [
+        path for path, node in _walk(schema) if node.get("nullable") and "allOf" in node and "type" not in node
+    ]
+    assert offending == []
+    after_action = component(schema, "Engagement")["properties"]["after_action"]
+    assert after_action["oneOf"][0] == {"$ref": "#/components/schemas/AfterAction"}
+    assert after_action["oneOf"][1]["nullable"] is True and after_action["oneOf"][1]["type"] == "object"
+    stored = component(schema, "ScoreExplanation")["properties"]["stored"]
+    assert stored["oneOf"][0] == {"$ref": "#/components/schemas/PartnerScore"}
+
+
+def test_fields_always_in_answers_are_required(schema):
+    engagement = component(schema, "Engagement")
+    assert {"version", "status", "participants", "organizations", "sensitivity", "after_action"} <= set(
+        engagement["required"]
+    )
+    assert set(component(schema, "Objective")["required"]) == set(component(schema, "Objective")["properties"])
+    # Error answers keep their optional parts optional.
+    assert set(component(schema, "Error")["required"]) == {"detail", "code"}
+    # Requests are unchanged: version stays optional to send.
+    assert "version" not in component(schema, "EngagementRequest").get("required", [])
+
+
+@pytest.mark.django_db
+def test_operations_taking_a_body_declare_415_as_they_answer(schema, api_for, planner):
+    for path, method in [
+        ("/api/v1/engagements/", "post"),
+        ("/api/v1/engagements/{id}/", "put"),
+        ("/api/v1/engagements/{id}/", "patch"),
+        ("/api/v1/assessments/objectives/", "post"),
+        ("/api/v1/auth/token/", "post"),
+    ]:
+        assert "415" in schema["paths"][path][method]["responses"], (path, method)
+    assert "415" not in schema["paths"]["/api/v1/engagements/"]["get"]["responses"]
+    response = api_for(planner).post("/api/v1/engagements/", "title=x", content_type="text/plain")
+    assert response.status_code == 415 and response.json()["code"] == "unsupported_media_type"
+
+
+def test_budget_has_a_minimum_of_zero(schema):
+    for name in ("Engagement", "EngagementRequest"):
+        budget = component(schema, name)["properties"]["budget_usd"]
+        assert budget["minimum"] == 0
+        assert not budget["pattern"].startswith("^-")
+
+
+def test_the_token_endpoint_has_its_own_error_examples(schema):
+    responses = schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]
+    text = str({code: responses[code] for code in ("400", "404")})
+    assert "Engagement" not in text and "participants" not in text
+    assert "Unable to log in" in str(responses["400"])
+
+
+def test_the_explanation_is_typed(schema):
+    explanation = component(schema, "ScoreExplanation")["properties"]
+    window = component(schema, explanation["window"]["$ref"].rsplit("/", 1)[-1])
+    assert window["properties"]["first_day"]["format"] == "date"
+    model = component(schema, explanation["scoring_model"]["$ref"].rsplit("/", 1)[-1])
+    assert {"version", "weights", "half_life_days", "lookback_quarters", "activity_scale"} <= set(model["required"])
+    ref = (explanation["inputs"].get("allOf") or [explanation["inputs"]])[0]["$ref"]
+    inputs = component(schema, ref.rsplit("/", 1)[-1])
+    assert set(inputs["properties"]) == {
+        "activity",
+        "interoperability",
+        "capacity",
+        "trust",
+        "continuity",
+        "multilateral",
+        "objectives",
+    }
