@@ -217,7 +217,7 @@ def test_query_counts_do_not_grow_with_partners_or_engagements(
         ):
             client = api_for(analyst) if url.startswith(API) else client_for(analyst)
             client.get(url)
-            with django_assert_max_num_queries(20) as captured:
+            with django_assert_max_num_queries(15) as captured:
                 assert client.get(url).status_code == 200
             found[url] = len(captured.captured_queries)
         return found
