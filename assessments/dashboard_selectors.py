@@ -60,6 +60,7 @@ from assessments.services.scoring import (
     confidence_of,
     engagement_contribution,
     inputs_add,
+    window_of,
 )
 from engagements.choices import SCORED_STATUSES, EngagementType, Status
 from engagements.models import Engagement, Participation, PartnerChange, may_read_restricted, readable_by
@@ -540,7 +541,8 @@ def partner_comparison(
     two of them share. Shared engagements are those the scores count (completed or in progress, dates
     overlapping the quarter's look-back window) that ``user`` may see: for a viewer a restricted one does
     not exist, so it is never listed, though the scores include it as they do for everyone. Each lists
-    which of the chosen partners took part. Four queries, whatever the number of partners or engagements.
+    which of the chosen partners took part. At most four queries, whatever the number of partners or
+    engagements.
     """
     model = model or scoring_model_active()
     ids = [p.pk for p in partners]
@@ -549,7 +551,7 @@ def partner_comparison(
         partner_id__in=ids, period__gte=trend_quarters[0].start, period__lte=quarter.start
     )
     by_key = {(row.partner_id, row.quarter): row for row in rows}
-    window = quarter.window(model.lookback_quarters)
+    window = window_of(quarter, model)
     position = {pk: n for n, pk in enumerate(ids)}
     chosen = Participation.objects.filter(partner_id__in=ids).select_related("partner")
     shared = (
@@ -557,7 +559,6 @@ def partner_comparison(
         .filter(status__in=SCORED_STATUSES, start_date__lte=quarter.end, end_date__gte=window[0].start)
         .annotate(chosen_count=Count("participations", filter=Q(participations__partner_id__in=ids), distinct=True))
         .filter(chosen_count__gte=COMPARE_MIN_PARTNERS)
-        .select_related("host_country")
         .prefetch_related(Prefetch("participations", queryset=chosen, to_attr="chosen_participations"))
         .order_by("-start_date", "reference")
     )
