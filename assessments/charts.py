@@ -50,3 +50,25 @@ def comparison_chart(comparison: list[dict], *, partner_name: str, region: str) 
         ],
         "max": 100,
     }
+
+
+def partners_trend_chart(comparison: dict) -> dict:
+    """Compared partners' overall scores per quarter, one line each (``dashboard_selectors.partner_comparison``)."""
+    rows = [
+        {"quarter": q, **{row["partner"].iso3: row["trend"][i] for row in comparison["partners"]}}
+        for i, q in enumerate(comparison["trend_quarters"])
+    ]
+    return trend_chart(rows, [(row["partner"].iso3, row["partner"].name) for row in comparison["partners"]])
+
+
+def partners_components_chart(component_rows: list[dict], partners: list) -> dict:
+    """Compared partners' overall score and components for one quarter, as horizontal bars, one colour each."""
+    return {
+        "kind": "hbar",
+        "labels": [str(row["label"]) for row in component_rows],
+        "datasets": [
+            {"label": partner.name, "data": [_rounded(row["values"][i]) for row in component_rows]}
+            for i, partner in enumerate(partners)
+        ],
+        "max": 100,
+    }

@@ -246,3 +246,45 @@ def partner_csv(table, *, partner, quarter, data: dict):
             ),
         )
     return scores_csv(history, filename=f"scores-{code}.csv")
+
+
+def comparison_csv(table: str, *, comparison: dict, component_rows: list[dict]):
+    """A comparison's tables: the components side by side (one column per partner, the default), each
+    partner's overall-score trend, or the shared engagements."""
+    quarter = comparison["quarter"]
+    codes = [row["partner"].iso3 for row in comparison["partners"]]
+    name = "-".join(codes)
+    if table == "trend":
+        return csv_response(
+            filename=f"compare-{name}-trend-to-{quarter}.csv",
+            header=["period", *codes],
+            rows=(
+                [str(q), *[_num(row["trend"][i]) for row in comparison["partners"]]]
+                for i, q in enumerate(comparison["trend_quarters"])
+            ),
+        )
+    if table == "shared":
+        return csv_response(
+            filename=f"compare-{name}-shared-{quarter}.csv",
+            header=["reference", "title", "start_date", "end_date", "status", "partners"],
+            rows=(
+                [
+                    s["engagement"].reference,
+                    s["engagement"].title,
+                    s["engagement"].start_date,
+                    s["engagement"].end_date,
+                    s["engagement"].status,
+                    ";".join(p.iso3 for p in s["partners"]),
+                ]
+                for s in comparison["shared"]
+            ),
+        )
+    return csv_response(
+        filename=f"compare-{name}-{quarter}.csv",
+        header=["measure", *codes],
+        rows=([row["name"], *[_cell(v) for v in row["values"]]] for row in component_rows),
+    )
+
+
+def _cell(value):
+    return _num(value) if isinstance(value, float) else ("" if value is None else value)

@@ -14,9 +14,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from django.db.models import Avg, Count, Exists, Max, Min, OuterRef, Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Avg, Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncQuarter
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from assessments.choices import (
     COMPONENTS,
@@ -36,7 +39,7 @@ from assessments.models import (
     QuarterActivityCount,
     ScoringModel,
 )
-from assessments.periods import Quarter, quarter_range
+from assessments.periods import PeriodError, Quarter, quarter_range
 from assessments.selectors import (
     alert_list,
     alert_member_of_on_period_end,
@@ -57,8 +60,9 @@ from assessments.services.scoring import (
     confidence_of,
     engagement_contribution,
     inputs_add,
+    window_of,
 )
-from engagements.choices import EngagementType, Status
+from engagements.choices import SCORED_STATUSES, EngagementType, Status
 from engagements.models import Engagement, Participation, PartnerChange, may_read_restricted, readable_by
 from organizations.choices import MEMBER_STATUSES
 from organizations.models import Membership
@@ -476,6 +480,136 @@ def partner_assessment(*, partner, quarter: Quarter, trend: list[PartnerScore], 
             for name, label in score_labels()
         ],
     }
+
+
+# --- partners compared -------------------------------------------------------------------------------------
+
+# How many partners one comparison holds: fewer says nothing, more no longer fits side by side.
+COMPARE_MIN_PARTNERS = 2
+COMPARE_MAX_PARTNERS = 6
+# The overall-score trend drawn for each compared partner.
+COMPARE_TREND_QUARTERS = 8
+
+
+def comparison_request_clean(
+    *, codes: list[str], period: str | None, model: ScoringModel | None = None
+) -> tuple[list[PartnerNation], Quarter]:
+    """The partners (in the order given, each once) and the quarter of a comparison, from ISO alpha-3 codes
+    and an optional ``YYYY-Qn`` (the latest scored quarter by default). The one home of the comparison's
+    limits, asked by the page's form and the API's serializer alike; raises ``ValidationError`` with every
+    field's message at once (``partners``, ``period``). Two queries at most."""
+    errors: dict[str, list[str]] = {}
+    wanted = list(dict.fromkeys(code.strip().upper() for code in codes if code.strip()))
+    partners: list[PartnerNation] = []
+    if not COMPARE_MIN_PARTNERS <= len(wanted) <= COMPARE_MAX_PARTNERS:
+        errors["partners"] = [
+            _("Choose from %(min)s to %(max)s partners (ISO alpha-3 codes such as GHA, SEN); %(count)s given.")
+            % {"min": COMPARE_MIN_PARTNERS, "max": COMPARE_MAX_PARTNERS, "count": len(wanted)}
+        ]
+    else:
+        found = {p.iso3: p for p in PartnerNation.objects.filter(iso3__in=wanted)}
+        unknown = [code for code in wanted if code not in found]
+        if unknown:
+            errors["partners"] = [
+                ngettext(
+                    "Unknown country code: %(codes)s. Use ISO alpha-3 codes such as GHA.",
+                    "Unknown country codes: %(codes)s. Use ISO alpha-3 codes such as GHA.",
+                    len(unknown),
+                )
+                % {"codes": ", ".join(unknown)}
+            ]
+        partners = [found[code] for code in wanted if code in found]
+    quarter = None
+    if period:
+        try:
+            quarter = Quarter.parse(period)
+        except PeriodError as exc:
+            errors["period"] = [str(exc)]
+    if errors:
+        raise ValidationError(errors)
+    if quarter is None:
+        latest = score_list(scoring_model=model).order_by("-period").values_list("period", flat=True).first()
+        quarter = Quarter.of(latest) if latest else Quarter.current()
+    return partners, quarter
+
+
+def partner_comparison(
+    *, user, partners: list[PartnerNation], quarter: Quarter, model: ScoringModel | None = None
+) -> dict:
+    """Partners side by side for a quarter: each one's stored score row (None when it has none), each one's
+    overall score over the ``COMPARE_TREND_QUARTERS`` quarters ending with it, and the engagements at least
+    two of them share. Shared engagements are those the scores count (completed or in progress, dates
+    overlapping the quarter's look-back window) that ``user`` may see: for a viewer a restricted one does
+    not exist, so it is never listed, though the scores include it as they do for everyone. Each lists
+    which of the chosen partners took part. At most four queries, whatever the number of partners or
+    engagements.
+    """
+    model = model or scoring_model_active()
+    ids = [p.pk for p in partners]
+    trend_quarters = quarter.window(COMPARE_TREND_QUARTERS)
+    rows = score_list(scoring_model=model).filter(
+        partner_id__in=ids, period__gte=trend_quarters[0].start, period__lte=quarter.start
+    )
+    by_key = {(row.partner_id, row.quarter): row for row in rows}
+    window = window_of(quarter, model)
+    position = {pk: n for n, pk in enumerate(ids)}
+    chosen = Participation.objects.filter(partner_id__in=ids).select_related("partner")
+    shared = (
+        Engagement.objects.visible_to(user)
+        .filter(status__in=SCORED_STATUSES, start_date__lte=quarter.end, end_date__gte=window[0].start)
+        .annotate(chosen_count=Count("participations", filter=Q(participations__partner_id__in=ids), distinct=True))
+        .filter(chosen_count__gte=COMPARE_MIN_PARTNERS)
+        .prefetch_related(Prefetch("participations", queryset=chosen, to_attr="chosen_participations"))
+        .order_by("-start_date", "reference")
+    )
+    return {
+        "quarter": quarter,
+        "scoring_model": model,
+        "window": window,
+        "partners": [
+            {
+                "partner": p,
+                "score": by_key.get((p.pk, quarter)),
+                "trend": [getattr(by_key.get((p.pk, q)), "overall", None) for q in trend_quarters],
+            }
+            for p in partners
+        ],
+        "trend_quarters": trend_quarters,
+        "trend_rows": [
+            {"quarter": q, "values": [getattr(by_key.get((p.pk, q)), "overall", None) for p in partners]}
+            for q in trend_quarters
+        ],
+        "shared": [
+            {
+                "engagement": e,
+                "partners": sorted((part.partner for part in e.chosen_participations), key=lambda p: position[p.pk]),
+            }
+            for e in shared
+        ],
+    }
+
+
+def comparison_rows(comparison: dict) -> list[dict]:
+    """The components table of a comparison: one row per measure (overall, the seven components, the
+    engagement and report counts, confidence, provisional), one value per partner (None without a score)."""
+    scores = [row["score"] for row in comparison["partners"]]
+    measures = [
+        *[(name, label, "score") for name, label in score_labels()],
+        ("engagement_count", _("Engagements"), "count"),
+        ("report_count", _("After-action reports"), "count"),
+        ("confidence", _("Confidence"), "confidence"),
+        ("provisional", _("Provisional"), "provisional"),
+    ]
+    return [
+        {
+            "name": name,
+            "label": label,
+            "kind": kind,
+            "values": [None if s is None else getattr(s, name) for s in scores],
+            "cells": [{"score": s, "value": None if s is None else getattr(s, name)} for s in scores],
+        }
+        for name, label, kind in measures
+    ]
 
 
 # --- the methodology page -----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from assessments import dashboard_exports as exports
 from assessments import dashboard_selectors as dash
 from assessments.choices import COMPONENTS, Component, RunTrigger, score_labels
 from assessments.filtersets import SCORE_ORDERING, PartnerScoreFilterSet
-from assessments.forms import DashboardFilterForm, RecomputeForm
+from assessments.forms import DashboardFilterForm, PartnerComparisonForm, RecomputeForm
 from assessments.models import PartnerScore
 from assessments.periods import PeriodError, Quarter
 from assessments.services import assessment_run_request, scoring_model_active
@@ -187,6 +187,44 @@ def partner_scores(request, iso3: str):
     }
     status = 400 if period_error else 200
     return _render(request, "assessments/partner.html", "assessments/_partner_main.html", context, status=status)
+
+
+# --- partners compared -------------------------------------------------------------------------------------
+
+
+def compare(request):
+    """Two to six partners side by side for a quarter: components, overall trends, shared engagements.
+
+    Without ``partners`` the page only shows the form, filled from ``with`` (the partner page's "Compare
+    with..." link) and ``period``; with it, bad input is a message beside the field and a 400."""
+    model = scoring_model_active()
+    bound = "partners" in request.GET
+    form = PartnerComparisonForm(
+        request.GET if bound else None,
+        initial={"partners": request.GET.get("with", ""), "period": request.GET.get("period", "")},
+    )
+    context = {"form": form, "section": "scores", "periods": selectors.score_periods(scoring_model=model)}
+    if not bound:
+        return render(request, "assessments/compare.html", context)
+    if not form.is_valid():
+        return render(request, "assessments/compare.html", context, status=400)
+    comparison = dash.partner_comparison(
+        user=request.user, partners=form.cleaned_data["chosen"], quarter=form.cleaned_data["quarter"], model=model
+    )
+    rows = dash.comparison_rows(comparison)
+    table = exports.requested_table(request)
+    if table:
+        return exports.comparison_csv(table, comparison=comparison, component_rows=rows)
+    partners = [row["partner"] for row in comparison["partners"]]
+    context.update(
+        comparison=comparison,
+        quarter=comparison["quarter"],
+        partners=partners,
+        component_rows=rows,
+        components_chart=charts.partners_components_chart([r for r in rows if r["kind"] == "score"], partners),
+        trend_chart=charts.partners_trend_chart(comparison),
+    )
+    return render(request, "assessments/compare.html", context)
 
 
 # --- organizations and regions ------------------------------------------------------------------------------

@@ -5,8 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from assessments.dashboard_selectors import comparison_request_clean
 from assessments.filtersets import QuarterField
 from assessments.models import Indicator, Measurement, Objective
+from core.filters import values_of
 from partners.models import PartnerNation
 
 
@@ -185,3 +187,36 @@ class AlertBulkAcknowledgeForm(forms.Form):
     def __init__(self, *args, alerts, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["alerts"].queryset = alerts
+
+
+class PartnerCodesInput(forms.TextInput):
+    """One text box for several ISO codes; repeated parameters and commas alike (``core.filters.values_of``)."""
+
+    def value_from_datadict(self, data, files, name):
+        return ", ".join(values_of(data, name))
+
+
+class PartnerComparisonForm(forms.Form):
+    """Which partners to compare and for which quarter. The limits are checked by
+    ``dashboard_selectors.comparison_request_clean`` (the API asks it too); this form maps its errors."""
+
+    partners = forms.CharField(
+        label=_("Partners"),
+        required=False,
+        widget=PartnerCodesInput(attrs={"placeholder": "GHA, SEN, CIV", "autocomplete": "off"}),
+        help_text=_("2 to 6 ISO alpha-3 codes, separated by commas"),
+    )
+    period = forms.CharField(
+        label=_("Quarter"), required=False, help_text=_("YYYY-Qn, e.g. 2025-Q3; the latest scored by default")
+    )
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["chosen"], data["quarter"] = comparison_request_clean(
+                codes=values_of(self.data, "partners"), period=data.get("period")
+            )
+        except forms.ValidationError as exc:
+            for field, errors in exc.error_dict.items():
+                self.add_error(field, errors)
+        return data

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assessments.choices import Component, Confidence
+from assessments.dashboard_selectors import comparison_request_clean
 from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore
 from assessments.periods import Quarter
 from core.api.schema import QUARTER_SCHEMA
@@ -351,3 +353,113 @@ class MeasurementSerializer(serializers.ModelSerializer):
         model = Measurement
         fields = ["id", "indicator", "date", "value", "source"]
         validators = []  # the service reports a second measurement on the same day on the date field
+
+
+# --- partners compared ----------------------------------------------------------------------------------------
+
+
+class PartnerComparisonQuerySerializer(serializers.Serializer):
+    """The comparison's query: 2 to 6 ISO codes (repeated or comma-separated) and an optional quarter. The
+    limits are ``dashboard_selectors.comparison_request_clean``'s, asked here as by the page's form."""
+
+    partners = serializers.ListField(
+        child=serializers.CharField(), required=False, default=list, help_text="2 to 6 ISO alpha-3 codes."
+    )
+    period = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="YYYY-Qn; the latest scored quarter by default."
+    )
+
+    def validate(self, attrs):
+        try:
+            partners, quarter = comparison_request_clean(codes=attrs["partners"], period=attrs["period"] or None)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(
+                {field: [str(m) for e in errors for m in e.messages] for field, errors in exc.error_dict.items()}
+            ) from exc
+        return {"partners": partners, "quarter": quarter}
+
+
+class ComparedScoreSerializer(serializers.ModelSerializer):
+    """A compared partner's stored score row for the quarter."""
+
+    confidence = serializers.ChoiceField(choices=Confidence.choices, read_only=True)
+    provisional = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = PartnerScore
+        fields = [
+            "overall",
+            "activity",
+            "interoperability",
+            "capacity",
+            "trust",
+            "continuity",
+            "multilateral",
+            "objectives",
+            "engagement_count",
+            "report_count",
+            "confidence",
+            "provisional",
+            "delta_overall",
+            "computed_at",
+        ]
+        read_only_fields = fields
+
+
+class TrendPointSerializer(serializers.Serializer):
+    period = QuarterLabelField(help_text="YYYY-Qn")
+    overall = serializers.FloatField(allow_null=True, help_text="The stored overall score; null without a score.")
+
+
+class ComparedPartnerSerializer(serializers.Serializer):
+    partner = serializers.CharField(source="partner.iso3", help_text="ISO alpha-3 code.")
+    name = serializers.CharField(source="partner.name")
+    score = ComparedScoreSerializer(allow_null=True, help_text="Null when the partner has no score this quarter.")
+    trend = serializers.SerializerMethodField(help_text="Overall score in each of the last 8 quarters, oldest first.")
+
+    @extend_schema_field(TrendPointSerializer(many=True))
+    def get_trend(self, row) -> list[dict]:
+        quarters = self.context["trend_quarters"]
+        return [{"period": str(q), "overall": value} for q, value in zip(quarters, row["trend"], strict=True)]
+
+
+class SharedEngagementSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="engagement.pk")
+    reference = serializers.CharField(source="engagement.reference")
+    title = serializers.CharField(source="engagement.title")
+    start_date = serializers.DateField(source="engagement.start_date")
+    end_date = serializers.DateField(source="engagement.end_date")
+    status = serializers.CharField(source="engagement.status")
+    partners = serializers.SerializerMethodField(help_text="Which of the compared partners took part (ISO codes).")
+
+    def get_partners(self, item) -> list[str]:
+        return [p.iso3 for p in item["partners"]]
+
+
+class PartnerComparisonSerializer(serializers.Serializer):
+    period = serializers.SerializerMethodField(help_text="The quarter compared, YYYY-Qn.")
+    scoring_model = serializers.IntegerField(source="scoring_model.version")
+    window = serializers.SerializerMethodField(
+        help_text="First and last quarter of the look-back window that shared engagements overlap."
+    )
+    partners = ComparedPartnerSerializer(many=True)
+    shared_engagements = SharedEngagementSerializer(
+        source="shared",
+        many=True,
+        help_text="Completed or in-progress engagements of the window with at least two of the partners, "
+        "restricted ones only for users who may read them.",
+    )
+
+    @extend_schema_field(QUARTER_SCHEMA)
+    def get_period(self, comparison) -> str:
+        return str(comparison["quarter"])
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {"first": QUARTER_SCHEMA, "last": QUARTER_SCHEMA},
+            "required": ["first", "last"],
+        }
+    )
+    def get_window(self, comparison) -> dict:
+        return {"first": str(comparison["window"][0]), "last": str(comparison["window"][-1])}

@@ -1,9 +1,12 @@
+from django.urls import re_path
+
 from assessments.api.views import (
     AlertViewSet,
     AssessmentRunViewSet,
     IndicatorViewSet,
     MeasurementViewSet,
     ObjectiveViewSet,
+    PartnerComparisonView,
     PartnerScoreViewSet,
 )
 from core.api.routers import Router
@@ -15,4 +18,8 @@ router.register("assessments/runs", AssessmentRunViewSet, basename="assessment-r
 router.register("assessments/objectives", ObjectiveViewSet, basename="assessment-objective")
 router.register("assessments/indicators", IndicatorViewSet, basename="assessment-indicator")
 router.register("assessments/measurements", MeasurementViewSet, basename="assessment-measurement")
-urlpatterns = router.urls
+# Answers with or without the trailing slash, like the router's routes.
+urlpatterns = [
+    re_path(r"^assessments/compare/?$", PartnerComparisonView.as_view(), name="assessment-compare"),
+    *router.urls,
+]

@@ -7,8 +7,9 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from assessments import selectors, services
+from assessments import dashboard_selectors, selectors, services
 from assessments.api.serializers import (
     AlertAcknowledgeSerializer,
     AlertSerializer,
@@ -17,6 +18,8 @@ from assessments.api.serializers import (
     IndicatorSerializer,
     MeasurementSerializer,
     ObjectiveSerializer,
+    PartnerComparisonQuerySerializer,
+    PartnerComparisonSerializer,
     PartnerScoreSerializer,
     ScoreExplanationSerializer,
 )
@@ -32,6 +35,7 @@ from assessments.filtersets import (
 from assessments.models import Alert, PartnerScore, ScoringModel
 from assessments.periods import PeriodError, Quarter
 from core.api.schema import QUARTER_SCHEMA
+from core.filters import values_of
 from partners.selectors import partner_get
 
 
@@ -289,3 +293,43 @@ class MeasurementViewSet(_ServiceModelViewSet):
 
     def get_queryset(self):
         return selectors.measurement_list()
+
+
+class PartnerComparisonView(APIView):
+    """Two to six partners side by side: what the comparison page shows, from the same selector."""
+
+    @extend_schema(
+        summary="Compare partners: components for a quarter, overall trends, shared engagements",
+        description="Each partner's stored score row for the quarter (null without one) and its overall score "
+        "over the last 8 quarters; the completed or in-progress engagements of the quarter's look-back window "
+        "in which at least two of the partners take part, with which ones. Restricted engagements are listed "
+        "only for users who may read them. 2 to 6 partners; a bad code, count or period is a 400 naming the field.",
+        parameters=[
+            OpenApiParameter(
+                "partners",
+                {"type": "array", "items": {"type": "string", "example": "GHA"}, "minItems": 2, "maxItems": 6},
+                required=True,
+                explode=True,
+                style="form",
+                description="ISO alpha-3 codes, repeated (partners=GHA&partners=SEN) or comma-separated "
+                "(partners=GHA,SEN).",
+            ),
+            OpenApiParameter("period", QUARTER_SCHEMA, description="YYYY-Qn; the latest scored quarter by default."),
+        ],
+        responses=PartnerComparisonSerializer,
+        tags=["assessments"],
+    )
+    def get(self, request):
+        query = PartnerComparisonQuerySerializer(
+            data={
+                "partners": values_of(request.query_params, "partners"),
+                "period": request.query_params.get("period", ""),
+            }
+        )
+        query.is_valid(raise_exception=True)
+        comparison = dashboard_selectors.partner_comparison(
+            user=request.user, partners=query.validated_data["partners"], quarter=query.validated_data["quarter"]
+        )
+        return Response(
+            PartnerComparisonSerializer(comparison, context={"trend_quarters": comparison["trend_quarters"]}).data
+        )

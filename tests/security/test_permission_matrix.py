@@ -65,6 +65,7 @@ PAGES = {
     "engagements:import_template": {"GET": PLAN},
     "assessments:overview": {"GET": READ},
     "assessments:partner": {"GET": READ},
+    "assessments:compare": {"GET": READ},
     "assessments:organization": {"GET": READ},
     "assessments:region": {"GET": READ},
     "assessments:methodology": {"GET": READ},
@@ -112,6 +113,7 @@ API = {
     "/api/v1/series/{slug}/": {"get": READ},
     "/api/v1/changes/": {"get": READ},
     "/api/v1/assessments/scores/": {"get": READ},
+    "/api/v1/assessments/compare/": {"get": READ},
     "/api/v1/assessments/scores/{iso3}/{period}/explain/": {"get": READ},
     "/api/v1/engagements/export/": {"get": READ},
     "/api/v1/assessments/alerts/": {"get": READ},
@@ -384,6 +386,7 @@ def test_api_permissions(world, path, method, role):
 _DASHBOARD_TABLES = ["scores", "trend", "activity", "alerts", "movers", "regions", "organizations"]
 _PARTNER_TABLES = ["engagements", "components", "indicators", "history"]
 _GROUP_TABLES = ["scores", "trend"]
+_COMPARE_TABLES = ["components", "trend", "shared"]
 CANARY_PAGE_EXTRAS = [
     "/?home=1",
     "/engagements/?export=csv",
@@ -404,6 +407,8 @@ CANARY_PAGE_EXTRAS = [
     *[f"/assessments/partners/SEN/?period=2025-Q1&export=csv&table={t}" for t in _PARTNER_TABLES],
     *[f"/assessments/organizations/ECOWAS/?period=2025-Q1&export=csv&table={t}" for t in _GROUP_TABLES],
     *[f"/assessments/regions/western-africa/?period=2025-Q1&export=csv&table={t}" for t in _GROUP_TABLES],
+    "/assessments/compare/?partners=SEN,GHA&period=2025-Q1",
+    *[f"/assessments/compare/?partners=SEN,GHA&period=2025-Q1&export=csv&table={t}" for t in _COMPARE_TABLES],
 ]
 CANARY_API_EXTRAS = [
     "/api/v1/engagements/?q={title}",
@@ -417,11 +422,15 @@ CANARY_API_EXTRAS = [
     "/api/v1/changes/?since=2000-01-01T00:00:00Z",
     "/api/v1/assessments/scores/GHA/2025-Q1/explain/",
     "/api/v1/assessments/scores/?partner=SEN,GHA",
+    "/api/v1/assessments/compare/?partners=SEN,GHA&period=2025-Q1",
 ]
 CANARY_PAGES = [name for name, methods in PAGES.items() if methods.get("GET") == READ]
+# The change feed (with since) and the comparison (with partners) are in the extras.
 CANARY_API = [
-    path for path, methods in API.items() if methods.get("get") == READ and path != "/api/v1/changes/"
-]  # with since below
+    path
+    for path, methods in API.items()
+    if methods.get("get") == READ and path not in ("/api/v1/changes/", "/api/v1/assessments/compare/")
+]
 
 
 def _canary_strings(world: dict) -> list[str]:
@@ -510,6 +519,9 @@ CANARY_SEEN_BY_ANALYSTS = [
     "/assessments/partners/SEN/?period=2025-Q1&export=csv&table=engagements",
     "/api/v1/engagements/{canary}/",
     "/api/v1/assessments/scores/SEN/2025-Q1/explain/",
+    "/assessments/compare/?partners=SEN,GHA&period=2025-Q1",
+    "/assessments/compare/?partners=SEN,GHA&period=2025-Q1&export=csv&table=shared",
+    "/api/v1/assessments/compare/?partners=SEN,GHA&period=2025-Q1",
 ]
 
 
