@@ -150,6 +150,8 @@ def engagement_events_queue(*, event: str, engagement_ids: Iterable[int], was_re
     webhook as its owner may know it (see the module's docstring)."""
     from webhooks.payloads import engagements_data
 
+    if not Webhook.objects.filter(is_active=True).exists():
+        return  # the usual case: one cheap query, nothing loaded
     was_restricted = was_restricted or {}
     event = f"engagement.{event}"
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -173,6 +175,8 @@ def run_events_queue(*, run_id) -> None:
     from assessments.models import Alert, AssessmentRun
     from webhooks.payloads import alert_data, run_data
 
+    if not Webhook.objects.filter(is_active=True).exists():
+        return
     run = AssessmentRun.objects.get(pk=run_id)
     webhook_events_queue(event=WebhookEvent.RUN_FINISHED, items=[run_data(run)])
     if run.started_at is None:
