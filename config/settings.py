@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "organizations",
     "engagements",
     "assessments",
+    "webhooks",  # listens to engagements and assessments; neither imports it
 ]
 
 MIDDLEWARE = [
@@ -363,6 +364,9 @@ SPECTACULAR_SETTINGS = {
         "ChangeActionEnum": "engagements.choices.ChangeAction",
     },
 }
+
+# Outgoing webhooks go only to these host names (comma-separated); empty allows none (webhooks/rules.py).
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
 
 # Celery: the broker decides. Unset means every task runs eagerly in-process (embedded mode).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

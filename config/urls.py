@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("organizations.api.urls")),
     path("", include("engagements.api.urls")),
     path("", include("assessments.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]
 
 urlpatterns = [

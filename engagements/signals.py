@@ -11,3 +11,8 @@ from django.dispatch import Signal
 
 # kwargs: partner_ids (set[int]), first_day (date), last_day (date), spans (list of (first_day, last_day))
 engagement_data_changed = Signal()
+
+# Sent after commit when engagements were created, updated or deleted (webhooks listen).
+# kwargs: event ("created", "updated" or "deleted"), engagement_ids (list[int]), was_restricted (dict[int, bool]:
+# for "updated", whether each engagement was restricted before the change; empty otherwise)
+engagement_event = Signal()

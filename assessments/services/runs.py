@@ -35,6 +35,7 @@ from assessments.models import Alert, AssessmentRun, PartnerScore, ScoringModel
 from assessments.periods import PeriodError, Quarter, default_periods, parse_periods, quarter_range
 from assessments.services.activity import activity_count, activity_store, counted_quarters
 from assessments.services.scoring import ComputedScore, scores_compute
+from assessments.signals import assessment_run_finished
 from core.exceptions import Unavailable
 
 logger = logging.getLogger(__name__)
@@ -354,6 +355,8 @@ def _fail(run: AssessmentRun, exc: BaseException, *, retrying: bool = False) -> 
             finished_at=None if retrying else timezone.now(),
             error=message,
         )
+        if not retrying:
+            _announce_finished(run)
     except Exception:  # the database itself may be what failed; the task's retry will try again
         logger.exception("Could not record the failure of assessment run %s", run.pk)
 
@@ -404,10 +407,16 @@ def _execute_locked(run_id, *, will_retry: bool) -> AssessmentRun:
             # Any run that covered a change's quarters for its partner has scored it ("Recompute now"
             # on a dashboard too, not only the coalesced data-change run).
             _mark_changes_processed(run, quarters)
+            _announce_finished(run)
     except Exception as exc:
         _fail(run, exc, retrying=will_retry and isinstance(exc, TRANSIENT_ERRORS))
         raise
     return run
+
+
+def _announce_finished(run: AssessmentRun) -> None:
+    run_id = run.pk
+    transaction.on_commit(lambda: assessment_run_finished.send(sender=AssessmentRun, run_id=run_id))
 
 
 def _mark_changes_processed(run: AssessmentRun, quarters: list[Quarter]) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from engagements.models import Engagement, PartnerChange
-from engagements.signals import engagement_data_changed
+from engagements.signals import engagement_data_changed, engagement_event
 
 
 @dataclass
@@ -111,3 +111,13 @@ def engagement_changed(engagement: Engagement, *, partner_ids: Iterable[int] = (
 
 def scored_partner_ids(engagement: Engagement) -> set[int]:
     return set(engagement.participations.values_list("partner_id", flat=True))
+
+
+def announce_engagement_event(event: str, engagement_ids: Iterable[int], *, was_restricted: bool | None = None) -> None:
+    """Announce after commit that engagements were ``created``, ``updated`` or ``deleted``; for an update,
+    ``was_restricted`` says whether the (single) engagement was restricted before it."""
+    ids = list(engagement_ids)
+    before = {ids[0]: was_restricted} if was_restricted is not None and len(ids) == 1 else {}
+    transaction.on_commit(
+        lambda: engagement_event.send(sender=Engagement, event=event, engagement_ids=ids, was_restricted=before)
+    )

@@ -20,7 +20,12 @@ from django.utils.translation import gettext as _
 from core.history import history_record_created
 from engagements import selectors
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation, PartnerChange
-from engagements.services.changes import announce_changes, engagement_changed, scored_partner_ids
+from engagements.services.changes import (
+    announce_changes,
+    announce_engagement_event,
+    engagement_changed,
+    scored_partner_ids,
+)
 from engagements.services.inputs import (
     CleanEngagement,
     Lookups,
@@ -112,6 +117,7 @@ def engagement_create_apply(*, checked: CleanEngagement, created_by) -> Engageme
     if checked.after_action is not None:
         _write_after_action(engagement, checked.after_action, created_by)
     engagement_changed(engagement)
+    announce_engagement_event("created", [engagement.pk])
     return engagement
 
 
@@ -150,6 +156,7 @@ def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement,
     """Write a change that ``engagement_update_clean`` accepted to the locked ``engagement``."""
     old_partners = scored_partner_ids(engagement)
     old_span = (engagement.start_date, engagement.end_date)
+    was_restricted = engagement.is_restricted
     for name, value in checked.fields.items():
         setattr(engagement, name, value)
     engagement.updated_by = updated_by
@@ -163,6 +170,7 @@ def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement,
     if checked.after_action is not None:
         _write_after_action(engagement, checked.after_action, updated_by)
     engagement_changed(engagement, partner_ids=old_partners, span=old_span)
+    announce_engagement_event("updated", [engagement.pk], was_restricted=was_restricted)
 
 
 def engagement_change_status(
@@ -187,6 +195,7 @@ def after_action_submit(*, engagement: Engagement, user, **data) -> AfterActionR
         version=F("version") + 1, updated_by=user, updated_at=timezone.now()
     )
     engagement_changed(engagement)
+    announce_engagement_event("updated", [engagement.pk])
     return report
 
 
@@ -209,6 +218,7 @@ def engagement_delete(*, engagement: Engagement, user, reason: str) -> Engagemen
     _history_user(engagement, user).save()
     engagement.refresh_from_db()
     engagement_changed(engagement)
+    announce_engagement_event("deleted", [engagement.pk])
     return engagement
 
 
@@ -280,6 +290,7 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by) -
     PartnerChange.objects.bulk_create(changes, batch_size=2000)
     # Every engagement's days, those without partners too: they move the overview's counts.
     announce_changes({c.partner_id for c in changes}, {(e.start_date, e.end_date) for e in created})
+    announce_engagement_event("created", new_ids)
     return created
 
 

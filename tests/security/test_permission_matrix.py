@@ -127,6 +127,9 @@ API = {
     "/api/v1/assessments/indicators/{id}/": {"get": READ, **_ANALYST_WRITE},
     "/api/v1/assessments/measurements/": {"get": READ, "post": ANALYSE},
     "/api/v1/assessments/measurements/{id}/": {"get": READ, **_ANALYST_WRITE},
+    "/api/v1/webhooks/": {"get": ADMIN, "post": ADMIN},
+    "/api/v1/webhooks/{id}/": {"get": ADMIN, "put": ADMIN, "patch": ADMIN, "delete": ADMIN},
+    "/api/v1/webhooks/{id}/deliveries/": {"get": ADMIN},
 }
 
 
@@ -247,8 +250,14 @@ def _build_world() -> dict:
         previous_overall=55,
         delta_overall=-15,
     )
+    from webhooks.models import Webhook
+
+    webhook = Webhook.objects.create(
+        owner=users["admin"], url="https://hooks.example.org/in", events=["run.finished"], secret="x" * 20
+    )
     return {
         "users": users,
+        "webhook": webhook.pk,
         "pk": engagement.pk,
         "canary": canary.pk,
         "canary_reference": canary.reference,
@@ -350,6 +359,8 @@ def _api_url(path: str, world: dict) -> str:
                 return str(world["run_id"])
             if "/alerts/" in path:
                 return str(world["alert"])
+            if "/webhooks/" in path:
+                return str(world["webhook"])
             for kind in ("objective", "indicator", "measurement"):
                 if f"/{kind}s/" in path:
                     return str(world[kind])
