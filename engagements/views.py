@@ -14,11 +14,12 @@ from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from core.exports import wants_csv
 from core.filters import values_of
 from core.paging import paginate, querystring_without
+from core.roles import role_of
 from engagements import exchange, rules, selectors, services
 from engagements.choices import Domain, EngagementType, Sensitivity, Status, ThreatFocus
 from engagements.filtersets import EngagementFilterSet
@@ -113,13 +114,8 @@ def engagement_detail(request, pk):
         "warnings": selectors.deconfliction_warnings(engagement=engagement, user=request.user),
         "history": selectors.engagement_history(engagement=engagement),
         "status_moves": [
-            (s, Status(s).label)
-            for s in rules.status_moves(
-                current=engagement.status,
-                has_report=report is not None,
-                start_date=engagement.start_date,
-                end_date=engagement.end_date,
-            )
+            (s, Status(s).label, rules.needs_reason(engagement.status, s))
+            for s in _status_moves(request, engagement, has_report=report is not None)
         ]
         if can_change
         else [],
@@ -199,15 +195,23 @@ def engagement_create(request):
     )
 
 
-def _status_choices(engagement) -> list[str]:
-    """The current status and the moves the status policy allows now: the edit form offers these only."""
-    moves = rules.status_moves(
+def _status_moves(request, engagement, *, has_report: bool, with_reason: bool = True) -> list[str]:
+    """The moves the status policy allows this user now."""
+    return rules.status_moves(
         current=engagement.status,
-        has_report=selectors.after_action_of(engagement) is not None,
+        has_report=has_report,
         start_date=engagement.start_date,
         end_date=engagement.end_date,
+        may_reopen=rules.may_reopen(role_of(request.user)),
+        with_reason=with_reason,
     )
-    return [engagement.status, *moves]
+
+
+def _status_choices(request, engagement) -> list[str]:
+    """The current status and the moves the status policy allows now without a reason: the edit form offers
+    these only (cancelling and reopening go through the status page, which asks why)."""
+    has_report = selectors.after_action_of(engagement) is not None
+    return [engagement.status, *_status_moves(request, engagement, has_report=has_report, with_reason=False)]
 
 
 @require_http_methods(["GET", "POST"])
@@ -217,11 +221,13 @@ def engagement_edit(request, pk):
     choices = ReferenceChoices.load()
     if request.method == "GET":
         form = EngagementForm(
-            initial=EngagementForm.initial_from(engagement), choices=choices, status_choices=_status_choices(engagement)
+            initial=EngagementForm.initial_from(engagement),
+            choices=choices,
+            status_choices=_status_choices(request, engagement),
         )
         formset = participant_formset(choices=choices, engagement=engagement, extra=2)
         return _render_form(request, form=form, formset=formset, engagement=engagement)
-    form = EngagementForm(request.POST, choices=choices, status_choices=_status_choices(engagement))
+    form = EngagementForm(request.POST, choices=choices, status_choices=_status_choices(request, engagement))
 
     def save(values):
         version = form.cleaned_data.get("version")
@@ -242,22 +248,43 @@ def engagement_edit(request, pk):
 # --- status, after-action report, delete ----------------------------------------------------------------
 
 
-@require_POST
+def _render_status_form(request, engagement, form, wanted):
+    context = {"engagement": engagement, "form": form, "wanted": wanted, "wanted_label": Status(wanted).label}
+    return render(request, "engagements/engagement_status.html", context)
+
+
+@require_http_methods(["GET", "POST"])
 def engagement_status(request, pk):
+    """A move; cancelling and reopening first show a form asking why (GET, or a POST without ``reason``)."""
     _require(request, CHANGE)
     engagement = _engagement_or_404(request, pk)
-    form = StatusForm(request.POST)
+    form = StatusForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         messages.error(request, _("Choose one of the statuses offered."))
+        return redirect("engagements:detail", pk=engagement.pk)
+    wanted = form.cleaned_data["status"]
+    if rules.needs_reason(engagement.status, wanted) and (request.method == "GET" or "reason" not in request.POST):
+        has_report = selectors.after_action_of(engagement) is not None
+        if wanted in _status_moves(request, engagement, has_report=has_report):
+            form = StatusForm(initial={"status": wanted, "version": engagement.version})
+            return _render_status_form(request, engagement, form, wanted)
+        if request.method == "GET":
+            messages.error(request, _("This engagement cannot move to %(status)s.") % {"status": Status(wanted).label})
+            return redirect("engagements:detail", pk=engagement.pk)
+    if request.method == "GET":
         return redirect("engagements:detail", pk=engagement.pk)
     try:
         services.engagement_change_status(
             engagement=engagement,
-            status=form.cleaned_data["status"],
+            status=wanted,
             user=request.user,
             expected_version=form.cleaned_data.get("version"),
+            reason=form.cleaned_data.get("reason", ""),
         )
     except ValidationError as error:
+        if hasattr(error, "error_dict") and "reason" in error.error_dict:
+            apply_service_errors(error, form=form)
+            return _render_status_form(request, engagement, form, wanted)
         for message in error.messages:
             messages.error(request, message)
     else:
