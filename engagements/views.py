@@ -61,8 +61,31 @@ def _show_warnings(request, warnings: list[dict]) -> None:
 # --- list and CSV ---------------------------------------------------------------------------------------
 
 
+# The filters whose errors the list page shows beside their own field; the others' (the hidden ordering) go
+# above the form, under the filter's name.
+_FILTERS_SHOWN = {
+    "q",
+    "engagement_type",
+    "status",
+    "domain",
+    "sensitivity",
+    "partner",
+    "host_country",
+    "organization",
+    "series",
+    "start_after",
+    "start_before",
+    "end_after",
+    "aar_overdue",
+}
+
+
 def engagement_list(request):
     filterset = EngagementFilterSet(request.GET or None, queryset=selectors.engagement_list(user=request.user))
+    if filterset.is_bound and not filterset.is_valid():
+        # A value not understood is an error beside its field, never silently dropped (the list would say
+        # "filtered" while showing more than asked): a 400, no rows and no export until it is corrected.
+        return _engagement_list_page(request, filterset, filterset.queryset.none(), status=400)
     engagements = filterset.qs  # ordered with the id last (selector and filter), so pages never overlap
     # Exports are in the import format: an exported file can be edited and imported again.
     if wants_csv(request):
@@ -73,11 +96,20 @@ def engagement_list(request):
         except exchange.ExportTooLarge as exc:
             messages.error(request, str(exc))
             return redirect(f"{request.path}?{querystring_without(request, 'export')}")
+    return _engagement_list_page(request, filterset, engagements)
+
+
+def _engagement_list_page(request, filterset, engagements, *, status=200):
     choices = ReferenceChoices.load()
-    form = filterset.form
+    errors = filterset.form.errors if filterset.is_bound else {}
     context = {
         "filterset": filterset,
-        "filter_errors": form.errors if filterset.is_bound else {},
+        "filter_errors": errors,
+        "other_filter_errors": [
+            (filterset.form.fields[name].label or name, messages)
+            for name, messages in errors.items()
+            if name not in _FILTERS_SHOWN
+        ],
         "page": paginate(
             request, engagements, load=lambda ids: selectors.engagement_list(user=request.user).filter(pk__in=ids)
         ),
@@ -92,9 +124,10 @@ def engagement_list(request):
         "selected": {name: values_of(request.GET, name) for name in ("engagement_type", "status", "domain")},
         "can_add": request.user.has_perm(ADD),
         "today": timezone.localdate(),
-        "filtered": any(key not in ("page", "page_size", "ordering") and value for key, value in request.GET.items()),
+        "filtered": not errors
+        and any(key not in ("page", "page_size", "ordering") and value for key, value in request.GET.items()),
     }
-    return render(request, "engagements/engagement_list.html", context)
+    return render(request, "engagements/engagement_list.html", context, status=status)
 
 
 # --- detail ---------------------------------------------------------------------------------------------

@@ -287,10 +287,12 @@ def test_filter_values_are_kept_in_the_form_and_bad_ones_explained(client_for, v
     # Pagination and sort links keep the filters.
     assert "status=approved" in html and "partner=DEU" in html
     response = client.get("/engagements/", {"start_after": "2025-13-45", "page": "x", "ordering": "nonsense"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Some filters were not understood" in content(response)
+    assert "Order by: Select a valid choice." in content(response)  # the hidden ordering, named above the form
     response = client.get("/engagements/", {"aar_overdue": "maybe"})
-    assert response.status_code == 200 and "Write true or false." in content(response)
+    assert response.status_code == 400 and "Write true or false." in content(response)
+    assert client.get("/engagements/", {"page": "x", "page_size": "many"}).status_code == 200  # paging falls back
 
 
 def test_sortable_columns(client_for, viewer, varied):
