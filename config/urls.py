@@ -57,6 +57,9 @@ urlpatterns = [
 handler404 = "core.api.views.not_found"
 # Requests Django refuses (a body too large for DATA_UPLOAD_MAX_MEMORY_SIZE is a 413), likewise.
 handler400 = "core.api.views.bad_request"
+# Styled pages (templates/403.html, 500.html) for people; JSON under /api/.
+handler403 = "core.errors.permission_denied"
+handler500 = "core.errors.server_error"
 
 admin.site.site_header = _("Engagement Tracker administration")
 admin.site.site_title = _("Engagement Tracker")

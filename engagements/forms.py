@@ -269,6 +269,14 @@ class AfterActionForm(forms.Form):
 class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=Status.choices)
     version = forms.IntegerField(required=False)
+    # Cancelling and reopening need it; the service says when it is missing (rules.reason_refusal).
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        strip=True,
+        help_text=_("Kept in the engagement's history: who changed its status, when and why."),
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
 
 
 class DeleteForm(forms.Form):

@@ -17,6 +17,7 @@ import re
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.roles import ADMIN
 from engagements.choices import SCORED_STATUSES, STATUS_ORDER, Status
 from engagements.models import AfterActionReport, Engagement, Participation
 
@@ -84,9 +85,37 @@ def _label(status: str) -> str:
     return str(dict(Status.choices).get(status, status)).lower()
 
 
-def _forward_moves(current: str) -> list[str]:
-    """Any later step of the life cycle, or cancelled; none from completed or cancelled."""
-    if current in (Status.COMPLETED, Status.CANCELLED):
+def may_reopen(role: str | None) -> bool:
+    """Who may reopen a cancelled engagement (as planned, with a reason): admins only."""
+    return role == ADMIN
+
+
+# Cancelling and reopening record their reason in the history, whose reason column holds this many characters.
+REASON_MAX_LENGTH = 100
+
+
+def needs_reason(current: str | None, wanted: str) -> bool:
+    """Whether moving from ``current`` to ``wanted`` must say why: cancelling, and reopening a cancelled one."""
+    if current is None or current == wanted:
+        return False
+    return wanted == Status.CANCELLED or current == Status.CANCELLED
+
+
+def reason_refusal(reason: str | None) -> str | None:
+    """Why this reason for cancelling or reopening is not accepted; None if it is."""
+    if not (reason or "").strip():
+        return _("This field is required.")
+    if len(reason.strip()) > REASON_MAX_LENGTH:
+        return _("Keep the reason to %(n)s characters or fewer.") % {"n": REASON_MAX_LENGTH}
+    return None
+
+
+def _forward_moves(current: str, *, may_reopen: bool = False) -> list[str]:
+    """Any later step of the life cycle, or cancelled; none from completed; from cancelled only back to
+    planned, and only for those who ``may_reopen``."""
+    if current == Status.CANCELLED:
+        return [Status.PLANNED] if may_reopen else []
+    if current == Status.COMPLETED:
         return []
     index = STATUS_ORDER.index(current)
     return [*STATUS_ORDER[index + 1 :], Status.CANCELLED]
@@ -96,9 +125,14 @@ def _today(today: datetime.date | None) -> datetime.date:
     return today or timezone.localdate()
 
 
-def _move_refusal(current, wanted, *, has_report, start_date, end_date, today) -> str | None:
-    if wanted not in _forward_moves(current):
-        allowed = _forward_moves(current)
+def _move_refusal(current, wanted, *, has_report, start_date, end_date, today, may_reopen=False) -> str | None:
+    allowed = _forward_moves(current, may_reopen=may_reopen)
+    if wanted not in allowed:
+        if current == Status.CANCELLED and wanted == Status.PLANNED:
+            return _(
+                "Only an administrator may reopen a cancelled engagement, with a reason, on its page or with the "
+                "API's status action."
+            )
         if not allowed:
             return _("A %(current)s engagement cannot change status any more.") % {"current": _label(current)}
         return _("Cannot move from %(current)s to %(wanted)s; allowed: %(allowed)s.") % {
@@ -123,16 +157,38 @@ def status_refusal(
     start_date: datetime.date | None,
     end_date: datetime.date | None,
     today: datetime.date | None = None,
+    may_reopen: bool = False,
+    reason: str | None = None,
 ) -> str | None:
     """Why an engagement in ``current`` (None: being created) may not take ``wanted``; None if it may.
 
     Afterwards only forward moves, or cancelled from any state but completed; never cancelled once it has an
-    after-action report (the report says it took place); and the dates must allow the new status."""
+    after-action report (the report says it took place); and the dates must allow the new status. A cancelled
+    engagement may go back to planned if the user ``may_reopen``. Cancelling and reopening need a reason:
+    ``reason`` None means the path offers none (an edit, an import), and the move is refused here; a blank
+    or too long one is refused by ``reason_refusal``, beside the reason field."""
     if current is None or wanted == current:
         return None
-    return _move_refusal(
-        current, wanted, has_report=has_report, start_date=start_date, end_date=end_date, today=_today(today)
+    refusal = _move_refusal(
+        current,
+        wanted,
+        has_report=has_report,
+        start_date=start_date,
+        end_date=end_date,
+        today=_today(today),
+        may_reopen=may_reopen,
     )
+    if refusal is None and reason is None and needs_reason(current, wanted):
+        if wanted == Status.CANCELLED:
+            return _(
+                "Cancelling needs a reason, which cannot be given here: use the Cancel button on the "
+                "engagement's page, or the API's status action with a reason."
+            )
+        return _(
+            "Reopening needs a reason, which cannot be given here: use the Reopen button on the engagement's "
+            "page, or the API's status action with a reason."
+        )
+    return refusal
 
 
 def status_moves(
@@ -142,14 +198,26 @@ def status_moves(
     start_date: datetime.date | None,
     end_date: datetime.date | None,
     today: datetime.date | None = None,
+    may_reopen: bool = False,
+    with_reason: bool = True,
 ) -> list[str]:
-    """The statuses an engagement in ``current`` may move to now (the buttons, the edit form's choices)."""
+    """The statuses an engagement in ``current`` may move to now (the buttons; the edit form, which asks no
+    reason, offers those without ``with_reason``)."""
     today = _today(today)
     return [
         wanted
-        for wanted in _forward_moves(current)
-        if _move_refusal(current, wanted, has_report=has_report, start_date=start_date, end_date=end_date, today=today)
+        for wanted in _forward_moves(current, may_reopen=may_reopen)
+        if _move_refusal(
+            current,
+            wanted,
+            has_report=has_report,
+            start_date=start_date,
+            end_date=end_date,
+            today=today,
+            may_reopen=may_reopen,
+        )
         is None
+        and (with_reason or not needs_reason(current, wanted))
     ]
 
 

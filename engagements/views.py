@@ -14,11 +14,12 @@ from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from core.exports import wants_csv
 from core.filters import values_of
 from core.paging import paginate, querystring_without
+from core.roles import role_of
 from engagements import exchange, rules, selectors, services
 from engagements.choices import Domain, EngagementType, Sensitivity, Status, ThreatFocus
 from engagements.filtersets import EngagementFilterSet
@@ -60,8 +61,31 @@ def _show_warnings(request, warnings: list[dict]) -> None:
 # --- list and CSV ---------------------------------------------------------------------------------------
 
 
+# The filters whose errors the list page shows beside their own field; the others' (the hidden ordering) go
+# above the form, under the filter's name.
+_FILTERS_SHOWN = {
+    "q",
+    "engagement_type",
+    "status",
+    "domain",
+    "sensitivity",
+    "partner",
+    "host_country",
+    "organization",
+    "series",
+    "start_after",
+    "start_before",
+    "end_after",
+    "aar_overdue",
+}
+
+
 def engagement_list(request):
     filterset = EngagementFilterSet(request.GET or None, queryset=selectors.engagement_list(user=request.user))
+    if filterset.is_bound and not filterset.is_valid():
+        # A value not understood is an error beside its field, never silently dropped (the list would say
+        # "filtered" while showing more than asked): a 400, no rows and no export until it is corrected.
+        return _engagement_list_page(request, filterset, filterset.queryset.none(), status=400)
     engagements = filterset.qs  # ordered with the id last (selector and filter), so pages never overlap
     # Exports are in the import format: an exported file can be edited and imported again.
     if wants_csv(request):
@@ -72,11 +96,20 @@ def engagement_list(request):
         except exchange.ExportTooLarge as exc:
             messages.error(request, str(exc))
             return redirect(f"{request.path}?{querystring_without(request, 'export')}")
+    return _engagement_list_page(request, filterset, engagements)
+
+
+def _engagement_list_page(request, filterset, engagements, *, status=200):
     choices = ReferenceChoices.load()
-    form = filterset.form
+    errors = filterset.form.errors if filterset.is_bound else {}
     context = {
         "filterset": filterset,
-        "filter_errors": form.errors if filterset.is_bound else {},
+        "filter_errors": errors,
+        "other_filter_errors": [
+            (filterset.form.fields[name].label or name, messages)
+            for name, messages in errors.items()
+            if name not in _FILTERS_SHOWN
+        ],
         "page": paginate(
             request, engagements, load=lambda ids: selectors.engagement_list(user=request.user).filter(pk__in=ids)
         ),
@@ -91,9 +124,10 @@ def engagement_list(request):
         "selected": {name: values_of(request.GET, name) for name in ("engagement_type", "status", "domain")},
         "can_add": request.user.has_perm(ADD),
         "today": timezone.localdate(),
-        "filtered": any(key not in ("page", "page_size", "ordering") and value for key, value in request.GET.items()),
+        "filtered": not errors
+        and any(key not in ("page", "page_size", "ordering") and value for key, value in request.GET.items()),
     }
-    return render(request, "engagements/engagement_list.html", context)
+    return render(request, "engagements/engagement_list.html", context, status=status)
 
 
 # --- detail ---------------------------------------------------------------------------------------------
@@ -113,13 +147,8 @@ def engagement_detail(request, pk):
         "warnings": selectors.deconfliction_warnings(engagement=engagement, user=request.user),
         "history": selectors.engagement_history(engagement=engagement),
         "status_moves": [
-            (s, Status(s).label)
-            for s in rules.status_moves(
-                current=engagement.status,
-                has_report=report is not None,
-                start_date=engagement.start_date,
-                end_date=engagement.end_date,
-            )
+            (s, Status(s).label, rules.needs_reason(engagement.status, s))
+            for s in _status_moves(request, engagement, has_report=report is not None)
         ]
         if can_change
         else [],
@@ -199,15 +228,23 @@ def engagement_create(request):
     )
 
 
-def _status_choices(engagement) -> list[str]:
-    """The current status and the moves the status policy allows now: the edit form offers these only."""
-    moves = rules.status_moves(
+def _status_moves(request, engagement, *, has_report: bool, with_reason: bool = True) -> list[str]:
+    """The moves the status policy allows this user now."""
+    return rules.status_moves(
         current=engagement.status,
-        has_report=selectors.after_action_of(engagement) is not None,
+        has_report=has_report,
         start_date=engagement.start_date,
         end_date=engagement.end_date,
+        may_reopen=rules.may_reopen(role_of(request.user)),
+        with_reason=with_reason,
     )
-    return [engagement.status, *moves]
+
+
+def _status_choices(request, engagement) -> list[str]:
+    """The current status and the moves the status policy allows now without a reason: the edit form offers
+    these only (cancelling and reopening go through the status page, which asks why)."""
+    has_report = selectors.after_action_of(engagement) is not None
+    return [engagement.status, *_status_moves(request, engagement, has_report=has_report, with_reason=False)]
 
 
 @require_http_methods(["GET", "POST"])
@@ -217,11 +254,13 @@ def engagement_edit(request, pk):
     choices = ReferenceChoices.load()
     if request.method == "GET":
         form = EngagementForm(
-            initial=EngagementForm.initial_from(engagement), choices=choices, status_choices=_status_choices(engagement)
+            initial=EngagementForm.initial_from(engagement),
+            choices=choices,
+            status_choices=_status_choices(request, engagement),
         )
         formset = participant_formset(choices=choices, engagement=engagement, extra=2)
         return _render_form(request, form=form, formset=formset, engagement=engagement)
-    form = EngagementForm(request.POST, choices=choices, status_choices=_status_choices(engagement))
+    form = EngagementForm(request.POST, choices=choices, status_choices=_status_choices(request, engagement))
 
     def save(values):
         version = form.cleaned_data.get("version")
@@ -242,22 +281,43 @@ def engagement_edit(request, pk):
 # --- status, after-action report, delete ----------------------------------------------------------------
 
 
-@require_POST
+def _render_status_form(request, engagement, form, wanted):
+    context = {"engagement": engagement, "form": form, "wanted": wanted, "wanted_label": Status(wanted).label}
+    return render(request, "engagements/engagement_status.html", context)
+
+
+@require_http_methods(["GET", "POST"])
 def engagement_status(request, pk):
+    """A move; cancelling and reopening first show a form asking why (GET, or a POST without ``reason``)."""
     _require(request, CHANGE)
     engagement = _engagement_or_404(request, pk)
-    form = StatusForm(request.POST)
+    form = StatusForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         messages.error(request, _("Choose one of the statuses offered."))
+        return redirect("engagements:detail", pk=engagement.pk)
+    wanted = form.cleaned_data["status"]
+    if rules.needs_reason(engagement.status, wanted) and (request.method == "GET" or "reason" not in request.POST):
+        has_report = selectors.after_action_of(engagement) is not None
+        if wanted in _status_moves(request, engagement, has_report=has_report):
+            form = StatusForm(initial={"status": wanted, "version": engagement.version})
+            return _render_status_form(request, engagement, form, wanted)
+        if request.method == "GET":
+            messages.error(request, _("This engagement cannot move to %(status)s.") % {"status": Status(wanted).label})
+            return redirect("engagements:detail", pk=engagement.pk)
+    if request.method == "GET":
         return redirect("engagements:detail", pk=engagement.pk)
     try:
         services.engagement_change_status(
             engagement=engagement,
-            status=form.cleaned_data["status"],
+            status=wanted,
             user=request.user,
             expected_version=form.cleaned_data.get("version"),
+            reason=form.cleaned_data.get("reason", ""),
         )
     except ValidationError as error:
+        if hasattr(error, "error_dict") and "reason" in error.error_dict:
+            apply_service_errors(error, form=form)
+            return _render_status_form(request, engagement, form, wanted)
         for message in error.messages:
             messages.error(request, message)
     else:

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -15,7 +16,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
@@ -40,6 +41,20 @@ from engagements.api.serializers import (
 )
 from engagements.filtersets import EngagementFilterSet
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries
+
+
+class StatusChangeSerializer(EngagementStatusSerializer):
+    # Its rules (needed when cancelling or reopening, its length) are the status policy's: the service checks.
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=True,
+        help_text=gettext_lazy(
+            "Why: needed when cancelling, and when an admin reopens a cancelled engagement as planned; kept in "
+            "the history."
+        ),
+    )
+
 
 CONFLICT = OpenApiResponse(
     ErrorSerializer,
@@ -213,9 +228,10 @@ class EngagementViewSet(viewsets.ModelViewSet):
         summary="Move an engagement along its life cycle",
         description="Only forward (planned, approved, in_progress, completed), or to cancelled from any status "
         "but completed and never once it has an after-action report; in_progress needs start_date <= today, "
-        "completed end_date <= today (the same status policy as the pages and the import). Answers with the whole "
-        "engagement.",
-        request=EngagementStatusSerializer,
+        "completed end_date <= today (the same status policy as the pages and the import). Cancelling needs a "
+        "`reason`; an admin may reopen a cancelled engagement as planned, also with a `reason`. Answers with "
+        "the whole engagement.",
+        request=StatusChangeSerializer,
         responses={200: EngagementSerializer, 409: CONFLICT},
         examples=[
             OpenApiExample("approve", value={"status": "approved", "version": 3}, request_only=True),
@@ -230,7 +246,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="status", filterset_class=None)
     def change_status(self, request, pk=None):
         engagement = self.get_object()
-        serializer = EngagementStatusSerializer(data=request.data)
+        serializer = StatusChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with service_errors():
             services.engagement_change_status(
@@ -238,6 +254,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
                 status=serializer.validated_data["status"],
                 user=request.user,
                 expected_version=serializer.validated_data.get("version"),
+                reason=serializer.validated_data.get("reason", ""),
             )
         return self._respond(engagement.pk)
 

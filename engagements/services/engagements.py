@@ -18,7 +18,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from core.history import history_record_created
-from engagements import selectors
+from core.roles import role_of
+from engagements import rules, selectors
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation, PartnerChange
 from engagements.services.changes import (
     announce_changes,
@@ -147,7 +148,8 @@ def engagement_update(
     ``after_action`` adds or edits the report (it cannot be removed). ``changes`` are checked by
     ``engagement_update_clean`` on the locked row, then applied."""
     engagement = _locked(engagement, expected_version)
-    checked = engagement_update_clean(engagement=engagement, **changes)
+    may_reopen = rules.may_reopen(role_of(updated_by))
+    checked = engagement_update_clean(engagement=engagement, may_reopen=may_reopen, **changes)
     engagement_update_apply(engagement=engagement, checked=checked, updated_by=updated_by)
     return SaveResult(engagement=engagement, warnings=selectors.deconfliction_warnings(engagement=engagement))
 
@@ -161,6 +163,8 @@ def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement,
         setattr(engagement, name, value)
     engagement.updated_by = updated_by
     engagement.version += 1  # the row is locked (select_for_update), so this cannot race
+    if checked.reason:
+        engagement._change_reason = checked.reason
     _history_user(engagement, updated_by).save()
     engagement.refresh_from_db()
     if checked.organizations is not None:
@@ -174,13 +178,18 @@ def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement,
 
 
 def engagement_change_status(
-    *, engagement: Engagement, status: str, user, expected_version: int | None = None
+    *, engagement: Engagement, status: str, user, expected_version: int | None = None, reason: str = ""
 ) -> Engagement:
-    """Move an engagement along its life cycle, as the status policy (``engagements.rules``) allows."""
+    """Move an engagement along its life cycle, as the status policy (``engagements.rules``) allows.
+    Cancelling, and reopening a cancelled one (admins), need a ``reason``, kept in the history."""
     if status == Engagement.objects.only("status").get(pk=engagement.pk).status:
         return engagement
     return engagement_update(
-        engagement=engagement, updated_by=user, expected_version=expected_version, status=status
+        engagement=engagement,
+        updated_by=user,
+        expected_version=expected_version,
+        status=status,
+        reason=reason or "",
     ).engagement
 
 

@@ -118,6 +118,7 @@ class CleanEngagement:
     organizations: list | None
     after_action: dict | None
     reference: str | None = None
+    reason: str = ""  # why the status moved (cancelling, reopening): kept in the history
 
 
 # --- one value by its model field -------------------------------------------------------------------------
@@ -408,11 +409,15 @@ def engagement_update_clean(
     after_action: Mapping | None = KEEP,
     lookups: Lookups | None = None,
     today: datetime.date | None = None,
+    may_reopen: bool = False,
+    reason: str | None = None,
     **data,
 ) -> CleanEngagement:
     """Check a change to ``engagement`` (its stored values) without writing anything; raises one InputError
     with every problem. ``participants``/``organizations`` replace the sets when given; ``after_action``
-    adds or edits the report field by field, and None (removing it) is refused."""
+    adds or edits the report field by field, and None (removing it) is refused. ``reason`` says why the
+    status moves (cancelling and reopening need one; None: this path cannot give one); ``may_reopen``: the
+    user may reopen a cancelled engagement (``rules.may_reopen``)."""
     _refuse_unknown(data)
     if has_report is None:
         has_report = AfterActionReport.objects.filter(engagement_id=engagement.pk).exists()
@@ -442,9 +447,15 @@ def engagement_update_clean(
             start_date=merged["start_date"],
             end_date=merged["end_date"],
             today=today,
+            may_reopen=may_reopen,
+            reason=reason,
         )
         if refusal:
             problems.add("status", refusal)
+        elif reason is not None and rules.needs_reason(engagement.status, status):
+            reason_refused = rules.reason_refusal(reason)
+            if reason_refused:
+                problems.add("reason", reason_refused)
     clean_aar = None
     if after_action is None and has_report:
         problems.add("after_action", rules.report_removal_refusal())
@@ -456,7 +467,10 @@ def engagement_update_clean(
         if refusal:
             problems.add("after_action", refusal)
     problems.raise_if_any()
-    return CleanEngagement(clean, clean_participants, clean_orgs, clean_aar)
+    moved_with_reason = "status" in data and rules.needs_reason(engagement.status, status)
+    return CleanEngagement(
+        clean, clean_participants, clean_orgs, clean_aar, reason=(reason or "").strip() if moved_with_reason else ""
+    )
 
 
 def after_action_clean(*, engagement: Engagement, has_report: bool, today: datetime.date | None = None, **data) -> dict:

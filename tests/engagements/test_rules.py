@@ -58,9 +58,13 @@ CASES = [
 ]
 
 
-def offered_by_policy(engagement, has_report):
+def offered_by_policy(engagement, has_report, **options):
     return rules.status_moves(
-        current=engagement.status, has_report=has_report, start_date=engagement.start_date, end_date=engagement.end_date
+        current=engagement.status,
+        has_report=has_report,
+        start_date=engagement.start_date,
+        end_date=engagement.end_date,
+        **options,
     )
 
 
@@ -81,40 +85,47 @@ def test_status_policy_offered_is_accepted_on_every_path(
 ):
     engagement = make(planner, status, has_report=has_report, dates=dates)
     offered = offered_by_policy(engagement, has_report)
+    # Cancelling (and reopening) say why: a page of their own, the API with a reason; never the edit form or a file.
+    one_click = offered_by_policy(engagement, has_report, with_reason=False)
     client, api = client_for(planner), api_for(planner)
 
     detail = pages.content(client.get(f"/engagements/{engagement.pk}/"))
-    assert re.findall(r'name="status" value="([a-z_]+)"', detail) == offered  # the buttons
+    assert re.findall(r'name="status" value="([a-z_]+)"', detail) == one_click  # the buttons
+    asking = re.findall(rf"/engagements/{engagement.pk}/status/\?status=([a-z_]+)", detail)
+    assert one_click + asking == offered  # the links to the page that asks why
     edit = pages.content(client.get(f"/engagements/{engagement.pk}/edit/"))
     select = edit[edit.index('name="status"') : edit.index("</select>", edit.index('name="status"'))]
-    assert re.findall(r'<option value="([a-z_]+)"', select) == [status, *offered]  # the edit form's choices
+    assert re.findall(r'<option value="([a-z_]+)"', select) == [status, *one_click]  # the edit form's choices
 
     stored = exchange.rows_by_id([engagement.pk])[engagement.pk]
     for wanted in Status.values:
         if wanted == status:
             continue
         allowed = wanted in offered
+        without_reason = wanted in one_click
 
-        def by_service(wanted=wanted):
+        def by_service(wanted=wanted, reason="Called off by the host."):
             try:
-                services.engagement_change_status(engagement=engagement, status=wanted, user=planner)
+                services.engagement_change_status(engagement=engagement, status=wanted, user=planner, reason=reason)
             except ValidationError as error:
                 return error.message_dict
             return None
 
         def by_api(wanted=wanted):
-            return api.post(f"/api/v1/engagements/{engagement.pk}/status/", {"status": wanted}, format="json")
+            body = {"status": wanted, "reason": "Called off by the host."}
+            return api.post(f"/api/v1/engagements/{engagement.pk}/status/", body, format="json")
 
         def by_edit_form(wanted=wanted):
             return client.post(f"/engagements/{engagement.pk}/edit/", form_for(engagement, wanted))
 
         assert (rolled_back(by_service) is None) == allowed, (wanted, "service")
+        assert (rolled_back(lambda wanted=wanted: by_service(wanted, "")) is None) == without_reason, (wanted, "")
         assert (rolled_back(by_api).status_code == 200) == allowed, (wanted, "API")
-        assert (rolled_back(by_edit_form).status_code == 302) == allowed, (wanted, "edit form")
+        assert (rolled_back(by_edit_form).status_code == 302) == without_reason, (wanted, "edit form")
         row = dict(zip(exchange.COLUMNS, stored, strict=True)) | {"status": wanted}
         report = files.run(files.csv_file([row]), planner)
-        assert report.ok == allowed, (wanted, "import", [e.as_dict() for e in report.errors])
-        if not allowed:  # (a report on a planned or cancelled engagement is refused beside its own column too)
+        assert report.ok == without_reason, (wanted, "import", [e.as_dict() for e in report.errors])
+        if not without_reason:  # (a report on a planned or cancelled engagement is refused beside its own column too)
             assert "status" in [e.column for e in report.errors]
     engagement.refresh_from_db()
     assert engagement.status == status and engagement.version == 1

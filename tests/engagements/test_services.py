@@ -158,7 +158,7 @@ def test_the_database_refuses_what_must_never_be_stored(planner, reference_data)
 def test_the_status_machine(planner, reference_data, start, target, allowed):
     engagement = create(planner, status=start)
     if allowed:
-        services.engagement_change_status(engagement=engagement, status=target, user=planner)
+        services.engagement_change_status(engagement=engagement, status=target, user=planner, reason="Host withdrew")
         engagement.refresh_from_db()
         assert engagement.status == target
     else:
@@ -335,7 +335,7 @@ def test_deconfliction_warns_for_each_overlap_kind(planner, reference_data):
 
 def test_cancelled_and_deleted_engagements_never_conflict(planner, reference_data):
     first = create(planner)
-    services.engagement_change_status(engagement=first, status="cancelled", user=planner)
+    services.engagement_change_status(engagement=first, status="cancelled", user=planner, reason="Host withdrew")
     second = services.engagement_create(created_by=planner, **base(title="Flintlock 2025 rerun"))
     assert second.warnings == []
 

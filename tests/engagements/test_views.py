@@ -287,10 +287,12 @@ def test_filter_values_are_kept_in_the_form_and_bad_ones_explained(client_for, v
     # Pagination and sort links keep the filters.
     assert "status=approved" in html and "partner=DEU" in html
     response = client.get("/engagements/", {"start_after": "2025-13-45", "page": "x", "ordering": "nonsense"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Some filters were not understood" in content(response)
+    assert "Order by: Select a valid choice." in content(response)  # the hidden ordering, named above the form
     response = client.get("/engagements/", {"aar_overdue": "maybe"})
-    assert response.status_code == 200 and "Write true or false." in content(response)
+    assert response.status_code == 400 and "Write true or false." in content(response)
+    assert client.get("/engagements/", {"page": "x", "page_size": "many"}).status_code == 200  # paging falls back
 
 
 def test_sortable_columns(client_for, viewer, varied):
@@ -465,7 +467,10 @@ def test_detail_shows_facts_participants_map_report_and_history(client_for, plan
 def test_status_buttons_offer_only_allowed_moves(client_for, planner, reference_data, status, offered):
     engagement = create(planner, status=status)
     html = content(client_for(planner).get(f"/engagements/{engagement.pk}/"))
-    assert set(re.findall(r'<button type="submit" name="status" value="([a-z_]+)"', html)) == offered
+    buttons = set(re.findall(r'<button type="submit" name="status" value="([a-z_]+)"', html))
+    asking = set(re.findall(rf"/engagements/{engagement.pk}/status/\?status=([a-z_]+)", html))
+    assert buttons | asking == offered
+    assert asking == offered & {"cancelled"}  # cancelling asks why first, never one click
 
 
 def test_unknown_or_deleted_engagement_is_a_404(client_for, planner, reference_data):
@@ -701,8 +706,8 @@ def test_status_moves_forward_and_illegal_moves_are_refused(client_for, planner,
     assert "Choose one of the statuses offered." in content(response)
     engagement.refresh_from_db()
     assert engagement.status == "in_progress"
-    assert client.get(f"/engagements/{engagement.pk}/status/").status_code == 405
-    assert 'name="status" value="cancelled"' in content(client.get(f"/engagements/{engagement.pk}/"))
+    assert client.get(f"/engagements/{engagement.pk}/status/").status_code == 302  # no move asked
+    assert "status/?status=cancelled" in content(client.get(f"/engagements/{engagement.pk}/"))
     services.after_action_submit(
         engagement=engagement,
         user=planner,
@@ -712,7 +717,7 @@ def test_status_moves_forward_and_illegal_moves_are_refused(client_for, planner,
         trust_rating=2,
     )
     html = content(client.get(f"/engagements/{engagement.pk}/"))
-    assert 'name="status" value="completed"' in html and 'name="status" value="cancelled"' not in html
+    assert 'name="status" value="completed"' in html and "status/?status=cancelled" not in html
     response = client.post(f"/engagements/{engagement.pk}/status/", {"status": "cancelled"}, follow=True)
     assert "it took place and cannot be cancelled" in content(response)
 
