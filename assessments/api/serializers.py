@@ -7,12 +7,23 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from assessments.choices import Component, Confidence
+from assessments.choices import COMPONENTS, Component, Confidence
 from assessments.dashboard_selectors import comparison_request_clean
 from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore
 from assessments.periods import Quarter
 from core.api.schema import QUARTER_SCHEMA
 from partners.models import PartnerNation
+
+# A score's figures, in the order every score answer lists them.
+SCORE_VALUES = [
+    "overall",
+    *COMPONENTS,
+    "engagement_count",
+    "report_count",
+    "confidence",
+    "provisional",
+    "delta_overall",
+]
 
 
 @extend_schema_field(QUARTER_SCHEMA)
@@ -54,19 +65,7 @@ class PartnerScoreSerializer(serializers.ModelSerializer):
         fields = [
             "partner",
             "period",
-            "overall",
-            "activity",
-            "interoperability",
-            "capacity",
-            "trust",
-            "continuity",
-            "multilateral",
-            "objectives",
-            "engagement_count",
-            "report_count",
-            "confidence",
-            "provisional",
-            "delta_overall",
+            *SCORE_VALUES,
             "scoring_model",
             "run",
             "computed_at",
@@ -387,22 +386,7 @@ class ComparedScoreSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PartnerScore
-        fields = [
-            "overall",
-            "activity",
-            "interoperability",
-            "capacity",
-            "trust",
-            "continuity",
-            "multilateral",
-            "objectives",
-            "engagement_count",
-            "report_count",
-            "confidence",
-            "provisional",
-            "delta_overall",
-            "computed_at",
-        ]
+        fields = [*SCORE_VALUES, "computed_at"]
         read_only_fields = fields
 
 
