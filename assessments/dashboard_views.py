@@ -73,13 +73,7 @@ def overview(request):
     """Where cooperation grows and where it slips: tiles, the score map, trends, movers, alerts, all scores."""
     model = scoring_model_active()
     periods = selectors.score_periods(scoring_model=model)
-    form = DashboardFilterForm(
-        request.GET or None,
-        regions=partner_selectors.region_choices("region"),
-        subregions=partner_selectors.region_choices("subregion"),
-        intermediate_regions=partner_selectors.region_choices("intermediate_region"),
-        organizations=partner_selectors.organization_acronyms(),
-    )
+    form = DashboardFilterForm.with_reference_choices(request.GET or None)
     context = {
         "form": form,
         "periods": periods,

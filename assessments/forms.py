@@ -9,6 +9,7 @@ from assessments.dashboard_selectors import comparison_request_clean
 from assessments.filtersets import QuarterField
 from assessments.models import Indicator, Measurement, Objective
 from core.filters import values_of
+from partners import selectors as partner_selectors
 from partners.models import PartnerNation
 
 
@@ -131,6 +132,17 @@ class DashboardFilterForm(forms.Form):
     subregion = forms.ChoiceField(label=_("Subregion"), required=False)
     intermediate_region = forms.ChoiceField(label=_("Intermediate region"), required=False)
     organization = forms.ChoiceField(label=_("Member of"), required=False)
+
+    @classmethod
+    def with_reference_choices(cls, data):
+        """The form offering today's reference data: the M49 regions of the partners and the organizations."""
+        return cls(
+            data,
+            regions=partner_selectors.region_choices("region"),
+            subregions=partner_selectors.region_choices("subregion"),
+            intermediate_regions=partner_selectors.region_choices("intermediate_region"),
+            organizations=partner_selectors.organization_acronyms(),
+        )
 
     def __init__(self, *args, regions=(), subregions=(), intermediate_regions=(), organizations=(), **kwargs):
         super().__init__(*args, **kwargs)

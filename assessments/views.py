@@ -74,13 +74,7 @@ def alert_list(request):
     if request.method == "POST" and not can_acknowledge:
         raise PermissionDenied
     model = services.scoring_model_active()
-    form = AlertFilterForm(
-        request.GET or None,
-        regions=partner_selectors.region_choices("region"),
-        subregions=partner_selectors.region_choices("subregion"),
-        intermediate_regions=partner_selectors.region_choices("intermediate_region"),
-        organizations=partner_selectors.organization_acronyms(),
-    )
+    form = AlertFilterForm.with_reference_choices(request.GET or None)
     context = {
         "form": form,
         "periods": selectors.score_periods(scoring_model=model),
