@@ -11,6 +11,11 @@
   database, released by the operating system when the holding process ends. An in-memory database
   belongs to one process, so a process-local lock serves there (and where ``fcntl`` does not exist).
 
+A run of many quarters fanned out across the workers (``assessments.services.fanout``) takes, for each
+part, the same lock in *shared* mode plus an exclusive lock of its quarter (``quarters_lock``): the parts
+of one run, and of runs of other quarters, go in parallel, two runs of one quarter take turns, and a run
+executed in one piece (which holds the lock exclusively) still never interleaves with any part.
+
 The lock is not re-entrant: a second attempt from the thread (the session) that holds it is refused as any
 other. A run marked running while the lock is free has lost its worker: see
 ``assessments.services.runs.assessment_runs_resend_waiting``.
@@ -43,6 +48,16 @@ logger = logging.getLogger(__name__)
 
 class ScoringBusy(Exception):
     """Another run holds the scoring lock."""
+
+
+class QuarterBusy(ScoringBusy):
+    """Another run is writing one of these quarters (or a run holds the scoring lock exclusively)."""
+
+
+# The namespace of the quarter locks: pg_advisory_lock(int, int) keys, a key space apart from the bigint one.
+QUARTER_NAMESPACE = int.from_bytes(
+    hashlib.sha256(b"engagement-tracker:assessments-quarter").digest()[:4], "big", signed=True
+)
 
 
 def _poll(try_once, wait: float) -> None:
@@ -82,6 +97,62 @@ def _advisory_release() -> None:
         _advisory_query("SELECT pg_advisory_unlock(%s)")
     except DatabaseError:
         logger.warning("Could not release the scoring lock; closing its database session.", exc_info=True)
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+def _quarter_key(quarter) -> int:
+    return quarter.year * 4 + quarter.number - 1
+
+
+@contextlib.contextmanager
+def quarters_lock(quarters, *, wait: float = 30.0):
+    """Hold the scoring lock shared and each of ``quarters`` exclusively (ascending, so that two holders of
+    overlapping sets cannot wait for each other); QuarterBusy after ``wait`` seconds. PostgreSQL only: the
+    fan-out that uses it needs a broker and PostgreSQL (embedded mode runs a run in one piece)."""
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("quarter locks need PostgreSQL advisory locks")
+    if getattr(connection, "scoring_lock_held", False):
+        raise QuarterBusy
+    deadline = time.monotonic() + wait
+    keys = sorted({_quarter_key(q) for q in quarters})
+    shared, taken = False, []
+
+    def remaining() -> float:
+        return max(0.0, deadline - time.monotonic())
+
+    try:
+        try:
+            _poll(lambda: _advisory_query("SELECT pg_try_advisory_lock_shared(%s)"), remaining())
+            shared = True
+            for key in keys:
+                _poll(lambda key=key: _quarter_query("SELECT pg_try_advisory_lock(%s, %s)", key), remaining())
+                taken.append(key)
+        except ScoringBusy:
+            raise QuarterBusy from None
+        connection.scoring_lock_held = True
+        yield
+    finally:
+        connection.scoring_lock_held = False
+        _quarters_release(shared, taken)
+
+
+def _quarter_query(sql: str, key: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [QUARTER_NAMESPACE, key])
+        return bool(cursor.fetchone()[0])
+
+
+def _quarters_release(shared: bool, keys: list[int]) -> None:
+    if connection.connection is None:
+        return
+    try:
+        for key in reversed(keys):
+            _quarter_query("SELECT pg_advisory_unlock(%s, %s)", key)
+        if shared:
+            _advisory_query("SELECT pg_advisory_unlock_shared(%s)")
+    except DatabaseError:
+        logger.warning("Could not release the quarter locks; closing their database session.", exc_info=True)
         if not connection.in_atomic_block:
             connection.close()
 

@@ -234,6 +234,32 @@ class AssessmentRun(models.Model):
         return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
 
 
+class AssessmentRunPart(models.Model):
+    """One quarter of a run fanned out across the workers (a run of many quarters, on a broker): its own
+    task, attempts and outcome. The run succeeds when every part has, and fails when one part has
+    failed for good; the parts that succeeded keep the scores they wrote."""
+
+    run = models.ForeignKey(AssessmentRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="parts")
+    period = models.DateField(_("quarter"), help_text=_("First day of the quarter."))
+    task_id = models.CharField(_("task"), max_length=64, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    scores_written = models.PositiveIntegerField(_("scores written"), default=0)
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("assessment run part")
+        verbose_name_plural = _("assessment run parts")
+        ordering = ["run", "period"]
+        constraints = [models.UniqueConstraint(fields=["run", "period"], name="run_part_unique_period")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.period}"
+
+
 class PartnerScore(models.Model):
     """A partner's score for one quarter under one scoring model: overall and the seven components (0-100).
 

@@ -4,7 +4,11 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from assessments.locks import ScoringBusy
+from assessments.locks import QuarterBusy, ScoringBusy
+
+# What a part of a fanned-out run, or its callback, retries alone: the database restarted or cut the
+# connection, or its quarter is being written by another run.
+PART_RETRIED = (OperationalError, InterfaceError, QuarterBusy)
 
 
 @shared_task(
@@ -28,15 +32,62 @@ def run_assessment(self, run_id: str) -> None:
     executes it when it has finished.
     """
     from assessments.services import assessment_run_defer, assessment_run_execute
+    from assessments.services.fanout import assessment_run_fan_out
 
     will_retry = self.request.retries < self.max_retries
     if not self.request.is_eager:
+        if assessment_run_fan_out(run_id=run_id):
+            return  # a run of many quarters: one task per quarter, then finish_assessment_run
         assessment_run_execute(run_id=run_id, will_retry=will_retry)
         return
     try:
         assessment_run_execute(run_id=run_id, lock_wait=0, will_retry=will_retry)
     except ScoringBusy:
         assessment_run_defer(run_id)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,  # safe: a part is idempotent (upserts; a part already succeeded is not executed again)
+    ignore_result=False,  # the chord counts its parts' results
+    autoretry_for=PART_RETRIED,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=settings.ASSESSMENT_PART_MAX_RETRIES,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
+def run_assessment_part(self, run_id: str, period: str) -> dict:
+    """One quarter of a run fanned out across the workers (see assessments.services.fanout)."""
+    from assessments.services.fanout import assessment_run_part_execute
+
+    return assessment_run_part_execute(
+        run_id=run_id,
+        period=period,
+        task_id=self.request.id or "",
+        worker=self.request.hostname or "",
+        will_retry=self.request.retries < self.max_retries,
+    )
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=PART_RETRIED,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=settings.ASSESSMENT_PART_MAX_RETRIES,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
+def finish_assessment_run(self, run_id: str) -> None:
+    """The chord callback of a fanned-out run: deltas and alerts across its quarters, then the run's record."""
+    from assessments.services.fanout import assessment_run_finish
+
+    assessment_run_finish(run_id=run_id, will_retry=self.request.retries < self.max_retries)
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=120)

@@ -382,6 +382,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # It must exceed the longest task and retry countdown; the fault tests shorten it to see a redelivery.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TASK_IGNORE_RESULT = True
+# The chord that finishes a fanned-out run counts its parts' results here (the broker's Redis by default).
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL) or None
+CELERY_RESULT_EXPIRES = 24 * 3600
+# A run of this many quarters or more is split into one task per quarter that the workers share
+# (assessments/services/fanout.py); on a broker and PostgreSQL only.
+ASSESSMENT_FANOUT_MIN_QUARTERS = env_int("ASSESSMENT_FANOUT_MIN_QUARTERS", 8)
+# Attempts of a part after the first, on transient errors (backoff 2 s doubling, at most 2 min).
+ASSESSMENT_PART_MAX_RETRIES = env_int("ASSESSMENT_PART_MAX_RETRIES", 6)
+# Seconds a part waits for its quarter's lock (another run writing it) before it retries later.
+ASSESSMENT_PART_LOCK_WAIT = env_int("ASSESSMENT_PART_LOCK_WAIT", 30)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {

@@ -31,7 +31,7 @@ from assessments.choices import (
     RunTrigger,
 )
 from assessments.locks import ScoringBusy, scoring_lock
-from assessments.models import Alert, AssessmentRun, PartnerScore, ScoringModel
+from assessments.models import Alert, AssessmentRun, AssessmentRunPart, PartnerScore, ScoringModel
 from assessments.periods import PeriodError, Quarter, default_periods, parse_periods, quarter_range
 from assessments.services.activity import activity_count, activity_store, counted_quarters
 from assessments.services.scoring import ComputedScore, scores_compute
@@ -270,7 +270,9 @@ def _orphans_requeue(*, but=None) -> list[AssessmentRun]:
         "The worker running this run stopped before it finished (it was killed or lost its connection); "
         "nothing of it was written and it was queued again."
     )
-    orphans = list(AssessmentRun.objects.filter(status=RunStatus.RUNNING).exclude(pk=but))
+    # A fanned-out run is running while its parts wait in the queue; each part is redelivered on its own.
+    fanned_out = AssessmentRunPart.objects.values("run_id")
+    orphans = list(AssessmentRun.objects.filter(status=RunStatus.RUNNING).exclude(pk=but).exclude(pk__in=fanned_out))
     for run in orphans:
         logger.warning("Assessment run %s was left running by a dead worker; queued again.", run.pk)
     AssessmentRun.objects.filter(pk__in=[run.pk for run in orphans], status=RunStatus.RUNNING).update(
@@ -470,11 +472,15 @@ def scores_store(
     model: ScoringModel,
     results: dict[Quarter, dict[int, ComputedScore]],
     partner_ids: list[int] | None = None,
+    neighbours: bool = True,
 ) -> int:
     """Upsert the computed scores, remove rows of partners that no longer have any data, fill
     ``delta_overall`` (also for the quarter after each recomputed one) and raise or clear alerts.
 
-    Must run inside a transaction (the caller's), so that all of it lands or none.
+    Must run inside a transaction (the caller's), so that all of it lands or none. ``neighbours=False``
+    (one quarter of a run fanned out, written while its neighbours are being computed elsewhere): leave the
+    following quarter's rows and the alerts alone; ``scores_deltas_refresh`` settles them once every
+    quarter of the run is stored.
     """
     now = timezone.now()
     quarters = sorted(results)
@@ -502,7 +508,7 @@ def scores_store(
     for quarter in quarters:
         for partner_id, score in results[quarter].items():
             before = previous_overall(quarter, partner_id)
-            delta = score.overall - before if score.overall is not None and before is not None else None
+            delta = _delta(score.overall, before)
             rows.append(
                 PartnerScore(
                     partner_id=partner_id,
@@ -548,6 +554,8 @@ def scores_store(
                 scoring_model=model, period=quarter.start, partner_id__in=vanished_ids, acknowledged_at__isnull=True
             ).delete()
 
+    if not neighbours:
+        return len(rows)
     # The quarter after a recomputed one keeps its score, but its change from the previous quarter moved.
     following = sorted({q.shift(1) for q in quarters} - computed)
     if following:
@@ -559,12 +567,48 @@ def scores_store(
         )
         for row in stale:
             before = previous_overall(row.quarter, row.partner_id)
-            row.delta_overall = row.overall - before if row.overall is not None and before is not None else None
+            row.delta_overall = _delta(row.overall, before)
             evaluated.append((row.quarter, row.partner_id, row.overall, before, row.delta_overall))
         PartnerScore.objects.bulk_update(stale, ["delta_overall"], batch_size=BATCH_SIZE)
 
     _alerts_sync(model=model, evaluated=evaluated)
     return len(rows)
+
+
+def _delta(overall: float | None, before: float | None) -> float | None:
+    """The change of a partner's overall score from the previous quarter (None when either is missing)."""
+    return overall - before if overall is not None and before is not None else None
+
+
+def scores_deltas_refresh(*, model: ScoringModel, quarters: Iterable[Quarter], partner_ids=None) -> int:
+    """Settle ``delta_overall`` and the alerts of ``quarters`` and of the quarter after each, from the stored
+    scores: what ``scores_store`` does for a run written in one piece, for a run whose quarters were stored
+    one by one, in any order (a fanned-out run). Reads three quarters' worth of rows per quarter, no
+    scoring; must run inside a transaction, holding the locks of the quarters it updates."""
+    quarters = set(quarters)
+    following = {q.shift(1) for q in quarters} - quarters
+    updated = quarters | following
+    wanted = updated | {q.shift(-1) for q in updated}
+    rows = list(
+        _scope(
+            PartnerScore.objects.filter(scoring_model=model, period__in=[q.start for q in wanted]), partner_ids
+        ).only("pk", "partner_id", "period", "overall", "delta_overall")
+    )
+    overall = {(Quarter.of(row.period), row.partner_id): row.overall for row in rows}
+    changed, evaluated = [], []
+    for row in rows:
+        quarter = Quarter.of(row.period)
+        if quarter not in updated:
+            continue
+        before = overall.get((quarter.shift(-1), row.partner_id))
+        delta = _delta(row.overall, before)
+        if delta != row.delta_overall:
+            row.delta_overall = delta
+            changed.append(row)
+        evaluated.append((quarter, row.partner_id, row.overall, before, delta))
+    PartnerScore.objects.bulk_update(changed, ["delta_overall"], batch_size=BATCH_SIZE)
+    _alerts_sync(model=model, evaluated=evaluated)
+    return len(changed)
 
 
 def _alerts_sync(*, model: ScoringModel, evaluated) -> None:
