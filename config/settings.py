@@ -121,6 +121,8 @@ MIDDLEWARE = [
     # Cache-Control: private, no-store on every answer to a signed-in user.
     "core.middleware.PrivateCacheMiddleware",
     "core.middleware.LoginRequiredMiddleware",
+    # Dashboard, score and list reads on the replica when there is one; read-your-writes (core/replica.py).
+    "core.replica.ReplicaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.UnavailableMiddleware",
@@ -169,6 +171,37 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite waits for a writer rather than failing at once when eager tasks and requests overlap.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# A streaming read replica (optional): DATABASE_REPLICA_URL. Dashboards, score and list reads go there,
+# everything else (and every read after a write) to the primary: core/replica.py. Tests mirror the primary.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
+# After a write, a browser reads from the primary for this many seconds (read your writes).
+DATABASE_REPLICA_STICKY_SECONDS = env_int("DATABASE_REPLICA_STICKY_SECONDS", 10)
+# The views (URL names) whose GET reads may be served by the replica: dashboards, scores, lists.
+DATABASE_REPLICA_VIEWS = frozenset(
+    {
+        "assessments:overview",
+        "assessments:compare",
+        "assessments:partner",
+        "assessments:organization",
+        "assessments:region",
+        "engagements:list",
+        "partners:list",
+        "partners:detail",
+        "organizations:list",
+        "organizations:detail",
+        "assessment-score-list",
+        "assessment-score-detail",
+        "engagement-list",
+        "partner-list",
+        "organization-list",
+    }
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache (and locks): REDIS_URL, local memory by default.
