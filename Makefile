@@ -11,7 +11,7 @@ PORT ?= 8000
 # `make run` is the embedded development mode: debug on, SQLite, eager tasks, unless the environment says otherwise.
 RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 
-.PHONY: run test lint check-python migrate bootstrap shell worker beat bench assets clean-venv production-check
+.PHONY: run test lint check-python migrate bootstrap shell worker beat bench bench-backfill replica assets clean-venv production-check
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
@@ -62,6 +62,16 @@ beat: $(VENV)/.installed
 # The issue-8 benchmark table on a million engagements (PostgreSQL; BENCH_DATABASE_URL to choose the database).
 bench: $(VENV)/.installed-dev
 	$(PY) bench/run.py
+
+# The 40-quarter backfill through real workers: in one piece, fanned out over 1 and 2 processes
+# (bench/README.md; BENCH_DATABASE_URL, BENCH_BROKER_URL, BENCH_ARGS="--engagements 2000" for a quick check).
+bench-backfill: $(VENV)/.installed-dev
+	$(PY) bench/backfill.py $(BENCH_ARGS)
+
+# A streaming read replica of the local PostgreSQL on port 5433 (pg_basebackup; idempotent). Then
+# DATABASE_REPLICA_URL=postgres://postgres@127.0.0.1:5433/<database> sends dashboard reads there.
+replica:
+	bash scripts/replica.sh
 
 # Refresh static/vendor/ from the pinned npm packages (needs Node; the results are committed).
 assets:

@@ -35,6 +35,8 @@ wait_streaming() {
 }
 
 if streaming; then
+  # A test pauses replay to show replica lag; one killed mid-test must not leave it paused.
+  [ "$(replica_sql "SELECT pg_is_wal_replay_paused()")" != t ] || replica_sql "SELECT pg_wal_replay_resume()" >/dev/null
   echo "replica: streaming on port $REPLICA_PORT"
   exit 0
 fi

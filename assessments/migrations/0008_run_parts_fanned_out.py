@@ -5,32 +5,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assessments', '0007_score_confidence'),
+        ("assessments", "0007_score_confidence"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AssessmentRunPart',
+            name="AssessmentRunPart",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.DateField(help_text='First day of the quarter.', verbose_name='quarter')),
-                ('task_id', models.CharField(blank=True, max_length=64, verbose_name='task')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=20, verbose_name='status')),
-                ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('scores_written', models.PositiveIntegerField(default=0, verbose_name='scores written')),
-                ('worker', models.CharField(blank=True, max_length=200, verbose_name='worker')),
-                ('error', models.TextField(blank=True, verbose_name='error')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parts', to='assessments.assessmentrun', verbose_name='run')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period", models.DateField(help_text="First day of the quarter.", verbose_name="quarter")),
+                ("task_id", models.CharField(blank=True, max_length=64, verbose_name="task")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0, verbose_name="attempts")),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="started")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished")),
+                ("scores_written", models.PositiveIntegerField(default=0, verbose_name="scores written")),
+                ("worker", models.CharField(blank=True, max_length=200, verbose_name="worker")),
+                ("error", models.TextField(blank=True, verbose_name="error")),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="parts",
+                        to="assessments.assessmentrun",
+                        verbose_name="run",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'assessment run part',
-                'verbose_name_plural': 'assessment run parts',
-                'ordering': ['run', 'period'],
-                'constraints': [models.UniqueConstraint(fields=('run', 'period'), name='run_part_unique_period')],
+                "verbose_name": "assessment run part",
+                "verbose_name_plural": "assessment run parts",
+                "ordering": ["run", "period"],
+                "constraints": [models.UniqueConstraint(fields=("run", "period"), name="run_part_unique_period")],
             },
         ),
     ]

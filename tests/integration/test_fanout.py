@@ -80,7 +80,9 @@ def finished(run: AssessmentRun) -> AssessmentRun:
 def snapshot():
     """Every stored score (components, delta, counts), alert and activity count, without run ids or times."""
     scores = {
-        (row["partner_id"], row["period"]): tuple(v for k, v in sorted(row.items()) if k not in ("partner_id", "period"))
+        (row["partner_id"], row["period"]): tuple(
+            v for k, v in sorted(row.items()) if k not in ("partner_id", "period")
+        )
         for row in PartnerScore.objects.values(
             "partner_id",
             "period",
@@ -177,7 +179,9 @@ def test_a_part_that_fails_for_good_fails_the_run_and_earlier_scores_stay(data, 
     assert "2020-Q2" in run.error and "a bug in one quarter" in run.error
     part = AssessmentRunPart.objects.get(run=run, period=broken.start)
     assert part.status == RunStatus.FAILED and part.attempts == 1  # not a transient error: no retry
-    assert set(PartnerScore.objects.filter(period=broken.start).values_list("partner_id", "overall", "run_id")) == before
+    assert (
+        set(PartnerScore.objects.filter(period=broken.start).values_list("partner_id", "overall", "run_id")) == before
+    )
     # The other parts went on and stored their quarters.
     wait_until(
         lambda: AssessmentRunPart.objects.filter(run=run, status=RunStatus.SUCCEEDED).count() == len(PERIODS) - 1,
