@@ -426,6 +426,9 @@ def _run_status(run) -> dict:
         "periods": run.periods,
         "partners_scored": run.partners_scored,
         "scores_written": run.scores_written,
+        # A run fanned out across the workers: its quarters done so far (zero for a run in one piece).
+        "parts": run.parts_total,
+        "parts_succeeded": run.parts_succeeded,
         "error": run.error,
         "status_url": reverse("assessments:run-status", args=[run.pk]),
         "run_url": reverse("assessments:run", args=[run.pk]),

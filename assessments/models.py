@@ -187,7 +187,17 @@ class ScoringModel(models.Model):
             raise ValidationError({"weights": _("At least one weight must be above 0.")})
 
 
-class AssessmentRun(models.Model):
+class _Timed:
+    """A run or a run's part: started and finished, so it lasted."""
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class AssessmentRun(_Timed, models.Model):
     """One computation of scores for a set of quarters: who or what asked, and how it went."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -224,17 +234,11 @@ class AssessmentRun(models.Model):
         return f"{self.get_trigger_display()} run {self.id}"
 
     @property
-    def duration(self):
-        if self.started_at and self.finished_at:
-            return self.finished_at - self.started_at
-        return None
-
-    @property
     def is_finished(self) -> bool:
         return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
 
 
-class AssessmentRunPart(models.Model):
+class AssessmentRunPart(_Timed, models.Model):
     """One quarter of a run fanned out across the workers (a run of many quarters, on a broker): its own
     task, attempts and outcome. The run succeeds when every part has, and fails when one part has
     failed for good; the parts that succeeded keep the scores they wrote."""
@@ -257,7 +261,7 @@ class AssessmentRunPart(models.Model):
         constraints = [models.UniqueConstraint(fields=["run", "period"], name="run_part_unique_period")]
 
     def __str__(self) -> str:
-        return f"{self.run_id} {self.period}"
+        return f"{self.run_id} {Quarter.of(self.period)}"
 
 
 class PartnerScore(models.Model):

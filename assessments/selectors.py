@@ -9,8 +9,17 @@ from django.db.models import Avg, Count, Exists, F, OuterRef, Prefetch, Q, Query
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from assessments.choices import COMPONENTS
-from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore, ScoringModel
+from assessments.choices import COMPONENTS, RunStatus
+from assessments.models import (
+    Alert,
+    AssessmentRun,
+    AssessmentRunPart,
+    Indicator,
+    Measurement,
+    Objective,
+    PartnerScore,
+    ScoringModel,
+)
 from assessments.periods import Quarter
 from assessments.services.runs import scoring_model_active
 from assessments.services.scoring import (
@@ -310,7 +319,24 @@ def _matches(stored: PartnerScore | None, overall, components) -> bool:
 
 
 def run_list() -> QuerySet[AssessmentRun]:
-    return AssessmentRun.objects.select_related("requested_by", "scoring_model").order_by("-created_at")
+    """Runs, newest first, with their parts' progress (``parts_total``, ``parts_succeeded``: zero for a run
+    executed in one piece)."""
+    parts = AssessmentRunPart.objects.filter(run=OuterRef("pk")).order_by().values("run")
+    return (
+        AssessmentRun.objects.select_related("requested_by", "scoring_model")
+        .annotate(
+            parts_total=Coalesce(Subquery(parts.annotate(n=Count("pk")).values("n")), 0),
+            parts_succeeded=Coalesce(
+                Subquery(parts.filter(status=RunStatus.SUCCEEDED).annotate(n=Count("pk")).values("n")), 0
+            ),
+        )
+        .order_by("-created_at")
+    )
+
+
+def run_parts(run: AssessmentRun) -> QuerySet[AssessmentRunPart]:
+    """The quarters of a fanned-out run, each with its task, attempts and outcome."""
+    return AssessmentRunPart.objects.filter(run=run).order_by("period")
 
 
 def run_get(*, run_id) -> AssessmentRun | None:

@@ -152,7 +152,8 @@ def run_detail(request, run_id):
     run = selectors.run_get(run_id=run_id)
     if run is None:
         raise Http404(_("No such run."))
-    return render(request, "assessments/run_detail.html", {"run": run})
+    parts = selectors.run_parts(run) if run.parts_total else []
+    return render(request, "assessments/run_detail.html", {"run": run, "parts": parts})
 
 
 # --- objectives, indicators, measurements -------------------------------------------------------------------

@@ -254,6 +254,13 @@ class AssessmentRunSerializer(serializers.ModelSerializer):
     scoring_model = serializers.IntegerField(source="scoring_model.version", read_only=True)
     requested_by = serializers.CharField(source="requested_by.username", read_only=True, allow_null=True)
     partners = serializers.SerializerMethodField(help_text="Partner ids the run is limited to; empty: all.")
+    parts = serializers.IntegerField(
+        source="parts_total",
+        read_only=True,
+        default=0,
+        help_text="Quarters of a run fanned out across the workers, one task each (0: executed in one piece).",
+    )
+    parts_succeeded = serializers.IntegerField(read_only=True, default=0, help_text="Those stored so far.")
 
     class Meta:
         model = AssessmentRun
@@ -270,6 +277,8 @@ class AssessmentRunSerializer(serializers.ModelSerializer):
             "finished_at",
             "partners_scored",
             "scores_written",
+            "parts",
+            "parts_succeeded",
             "error",
         ]
         read_only_fields = fields

@@ -12,6 +12,7 @@ import time
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import OperationalError, connections
+from django.urls import reverse
 
 from assessments.choices import RunStatus, RunTrigger
 from assessments.locks import QuarterBusy, quarters_lock
@@ -115,7 +116,7 @@ def sequential_run(periods) -> AssessmentRun:
     return assessment_run_execute(run_id=run.pk, lock_wait=10)
 
 
-def test_a_multi_quarter_run_fans_out_and_equals_the_run_in_one_piece(data, worker):
+def test_a_multi_quarter_run_fans_out_and_equals_the_run_in_one_piece(data, worker, api_for, client_for, analyst):
     following = Quarter(2021, 1)
     sequential_run([str(following)])  # stored before: its change from 2020-Q4 must be settled by the run
     assert PartnerScore.objects.filter(period=following.start, delta_overall__isnull=False).count() == 0
@@ -132,6 +133,11 @@ def test_a_multi_quarter_run_fans_out_and_equals_the_run_in_one_piece(data, work
     assert run.partners_scored == 6  # KEN, TZA, UGA, RWA, GHA, SEN
     assert run.finished_at is not None and not run.error
     assert PartnerScore.objects.filter(period=following.start, delta_overall__isnull=False).exists()
+
+    shown = api_for(analyst).get(f"/api/v1/assessments/runs/{run.pk}/").json()
+    assert (shown["status"], shown["parts"], shown["parts_succeeded"]) == ("succeeded", 8, 8)
+    page = client_for(analyst).get(reverse("assessments:run", args=[run.pk]))
+    assert "8 of 8 quarters stored" in page.text and "2019-Q1" in page.text and parts[0].worker in page.text
 
     fanned = snapshot()
     scores, alerts, _activity = fanned
