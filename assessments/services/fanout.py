@@ -58,6 +58,11 @@ logger = logging.getLogger(__name__)
 RETRIED_ERRORS = (*TRANSIENT_ERRORS, QuarterBusy)
 
 
+class PartsPending(QuarterBusy):
+    """The callback came before every part had stored its quarter (a part's message delivered twice counts
+    twice in the chord): it retries later, like a busy quarter."""
+
+
 def fan_out_wanted(run: AssessmentRun) -> bool:
     """Whether this run is split into parts: enough quarters, a broker (workers to share them) and
     PostgreSQL (the quarter locks are advisory locks)."""
@@ -197,6 +202,8 @@ def assessment_run_finish(*, run_id, lock_wait: float | None = None, will_retry:
     partner_ids = list(run.partner_ids or [])
     updated = set(quarters) | {q.shift(1) for q in quarters}
     try:
+        if run.parts.exclude(status=RunStatus.SUCCEEDED).exists():
+            raise PartsPending
         wait = settings.ASSESSMENT_PART_LOCK_WAIT if lock_wait is None else lock_wait
         with quarters_lock(updated, wait=wait), transaction.atomic():
             scores_deltas_refresh(model=run.scoring_model, quarters=quarters, partner_ids=partner_ids)
