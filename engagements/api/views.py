@@ -23,7 +23,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from core.api.exceptions import Conflict, flatten_errors
-from core.api.pagination import RowsFirstPagination
+from core.api.pagination import FeedPagination, RowsFirstPagination
 from core.api.parsers import JSONParser
 from core.api.permissions import ModelRolePermission
 from core.api.renderers import FileRenderer
@@ -344,8 +344,9 @@ class ExerciseSeriesViewSet(
     list=extend_schema(
         summary="Changes to engagements since a time",
         description="Created, updated and deleted engagements from the change history, oldest first, so a client "
-        "can stay in sync without reading everything again: store the `time` of the last row you processed and "
-        "pass it as `since` next time (rows at exactly that time come again). For users who may not read "
+        "can stay in sync without reading everything again: start with `since`, then store the answer's "
+        "`next_cursor` and pass it as `cursor` next time (or follow `next` while it is not null): you get every "
+        "change after the last one you read, none twice, even when many share a time. For users who may not read "
         "restricted engagements (viewers), changes made while an engagement was restricted are left out: the "
         "change that made it restricted is `withdrawn` (drop your copy), the one that lifted the restriction "
         "`created`.",
@@ -357,10 +358,24 @@ class ChangeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = ChangeSerializer
     permission_classes = [ModelRolePermission]
     permission_model = Engagement
+    pagination_class = FeedPagination
+    # The feed's order, a unique key: what a cursor holds.
+    cursor_fields = ("row_time", "row_order", "row_history_id")
+
+    def feed_query(self) -> dict:
+        if not hasattr(self, "_feed_query"):
+            query = ChangeQuerySerializer(data=self.request.query_params)
+            query.is_valid(raise_exception=True)
+            self._feed_query = query.validated_data
+        return self._feed_query
+
+    def feed_position(self) -> list:
+        """Where this request starts: the cursor given, else just before ``since``."""
+        query = self.feed_query()
+        return list(query["cursor"]) if "cursor" in query else [query["since"], -1, 0]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request parameters
             return Engagement.history.none()
-        query = ChangeQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return selectors.engagement_changes(user=self.request.user, since=query.validated_data["since"])
+        query = self.feed_query()
+        return selectors.engagement_changes(user=self.request.user, since=query.get("since"), after=query.get("cursor"))
