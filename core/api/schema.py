@@ -79,6 +79,17 @@ IDEMPOTENCY_RESPONSES = {
 }
 
 
+# On every API answer a rate counted (core/middleware.py), named as in draft-ietf-httpapi-ratelimit-headers-06.
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": {"schema": {"type": "integer"}, "description": "Requests allowed in the window."},
+    "RateLimit-Remaining": {"schema": {"type": "integer"}, "description": "Requests left in the window."},
+    "RateLimit-Reset": {
+        "schema": {"type": "integer"},
+        "description": "Seconds until the whole allowance is available again.",
+    },
+}
+
+
 class AutoSchema(SpectacularAutoSchema):
     """Views may set ``error_examples = {"400": {...}}`` to document their own error answers."""
 
@@ -202,7 +213,8 @@ class AutoSchema(SpectacularAutoSchema):
             responses[code] = self._get_response_for_code(response, code, direction=direction)
             if code == "429":
                 responses[code]["headers"] = {
-                    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying."}
+                    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying."},
+                    **RATE_LIMIT_HEADERS,
                 }
         return responses
 
