@@ -187,8 +187,12 @@ def test_engagement_filters_are_documented(schema):
         "page",
         "page_size",
     } <= names
-    since = next(p for p in schema["paths"]["/api/v1/changes/"]["get"]["parameters"] if p["name"] == "since")
-    assert since["required"] is True and since["schema"]["format"] == "date-time"
+    feed = {p["name"]: p for p in schema["paths"]["/api/v1/changes/"]["get"]["parameters"]}
+    # since or cursor (the next_cursor of the last answer): one of them is needed.
+    assert feed["since"]["schema"]["format"] == "date-time" and feed["cursor"]["schema"]["type"] == "string"
+    assert "page" not in feed
+    answer = schema["paths"]["/api/v1/changes/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert "next_cursor" in component(schema, answer["$ref"].rsplit("/", 1)[-1])["required"]
 
 
 def test_every_operation_documents_its_errors_and_examples(schema):
