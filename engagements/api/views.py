@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -83,6 +84,61 @@ REPORT_EXAMPLE = {
     "lessons_learned": "Radio interoperability needs a common crypto fill plan.",
     "recommendations": "Add a communications working group to the planning conferences.",
 }
+
+
+def _without_refused(data, errors) -> tuple[dict, list[int]]:
+    """The input less what the serializer refused, to check the rest with the service's validator: refused
+    fields are left out, and so are the refused fields of participant rows (a row whose partner was refused
+    is left out whole). Also the original index of each participant row kept."""
+    if not isinstance(data, dict) or not isinstance(errors, dict):
+        return {}, []
+    rest = {name: value for name, value in data.items() if name not in errors}
+    rows, row_errors = data.get("participants"), errors.get("participants")
+    kept: list[int] = []
+    if isinstance(row_errors, list) and all(isinstance(e, dict) for e in row_errors):
+        row_errors = dict(enumerate(row_errors))
+    if isinstance(rows, list) and row_errors is not None:
+        # Refused rows by index (DRF gives {index: {field: [...]}}): the other rows are checked further.
+        if isinstance(row_errors, dict) and all(isinstance(k, int) for k in row_errors):
+            rest["participants"] = []
+            for index, row in enumerate(rows):
+                refused = row_errors.get(index) or {}
+                if not isinstance(row, dict) or "partner" in refused or "non_field_errors" in refused:
+                    continue
+                rest["participants"].append({name: value for name, value in row.items() if name not in refused})
+                kept.append(index)
+    return rest, kept
+
+
+def every_error(view, serializer, check) -> None:
+    """Validate ``serializer``; if it refuses the input, raise one 400 with its errors AND what the service's
+    validator (``check``, called with service arguments; it writes nothing) says of the rest, so a client
+    sees every problem at once instead of one stage at a time."""
+    if serializer.is_valid():
+        return
+    errors = flatten_errors(serializer.errors)
+    rest, kept = _without_refused(serializer.initial_data, serializer.errors)
+    # Partial: a required field the serializer refused is already reported.
+    retry = view.get_serializer(serializer.instance, data=rest, partial=True)
+    if rest and retry.is_valid():
+        arguments = retry.service_arguments()
+        arguments.pop("expected_version", None)
+        try:
+            with service_errors():
+                check(arguments)
+        except ValidationError as exc:
+            for path, messages in exc.detail.items():
+                # Participant rows by the index the client sent.
+                match = ROW_PATH.match(path)
+                if match and int(match["index"]) < len(kept):
+                    path = f"participants[{kept[int(match['index'])]}]{match['rest']}"
+                errors.setdefault(path, [str(m) for m in messages])
+        except Conflict:
+            pass
+    raise ValidationError(errors)
+
+
+ROW_PATH = re.compile(r"^participants\[(?P<index>\d+)\](?P<rest>.*)$")
 
 
 @contextmanager
@@ -167,7 +223,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        every_error(self, serializer, lambda arguments: services.engagement_create_clean(**arguments))
         arguments = serializer.service_arguments()
         arguments.pop("expected_version", None)
         with service_errors():
@@ -177,7 +233,13 @@ class EngagementViewSet(viewsets.ModelViewSet):
     def update(self, request, *args, **kwargs):
         engagement = self.get_object()
         serializer = self.get_serializer(engagement, data=request.data, partial=kwargs.get("partial", False))
-        serializer.is_valid(raise_exception=True)
+        every_error(
+            self,
+            serializer,
+            lambda arguments: services.engagement_update_check(
+                engagement=engagement, updated_by=request.user, **arguments
+            ),
+        )
         arguments = serializer.service_arguments()
         with service_errors():
             result = services.engagement_update(engagement=engagement, updated_by=request.user, **arguments)
