@@ -97,16 +97,15 @@ def _without_refused(data, errors) -> tuple[dict, list[int]]:
     kept: list[int] = []
     if isinstance(row_errors, list) and all(isinstance(e, dict) for e in row_errors):
         row_errors = dict(enumerate(row_errors))
-    if isinstance(rows, list) and row_errors is not None:
-        # Refused rows by index (DRF gives {index: {field: [...]}}): the other rows are checked further.
-        if isinstance(row_errors, dict) and all(isinstance(k, int) for k in row_errors):
-            rest["participants"] = []
-            for index, row in enumerate(rows):
-                refused = row_errors.get(index) or {}
-                if not isinstance(row, dict) or "partner" in refused or "non_field_errors" in refused:
-                    continue
-                rest["participants"].append({name: value for name, value in row.items() if name not in refused})
-                kept.append(index)
+    # Refused rows by index (DRF gives {index: {field: [...]}}): the other rows are checked further.
+    if isinstance(rows, list) and isinstance(row_errors, dict) and all(isinstance(k, int) for k in row_errors):
+        rest["participants"] = []
+        for index, row in enumerate(rows):
+            refused = row_errors.get(index) or {}
+            if not isinstance(row, dict) or "partner" in refused or "non_field_errors" in refused:
+                continue
+            rest["participants"].append({name: value for name, value in row.items() if name not in refused})
+            kept.append(index)
     return rest, kept
 
 
