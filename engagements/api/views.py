@@ -420,6 +420,13 @@ class ChangeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [ModelRolePermission]
     permission_model = Engagement
     pagination_class = FeedPagination
+    error_examples = {  # this endpoint's own error answer in the schema (core.api.schema.AutoSchema)
+        "400": {
+            "detail": "Invalid input.",
+            "code": "invalid",
+            "errors": {"cursor": ["Not a cursor from this feed: use next_cursor as given."]},
+        }
+    }
     # The feed's order, a unique key: what a cursor holds.
     cursor_fields = ("row_time", "row_order", "row_history_id")
 

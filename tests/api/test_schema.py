@@ -355,3 +355,16 @@ def test_the_explanation_is_typed(schema):
         "multilateral",
         "objectives",
     }
+
+
+def test_error_examples_belong_to_their_operation(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            text = str(
+                {code: operation["responses"][code] for code in ("400", "404") if code in operation["responses"]}
+            )
+            if not path.startswith("/api/v1/engagements/"):
+                assert "Engagement" not in text and "participants" not in text, (method, path)
+    objective = schema["paths"]["/api/v1/assessments/objectives/"]["post"]["responses"]["400"]
+    (example,) = objective["content"]["application/json"]["examples"].values()
+    assert list(example["value"]["errors"]) == ["partner"] or "title" in example["value"]["errors"]
