@@ -109,6 +109,16 @@ class AutoSchema(SpectacularAutoSchema):
             schema["required"] = sorted(set(schema["properties"]) - optional)
         return schema
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # Nested lists (``participants``) keep their length limits, which drf-spectacular leaves out.
+        if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
+            if field.max_length is not None:
+                schema["maxItems"] = field.max_length
+            if field.min_length is not None:
+                schema["minItems"] = field.min_length
+        return schema
+
     def _insert_field_validators(self, field, schema):
         super()._insert_field_validators(field, schema)
         # Decimals travel as strings, which drf-spectacular gives a pattern but no bounds: a field that

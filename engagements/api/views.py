@@ -15,6 +15,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, status, viewsets
@@ -29,7 +30,7 @@ from core.api.parsers import JSONParser
 from core.api.permissions import ModelRolePermission
 from core.api.renderers import FileRenderer
 from core.api.serializers import ErrorSerializer
-from engagements import exchange, selectors, services
+from engagements import exchange, rules, selectors, services
 from engagements.api.serializers import (
     ENGAGEMENT_RESPONSE_EXAMPLE,
     AfterActionSerializer,
@@ -44,9 +45,14 @@ from engagements.filtersets import EngagementFilterSet
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries
 
 
+@extend_schema_field({"type": "string", "maxLength": rules.REASON_MAX_LENGTH})
+class ReasonField(serializers.CharField):
+    """A reason, checked by the status policy (``rules.reason_refusal``); its limit is in the schema."""
+
+
 class StatusChangeSerializer(EngagementStatusSerializer):
     # Its rules (needed when cancelling or reopening, its length) are the status policy's: the service checks.
-    reason = serializers.CharField(
+    reason = ReasonField(
         required=False,
         allow_blank=True,
         trim_whitespace=True,

@@ -368,3 +368,13 @@ def test_error_examples_belong_to_their_operation(schema):
     objective = schema["paths"]["/api/v1/assessments/objectives/"]["post"]["responses"]["400"]
     (example,) = objective["content"]["application/json"]["examples"].values()
     assert list(example["value"]["errors"]) == ["partner"] or "title" in example["value"]["errors"]
+
+
+def test_limits_of_the_rules_are_in_the_schema(schema):
+    from engagements import rules
+
+    request = component(schema, "EngagementRequest")["properties"]
+    assert request["participants"]["maxItems"] == 500
+    assert request["latitude"]["minimum"] == -90 and request["latitude"]["maximum"] == 90
+    assert component(schema, "ParticipantRequest")["properties"]["personnel"]["minimum"] == 0
+    assert component(schema, "StatusChangeRequest")["properties"]["reason"]["maxLength"] == rules.REASON_MAX_LENGTH
