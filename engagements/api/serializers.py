@@ -404,7 +404,12 @@ class ChangeQuerySerializer(serializers.Serializer):
         try:
             time, order, history_id = decode_cursor(value)
             when = parse_datetime(time)
-            if when is None or not isinstance(order, int) or not isinstance(history_id, int):
+            if (
+                when is None
+                or order not in (-1, 0, 1)
+                or not isinstance(history_id, int)
+                or not 0 <= history_id < 2**63
+            ):
                 raise ValueError(value)
         except (ValueError, TypeError) as exc:
             raise serializers.ValidationError(_("Not a cursor from this feed: use next_cursor as given.")) from exc

@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from core.api.pagination import encode_cursor
 from engagements import services
 from engagements.models import AfterActionReport, Engagement
 
@@ -252,7 +253,18 @@ def test_an_empty_answer_gives_a_cursor_that_catches_what_comes_next(api_for, pl
     assert [row["id"] for row in api.get(URL, {"cursor": body["next_cursor"]}).json()["results"]] == [engagement.pk]
 
 
-@pytest.mark.parametrize("cursor", ["", "not-a-cursor", "WzEsMiwzXQ", "bnVsbA"])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "not-a-cursor",
+        "WzEsMiwzXQ",  # [1,2,3]
+        "bnVsbA",  # null
+        encode_cursor(["2025-01-01T00:00:00+00:00", 0, 10**30]),
+        encode_cursor(["2025-13-45T00:00:00+00:00", 0, 1]),
+        encode_cursor(["2025-01-01T00:00:00+00:00", 7, 1]),
+    ],
+)
 def test_a_bad_cursor_is_a_400(api_for, viewer, cursor):
     response = api_for(viewer).get(URL, {"cursor": cursor})
     assert response.status_code == 400
