@@ -106,6 +106,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: the orchestrator's health check names no allowed host (core/middleware.py says why).
     "core.middleware.HealthCheckMiddleware",
+    # RateLimit-* headers from what the API's throttles counted (core/api/throttling.py).
+    "core.middleware.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Control characters in a path (404) or a query parameter (400), before anything looks them up.
     "core.middleware.HostileInputMiddleware",

@@ -157,3 +157,23 @@ class UnavailableMiddleware:
         if isinstance(exception, Unavailable):
             return render(request, "core/unavailable.html", {"message": exception.message}, status=503)
         return None
+
+
+class RateLimitHeadersMiddleware:
+    """``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` (the header names of the IETF draft
+    draft-ietf-httpapi-ratelimit-headers up to its revision 06; ``Reset`` in seconds) on every API answer that
+    a rate counted (core/api/throttling.py); a 429 also has ``Retry-After`` (DRF)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        state = getattr(request, "rate_limit", None)
+        if state is not None:
+            response["RateLimit-Limit"] = str(state.limit)
+            response["RateLimit-Remaining"] = str(state.remaining)
+            response["RateLimit-Reset"] = str(state.reset)
+            if response.status_code == 429 and not response.has_header("Retry-After"):
+                response["Retry-After"] = str(max(state.reset, 1))
+        return response

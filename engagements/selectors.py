@@ -506,8 +506,29 @@ def planner_home(*, user, today: datetime.date | None = None) -> dict | None:
     }
 
 
-def engagement_changes(*, user, since: datetime.datetime) -> QuerySet:
-    """What happened to engagements at or after ``since``, oldest first, from the change history.
+def _feed_window(since, after, *, order: int) -> Q:
+    """History rows of one side of the feed (``order``: 0 engagements, 1 reports) at or after ``since``
+    and strictly after the feed position ``after`` = (time, order, history id)."""
+    window = Q(history_date__gte=since) if since is not None else Q()
+    if after is not None:
+        time, after_order, history_id = after
+        if order > after_order:
+            window &= Q(history_date__gte=time)
+        elif order == after_order:
+            window &= Q(history_date__gt=time) | Q(history_date=time, history_id__gt=history_id)
+        else:
+            window &= Q(history_date__gt=time)
+    return window
+
+
+def engagement_changes(
+    *, user, since: datetime.datetime | None = None, after: tuple[datetime.datetime, int, int] | None = None
+) -> QuerySet:
+    """What happened to engagements at or after ``since`` and after the position ``after``, oldest first,
+    from the change history.
+
+    Rows are ordered by (``row_time``, ``row_order``, ``row_history_id``), a unique key: ``after`` is such a
+    key (the last row a client read), so paging by it neither repeats nor skips rows that share a time.
 
     One row per recorded change: ``row_engagement`` (id), ``row_reference``, ``row_action`` (created, updated,
     deleted, withdrawn), ``row_time``, ``row_user`` (username or None). A soft delete is "deleted"; a change to
@@ -523,8 +544,8 @@ def engagement_changes(*, user, since: datetime.datetime) -> QuerySet:
     historical_report = AfterActionReport.history.model
     restricted = Sensitivity.RESTRICTED
 
-    engagement_rows = historical_engagement.objects.filter(history_date__gte=since)
-    report_rows = historical_report.objects.filter(history_date__gte=since)
+    engagement_rows = historical_engagement.objects.filter(_feed_window(since, after, order=0))
+    report_rows = historical_report.objects.filter(_feed_window(since, after, order=1))
     deleted = [When(history_type="-", then=Value("deleted")), When(deleted_at__isnull=False, then=Value("deleted"))]
     created = [When(history_type="+", then=Value("created"))]
     actions = [*deleted, *created]

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.plumbing import build_parameter_type
+from drf_spectacular.plumbing import build_parameter_type, force_instance
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
@@ -33,7 +33,7 @@ ERROR_RESPONSES = {
     ),
     "404": (
         "Not found, or not visible to this user.",
-        {"detail": "No Engagement matches the given query.", "code": "not_found"},
+        {"detail": "Not found.", "code": "not_found"},
     ),
     "429": (
         "Too many requests: wait for Retry-After seconds.",
@@ -79,6 +79,17 @@ IDEMPOTENCY_RESPONSES = {
 }
 
 
+# On every API answer a rate counted (core/middleware.py), named as in draft-ietf-httpapi-ratelimit-headers-06.
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": {"schema": {"type": "integer"}, "description": "Requests allowed in the window."},
+    "RateLimit-Remaining": {"schema": {"type": "integer"}, "description": "Requests left in the window."},
+    "RateLimit-Reset": {
+        "schema": {"type": "integer"},
+        "description": "Seconds until the whole allowance is available again.",
+    },
+}
+
+
 class AutoSchema(SpectacularAutoSchema):
     """Views may set ``error_examples = {"400": {...}}`` to document their own error answers."""
 
@@ -96,6 +107,16 @@ class AutoSchema(SpectacularAutoSchema):
             # A serializer whose answers leave some out names them in ``optional_in_response``.
             optional = set(getattr(serializer, "optional_in_response", ()))
             schema["required"] = sorted(set(schema["properties"]) - optional)
+        return schema
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # Nested lists (``participants``) keep their length limits, which drf-spectacular leaves out.
+        if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
+            if field.max_length is not None:
+                schema["maxItems"] = field.max_length
+            if field.min_length is not None:
+                schema["minItems"] = field.min_length
         return schema
 
     def _insert_field_validators(self, field, schema):
@@ -176,6 +197,27 @@ class AutoSchema(SpectacularAutoSchema):
     def _takes_body(self) -> bool:
         return self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
 
+    def _invalid_input_example(self, engagement_example: dict) -> dict:
+        """A 400 example of this operation's own input: the engagement example on engagement writes, else the
+        first required field of the body (or of the query) missing."""
+        serializer = force_instance(self.get_request_serializer()) if self._takes_body() else None
+        fields = getattr(serializer, "fields", None) if isinstance(serializer, serializers.Serializer) else None
+        if fields is not None:
+            if "participants" in fields:
+                return engagement_example
+            writable = [name for name, field in fields.items() if not field.read_only]
+            required = [name for name in writable if fields[name].required] or writable
+            if required:
+                message = "This field is required." if fields[required[0]].required else "This field may not be blank."
+                return {"detail": "Invalid input.", "code": "invalid", "errors": {required[0]: [message]}}
+        names = (
+            [p["name"] for p in self._get_filter_parameters() if p.get("in") == "query"] if self._is_list_view() else []
+        )
+        name = next((n for n in names if n in ("status", "period", "partner", "ordering")), names[0] if names else None)
+        if name is None:
+            return {"detail": "Invalid input.", "code": "invalid", "errors": {"non_field_errors": ["Invalid input."]}}
+        return {"detail": "Invalid input.", "code": "invalid", "errors": {name: ["Enter a valid value."]}}
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         anonymous = not self.get_auth() or self.get_auth() == [{}]
@@ -193,6 +235,8 @@ class AutoSchema(SpectacularAutoSchema):
         for code, (description, example) in errors.items():
             if code in responses or (anonymous and code in ("401", "403")):
                 continue
+            if code == "400" and "400" not in own:
+                example = self._invalid_input_example(example)
             example = own.get(code, example)
             response = OpenApiResponse(
                 ErrorSerializer,
@@ -202,7 +246,8 @@ class AutoSchema(SpectacularAutoSchema):
             responses[code] = self._get_response_for_code(response, code, direction=direction)
             if code == "429":
                 responses[code]["headers"] = {
-                    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying."}
+                    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying."},
+                    **RATE_LIMIT_HEADERS,
                 }
         return responses
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.utils.field_mapping import get_field_kwargs
 
+from core.api.pagination import decode_cursor
 from engagements.choices import (
     ChangeAction,
     Domain,
@@ -384,8 +386,41 @@ class ChangeSerializer(serializers.Serializer):
 
 class ChangeQuerySerializer(serializers.Serializer):
     since = serializers.DateTimeField(
-        help_text=_("ISO 8601 timestamp, e.g. 2026-01-31T00:00:00Z; changes at or after it are listed.")
+        required=False,
+        help_text=_(
+            "ISO 8601 timestamp, e.g. 2026-01-31T00:00:00Z; changes at or after it are listed. "
+            "Needed unless cursor is given."
+        ),
     )
+    cursor = serializers.CharField(
+        required=False,
+        help_text=_(
+            "The next_cursor of your last answer (opaque): the changes after the last one it gave you, none "
+            "repeated and none missed, even when many share a time."
+        ),
+    )
+
+    def validate_cursor(self, value):
+        try:
+            time, order, history_id = decode_cursor(value)
+            when = parse_datetime(time)
+            if (
+                when is None
+                or order not in (-1, 0, 1)
+                or not isinstance(history_id, int)
+                or not 0 <= history_id < 2**63
+            ):
+                raise ValueError(value)
+        except (ValueError, TypeError) as exc:
+            raise serializers.ValidationError(_("Not a cursor from this feed: use next_cursor as given.")) from exc
+        return (when, order, history_id)
+
+    def validate(self, attrs):
+        if "since" not in attrs and "cursor" not in attrs:
+            raise serializers.ValidationError(
+                {"since": [_("Give since (a time) or cursor (the next_cursor of your last answer).")]}
+            )
+        return attrs
 
 
 __all__ = [

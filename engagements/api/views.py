@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -14,6 +15,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, status, viewsets
@@ -23,12 +25,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from core.api.exceptions import Conflict, flatten_errors
-from core.api.pagination import RowsFirstPagination
+from core.api.pagination import FeedPagination, RowsFirstPagination
 from core.api.parsers import JSONParser
 from core.api.permissions import ModelRolePermission
 from core.api.renderers import FileRenderer
 from core.api.serializers import ErrorSerializer
-from engagements import exchange, selectors, services
+from engagements import exchange, rules, selectors, services
 from engagements.api.serializers import (
     ENGAGEMENT_RESPONSE_EXAMPLE,
     AfterActionSerializer,
@@ -43,9 +45,14 @@ from engagements.filtersets import EngagementFilterSet
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries
 
 
+@extend_schema_field({"type": "string", "maxLength": rules.REASON_MAX_LENGTH})
+class ReasonField(serializers.CharField):
+    """A reason, checked by the status policy (``rules.reason_refusal``); its limit is in the schema."""
+
+
 class StatusChangeSerializer(EngagementStatusSerializer):
     # Its rules (needed when cancelling or reopening, its length) are the status policy's: the service checks.
-    reason = serializers.CharField(
+    reason = ReasonField(
         required=False,
         allow_blank=True,
         trim_whitespace=True,
@@ -83,6 +90,60 @@ REPORT_EXAMPLE = {
     "lessons_learned": "Radio interoperability needs a common crypto fill plan.",
     "recommendations": "Add a communications working group to the planning conferences.",
 }
+
+
+def _without_refused(data, errors) -> tuple[dict, list[int]]:
+    """The input less what the serializer refused, to check the rest with the service's validator: refused
+    fields are left out, and so are the refused fields of participant rows (a row whose partner was refused
+    is left out whole). Also the original index of each participant row kept."""
+    if not isinstance(data, dict) or not isinstance(errors, dict):
+        return {}, []
+    rest = {name: value for name, value in data.items() if name not in errors}
+    rows, row_errors = data.get("participants"), errors.get("participants")
+    kept: list[int] = []
+    if isinstance(row_errors, list) and all(isinstance(e, dict) for e in row_errors):
+        row_errors = dict(enumerate(row_errors))
+    # Refused rows by index (DRF gives {index: {field: [...]}}): the other rows are checked further.
+    if isinstance(rows, list) and isinstance(row_errors, dict) and all(isinstance(k, int) for k in row_errors):
+        rest["participants"] = []
+        for index, row in enumerate(rows):
+            refused = row_errors.get(index) or {}
+            if not isinstance(row, dict) or "partner" in refused or "non_field_errors" in refused:
+                continue
+            rest["participants"].append({name: value for name, value in row.items() if name not in refused})
+            kept.append(index)
+    return rest, kept
+
+
+def every_error(view, serializer, check) -> None:
+    """Validate ``serializer``; if it refuses the input, raise one 400 with its errors AND what the service's
+    validator (``check``, called with service arguments; it writes nothing) says of the rest, so a client
+    sees every problem at once instead of one stage at a time."""
+    if serializer.is_valid():
+        return
+    errors = flatten_errors(serializer.errors)
+    rest, kept = _without_refused(serializer.initial_data, serializer.errors)
+    # Partial: a required field the serializer refused is already reported.
+    retry = view.get_serializer(serializer.instance, data=rest, partial=True)
+    if rest and retry.is_valid():
+        arguments = retry.service_arguments()
+        arguments.pop("expected_version", None)
+        try:
+            with service_errors():
+                check(arguments)
+        except ValidationError as exc:
+            for path, messages in exc.detail.items():
+                # Participant rows by the index the client sent.
+                match = ROW_PATH.match(path)
+                if match and int(match["index"]) < len(kept):
+                    path = f"participants[{kept[int(match['index'])]}]{match['rest']}"
+                errors.setdefault(path, [str(m) for m in messages])
+        except Conflict:
+            pass
+    raise ValidationError(errors)
+
+
+ROW_PATH = re.compile(r"^participants\[(?P<index>\d+)\](?P<rest>.*)$")
 
 
 @contextmanager
@@ -167,7 +228,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        every_error(self, serializer, lambda arguments: services.engagement_create_clean(**arguments))
         arguments = serializer.service_arguments()
         arguments.pop("expected_version", None)
         with service_errors():
@@ -177,7 +238,13 @@ class EngagementViewSet(viewsets.ModelViewSet):
     def update(self, request, *args, **kwargs):
         engagement = self.get_object()
         serializer = self.get_serializer(engagement, data=request.data, partial=kwargs.get("partial", False))
-        serializer.is_valid(raise_exception=True)
+        every_error(
+            self,
+            serializer,
+            lambda arguments: services.engagement_update_check(
+                engagement=engagement, updated_by=request.user, **arguments
+            ),
+        )
         arguments = serializer.service_arguments()
         with service_errors():
             result = services.engagement_update(engagement=engagement, updated_by=request.user, **arguments)
@@ -344,8 +411,9 @@ class ExerciseSeriesViewSet(
     list=extend_schema(
         summary="Changes to engagements since a time",
         description="Created, updated and deleted engagements from the change history, oldest first, so a client "
-        "can stay in sync without reading everything again: store the `time` of the last row you processed and "
-        "pass it as `since` next time (rows at exactly that time come again). For users who may not read "
+        "can stay in sync without reading everything again: start with `since`, then store the answer's "
+        "`next_cursor` and pass it as `cursor` next time (or follow `next` while it is not null): you get every "
+        "change after the last one you read, none twice, even when many share a time. For users who may not read "
         "restricted engagements (viewers), changes made while an engagement was restricted are left out: the "
         "change that made it restricted is `withdrawn` (drop your copy), the one that lifted the restriction "
         "`created`.",
@@ -357,10 +425,31 @@ class ChangeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = ChangeSerializer
     permission_classes = [ModelRolePermission]
     permission_model = Engagement
+    pagination_class = FeedPagination
+    error_examples = {  # this endpoint's own error answer in the schema (core.api.schema.AutoSchema)
+        "400": {
+            "detail": "Invalid input.",
+            "code": "invalid",
+            "errors": {"cursor": ["Not a cursor from this feed: use next_cursor as given."]},
+        }
+    }
+    # The feed's order, a unique key: what a cursor holds.
+    cursor_fields = ("row_time", "row_order", "row_history_id")
+
+    def feed_query(self) -> dict:
+        if not hasattr(self, "_feed_query"):
+            query = ChangeQuerySerializer(data=self.request.query_params)
+            query.is_valid(raise_exception=True)
+            self._feed_query = query.validated_data
+        return self._feed_query
+
+    def feed_position(self) -> list:
+        """Where this request starts: the cursor given, else just before ``since``."""
+        query = self.feed_query()
+        return list(query["cursor"]) if "cursor" in query else [query["since"], -1, 0]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request parameters
             return Engagement.history.none()
-        query = ChangeQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return selectors.engagement_changes(user=self.request.user, since=query.validated_data["since"])
+        query = self.feed_query()
+        return selectors.engagement_changes(user=self.request.user, since=query.get("since"), after=query.get("cursor"))

@@ -16,6 +16,7 @@ from engagements.services.engagements import (
     engagement_delete,
     engagement_update,
     engagement_update_apply,
+    engagement_update_check,
     engagements_bulk_create,
     series_create,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "engagement_delete",
     "engagement_update",
     "engagement_update_apply",
+    "engagement_update_check",
     "engagement_update_clean",
     "engagements_bulk_create",
     "reference_allocate",

@@ -148,10 +148,15 @@ def engagement_update(
     ``after_action`` adds or edits the report (it cannot be removed). ``changes`` are checked by
     ``engagement_update_clean`` on the locked row, then applied."""
     engagement = _locked(engagement, expected_version)
-    may_reopen = rules.may_reopen(role_of(updated_by))
-    checked = engagement_update_clean(engagement=engagement, may_reopen=may_reopen, **changes)
+    checked = engagement_update_check(engagement=engagement, updated_by=updated_by, **changes)
     engagement_update_apply(engagement=engagement, checked=checked, updated_by=updated_by)
     return SaveResult(engagement=engagement, warnings=selectors.deconfliction_warnings(engagement=engagement))
+
+
+def engagement_update_check(*, engagement: Engagement, updated_by, **changes) -> CleanEngagement:
+    """What ``engagement_update`` would refuse, without writing: ``engagement_update_clean`` with what
+    ``updated_by`` may do (reopening). Raises one InputError with every problem."""
+    return engagement_update_clean(engagement=engagement, may_reopen=rules.may_reopen(role_of(updated_by)), **changes)
 
 
 def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement, updated_by) -> None:

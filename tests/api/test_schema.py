@@ -187,8 +187,12 @@ def test_engagement_filters_are_documented(schema):
         "page",
         "page_size",
     } <= names
-    since = next(p for p in schema["paths"]["/api/v1/changes/"]["get"]["parameters"] if p["name"] == "since")
-    assert since["required"] is True and since["schema"]["format"] == "date-time"
+    feed = {p["name"]: p for p in schema["paths"]["/api/v1/changes/"]["get"]["parameters"]}
+    # since or cursor (the next_cursor of the last answer): one of them is needed.
+    assert feed["since"]["schema"]["format"] == "date-time" and feed["cursor"]["schema"]["type"] == "string"
+    assert "page" not in feed
+    answer = schema["paths"]["/api/v1/changes/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert "next_cursor" in component(schema, answer["$ref"].rsplit("/", 1)[-1])["required"]
 
 
 def test_every_operation_documents_its_errors_and_examples(schema):
@@ -351,3 +355,26 @@ def test_the_explanation_is_typed(schema):
         "multilateral",
         "objectives",
     }
+
+
+def test_error_examples_belong_to_their_operation(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            text = str(
+                {code: operation["responses"][code] for code in ("400", "404") if code in operation["responses"]}
+            )
+            if not path.startswith("/api/v1/engagements/"):
+                assert "Engagement" not in text and "participants" not in text, (method, path)
+    objective = schema["paths"]["/api/v1/assessments/objectives/"]["post"]["responses"]["400"]
+    (example,) = objective["content"]["application/json"]["examples"].values()
+    assert list(example["value"]["errors"]) == ["partner"] or "title" in example["value"]["errors"]
+
+
+def test_limits_of_the_rules_are_in_the_schema(schema):
+    from engagements import rules
+
+    request = component(schema, "EngagementRequest")["properties"]
+    assert request["participants"]["maxItems"] == 500
+    assert request["latitude"]["minimum"] == -90 and request["latitude"]["maximum"] == 90
+    assert component(schema, "ParticipantRequest")["properties"]["personnel"]["minimum"] == 0
+    assert component(schema, "StatusChangeRequest")["properties"]["reason"]["maxLength"] == rules.REASON_MAX_LENGTH

@@ -68,3 +68,32 @@ def test_default_rates_come_from_the_environment():
         "core.api.throttling.AnonRateThrottle",
         "core.api.throttling.UserRateThrottle",
     ]
+
+
+def test_answers_carry_ratelimit_headers(make_user, reference_data):
+    user = make_user("counted", "viewer")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)[1]}")
+    with rates(anon="1000/minute", user="3/minute"):
+        answers = [client.get("/api/v1/partners/") for _ in range(3)]
+        refused = client.get("/api/v1/engagements/")
+    assert [a["RateLimit-Limit"] for a in answers] == ["3", "3", "3"]
+    assert [a["RateLimit-Remaining"] for a in answers] == ["2", "1", "0"]
+    assert all(0 < int(a["RateLimit-Reset"]) <= 60 for a in answers)
+    assert refused.status_code == 429
+    assert refused["RateLimit-Limit"] == "3" and refused["RateLimit-Remaining"] == "0"
+    assert 0 < int(refused["RateLimit-Reset"]) <= 60 and 0 < int(refused["Retry-After"]) <= 60
+
+
+def test_anonymous_answers_show_the_tighter_of_their_rates(make_user, reference_data):
+    client = APIClient()
+    with rates(anon="5/minute", user="1000/minute"):
+        response = client.post("/api/v1/auth/token/", {"username": "nobody", "password": "wrong"})
+    assert response.status_code == 400
+    assert response["RateLimit-Limit"] == "5" and response["RateLimit-Remaining"] == "4"
+
+
+def test_pages_carry_no_ratelimit_headers(client, make_user):
+    client.force_login(make_user("pages", "viewer"))
+    response = client.get("/engagements/")
+    assert response.status_code == 200 and not response.has_header("RateLimit-Limit")

@@ -5,7 +5,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from core.api.pagination import encode_cursor
 from engagements import services
+from engagements.models import AfterActionReport, Engagement
 
 pytestmark = pytest.mark.django_db
 
@@ -181,3 +183,100 @@ def test_queries_are_constant(api_for, planner, make_user, django_assert_max_num
         with django_assert_max_num_queries(4):
             body = api_for(reader).get(URL, {"since": "2000-01-01", "page_size": page_size}).json()
         assert body["count"] == 16 and len(body["results"]) == min(page_size, body["count"])
+
+
+# --- the cursor: a stable position, however many changes share a time ------------------------------------
+
+
+def read_all(api, params):
+    """Follow next_cursor until an answer has no next: every row, and the cursor to poll with later."""
+    rows, body = [], api.get(URL, params).json()
+    rows += body["results"]
+    while body["next"]:
+        assert "cursor=" in body["next"]
+        body = api.get(URL, {"cursor": body["next_cursor"], "page_size": params.get("page_size", 50)}).json()
+        rows += body["results"]
+    return rows, body["next_cursor"]
+
+
+def test_the_cursor_neither_repeats_nor_misses_changes_sharing_a_time(api_for, planner):
+    since = timezone.now()
+    engagements = [
+        make(
+            planner,
+            title=f"Same time {n}",
+            start_date=D(2025, 1, 1 + n),
+            end_date=D(2025, 1, 2 + n),
+            status="completed",
+        )
+        for n in range(7)
+    ]
+    services.after_action_submit(
+        engagement=engagements[0],
+        user=planner,
+        summary="Done.",
+        interoperability_rating=3,
+        capacity_rating=3,
+        trust_rating=3,
+    )
+    services.after_action_submit(
+        engagement=engagements[1],
+        user=planner,
+        summary="Done.",
+        interoperability_rating=3,
+        capacity_rating=3,
+        trust_rating=3,
+    )
+    same = since
+    # Every change at one instant: engagement rows and report rows alike.
+    Engagement.history.filter(history_date__gte=since).update(history_date=same)
+    AfterActionReport.history.filter(history_date__gte=since).update(history_date=same)
+    api = api_for(planner)
+    everything = api.get(URL, {"since": since.isoformat(), "page_size": 500}).json()["results"]
+    assert len(everything) == 9 and {row["time"] for row in everything} == {everything[0]["time"]}
+    for page_size in (1, 2, 3, 4):  # page boundaries fall between rows of the same time
+        rows, cursor = read_all(api, {"since": since.isoformat(), "page_size": page_size})
+        assert rows == everything, page_size
+    # Later changes come with the cursor of the last answer, and only they.
+    newer = make(planner, title="Later", start_date=D(2025, 3, 1), end_date=D(2025, 3, 2))
+    body = api.get(URL, {"cursor": cursor}).json()
+    assert [(row["id"], row["action"]) for row in body["results"]] == [(newer.pk, "created")]
+    assert api.get(URL, {"cursor": body["next_cursor"]}).json()["results"] == []
+
+
+def test_an_empty_answer_gives_a_cursor_that_catches_what_comes_next(api_for, planner):
+    api = api_for(planner)
+    body = api.get(URL, {"since": (timezone.now() + datetime.timedelta(seconds=1)).isoformat()}).json()
+    assert body["results"] == [] and body["next"] is None and body["next_cursor"]
+    engagement = make(planner)
+    Engagement.history.filter(id=engagement.pk).update(history_date=timezone.now() + datetime.timedelta(seconds=2))
+    assert [row["id"] for row in api.get(URL, {"cursor": body["next_cursor"]}).json()["results"]] == [engagement.pk]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "not-a-cursor",
+        "WzEsMiwzXQ",  # [1,2,3]
+        "bnVsbA",  # null
+        encode_cursor(["2025-01-01T00:00:00+00:00", 0, 10**30]),
+        encode_cursor(["2025-13-45T00:00:00+00:00", 0, 1]),
+        encode_cursor(["2025-01-01T00:00:00+00:00", 7, 1]),
+    ],
+)
+def test_a_bad_cursor_is_a_400(api_for, viewer, cursor):
+    response = api_for(viewer).get(URL, {"cursor": cursor})
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) & {"cursor", "since"}
+
+
+def test_the_cursor_keeps_restricted_engagements_invisible(api_for, planner, viewer):
+    api = api_for(viewer)
+    _rows, cursor = read_all(api, {"since": timezone.now().isoformat()})
+    engagement = make(planner)
+    services.engagement_update(engagement=engagement, updated_by=planner, title="Secret now", sensitivity="restricted")
+    services.engagement_update(engagement=engagement, updated_by=planner, title="Still secret")
+    services.engagement_update(engagement=engagement, updated_by=planner, sensitivity="unclassified")
+    rows, cursor = read_all(api, {"cursor": cursor, "page_size": 1})
+    assert [row["action"] for row in rows] == ["created", "withdrawn", "created"]
