@@ -44,6 +44,7 @@ urlpatterns = [
     # Public, so the login page can be switched to French before signing in.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("assessments/", include("assessments.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
