@@ -10,12 +10,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from core import views as core_views
 from core.api.views import RedocView
+from engagements.api.bulk import EngagementBulkCreateView
 from engagements.api.imports import EngagementImportView
 
 api_v1 = [
     # Before the engagement routes, whose detail pattern would otherwise take "import" for an id.
     # Like the routers' routes (core.api.routers), with or without the trailing slash.
     re_path(r"^engagements/import/?$", EngagementImportView.as_view(), name="engagement-import"),
+    re_path(r"^engagements/bulk/?$", EngagementBulkCreateView.as_view(), name="engagement-bulk"),
     path("", include("core.api.urls")),
     path("", include("partners.api.urls")),
     path("", include("organizations.api.urls")),

@@ -116,6 +116,7 @@ API = {
     "/api/v1/engagements/{id}/status/": {"post": PLAN},
     "/api/v1/engagements/{id}/after-action/": {"put": PLAN, "post": PLAN},
     "/api/v1/engagements/import/": {"post": PLAN},
+    "/api/v1/engagements/bulk/": {"post": PLAN},
     "/api/v1/series/": {"get": READ, "post": PLAN},
     "/api/v1/series/{slug}/": {"get": READ},
     "/api/v1/changes/": {"get": READ},
