@@ -41,7 +41,7 @@ class BulkErrorSerializer(ErrorSerializer):
     """The API's error shape; ``errors`` by path (``[2].end_date``), and ``rows`` listing the same problems
     by row index and field, as the import lists them by line and column."""
 
-    optional_in_response = ("errors", "rows")
+    optional_in_response = (*ErrorSerializer.optional_in_response, "rows")
 
     rows = BulkRowErrorSerializer(many=True, required=False)
 
@@ -107,14 +107,34 @@ class EngagementBulkCreateView(WriteContractMixin, APIView):
             "lists them in the order sent. `Idempotency-Key` works as for a single create. Deconfliction warnings "
             "are not computed here: `warnings` is empty."
         ),
-        request=EngagementSerializer(many=True),
+        # A plain list of the single create's body (its component, which that operation declares), with the cap.
+        request={
+            "application/json": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/EngagementRequest"},
+                "minItems": 1,
+                "maxItems": rules.BULK_CREATE_MAX,
+            }
+        },
         responses={
             201: BulkCreatedSerializer,
             400: OpenApiResponse(BulkErrorSerializer, description="Bad rows (nothing written), or a list too long."),
             403: OpenApiResponse(ErrorSerializer, description="Only planners and admins create engagements."),
         },
         examples=[
-            OpenApiExample("Two engagements", request_only=True, value=[ENGAGEMENT_EXAMPLE, ENGAGEMENT_EXAMPLE]),
+            OpenApiExample(
+                "Two engagements",
+                request_only=True,
+                value=[
+                    ENGAGEMENT_EXAMPLE,
+                    {
+                        **ENGAGEMENT_EXAMPLE,
+                        "title": "African Lion 2027",
+                        "start_date": "2027-05-03",
+                        "end_date": "2027-05-21",
+                    },
+                ],
+            ),
             OpenApiExample(
                 "Created",
                 response_only=True,
