@@ -8,10 +8,7 @@ import datetime
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from django.db import connections
 
-from config.celery import app
 from engagements.services import engagement_create
 from tests.webhooks.receiver import readme_verifier, running_receiver
 from webhooks.models import WebhookDelivery
@@ -28,15 +25,6 @@ def receiver(settings):
     settings.WEBHOOK_RETRY_SECONDS = 1  # the back-off's shape, in seconds instead of tens of them
     with running_receiver() as server:
         yield server
-
-
-@pytest.fixture
-def worker():
-    assert not app.conf.task_always_eager, "CELERY_BROKER_URL is set, so tasks must go through the broker"
-    app.control.purge()  # messages left in the queue by earlier test sessions
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING") as w:
-        yield w
-    connections.close_all()
 
 
 def _create_engagement(user, title: str):
