@@ -39,7 +39,8 @@ def _address_listed(address, hosts: list[str]) -> bool:
 
 def url_problem(url: str) -> str | None:
     """Why the tracker may not send to ``url``, or None. Only http(s) to a host named in
-    ``WEBHOOK_ALLOWED_HOSTS``; an empty list allows no outgoing webhooks at all."""
+    ``WEBHOOK_ALLOWED_HOSTS``, or to an address listed there (alone or in a listed range); a private,
+    loopback or link-local address never otherwise. An empty list allows no outgoing webhooks at all."""
     hosts = allowed_hosts()
     if not hosts:
         return _(
@@ -81,7 +82,8 @@ def resolved_address_problem(url: str) -> str | None:
     """Why the addresses ``url``'s host name resolves to may not be called, or None: an allowed *name* that
     resolves to a private, loopback or link-local address (a DNS entry changed, or pointed inside on purpose)
     is refused unless that address or its range is listed too. Asked before every attempt; a name that does
-    not resolve is left to the attempt itself (it fails as "could not reach", and is retried)."""
+    not resolve is left to the attempt itself (it fails as "could not reach", and is retried). The connection
+    resolves the name again: a DNS answer that changes in between (rebinding) is not caught here."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     try:
