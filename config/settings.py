@@ -402,6 +402,8 @@ SPECTACULAR_SETTINGS = {
 
 # Outgoing webhooks go only to these host names (comma-separated); empty allows none (webhooks/rules.py).
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
+# The first retry of a failed delivery waits this long (then twice as long each time, 5 attempts in all).
+WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 10)
 
 # Celery: the broker decides. Unset means every task runs eagerly in-process (embedded mode).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

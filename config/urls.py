@@ -10,12 +10,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from core import views as core_views
 from core.api.views import RedocView
+from engagements.api.bulk import EngagementBulkCreateView
 from engagements.api.imports import EngagementImportView
 
 api_v1 = [
     # Before the engagement routes, whose detail pattern would otherwise take "import" for an id.
     # Like the routers' routes (core.api.routers), with or without the trailing slash.
     re_path(r"^engagements/import/?$", EngagementImportView.as_view(), name="engagement-import"),
+    re_path(r"^engagements/bulk/?$", EngagementBulkCreateView.as_view(), name="engagement-bulk"),
     path("", include("core.api.urls")),
     path("", include("partners.api.urls")),
     path("", include("organizations.api.urls")),
@@ -44,6 +46,7 @@ urlpatterns = [
     # Public, so the login page can be switched to French before signing in.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("assessments/", include("assessments.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -39,6 +39,23 @@ def _input_fields(model, *, leave_out=()) -> list[str]:
 ENGAGEMENT_FIELDS = _input_fields(Engagement)
 PARTICIPANT_FIELDS = _input_fields(Participation, leave_out={"engagement"})
 AAR_FIELDS = _input_fields(AfterActionReport, leave_out={"engagement", "submitted_by", "submitted_at"})
+# The most engagements one ``POST /api/v1/engagements/bulk/`` may create (all or nothing, in one
+# transaction); a longer list is refused with a 400. Larger loads go through the import (files, in batches).
+BULK_CREATE_MAX = 500
+
+
+def bulk_size_problem(count: int) -> str | None:
+    """Why a bulk create of ``count`` engagements is refused as a whole, or None."""
+    if count < 1:
+        return _("Send a list of one or more engagements.")
+    if count > BULK_CREATE_MAX:
+        return _(
+            "Send at most %(max)d engagements in one request (this one has %(count)d); split the list, or import "
+            "a file for larger loads."
+        ) % {"max": BULK_CREATE_MAX, "count": count}
+    return None
+
+
 # What a new engagement must be given (fields without a default that may not be blank).
 REQUIRED_FIELDS = [
     name

@@ -11,3 +11,7 @@ class WebhookEvent(models.TextChoices):
     ENGAGEMENT_WITHDRAWN = "engagement.withdrawn", _("Engagement withdrawn (became restricted)")
     RUN_FINISHED = "run.finished", _("Assessment run finished")
     ALERT_RAISED = "alert.raised", _("Score alert raised")
+
+
+# Sent on request to one webhook (page button, POST /api/v1/webhooks/{id}/test/); not an event to subscribe to.
+TEST_EVENT = "webhook.test"

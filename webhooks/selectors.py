@@ -12,4 +12,9 @@ def webhook_list():
 
 
 def webhook_deliveries(*, webhook: Webhook):
-    return WebhookDelivery.objects.filter(webhook=webhook).order_by("-created", "-id")
+    # The payload (up to a whole engagement) is not shown in the log: not read.
+    return WebhookDelivery.objects.filter(webhook=webhook).defer("payload").order_by("-created", "-id")
+
+
+def webhook_delivery_get(*, webhook: Webhook, delivery_id: int) -> WebhookDelivery | None:
+    return WebhookDelivery.objects.filter(webhook=webhook, pk=delivery_id).first()

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import secrets
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 from engagements.choices import Sensitivity
 from engagements.models import may_read_restricted
 from webhooks import rules
-from webhooks.choices import WebhookEvent
+from webhooks.choices import TEST_EVENT, WebhookEvent
 from webhooks.models import Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,11 @@ def webhook_clean(*, url=None, events=None, secret=None, description=None, creat
         problems["description"] = [_("Keep the description to 200 characters.")]
     if problems:
         raise ValidationError(problems)
+
+
+def webhook_secret_generate() -> str:
+    """A fresh random secret (43 characters), for an administrator who leaves the field empty on the page."""
+    return secrets.token_urlsafe(32)
 
 
 @transaction.atomic
@@ -190,6 +196,41 @@ def run_events_queue(*, run_id) -> None:
     )
 
 
+# --- sending again, and a test event ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery again, as a new series of attempts (after a receiver was fixed, or lost it).
+
+    The same event (same ``id``, body and ``created``): a receiver that already has it drops the repeat. The
+    counters start again so the retries with back-off apply once more; the last answer stays on record until
+    the first new attempt replaces it.
+    """
+    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+    delivery.attempts, delivery.delivered_at = 0, None
+    delivery.save(update_fields=["attempts", "delivered_at"])
+    transaction.on_commit(lambda: _send_all([delivery.pk]))
+    return delivery
+
+
+@transaction.atomic
+def webhook_test_send(*, webhook: Webhook, user) -> WebhookDelivery:
+    """Queue a ``webhook.test`` event to this webhook alone, whatever it subscribes to: the receiver checks its
+    signature code, the administrator reads the answer in the delivery log."""
+    delivery = WebhookDelivery.objects.create(
+        webhook=webhook,
+        event=TEST_EVENT,
+        payload={
+            "webhook": webhook.pk,
+            "requested_by": user.get_username(),
+            "message": "A test event from the Engagement Tracker: check its signature, then answer 2xx.",
+        },
+    )
+    transaction.on_commit(lambda: _send_all([delivery.pk]))
+    return delivery
+
+
 # --- sending one delivery -------------------------------------------------------------------------------
 
 
@@ -232,7 +273,10 @@ def webhook_delivery_send(*, delivery_id: int) -> WebhookDelivery:
     if delivery.delivered_at is not None or delivery.attempts >= MAX_ATTEMPTS:
         return delivery
     webhook = delivery.webhook
-    problem = rules.url_problem(webhook.url) if webhook.is_active else _("The webhook is inactive.")
+    if not webhook.is_active:
+        problem = _("The webhook is inactive.")
+    else:
+        problem = rules.url_problem(webhook.url) or rules.resolved_address_problem(webhook.url)
     if problem:
         _record(delivery_id, error=problem)
         return delivery

@@ -3,6 +3,7 @@
 import random
 
 from celery import shared_task
+from django.conf import settings
 
 
 @shared_task(
@@ -14,14 +15,16 @@ from celery import shared_task
     time_limit=60,
 )
 def deliver_webhook(self, delivery_id: int) -> None:
-    """Send one webhook delivery; try again after 10, 20, 40, 80 s (with jitter) when it failed in a way
-    that may pass (no connection, a timeout, a 5xx answer)."""
+    """Send one webhook delivery; try again after 10, 20, 40, 80 s (``WEBHOOK_RETRY_SECONDS``, doubled each
+    time, plus up to half of it at random) when it failed in a way that may pass (no connection, a timeout,
+    a 5xx answer)."""
     from webhooks.services import WebhookDeliveryFailed, webhook_delivery_send
 
     try:
         webhook_delivery_send(delivery_id=delivery_id)
     except WebhookDeliveryFailed as exc:
-        countdown = 10 * 2**self.request.retries + random.uniform(0, 5)  # noqa: S311 (jitter, not a secret)
+        base = settings.WEBHOOK_RETRY_SECONDS
+        countdown = base * 2**self.request.retries + random.uniform(0, base / 2)  # noqa: S311 (jitter, not a secret)
         if self.request.is_eager:
             # Embedded mode has no worker to come back later: the next attempt runs now, without back-off.
             self.retry(exc=exc, countdown=countdown, throw=False).sig.apply()

@@ -26,6 +26,7 @@ from engagements.services.inputs import (
     InputError,
     Lookups,
     after_action_clean,
+    engagement_bulk_create_clean,
     engagement_create_clean,
     engagement_update_clean,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "after_action_clean",
     "after_action_submit",
     "changes_coalesced",
+    "engagement_bulk_create_clean",
     "engagement_change_status",
     "engagement_create",
     "engagement_create_apply",

@@ -400,6 +400,24 @@ def engagement_create_clean(
     return CleanEngagement(clean, clean_participants, clean_orgs, clean_aar, reference or None)
 
 
+def engagement_bulk_create_clean(
+    *, rows: Iterable[tuple[int, Mapping]], lookups: Lookups | None = None
+) -> tuple[dict[int, CleanEngagement], dict[int, ValidationError]]:
+    """Check many new engagements without writing: each row by ``engagement_create_clean`` (the same
+    messages as a single create), every row before answering, with one ``Lookups`` for all of them (three
+    queries, whatever the number of rows). ``rows`` are (index, arguments); returns the checked rows and the
+    problems, both by index."""
+    lookups = lookups or Lookups()
+    checked: dict[int, CleanEngagement] = {}
+    problems: dict[int, ValidationError] = {}
+    for index, arguments in rows:
+        try:
+            checked[index] = engagement_create_clean(lookups=lookups, **arguments)
+        except ValidationError as exc:  # an InputError: fields, and participants by row
+            problems[index] = exc
+    return checked, problems
+
+
 def engagement_update_clean(
     *,
     engagement: Engagement,

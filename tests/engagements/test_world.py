@@ -13,7 +13,7 @@ import pytest
 from django.db.models import Count, Exists, OuterRef, Q
 
 from engagements import demo
-from engagements.models import Engagement, ExerciseSeries, Participation
+from engagements.models import Engagement, ExerciseSeries, Participation, ReferenceCounter
 from organizations.choices import MEMBER_STATUSES
 from organizations.models import Membership
 
@@ -56,11 +56,14 @@ def _remove_generated(existing_series):
     models = [Participation, AfterActionReport, Engagement]
     tables = [m._meta.db_table for m in models] + [m.history.model._meta.db_table for m in models]
     tables.append(Engagement.organizations.through._meta.db_table)
+    # The reference counters too: a later transactional test expects its year's numbers to start at 1.
+    tables.append(ReferenceCounter._meta.db_table)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {', '.join(connection.ops.quote_name(t) for t in tables)} CASCADE")
     else:
         Engagement.organizations.through.objects.all().delete()
+        ReferenceCounter.objects.all().delete()
         for model in models:
             model.history.model.objects.all().delete()
             model.objects.all()._raw_delete(connection.alias)

@@ -6,27 +6,15 @@ import datetime
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from django.db import connections
 from django.utils import timezone
 
 from assessments.choices import RunStatus, RunTrigger
 from assessments.models import AssessmentRun, PartnerScore
 from assessments.periods import Quarter
-from config.celery import app
 from engagements.models import PartnerChange
 from engagements.services import engagement_create
 
 pytestmark = [pytest.mark.requires_postgres, pytest.mark.requires_redis, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker():
-    assert not app.conf.task_always_eager, "CELERY_BROKER_URL is set, so tasks must go through the broker"
-    app.control.purge()  # messages left in the queue by earlier test sessions
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING") as w:
-        yield w
-    connections.close_all()
 
 
 def test_engagement_created_through_the_service_is_scored_by_the_worker(reference_data, worker):

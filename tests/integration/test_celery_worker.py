@@ -3,22 +3,12 @@
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.db import connections
 
-from config.celery import app
 from core.models import WorkerHeartbeat
 from core.tasks import record_worker_heartbeat
 
 pytestmark = [pytest.mark.requires_postgres, pytest.mark.requires_redis, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker():
-    assert not app.conf.task_always_eager, "CELERY_BROKER_URL is set, so tasks must go through the broker"
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING") as w:
-        yield w
-    connections.close_all()
 
 
 def test_task_runs_on_a_real_worker_and_writes_to_postgres(worker, client):

@@ -87,6 +87,13 @@ PAGES = {
     "assessments:measurement-create": {"GET": ANALYSE, "POST": ANALYSE},
     "assessments:measurement-update": {"GET": ANALYSE, "POST": ANALYSE},
     "assessments:measurement-delete": {"GET": ANALYSE, "POST": ANALYSE},
+    "webhooks:list": {"GET": ADMIN},
+    "webhooks:create": {"GET": ADMIN, "POST": ADMIN},
+    "webhooks:detail": {"GET": ADMIN},
+    "webhooks:edit": {"GET": ADMIN, "POST": ADMIN},
+    "webhooks:delete": {"GET": ADMIN, "POST": ADMIN},
+    "webhooks:test": {"POST": ADMIN},
+    "webhooks:redeliver": {"POST": ADMIN},
     "schema": {"GET": READ},
     "swagger-ui": {"GET": READ},
     "redoc": {"GET": READ},
@@ -109,6 +116,7 @@ API = {
     "/api/v1/engagements/{id}/status/": {"post": PLAN},
     "/api/v1/engagements/{id}/after-action/": {"put": PLAN, "post": PLAN},
     "/api/v1/engagements/import/": {"post": PLAN},
+    "/api/v1/engagements/bulk/": {"post": PLAN},
     "/api/v1/series/": {"get": READ, "post": PLAN},
     "/api/v1/series/{slug}/": {"get": READ},
     "/api/v1/changes/": {"get": READ},
@@ -130,6 +138,8 @@ API = {
     "/api/v1/webhooks/": {"get": ADMIN, "post": ADMIN},
     "/api/v1/webhooks/{id}/": {"get": ADMIN, "put": ADMIN, "patch": ADMIN, "delete": ADMIN},
     "/api/v1/webhooks/{id}/deliveries/": {"get": ADMIN},
+    "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver/": {"post": ADMIN},
+    "/api/v1/webhooks/{id}/test/": {"post": ADMIN},
 }
 
 
@@ -250,14 +260,17 @@ def _build_world() -> dict:
         previous_overall=55,
         delta_overall=-15,
     )
-    from webhooks.models import Webhook
+    from webhooks.models import Webhook, WebhookDelivery
 
     webhook = Webhook.objects.create(
         owner=users["admin"], url="https://hooks.example.org/in", events=["run.finished"], secret="x" * 20
     )
+    delivery = WebhookDelivery.objects.create(webhook=webhook, event="run.finished", payload={"id": "x"})
     return {
         "users": users,
         "webhook": webhook.pk,
+        "delivery_pk": delivery.pk,
+        "delivery_id": delivery.pk,
         "pk": engagement.pk,
         "canary": canary.pk,
         "canary_reference": canary.reference,
@@ -306,7 +319,7 @@ def _page_url(name: str, world: dict) -> str:
                 "assessments:measurement-update": world["measurement"],
                 "assessments:measurement-delete": world["measurement"],
                 "account-token-revoke": world.get("token", world["pk"]),
-            }.get(name, world["pk"])
+            }.get(name, world["webhook"] if name.startswith("webhooks:") else world["pk"])
         elif name == "assessments:region":
             kwargs[converter_name] = world["region"]
         else:

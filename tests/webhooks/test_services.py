@@ -193,3 +193,24 @@ def test_only_active_subscribed_webhooks_get_deliveries(
         _engagement(planner)
     assert receiver.received == [] and not WebhookDelivery.objects.exists()
     assert WebhookEvent.ENGAGEMENT_CREATED == "engagement.created"
+
+
+def test_an_allowed_name_that_resolves_to_a_private_address_is_refused_unless_the_address_is_listed(
+    reference_data, receiver, eager, admin_user_role, settings, django_capture_on_commit_callbacks
+):
+    from webhooks.services import webhook_test_send
+
+    settings.WEBHOOK_ALLOWED_HOSTS = ["localhost"]
+    url = receiver.url.replace("127.0.0.1", "localhost")
+    hook = webhook_create(owner=admin_user_role, url=url, events=["run.finished"], secret=SECRET)
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = webhook_test_send(webhook=hook, user=admin_user_role)
+    refused.refresh_from_db()
+    assert receiver.received == [] and refused.attempts == 0
+    assert "resolves to" in refused.error and "WEBHOOK_ALLOWED_HOSTS" in refused.error
+
+    settings.WEBHOOK_ALLOWED_HOSTS = ["localhost", "127.0.0.0/8", "::1"]
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = webhook_test_send(webhook=hook, user=admin_user_role)
+    sent.refresh_from_db()
+    assert len(receiver.received) == 1 and sent.status_code == 200

@@ -96,3 +96,41 @@ def test_deliveries_are_listed_newest_first(api_for, admin_user_role, settings, 
 def test_other_roles_cannot_see_webhooks(api_for, analyst, planner):
     for user in (analyst, planner):
         assert api_for(user).get("/api/v1/webhooks/").status_code == 403
+
+
+def test_send_again_and_a_test_event_through_the_api(
+    api_for, admin_user_role, receiver, eager, django_capture_on_commit_callbacks
+):
+    client = api_for(admin_user_role)
+    webhook_id = _create(client, url=receiver.url, events=["run.finished"]).json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/v1/webhooks/{webhook_id}/test/", format="json")
+    assert response.status_code == 202, response.content
+    assert response.json()["event"] == "webhook.test"
+    [test] = receiver.bodies("webhook.test")
+    assert test["id"] == response.json()["event_id"] and test["data"]["webhook"] == webhook_id
+
+    failed = WebhookDelivery.objects.create(
+        webhook_id=webhook_id, event="run.finished", payload={"id": "r1"}, status_code=503, attempts=5
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/v1/webhooks/{webhook_id}/deliveries/{failed.pk}/redeliver/", format="json")
+    assert response.status_code == 202, response.content
+    [again] = receiver.bodies("run.finished")
+    assert again["id"] == str(failed.event_id)
+    failed.refresh_from_db()
+    assert (failed.status_code, failed.attempts) == (200, 1) and failed.delivered_at is not None
+    missing = client.post(f"/api/v1/webhooks/{webhook_id}/deliveries/{failed.pk + 1000}/redeliver/", format="json")
+    assert missing.status_code == 404
+
+
+def test_send_again_and_test_are_refused_to_other_roles(api_for, admin_user_role, planner, analyst, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["hooks.example.org"]
+    webhook_id = _create(api_for(admin_user_role)).json()["id"]
+    delivery = WebhookDelivery.objects.create(webhook_id=webhook_id, event="run.finished", payload={})
+    for user in (planner, analyst):
+        client = api_for(user)
+        assert client.post(f"/api/v1/webhooks/{webhook_id}/test/", format="json").status_code == 403
+        url = f"/api/v1/webhooks/{webhook_id}/deliveries/{delivery.pk}/redeliver/"
+        assert client.post(url, format="json").status_code == 403
+    assert WebhookDelivery.objects.count() == 1
