@@ -18,7 +18,8 @@ from engagements.models import SavedFilter
 
 
 class SavedFilterForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=SavedFilter._meta.get_field("name").max_length)
+    # Not required here: the service says so, beside the field, together with the filters' problems.
+    name = forms.CharField(label=gettext_lazy("Name"), required=False)
     query = forms.CharField(
         label=gettext_lazy("Filters"),
         required=False,

@@ -409,9 +409,9 @@ class SavedFilterSerializer(serializers.ModelSerializer):
     is_mine = serializers.SerializerMethodField(help_text=_("Whether you own it (only the owner may change it)."))
     list_url = serializers.SerializerMethodField(help_text=_("The engagement list with these filters."))
     api_url = serializers.SerializerMethodField(help_text=_("The engagement API list with these filters."))
-    query = serializers.CharField(
-        max_length=2000, allow_blank=True, trim_whitespace=True, help_text=_("status=planned&q=flint")
-    )
+    # Blank and length are the service's to refuse, beside the field, with every other problem at once.
+    name = serializers.CharField(allow_blank=True, help_text=_("Unique among your saved filters."))
+    query = serializers.CharField(allow_blank=True, trim_whitespace=True, help_text=_("status=planned&q=flint"))
 
     class Meta:
         model = SavedFilter
