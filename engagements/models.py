@@ -168,16 +168,18 @@ class Engagement(models.Model):
         ]
         indexes = [
             # Covering: the overview's quarter counts read a quarter's engagements from this index alone.
+            # And the list's past engagements, newest first (``end_date``: selectors.list_order).
             models.Index(
                 fields=["start_date", "id"],
-                include=["status", "deleted_at", "sensitivity", "engagement_type"],
+                include=["status", "deleted_at", "sensitivity", "engagement_type", "end_date"],
                 name="engagement_start",
             ),
             models.Index(fields=["status", "start_date"], name="engagement_status_start"),
             models.Index(fields=["host_country", "start_date"], name="engagement_host_start"),
             models.Index(fields=["engagement_type", "start_date"], name="engagement_type_start"),
             models.Index(fields=["series", "start_date"], name="engagement_series_start"),
-            models.Index(fields=["end_date"], name="engagement_end"),
+            # The list's current and coming engagements, counted and sorted from the index (selectors.list_order).
+            models.Index(fields=["end_date"], include=["start_date", "deleted_at", "sensitivity"], name="engagement_end"),
             # The "recently changed" view: latest change first, read backwards from this index.
             models.Index(fields=["updated_at", "id"], name="engagement_updated"),
             # Lists filtered by partner or organization probe engagements by id; with what the filters and

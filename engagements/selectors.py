@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from core.paging import SplitOrder
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
 from engagements.models import (
     AfterActionReport,
@@ -66,10 +67,23 @@ UPCOMING_DAYS = 90  # "upcoming": starting within this many days
 def list_order(today: datetime.date | None = None) -> list:
     """The lists' default order: what is under way or still to come first, by start date (so the current
     ones, then the next ones), then the past ones, most recent first; the id last so ties keep one order.
-    A planner opening the list sees today's work, not the furthest future nor the oldest history."""
+    A planner opening the list sees today's work, not the furthest future nor the oldest history.
+
+    The first key is a ``SplitOrder``: the paginator finds a page's rows with two index-ordered queries
+    (the few current and coming ones by their end date, then the past ones backwards along the start-date
+    index) instead of sorting every row (bench/README.md, issue 18)."""
     not_over = Q(end_date__gte=today or timezone.localdate())
     return [
-        Case(When(not_over, then=Value(0)), default=Value(1), output_field=IntegerField()).asc(),
+        SplitOrder(
+            head=not_over,
+            # Coalesce (= the start date, never empty): a sort of the few current and coming rows found by the
+            # end-date index, never a walk along the start-date index from the oldest row, which the planner
+            # would otherwise pick to avoid the sort.
+            head_order=[Coalesce("start_date", "end_date").asc(), "-id"],
+            tail=~not_over,
+            tail_order=["-start_date", "-id"],
+            bucket=Case(When(not_over, then=Value(0)), default=Value(1), output_field=IntegerField()),
+        ),
         Case(When(not_over, then=F("start_date"))).asc(),  # empty for past rows: they tie here
         F("start_date").desc(),
         F("id").desc(),
