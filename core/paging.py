@@ -28,7 +28,7 @@ class SplitOrder(OrderBy):
         if top > head_count:
             tail = rows.filter(self.tail).order_by(*self.tail_order).values("pk")
             parts.append(Q(pk__in=Subquery(tail[max(0, bottom - head_count) : top - head_count])))
-        condition = Q()
+        condition = Q(pk__in=[])  # an empty page (no rows at all) shows nothing
         for part in parts:
             condition |= part
         return condition

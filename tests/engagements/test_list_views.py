@@ -66,6 +66,21 @@ def test_default_order_is_current_and_upcoming_by_start_then_past_most_recent_fi
     ]
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5])
+def test_default_order_pages_straddling_current_and_past_neither_repeat_nor_skip(api_for, planner, timeline, size):
+    """The paginator finds current-and-coming rows and past rows with two queries (core.paging.SplitOrder);
+    every page size cuts between them somewhere."""
+    seen, page = [], 1
+    while True:
+        body = api_for(planner).get(API, {"page_size": size, "page": page}).json()
+        seen += [row["id"] for row in body["results"]]
+        if not body["next"]:
+            break
+        page += 1
+    expected = ["current_long", "current_short", "next_week", "in_100_days", "past_recent", "past_old"]
+    assert seen == [timeline[name].pk for name in expected]
+
+
 @pytest.mark.parametrize(
     "view, expected",
     [
