@@ -166,9 +166,7 @@ def search(queryset, text: str, *, rank: bool):
     if not words:
         return queryset
     if not _is_postgresql(queryset):
-        for word in words:
-            queryset = queryset.filter(FoldedContains(word))
-        return queryset
+        return fallback_search(queryset, words)
     query = tsquery(words)
     queryset = queryset.filter(SearchMatch(query))
     if rank:
@@ -176,6 +174,13 @@ def search(queryset, text: str, *, rank: bool):
         # (core.paging.RowsFirstPaginator), where no annotation exists.
         ordering = queryset.query.order_by or queryset.model._meta.ordering
         queryset = queryset.order_by(SearchRank(query).desc(), *ordering)
+    return queryset
+
+
+def fallback_search(queryset, words: list[str]):
+    """Databases without the stored document (SQLite): every word a substring of the folded texts."""
+    for word in words:
+        queryset = queryset.filter(FoldedContains(word))
     return queryset
 
 
