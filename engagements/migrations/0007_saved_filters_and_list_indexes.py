@@ -6,58 +6,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('engagements', '0006_engagement_search_document'),
-        ('organizations', '0001_initial'),
-        ('partners', '0002_partner_aliases_search_key'),
+        ("engagements", "0006_engagement_search_document"),
+        ("organizations", "0001_initial"),
+        ("partners", "0002_partner_aliases_search_key"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SavedFilter',
+            name="SavedFilter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('query', models.TextField(max_length=2000, verbose_name='filters')),
-                ('shared', models.BooleanField(default=False, verbose_name='shared with everybody')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("query", models.TextField(max_length=2000, verbose_name="filters")),
+                ("shared", models.BooleanField(default=False, verbose_name="shared with everybody")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
             ],
             options={
-                'verbose_name': 'saved filter',
-                'verbose_name_plural': 'saved filters',
-                'ordering': ['name', 'id'],
+                "verbose_name": "saved filter",
+                "verbose_name_plural": "saved filters",
+                "ordering": ["name", "id"],
             },
         ),
         migrations.RemoveIndex(
-            model_name='engagement',
-            name='engagement_end',
+            model_name="engagement",
+            name="engagement_end",
         ),
         migrations.RemoveIndex(
-            model_name='engagement',
-            name='engagement_start',
+            model_name="engagement",
+            name="engagement_start",
         ),
         migrations.AddIndex(
-            model_name='engagement',
-            index=models.Index(fields=['start_date', 'id'], include=('status', 'deleted_at', 'sensitivity', 'engagement_type', 'end_date'), name='engagement_start'),
+            model_name="engagement",
+            index=models.Index(
+                fields=["start_date", "id"],
+                include=("status", "deleted_at", "sensitivity", "engagement_type", "end_date"),
+                name="engagement_start",
+            ),
         ),
         migrations.AddIndex(
-            model_name='engagement',
-            index=models.Index(fields=['end_date'], include=('start_date', 'deleted_at', 'sensitivity'), name='engagement_end'),
+            model_name="engagement",
+            index=models.Index(
+                fields=["end_date"], include=("start_date", "deleted_at", "sensitivity"), name="engagement_end"
+            ),
         ),
         migrations.AddIndex(
-            model_name='engagement',
-            index=models.Index(fields=['updated_at', 'id'], name='engagement_updated'),
+            model_name="engagement",
+            index=models.Index(fields=["updated_at", "id"], name="engagement_updated"),
         ),
         migrations.AddField(
-            model_name='savedfilter',
-            name='owner',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_engagement_filters', to=settings.AUTH_USER_MODEL, verbose_name='owner'),
+            model_name="savedfilter",
+            name="owner",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="saved_engagement_filters",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="owner",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='savedfilter',
-            constraint=models.UniqueConstraint(fields=('owner', 'name'), name='saved_filter_unique_name'),
+            model_name="savedfilter",
+            constraint=models.UniqueConstraint(fields=("owner", "name"), name="saved_filter_unique_name"),
         ),
     ]

@@ -94,7 +94,9 @@ def test_views(api_for, planner, timeline, view, expected):
 
 
 def test_recently_changed_view_puts_the_latest_change_first(api_for, planner, timeline):
-    Engagement.objects.filter(pk=timeline["past_old"].pk).update(updated_at=timezone.now() - datetime.timedelta(days=40))
+    Engagement.objects.filter(pk=timeline["past_old"].pk).update(
+        updated_at=timezone.now() - datetime.timedelta(days=40)
+    )
     services.engagement_update(engagement=timeline["past_recent"], updated_by=planner, title="Past recent (edited)")
     found = names(api_for(planner).get(API, {"view": "recent"}), timeline)
     assert found[0] == "past_recent"
