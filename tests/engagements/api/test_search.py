@@ -9,17 +9,12 @@ from engagements import services
 from engagements.filtersets import EngagementFilterSet
 from engagements.models import Engagement
 from engagements.search import names_document, search_words, tsquery
+from tests.engagements.api.test_filters import URL, ids
 from tests.engagements.factories import EngagementFactory
 
 pytestmark = pytest.mark.django_db
 
-URL = "/api/v1/engagements/"
 D = datetime.date
-
-
-def ids(response):
-    assert response.status_code == 200, response.json()
-    return [row["id"] for row in response.json()["results"]]
 
 
 @pytest.fixture
