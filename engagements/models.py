@@ -180,7 +180,7 @@ class Engagement(models.Model):
             models.Index(fields=["series", "start_date"], name="engagement_series_start"),
             # The list's current and coming engagements, counted and sorted from the index (selectors.list_order).
             models.Index(
-                fields=["end_date"], include=["start_date", "deleted_at", "sensitivity"], name="engagement_end"
+                fields=["end_date"], include=["start_date", "id", "deleted_at", "sensitivity"], name="engagement_end"
             ),
             # The "recently changed" view: latest change first, read backwards from this index.
             models.Index(fields=["updated_at", "id"], name="engagement_updated"),
