@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run as bench  # noqa: E402  (sets up Django on the benchmark database)
 
-SEARCHES = ["flint 2027", "senegal", "ivory coast training", "lion", "training", "thies"]
+SEARCHES = ["flint 2025", "senegal naval port", "lion", "ivory coast training", "senegal", "training"]
 LIST_PATHS = [
     *[f"/engagements/?q={q.replace(' ', '+')}" for q in SEARCHES],
     *[f"/api/v1/engagements/?page_size=100&q={q.replace(' ', '+')}" for q in SEARCHES],
