@@ -185,10 +185,13 @@ class Engagement(models.Model):
             # The "recently changed" view: latest change first, read backwards from this index.
             models.Index(fields=["updated_at", "id"], name="engagement_updated"),
             # Lists filtered by partner or organization probe engagements by id; with what the filters and
-            # the order read included, PostgreSQL answers the count and the page's ids from the index
-            # alone (bench/README.md). Other databases get a plain index.
+            # the order read included (the default order reads end_date: selectors.list_order), PostgreSQL
+            # answers the count and the page's ids from the index alone (bench/README.md). Other databases
+            # get a plain index.
             models.Index(
-                fields=["id"], include=["start_date", "status", "deleted_at", "sensitivity"], name="engagement_listing"
+                fields=["id"],
+                include=["start_date", "status", "deleted_at", "sensitivity", "end_date"],
+                name="engagement_listing",
             ),
         ]
         constraints = [
