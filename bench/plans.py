@@ -22,6 +22,8 @@ PATHS = [
     ("bench-planner", "/api/v1/engagements/?page_size=100&status=completed&partner=SYC"),
     ("bench-planner", "/api/v1/engagements/?page_size=100&organization=ECOWAS"),
     ("bench-planner", "/api/v1/engagements/?page_size=100&q=lion"),
+    ("bench-planner", "/api/v1/engagements/?page_size=100&q=senegal"),
+    ("bench-planner", "/api/v1/engagements/?page_size=100"),
     ("bench-analyst", "/assessments/"),
     ("bench-analyst", "/assessments/?region=Africa"),
     ("bench-analyst", "/assessments/partners/NGA/"),

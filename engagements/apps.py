@@ -7,8 +7,13 @@ class EngagementsConfig(AppConfig):
     verbose_name = _("Engagements")
 
     def ready(self):
+        from django.db.backends.signals import connection_created
+
         from core.panels import home_panel_register
-        from engagements import audit, selectors
+        from engagements import audit, search, selectors
+
+        # SQLite's search fallback folds accents with the same Python function as the stored names.
+        connection_created.connect(search.install_fold_function, dispatch_uid="engagements.search_fold")
 
         audit.register()
 

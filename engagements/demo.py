@@ -39,6 +39,7 @@ from core.history import history_record_created
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
 from engagements.services import reference_allocate
+from engagements.services.search import search_names_builder
 from organizations.models import Membership, Organization
 from partners.models import PartnerNation
 
@@ -553,6 +554,10 @@ def _copy_objects(model, objects: list, *, chunk: int) -> None:
 
 def _engagement_objects(plan_: Plan, *, series: dict, user_id, now) -> list[Engagement]:
     references = _references(plan_)
+    participants: dict[int, list[int]] = {}
+    for i, pid, _role, _personnel in plan_.participations:
+        participants.setdefault(i, []).append(pid)
+    names = search_names_builder()  # the search document's names, as the services write them
     return [
         Engagement(
             reference=references[i],
@@ -574,6 +579,11 @@ def _engagement_objects(plan_: Plan, *, series: dict, user_id, now) -> list[Enga
             updated_by_id=user_id,
             created_at=now,
             updated_at=now,
+            search_names=names(
+                series_id=series[row["series"]].pk if row["series"] else None,
+                host_id=row["host_country_id"],
+                participant_ids=participants.get(i, ()),
+            ),
         )
         for i, row in enumerate(plan_.engagements)
     ]

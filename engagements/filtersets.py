@@ -8,17 +8,48 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.db import InSubqueryList
-from core.filters import MultiValueChoiceFilter, MultiValueFilter, StableOrderingFilter, StrictBooleanFilter
+from core.filters import (
+    MultiValueChoiceFilter,
+    MultiValueFilter,
+    StableOrderingFilter,
+    StrictBooleanFilter,
+    values_of,
+)
 from engagements.choices import Domain, EngagementType, Sensitivity, Status
 from engagements.models import Engagement, Participation
 from engagements.rules import REFERENCE_PATTERN
-from engagements.selectors import AAR_OVERDUE_DAYS
-from partners.selectors import partner_ids_named
+from engagements.search import search
+from engagements.selectors import AAR_OVERDUE_DAYS, RECENT_DAYS, UPCOMING_DAYS
+
+VIEWS = [
+    ("current", _("Current")),
+    ("upcoming", _("Upcoming (90 days)")),
+    ("mine", _("Mine")),
+    ("recent", _("Recently changed")),
+]
 
 
 class EngagementFilterSet(django_filters.FilterSet):
+    """Filters, search and views of the engagement list; the page passes ``request`` (as the API does) for
+    the views that depend on the user ("mine")."""
+
     q = django_filters.CharFilter(
-        method="filter_q", label=_("Search"), help_text=_("Title, reference, location or description")
+        method="filter_q",
+        label=_("Search"),
+        help_text=_(
+            "Every word must match the start of a word, in any order, without accents or case: title, reference, "
+            "location, description, series, or the host's or a participant's name, alias or ISO code"
+        ),
+    )
+    view = django_filters.ChoiceFilter(
+        method="filter_view",
+        choices=VIEWS,
+        empty_label=_("All"),
+        label=_("View"),
+        help_text=_(
+            "current: under way today; upcoming: starting in the next 90 days; mine: created by me; "
+            "recent: changed in the last 30 days, latest change first"
+        ),
     )
     engagement_type = MultiValueChoiceFilter(choices=EngagementType.choices, distinct=False, label=_("Type"))
     status = MultiValueChoiceFilter(choices=Status.choices, distinct=False, label=_("Status"))
@@ -70,25 +101,33 @@ class EngagementFilterSet(django_filters.FilterSet):
         if not value:
             return queryset
         if REFERENCE_PATTERN.match(value.upper()):
-            # A whole reference finds that engagement. Searching the texts for it too made PostgreSQL walk
-            # the date index past 636,872 rows (2 s on a million engagements) to find none.
+            # A whole reference finds that engagement, by the reference's unique index.
             return queryset.filter(reference=value.upper())
-        # References are stored upper-case: an equality the reference index answers. (``iexact`` is an
-        # UPPER() no index holds, so PostgreSQL could not combine the trigram indexes and read every row:
-        # 2.6 s for q=lion on a million engagements.)
-        matches = (
-            Q(title__icontains=value)
-            | Q(reference=value.upper())
-            | Q(location_name__icontains=value)
-            | Q(description__icontains=value)
-        )
-        if len(value) >= 3:
-            # A country by any of its names, without accents ("Ivory Coast", "Turkey"): its engagements.
-            named = Participation.objects.filter(partner_id__in=partner_ids_named(value)).order_by()
-            matches |= Q(host_country_id__in=partner_ids_named(value)) | Q(
-                InSubqueryList(F("pk"), Subquery(named.values("engagement_id")))
-            )
-        return queryset.filter(matches)
+        # Every word, in any order, as a word's start, without accents or case, in the texts and the
+        # series and countries' names (engagements/search.py). Ranked unless the user chose an order.
+        return search(queryset, value, rank=not values_of(self.data or {}, "ordering"))
+
+    def filter_view(self, queryset, name, value):
+        today = timezone.localdate()
+        if value == "current":
+            return queryset.filter(start_date__lte=today, end_date__gte=today)
+        if value == "upcoming":
+            return queryset.filter(start_date__gt=today, start_date__lte=today + datetime.timedelta(days=UPCOMING_DAYS))
+        if value == "mine":
+            return self.mine(queryset)
+        if value == "recent":
+            since = timezone.now() - datetime.timedelta(days=RECENT_DAYS)
+            recent = queryset.filter(updated_at__gte=since)
+            # Latest change first, unless the user chose an order (the ordering filter runs after this one).
+            return recent if values_of(self.data or {}, "ordering") else recent.order_by("-updated_at", "-id")
+        return queryset
+
+    def mine(self, queryset):
+        """The user's own engagements: the one place that says what "mine" means."""
+        user = getattr(self.request, "user", None)
+        if user is None or not user.is_authenticated:
+            return queryset.none()
+        return queryset.filter(Q(created_by=user))
 
     def filter_partner(self, queryset, name, value):
         codes = [code.upper() for code in value]

@@ -151,7 +151,10 @@ class Engagement(models.Model):
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
     deleted_by = _user_field(_("deleted by"))
     deletion_reason = models.CharField(_("reason for deletion"), max_length=300, blank=True)
-    history = HistoricalRecords(m2m_fields=[organizations])
+    # The series and countries' names, aliases and codes, folded: what ``q`` searches besides the row's own
+    # texts. Kept by every write path (engagements.services.search); see engagements/search.py.
+    search_names = models.TextField(_("search names"), blank=True, default="", editable=False)
+    history = HistoricalRecords(m2m_fields=[organizations], excluded_fields=["search_names"])
 
     objects = EngagementQuerySet.as_manager()
 
@@ -165,21 +168,30 @@ class Engagement(models.Model):
         ]
         indexes = [
             # Covering: the overview's quarter counts read a quarter's engagements from this index alone.
+            # And the list's past engagements, newest first (``end_date``: selectors.list_order).
             models.Index(
                 fields=["start_date", "id"],
-                include=["status", "deleted_at", "sensitivity", "engagement_type"],
+                include=["status", "deleted_at", "sensitivity", "engagement_type", "end_date"],
                 name="engagement_start",
             ),
             models.Index(fields=["status", "start_date"], name="engagement_status_start"),
             models.Index(fields=["host_country", "start_date"], name="engagement_host_start"),
             models.Index(fields=["engagement_type", "start_date"], name="engagement_type_start"),
             models.Index(fields=["series", "start_date"], name="engagement_series_start"),
-            models.Index(fields=["end_date"], name="engagement_end"),
-            # Lists filtered by partner or organization probe engagements by id; with what the filters and
-            # the order read included, PostgreSQL answers the count and the page's ids from the index
-            # alone (bench/README.md). Other databases get a plain index.
+            # The list's current and coming engagements, counted and sorted from the index (selectors.list_order).
             models.Index(
-                fields=["id"], include=["start_date", "status", "deleted_at", "sensitivity"], name="engagement_listing"
+                fields=["end_date"], include=["start_date", "id", "deleted_at", "sensitivity"], name="engagement_end"
+            ),
+            # The "recently changed" view: latest change first, read backwards from this index.
+            models.Index(fields=["updated_at", "id"], name="engagement_updated"),
+            # Lists filtered by partner or organization probe engagements by id; with what the filters and
+            # the order read included (the default order reads end_date: selectors.list_order), PostgreSQL
+            # answers the count and the page's ids from the index alone (bench/README.md). Other databases
+            # get a plain index.
+            models.Index(
+                fields=["id"],
+                include=["start_date", "status", "deleted_at", "sensitivity", "end_date"],
+                name="engagement_listing",
             ),
         ]
         constraints = [
@@ -346,3 +358,31 @@ class PartnerChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner_id} {self.first_day}..{self.last_day}"
+
+
+class SavedFilter(models.Model):
+    """A named view of the engagement list that a user comes back to ("Sahel exercises this year"): the
+    list's query string, kept for its owner or shared with everybody. Applying it opens the list with
+    those filters, so a saved filter is also a link to send (NetBox's saved filters are the model)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="saved_engagement_filters",
+    )
+    # The list's parameters as a query string ("status=planned&q=flint"), checked by the list's filterset.
+    query = models.TextField(_("filters"), max_length=2000)
+    shared = models.BooleanField(_("shared with everybody"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("saved filter")
+        verbose_name_plural = _("saved filters")
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="saved_filter_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -254,3 +254,15 @@ def report_refusal(
 def report_removal_refusal() -> str:
     """A report, once written, stays: its ratings feed the scores; its fields may be changed."""
     return _("An after-action report cannot be removed; change its fields instead.")
+
+
+# --- saved filters --------------------------------------------------------------------------------------
+
+# Parameters of the list that are not a filter: the page shown and the export format are not saved.
+SAVED_FILTER_DROPPED = ("page", "export", "format")
+SAVED_FILTER_KEPT = ("page_size",)
+
+
+def may_change_saved_filter(user, saved_filter) -> bool:
+    """Only its owner renames, shares or deletes a saved filter; others may only apply the shared ones."""
+    return user is not None and user.is_authenticated and saved_filter.owner_id == user.pk

@@ -28,12 +28,14 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from core.paging import SplitOrder
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
 from engagements.models import (
     AfterActionReport,
     Engagement,
     ExerciseSeries,
     Participation,
+    SavedFilter,
     may_read_restricted,
     readable_by,
 )
@@ -58,10 +60,41 @@ def _participation_totals() -> dict:
     }
 
 
+RECENT_DAYS = 30  # "recently changed": changed within this many days
+UPCOMING_DAYS = 90  # "upcoming": starting within this many days
+
+
+def list_order(today: datetime.date | None = None) -> list:
+    """The lists' default order: what is under way or still to come first, by start date (so the current
+    ones, then the next ones), then the past ones, most recent first; the id last so ties keep one order.
+    A planner opening the list sees today's work, not the furthest future nor the oldest history.
+
+    The first key is a ``SplitOrder``: the paginator finds a page's rows with two index-ordered queries
+    (the few current and coming ones by their end date, then the past ones backwards along the start-date
+    index) instead of sorting every row (bench/README.md, issue 18)."""
+    not_over = Q(end_date__gte=today or timezone.localdate())
+    return [
+        SplitOrder(
+            head=not_over,
+            # Coalesce (= the start date, never empty): a sort of the few current and coming rows found by the
+            # end-date index, never a walk along the start-date index from the oldest row, which the planner
+            # would otherwise pick to avoid the sort.
+            head_order=[Coalesce("start_date", "end_date").asc(), "-id"],
+            tail=~not_over,
+            tail_order=["-start_date", "-id"],
+            bucket=Case(When(not_over, then=Value(0)), default=Value(1), output_field=IntegerField()),
+        ),
+        Case(When(not_over, then=F("start_date"))).asc(),  # empty for past rows: they tie here
+        F("start_date").desc(),
+        F("id").desc(),
+    ]
+
+
 def engagement_list(*, user) -> QuerySet[Engagement]:
     """The engagements ``user`` may see, with everything a list row shows loaded in a fixed number of queries;
-    newest first, the id last so ties never repeat or skip a row between pages (``?ordering=`` replaces the
-    order with the chosen keys and the id, ``core.filters.StableOrderingFilter``)."""
+    in ``list_order`` (current and upcoming first), the id last so ties never repeat or skip a row between
+    pages (``?ordering=`` replaces the order with the chosen keys and the id,
+    ``core.filters.StableOrderingFilter``)."""
     return (
         Engagement.objects.visible_to(user)
         .select_related("host_country", "series", "after_action")
@@ -72,8 +105,26 @@ def engagement_list(*, user) -> QuerySet[Engagement]:
             "organizations",
         )
         .annotate(**_participation_totals())
-        .order_by("-start_date", "-id")
+        .order_by(*list_order())
     )
+
+
+def saved_filters_for(*, user) -> QuerySet[SavedFilter]:
+    """The saved filters ``user`` may apply: their own and the shared ones, their own first, by name."""
+    return (
+        SavedFilter.objects.filter(Q(owner=user) | Q(shared=True))
+        .select_related("owner")
+        .annotate(is_own=Case(When(owner=user, then=Value(0)), default=Value(1), output_field=IntegerField()))
+        .order_by("is_own", "name", "id")
+    )
+
+
+def saved_filter_get(*, user, pk) -> SavedFilter | None:
+    """One saved filter ``user`` may apply (their own or a shared one), else None."""
+    try:
+        return saved_filters_for(user=user).get(pk=int(pk))
+    except (TypeError, ValueError, SavedFilter.DoesNotExist):
+        return None
 
 
 def engagements_between(*, user, first_day: datetime.date, last_day: datetime.date) -> QuerySet[Engagement]:

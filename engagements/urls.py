@@ -1,6 +1,6 @@
 from django.urls import path
 
-from engagements import import_views, views
+from engagements import import_views, saved_filter_views, views
 
 app_name = "engagements"
 
@@ -10,6 +10,9 @@ urlpatterns = [
     path("", views.engagement_list, name="list"),
     path("new/", views.engagement_create, name="create"),
     path("calendar/", views.engagement_calendar, name="calendar"),
+    path("saved-filters/", saved_filter_views.saved_filter_create, name="saved_filter_create"),
+    path("saved-filters/<int:pk>/", saved_filter_views.saved_filter_apply, name="saved_filter"),
+    path("saved-filters/<int:pk>/delete/", saved_filter_views.saved_filter_delete, name="saved_filter_delete"),
     path("series/", views.series_list, name="series_list"),
     path("series/<slug:slug>/", views.series_detail, name="series_detail"),
     path("<int:pk>/", views.engagement_detail, name="detail"),

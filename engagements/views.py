@@ -22,7 +22,7 @@ from core.paging import paginate, querystring_without
 from core.roles import role_of
 from engagements import exchange, rules, selectors, services
 from engagements.choices import Domain, EngagementType, Sensitivity, Status, ThreatFocus
-from engagements.filtersets import EngagementFilterSet
+from engagements.filtersets import VIEWS, EngagementFilterSet
 from engagements.forms import (
     AfterActionForm,
     DeleteForm,
@@ -65,6 +65,7 @@ def _show_warnings(request, warnings: list[dict]) -> None:
 # above the form, under the filter's name.
 _FILTERS_SHOWN = {
     "q",
+    "view",
     "engagement_type",
     "status",
     "domain",
@@ -81,7 +82,9 @@ _FILTERS_SHOWN = {
 
 
 def engagement_list(request):
-    filterset = EngagementFilterSet(request.GET or None, queryset=selectors.engagement_list(user=request.user))
+    filterset = EngagementFilterSet(
+        request.GET or None, queryset=selectors.engagement_list(user=request.user), request=request
+    )
     if filterset.is_bound and not filterset.is_valid():
         # A value not understood is an error beside its field, never silently dropped (the list would say
         # "filtered" while showing more than asked): a 400, no rows and no export until it is corrected.
@@ -124,6 +127,9 @@ def _engagement_list_page(request, filterset, engagements, *, status=200):
         "selected": {name: values_of(request.GET, name) for name in ("engagement_type", "status", "domain")},
         "can_add": request.user.has_perm(ADD),
         "today": timezone.localdate(),
+        "views": VIEWS,
+        "current_view": request.GET.get("view", ""),
+        "saved_filters": list(selectors.saved_filters_for(user=request.user)),
         "filtered": not errors
         and any(key not in ("page", "page_size", "ordering") and value for key, value in request.GET.items()),
     }

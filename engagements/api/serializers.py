@@ -26,7 +26,7 @@ from engagements.choices import (
     ThreatFocus,
     WarningKind,
 )
-from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
+from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation, SavedFilter
 from engagements.rules import ENGAGEMENT_FIELDS
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -434,3 +434,44 @@ __all__ = [
     "ParticipantSerializer",
     "WarningSerializer",
 ]
+
+
+class SavedFilterSerializer(serializers.ModelSerializer):
+    """A saved filter of the engagement list. ``query`` is the list's query string; it is checked with the
+    list's own filters, and the page and export parameters are left out."""
+
+    owner = serializers.CharField(source="owner.get_username", read_only=True)
+    is_mine = serializers.SerializerMethodField(help_text=_("Whether you own it (only the owner may change it)."))
+    list_url = serializers.SerializerMethodField(help_text=_("The engagement list with these filters."))
+    api_url = serializers.SerializerMethodField(help_text=_("The engagement API list with these filters."))
+    # Blank and length are the service's to refuse, beside the field, with every other problem at once.
+    name = serializers.CharField(allow_blank=True, help_text=_("Unique among your saved filters."))
+    query = serializers.CharField(allow_blank=True, trim_whitespace=True, help_text=_("status=planned&q=flint"))
+
+    class Meta:
+        model = SavedFilter
+        fields = [
+            "id",
+            "name",
+            "query",
+            "shared",
+            "owner",
+            "is_mine",
+            "list_url",
+            "api_url",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "owner", "is_mine", "list_url", "api_url", "created_at", "updated_at"]
+        # Uniqueness per owner is the service's to check (with a message beside ``name``).
+        validators = []
+
+    def get_is_mine(self, saved) -> bool:
+        request = self.context.get("request")
+        return request is not None and saved.owner_id == request.user.pk
+
+    def get_list_url(self, saved) -> str:
+        return f"/engagements/?{saved.query}"
+
+    def get_api_url(self, saved) -> str:
+        return f"/api/v1/engagements/?{saved.query}"

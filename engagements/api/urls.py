@@ -1,7 +1,9 @@
 from core.api.routers import Router
-from engagements.api.views import ChangeViewSet, EngagementViewSet, ExerciseSeriesViewSet
+from engagements.api.views import ChangeViewSet, EngagementViewSet, ExerciseSeriesViewSet, SavedFilterViewSet
 
 router = Router()
+# Before "engagements": its detail route would otherwise take "saved-filters" for an id.
+router.register("engagements/saved-filters", SavedFilterViewSet, basename="saved-filter")
 router.register("engagements", EngagementViewSet, basename="engagement")
 router.register("series", ExerciseSeriesViewSet, basename="series")
 router.register("changes", ChangeViewSet, basename="change")

@@ -40,9 +40,10 @@ from engagements.api.serializers import (
     EngagementSerializer,
     EngagementStatusSerializer,
     ExerciseSeriesSerializer,
+    SavedFilterSerializer,
 )
 from engagements.filtersets import EngagementFilterSet
-from engagements.models import AfterActionReport, Engagement, ExerciseSeries
+from engagements.models import AfterActionReport, Engagement, ExerciseSeries, SavedFilter
 
 
 @extend_schema_field({"type": "string", "maxLength": rules.REASON_MAX_LENGTH})
@@ -453,3 +454,40 @@ class ChangeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return Engagement.history.none()
         query = self.feed_query()
         return selectors.engagement_changes(user=self.request.user, since=query.get("since"), after=query.get("cursor"))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Saved filters you may apply: yours and the shared ones"),
+    create=extend_schema(summary="Save a filter of the engagement list"),
+    retrieve=extend_schema(summary="One saved filter (yours or a shared one)"),
+    update=extend_schema(summary="Change a saved filter (its owner only)"),
+    partial_update=extend_schema(summary="Change some fields of a saved filter (its owner only)"),
+    destroy=extend_schema(summary="Delete a saved filter (its owner only)"),
+)
+@extend_schema(tags=["engagements"])
+class SavedFilterViewSet(viewsets.ModelViewSet):
+    """Named filters of the engagement list, per user, private or shared with everybody. Anyone signed in
+    keeps their own; applying one is listing ``/api/v1/engagements/?`` + its ``query``."""
+
+    serializer_class = SavedFilterSerializer
+    parser_classes = [JSONParser]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return SavedFilter.objects.none()
+        return selectors.saved_filters_for(user=self.request.user)
+
+    def perform_create(self, serializer):
+        with service_errors():
+            saved = services.saved_filter_create(owner=self.request.user, **serializer.validated_data)
+        serializer.instance = self.get_queryset().get(pk=saved.pk)
+
+    def perform_update(self, serializer):
+        with service_errors():
+            saved = services.saved_filter_update(
+                saved_filter=serializer.instance, user=self.request.user, **serializer.validated_data
+            )
+        serializer.instance = self.get_queryset().get(pk=saved.pk)
+
+    def perform_destroy(self, instance):
+        services.saved_filter_delete(saved_filter=instance, user=self.request.user)

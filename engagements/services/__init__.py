@@ -31,6 +31,8 @@ from engagements.services.inputs import (
     engagement_update_clean,
 )
 from engagements.services.references import reference_allocate, reference_reserve
+from engagements.services.saved_filters import saved_filter_create, saved_filter_delete, saved_filter_update
+from engagements.services.search import engagement_search_refresh
 
 __all__ = [
     "AAR_FIELDS",
@@ -50,6 +52,7 @@ __all__ = [
     "engagement_create_apply",
     "engagement_create_clean",
     "engagement_delete",
+    "engagement_search_refresh",
     "engagement_update",
     "engagement_update_apply",
     "engagement_update_check",
@@ -57,5 +60,8 @@ __all__ = [
     "engagements_bulk_create",
     "reference_allocate",
     "reference_reserve",
+    "saved_filter_create",
+    "saved_filter_delete",
+    "saved_filter_update",
     "series_create",
 ]

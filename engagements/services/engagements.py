@@ -38,6 +38,7 @@ from engagements.services.inputs import (
     resolve_organizations,
 )
 from engagements.services.references import reference_allocate, reference_reserve
+from engagements.services.search import engagement_search_refresh, search_names_builder
 
 
 @dataclass
@@ -115,6 +116,7 @@ def engagement_create_apply(*, checked: CleanEngagement, created_by) -> Engageme
     if checked.organizations:
         engagement.organizations.set(checked.organizations)
     _write_participants(engagement, checked.participants, created_by)
+    engagement_search_refresh(engagement_ids=[engagement.pk])
     if checked.after_action is not None:
         _write_after_action(engagement, checked.after_action, created_by)
     engagement_changed(engagement)
@@ -176,6 +178,7 @@ def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement,
         engagement.organizations.set(checked.organizations)
     if checked.participants is not None:
         _write_participants(engagement, checked.participants, updated_by)
+    engagement_search_refresh(engagement_ids=[engagement.pk])
     if checked.after_action is not None:
         _write_after_action(engagement, checked.after_action, updated_by)
     engagement_changed(engagement, partner_ids=old_partners, span=old_span)
@@ -253,6 +256,7 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by) -
             by_year.setdefault(item.fields["start_date"].year, []).append(item)
     drawn = {year: iter(reference_allocate(year=year, count=len(items))) for year, items in by_year.items()}
     now = timezone.now()
+    names = search_names_builder()
     objects = [
         Engagement(
             **item.fields,
@@ -261,6 +265,11 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by) -
             updated_by=created_by,
             created_at=now,
             updated_at=now,
+            search_names=names(
+                series_id=item.fields["series"].pk if item.fields.get("series") else None,
+                host_id=item.fields["host_country"].pk,
+                participant_ids=[row["partner"].pk for row in item.participants],
+            ),
         )
         for item in engagements
     ]

@@ -63,6 +63,10 @@ PAGES = {
     "engagements:delete": {"GET": PLAN, "POST": PLAN},
     "engagements:import": {"GET": PLAN, "POST": PLAN},
     "engagements:import_template": {"GET": PLAN},
+    # Saved filters: anyone signed in keeps their own; applying or deleting is tried on the user's own one.
+    "engagements:saved_filter_create": {"GET": READ, "POST": READ},
+    "engagements:saved_filter": {"GET": SELF},
+    "engagements:saved_filter_delete": {"POST": SELF},
     "assessments:overview": {"GET": READ},
     "assessments:partner": {"GET": READ},
     "assessments:compare": {"GET": READ},
@@ -117,6 +121,8 @@ API = {
     "/api/v1/engagements/{id}/after-action/": {"put": PLAN, "post": PLAN},
     "/api/v1/engagements/import/": {"post": PLAN},
     "/api/v1/engagements/bulk/": {"post": PLAN},
+    "/api/v1/engagements/saved-filters/": {"get": READ, "post": READ},
+    "/api/v1/engagements/saved-filters/{id}/": {"get": SELF, "put": SELF, "patch": SELF, "delete": SELF},
     "/api/v1/series/": {"get": READ, "post": PLAN},
     "/api/v1/series/{slug}/": {"get": READ},
     "/api/v1/changes/": {"get": READ},
@@ -319,6 +325,8 @@ def _page_url(name: str, world: dict) -> str:
                 "assessments:measurement-update": world["measurement"],
                 "assessments:measurement-delete": world["measurement"],
                 "account-token-revoke": world.get("token", world["pk"]),
+                "engagements:saved_filter": world.get("saved_filter", world["pk"]),
+                "engagements:saved_filter_delete": world.get("saved_filter", world["pk"]),
             }.get(name, world["webhook"] if name.startswith("webhooks:") else world["pk"])
         elif name == "assessments:region":
             kwargs[converter_name] = world["region"]
@@ -338,6 +346,10 @@ def _classify_page(response) -> str:
     return "allowed"
 
 
+def _own_saved_filter(user) -> int:
+    return engagement_services.saved_filter_create(owner=user, name="Matrix filter", query="status=planned").pk
+
+
 PAGE_CASES = [(name, method, role) for name, methods in PAGES.items() for method in methods for role in ROLES]
 
 
@@ -346,8 +358,13 @@ def test_page_permissions(client, world, name, method, role):
     rule = PAGES[name][method]
     if role != "anonymous":
         client.force_login(world["users"][role])
-        # The signed-in user's own token (another's is not found: tests/core/test_account.py).
-        world = {**world, "token": api_token_create(user=world["users"][role])[0].pk}
+        # The signed-in user's own token (another's is not found: tests/core/test_account.py) and saved filter
+        # (another's private one is not found, a shared one not deleted: tests/engagements/test_list_views.py).
+        world = {
+            **world,
+            "token": api_token_create(user=world["users"][role])[0].pk,
+            "saved_filter": _own_saved_filter(world["users"][role]),
+        }
     url = _page_url(name, world)
     response = client.get(url) if method == "GET" else client.post(url, {})
     outcome = _classify_page(response)
@@ -368,6 +385,8 @@ def _api_url(path: str, world: dict) -> str:
         if key == "id":
             if "/auth/tokens/" in path:
                 return str(world.get("token", world["pk"]))
+            if "/saved-filters/" in path:
+                return str(world.get("saved_filter", world["pk"]))
             if "/runs/" in path:
                 return str(world["run_id"])
             if "/alerts/" in path:
@@ -390,7 +409,7 @@ def test_api_permissions(world, path, method, role):
     if role != "anonymous":
         token, secret = api_token_create(user=world["users"][role])
         client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
-        world = {**world, "token": token.pk}
+        world = {**world, "token": token.pk, "saved_filter": _own_saved_filter(world["users"][role])}
     url = _api_url(path, world)
     response = getattr(client, method)(url, {}, format="json") if method != "get" else client.get(url)
     code = response.status_code

@@ -55,21 +55,23 @@ def test_reference_search_is_exact(api_for, viewer, three):
     assert ids(api_for(viewer).get(URL, {"q": f" {three['lion'].reference.lower()} "})) == [three["lion"].pk]
 
 
-def test_search_has_trigram_indexes_on_postgresql():
+def test_search_has_a_stored_document_under_a_gin_index_on_postgresql():
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        pytest.skip("trigram indexes exist on PostgreSQL only")
+        pytest.skip("the stored search document exists on PostgreSQL only")
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'engagements_engagement'")
         found = dict(cursor.fetchall())
-    for name, column in [
-        ("engagement_title_trgm", "title"),
-        ("engagement_location_trgm", "location_name"),
-        ("engagement_description_trgm", "description"),
-    ]:
-        assert "gin_trgm_ops" in found[name]
-        assert f"upper(({column})::text)" in found[name] or f"upper({column})" in found[name]
+        cursor.execute(
+            "SELECT is_generated FROM information_schema.columns "
+            "WHERE table_name = 'engagements_engagement' AND column_name = 'search_vector'"
+        )
+        assert cursor.fetchone() == ("ALWAYS",)
+        cursor.execute("SELECT extname FROM pg_extension WHERE extname = 'unaccent'")
+        assert cursor.fetchone() == ("unaccent",)
+    assert "gin (search_vector)" in found["engagement_search"]
+    assert not any(name.endswith("_trgm") for name in found)  # the old substring search's indexes are gone
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,196 @@
+"""The engagement list's ``q``: its word rules, the stored search document and the query on each database.
+
+Rules (DESIGN, second edition, "Search"): ``q`` is split into words; every word must match, in any order;
+a word matches the start of a word of the engagement ("flint 2027" finds "Flintlock 2027"); accents and
+case do not count ("Thies" finds "Thiès"). Searched: title, reference, location, description, the series
+name, and the host's and every participant's name, official name, aliases ("Ivory Coast", "Burma") and
+ISO codes. With ``q`` and no explicit ``ordering``, the best match comes first.
+
+The texts that live in other tables (series and country names) are copied, normalised, into
+``Engagement.search_names`` by every write path (services, import, demo generator:
+``engagements.services.search``). Then, on each database:
+
+- **PostgreSQL**: a stored ``tsvector`` column ``search_vector`` generated from title and reference
+  (weight A), ``search_names`` (B), location (C) and description (D) with the text search configuration
+  ``engagement_search`` (``simple`` + ``unaccent``), under a GIN index (migration
+  ``0006_engagement_search_document``). ``q`` becomes ``to_tsquery('w1':* & 'w2':*)``; rank is ``ts_rank``.
+- **SQLite** (the embedded default): no index; each word must be a substring of the folded text (title,
+  reference, location, description and ``search_names``, folded by a Python function registered on the
+  connection). Simpler: a word may match inside another ("lion" finds "rebellion"), and rows keep the
+  list's order (no ranking).
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import BooleanField, Expression, FloatField, Value
+from django.db.models.functions import Concat
+
+from partners.text import KEY_SEPARATOR, search_key
+
+CONFIG = "engagement_search"  # the text search configuration the migration creates (simple + unaccent)
+MAX_WORDS = 12  # more words than anyone types; bounds the query a URL can build
+_WORD = re.compile(r"\w+")
+FOLD_FUNCTION = "ENGAGEMENT_SEARCH_FOLD"
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a search, folded as the document is: ``"Flint, 2027 Thiès"`` -> ``["flint", "2027",
+    "thies"]``. Punctuation separates words (as PostgreSQL's parser does); repeated words count once."""
+    words: list[str] = []
+    for word in _WORD.findall(search_key(text).replace("_", " ")):
+        if word not in words:
+            words.append(word)
+    return words[:MAX_WORDS]
+
+
+def tsquery(words: list[str]) -> str:
+    """``to_tsquery`` input: every word, as a prefix. Words are ``\\w+`` only, so quoting them is safe."""
+    return " & ".join(f"'{word}':*" for word in words)
+
+
+def partner_terms(*, name_key: str, iso3: str, iso2: str) -> str:
+    """What a country adds to a document: its names and aliases (``PartnerNation.search_key``) and codes."""
+    return " ".join(part for part in (name_key.replace(KEY_SEPARATOR, " ").strip(), iso3.lower(), iso2.lower()) if part)
+
+
+def names_document(*, series_name: str = "", partners_terms=()) -> str:
+    """``Engagement.search_names``: the series name and the countries' terms, each once."""
+    parts: list[str] = []
+    for part in (search_key(series_name), *partners_terms):
+        if part and part not in parts:
+            parts.append(part)
+    return " ".join(parts)
+
+
+class _SearchVector(Expression):
+    """The engagement table's ``search_vector`` column, which only the PostgreSQL schema has (it is generated
+    by the database, so the model does not declare it and no insert or select names it)."""
+
+    output_field = FloatField()  # never selected on its own; the type only satisfies the ORM
+
+    def as_sql(self, compiler, connection):
+        alias = next(iter(compiler.query.alias_map))  # the engagement table, whatever its alias in a subquery
+        return f"{compiler.quote_name_unless_alias(alias)}.search_vector", []
+
+
+class SearchMatch(Expression):
+    """``search_vector @@ to_tsquery(...)`` (PostgreSQL): the GIN index answers it."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, query: str):
+        super().__init__()
+        self.query = query
+
+    def as_sql(self, compiler, connection):
+        vector, params = compiler.compile(_SearchVector())
+        return f"{vector} @@ to_tsquery('{CONFIG}'::regconfig, %s)", [*params, self.query]
+
+
+class SearchRank(SearchMatch):
+    """``ts_rank`` of the engagement for the query: title and reference words weigh most, description least."""
+
+    output_field = FloatField()
+    conditional = False
+
+    def as_sql(self, compiler, connection):
+        vector, params = compiler.compile(_SearchVector())
+        return f"ts_rank({vector}, to_tsquery('{CONFIG}'::regconfig, %s))", [*params, self.query]
+
+
+class _Fold(Expression):
+    """The searched text folded like the words (SQLite: the Python function registered on the connection)."""
+
+    output_field = FloatField()
+
+    def __init__(self):
+        super().__init__()
+        self.text = Concat(
+            "title",
+            Value(" "),
+            "reference",
+            Value(" "),
+            "location_name",
+            Value(" "),
+            "description",
+            Value(" "),
+            "search_names",
+        )
+
+    def get_source_expressions(self):
+        return [self.text]
+
+    def set_source_expressions(self, exprs):
+        (self.text,) = exprs
+
+    def resolve_expression(self, *args, **kwargs):
+        clone = super().resolve_expression(*args, **kwargs)
+        clone.text = clone.text.resolve_expression(*args, **kwargs)
+        return clone
+
+    def as_sql(self, compiler, connection):
+        sql, params = compiler.compile(self.text)
+        return f"{FOLD_FUNCTION}({sql})", params
+
+
+class FoldedContains(Expression):
+    """SQLite fallback: the folded text contains ``word`` (``instr``, so ``%`` and ``_`` are plain)."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, word: str, fold=None):
+        super().__init__()
+        self.word = word
+        self.fold = fold or _Fold()
+
+    def get_source_expressions(self):
+        return [self.fold]
+
+    def set_source_expressions(self, exprs):
+        (self.fold,) = exprs
+
+    def as_sql(self, compiler, connection):
+        sql, params = compiler.compile(self.fold)
+        return f"instr({sql}, %s) > 0", [*params, self.word]
+
+
+def search(queryset, text: str, *, rank: bool):
+    """``queryset`` narrowed to the engagements matching every word of ``text``; with ``rank``, best first
+    (then the queryset's own order). Words are ANDed: one ``@@`` on PostgreSQL, one ``instr`` per word
+    on SQLite."""
+    words = search_words(text)
+    if not words:
+        return queryset
+    if not _is_postgresql(queryset):
+        return fallback_search(queryset, words)
+    query = tsquery(words)
+    queryset = queryset.filter(SearchMatch(query))
+    if rank:
+        # An expression, not an annotation: the paginator re-applies the order to the page's rows
+        # (core.paging.RowsFirstPaginator), where no annotation exists.
+        ordering = queryset.query.order_by or queryset.model._meta.ordering
+        queryset = queryset.order_by(SearchRank(query).desc(), *ordering)
+    return queryset
+
+
+def fallback_search(queryset, words: list[str]):
+    """Databases without the stored document (SQLite): every word a substring of the folded texts."""
+    for word in words:
+        queryset = queryset.filter(FoldedContains(word))
+    return queryset
+
+
+def _is_postgresql(queryset) -> bool:
+    from django.db import connections
+
+    return connections[queryset.db].vendor == "postgresql"
+
+
+def install_fold_function(sender, connection, **kwargs) -> None:
+    """``connection_created`` receiver: give SQLite connections the folding function of the fallback."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(FOLD_FUNCTION, 1, search_key, deterministic=True)
