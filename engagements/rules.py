@@ -237,3 +237,16 @@ def report_refusal(
 def report_removal_refusal() -> str:
     """A report, once written, stays: its ratings feed the scores; its fields may be changed."""
     return _("An after-action report cannot be removed; change its fields instead.")
+
+
+# --- calendar -------------------------------------------------------------------------------------------
+
+# A long mission (a peacekeeping rotation, a standing advisory mission) runs for more days than this. The
+# calendar draws long missions in their own lane above the grid instead of in every day they cover, where
+# four of them would fill each cell of a month.
+LONG_MISSION_DAYS = 31
+
+
+def is_long_mission(start_date: datetime.date, end_date: datetime.date) -> bool:
+    """Whether an engagement from ``start_date`` to ``end_date`` (both included) is a long mission."""
+    return (end_date - start_date).days + 1 > LONG_MISSION_DAYS

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from engagements import import_views, views
+from engagements import calendar_views, import_views, views
 
 app_name = "engagements"
 
@@ -9,7 +9,9 @@ urlpatterns = [
     path("import/template.<str:fmt>", import_views.import_template, name="import_template"),
     path("", views.engagement_list, name="list"),
     path("new/", views.engagement_create, name="create"),
-    path("calendar/", views.engagement_calendar, name="calendar"),
+    path("calendar/", calendar_views.engagement_calendar, name="calendar"),
+    path("calendar/feed/reset/", calendar_views.calendar_feed_reset, name="calendar_feed_reset"),
+    path("calendar/feed/<slug:secret>.ics", calendar_views.calendar_feed, name="calendar_feed"),
     path("series/", views.series_list, name="series_list"),
     path("series/<slug:slug>/", views.series_detail, name="series_detail"),
     path("<int:pk>/", views.engagement_detail, name="detail"),

@@ -19,6 +19,7 @@ from engagements.services.engagements import (
     engagements_bulk_create,
     series_create,
 )
+from engagements.services.feeds import calendar_feed_reset
 from engagements.services.inputs import (
     KEEP,
     CleanEngagement,
@@ -41,6 +42,7 @@ __all__ = [
     "StaleVersionError",
     "after_action_clean",
     "after_action_submit",
+    "calendar_feed_reset",
     "changes_coalesced",
     "engagement_change_status",
     "engagement_create",
