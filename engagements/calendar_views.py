@@ -199,7 +199,10 @@ def engagement_calendar(request):
     context = filter_form_context(
         request, filterset, reset_url=reverse("engagements:calendar") + f"?view={view}", keep=CALENDAR_PARAMS
     )
-    filter_query = urlencode([(k, v) for k, values in request.GET.lists() if k not in CALENDAR_PARAMS for v in values])
+    # The filters given (an empty field of the form is no filter), for the calendar's links and the feed.
+    filter_query = urlencode(
+        [(k, v) for k, values in request.GET.lists() if k not in CALENDAR_PARAMS for v in values if v.strip()]
+    )
     context |= {
         "links": _links(view, group, span, today, filter_query),
         "view": view,
