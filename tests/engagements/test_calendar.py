@@ -333,3 +333,15 @@ def test_the_feed_is_capped(client, planner, reference_data, monkeypatch):
         EngagementFactory(title=f"Event {n}", start_date=today + datetime.timedelta(days=n))
     secret = services.calendar_feed_reset(user=planner)
     assert set(events_of(client.get(feed_path(secret)))) == {"Event 0", "Event 1"}
+
+
+def test_the_feed_address_in_the_api(api_for, viewer, client):
+    api = api_for(viewer)
+    assert api.get("/api/v1/calendar-feed/").json() == {"url": None}
+    first = api.post("/api/v1/calendar-feed/").json()["url"]
+    assert first.startswith("http://testserver/engagements/calendar/feed/") and first.endswith(".ics")
+    assert api.get("/api/v1/calendar-feed/").json() == {"url": first}
+    assert client.get(first.removeprefix("http://testserver")).status_code == 200
+    second = api.post("/api/v1/calendar-feed/").json()["url"]
+    assert second != first
+    assert client.get(first.removeprefix("http://testserver")).status_code == 404

@@ -119,6 +119,7 @@ API = {
     "/api/v1/series/": {"get": READ, "post": PLAN},
     "/api/v1/series/{slug}/": {"get": READ},
     "/api/v1/changes/": {"get": READ},
+    "/api/v1/calendar-feed/": {"get": SELF, "post": SELF},
     "/api/v1/assessments/scores/": {"get": READ},
     "/api/v1/assessments/compare/": {"get": READ},
     "/api/v1/assessments/scores/{iso3}/{period}/explain/": {"get": READ},
