@@ -167,6 +167,8 @@ def _links(view, group, span, today, filter_query) -> dict:
 
     shown = span.get("month") or span["first"]
     week_of = today if span["is_current"] and view != "week" else shown
+    if view != "week" and not span["is_current"] and shown.weekday() >= 5:
+        week_of = shown + datetime.timedelta(days=7 - shown.weekday())  # a month's first week with weekdays
     timeline_group = {"group": group} if view == "timeline" and group == "partner" else {}
     return {
         "month": link(view="month", month=shown.strftime("%Y-%m")),
@@ -211,7 +213,7 @@ def engagement_calendar(request):
         "today": today,
         "truncated": len(engagements) == READ_LIMIT,
         "read_limit": READ_LIMIT,
-        "long_row": long_row if long else None,
+        "long_row": long_row if long and view != "timeline" else None,  # the timeline has rows for them
         "long_hidden": long_hidden,
         "long_days": LONG_MISSION_DAYS,
         "range_list_url": _list_url(filters, first=first, last=last),

@@ -85,11 +85,15 @@ def test_calendar_filtered_by_partner_draws_a_multi_week_engagement_once(page, l
     page.go_back()
     page.get_by_role("link", name="Week", exact=True).click()
     page.wait_for_url(lambda url: "view=week" in url and "partner=SEN" in url)
+    screenshot(page, "calendar-week")
     page.get_by_role("link", name="Timeline", exact=True).click()
     page.wait_for_url(lambda url: "view=timeline" in url and "partner=SEN" in url)
     timeline = page.get_by_role("table", name="Engagements on a timeline")
     expect(timeline.get_by_role("link", name=TITLE, exact=True)).to_have_count(1)
     expect(timeline.get_by_role("link", name="Gulf of Guinea drill")).to_have_count(0)
+    page.get_by_role("link", name="one per partner").click()
+    expect(timeline.get_by_role("rowheader", name=re.compile("Senegal"))).to_have_count(1)
+    screenshot(page, "calendar-timeline-partners")
 
     # Subscribing: an address to create, then to copy.
     page.get_by_role("button", name="Create my feed address").click()

@@ -137,6 +137,9 @@ def test_week_view(client_for, planner, reference_data):
         ("1", "2")
     ]
     assert "view=week&week=2026-03-02" in html and "view=week&week=2026-03-16" in html
+    # From a month that starts on a Sunday (March 2026), "Week" opens its first week with weekdays.
+    month = content(client.get("/engagements/calendar/", {"month": "2026-03"}))
+    assert 'href="?view=week&week=2026-03-02"' in month
 
 
 @pytest.mark.parametrize("group", ["engagement", "partner"])
@@ -151,6 +154,7 @@ def test_timeline_view(client_for, planner, reference_data, group):
         client_for(planner).get("/engagements/calendar/", {"view": "timeline", "month": "2026-03", "group": group})
     )
     timeline = html[html.index('role="table"') :]
+    assert long_lane(html) == ""  # the rotation has its own row on the timeline, not a lane above it
     # Six months from March: 184 day columns; April starts at column 32.
     assert "repeat(184, minmax(0, 1fr))" in timeline
     assert f'href="/engagements/{e.pk}/" style="grid-column: 32 / span 30;' in timeline
