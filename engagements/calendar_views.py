@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from engagements import calendars, feeds, selectors, services
 from engagements.calendars import ONE_DAY, add_months
@@ -143,7 +143,7 @@ def _weeks(weeks, engagements, *, max_lanes, filters, month=None) -> list[dict]:
     return rows
 
 
-def _timeline(engagements, *, first, last, group, user) -> dict:
+def _timeline(engagements, *, first, last, group) -> dict:
     days = calendars.days_between(first, last)
     if group == "partner":
         by_partner = defaultdict(list)
@@ -224,7 +224,7 @@ def engagement_calendar(request):
         "feed_secret": selectors.calendar_feed_secret(user=request.user),
     }
     if view == "timeline":
-        context["timeline"] = _timeline(engagements, first=first, last=last, group=group, user=request.user)
+        context["timeline"] = _timeline(engagements, first=first, last=last, group=group)
         context["today_column"] = (today - first).days + 1 if first <= today <= last else None
     else:
         lanes = MONTH_LANES if view == "month" else WEEK_LANES
@@ -246,7 +246,7 @@ def calendar_feed_reset(request):
 
 
 @login_not_required
-@require_GET
+@require_safe
 def calendar_feed(request, secret):
     """The iCal feed of the calendar's filters for the owner of ``secret``: what that user may read, nothing
     more; 404 for a wrong or reset secret or a deactivated user; 429 beyond the feed's hourly allowance."""
