@@ -386,3 +386,26 @@ class SavedFilter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CalendarFeed(models.Model):
+    """A user's subscription to the engagement calendar from a calendar program (an iCal feed).
+
+    The feed address holds a secret so that a calendar program can read it without a session. Only ``key``
+    is stored; the secret in the address is ``key`` followed by an HMAC of it under the site's secret key
+    (``engagements.feeds``), so the database alone does not give anyone a working address, while the user
+    can be shown theirs again at any time. Resetting draws a new ``key``: the old address stops at once.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    key = models.CharField(_("key"), max_length=32, unique=True)
+    issued_at = models.DateTimeField(_("issued at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.user}"

@@ -266,3 +266,16 @@ SAVED_FILTER_KEPT = ("page_size",)
 def may_change_saved_filter(user, saved_filter) -> bool:
     """Only its owner renames, shares or deletes a saved filter; others may only apply the shared ones."""
     return user is not None and user.is_authenticated and saved_filter.owner_id == user.pk
+
+
+# --- calendar -------------------------------------------------------------------------------------------
+
+# A long mission (a peacekeeping rotation, a standing advisory mission) runs for more days than this. The
+# calendar draws long missions in their own lane above the grid instead of in every day they cover, where
+# four of them would fill each cell of a month.
+LONG_MISSION_DAYS = 31
+
+
+def is_long_mission(start_date: datetime.date, end_date: datetime.date) -> bool:
+    """Whether an engagement from ``start_date`` to ``end_date`` (both included) is a long mission."""
+    return (end_date - start_date).days + 1 > LONG_MISSION_DAYS

@@ -30,8 +30,10 @@ from django.utils.translation import gettext as _
 
 from core.paging import SplitOrder
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
+from engagements.feeds import key_of, secret_for
 from engagements.models import (
     AfterActionReport,
+    CalendarFeed,
     Engagement,
     ExerciseSeries,
     Participation,
@@ -650,3 +652,33 @@ def engagement_changes(
         row_user=F("history_user__username"),
     )
     return engagement_rows.union(report_rows, all=True).order_by("row_time", "row_order", "row_history_id")
+
+
+def calendar_feed_secret(*, user) -> str | None:
+    """The secret of ``user``'s calendar feed address, or None when they have none yet."""
+    key = CalendarFeed.objects.filter(user=user).values_list("key", flat=True).first()
+    return secret_for(key) if key else None
+
+
+def calendar_feed_owner(*, secret: str):
+    """The active user whose feed ``secret`` this is, or None (wrong, reset, or the user was deactivated)."""
+    key = key_of(secret)
+    if key is None:
+        return None
+    feed = CalendarFeed.objects.select_related("user").filter(key=key, user__is_active=True).first()
+    return feed.user if feed else None
+
+
+def calendar_participations(*, engagement_ids) -> QuerySet[Participation]:
+    """The participations of the engagements drawn on the timeline, with their partners (rows per partner)."""
+    return Participation.objects.filter(engagement_id__in=list(engagement_ids)).select_related("partner")
+
+
+def engagements_in_feed(*, user, since: datetime.date) -> QuerySet[Engagement]:
+    """What ``user``'s calendar feed may hold: the engagements they may see that end on or after ``since``."""
+    return (
+        Engagement.objects.visible_to(user)
+        .filter(end_date__gte=since)
+        .select_related("host_country")
+        .order_by("start_date", "id")
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from engagements import import_views, saved_filter_views, views
+from engagements import calendar_views, import_views, saved_filter_views, views
 
 app_name = "engagements"
 
@@ -9,7 +9,9 @@ urlpatterns = [
     path("import/template.<str:fmt>", import_views.import_template, name="import_template"),
     path("", views.engagement_list, name="list"),
     path("new/", views.engagement_create, name="create"),
-    path("calendar/", views.engagement_calendar, name="calendar"),
+    path("calendar/", calendar_views.engagement_calendar, name="calendar"),
+    path("calendar/feed/reset/", calendar_views.calendar_feed_reset, name="calendar_feed_reset"),
+    path("calendar/feed/<slug:secret>.ics", calendar_views.calendar_feed, name="calendar_feed"),
     path("saved-filters/", saved_filter_views.saved_filter_create, name="saved_filter_create"),
     path("saved-filters/<int:pk>/", saved_filter_views.saved_filter_apply, name="saved_filter"),
     path("saved-filters/<int:pk>/delete/", saved_filter_views.saved_filter_delete, name="saved_filter_delete"),

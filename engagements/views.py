@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import calendar
-import datetime
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -102,10 +98,12 @@ def engagement_list(request):
     return _engagement_list_page(request, filterset, engagements)
 
 
-def _engagement_list_page(request, filterset, engagements, *, status=200):
+def filter_form_context(request, filterset, *, reset_url: str, keep: tuple[str, ...]) -> dict:
+    """What the engagement filter form (``engagements/_filters.html``) shows: the choices, the values given,
+    each filter's error, and the parameters of the page it sits on (``keep``) carried as hidden fields."""
     choices = ReferenceChoices.load()
     errors = filterset.form.errors if filterset.is_bound else {}
-    context = {
+    return {
         "filterset": filterset,
         "filter_errors": errors,
         "other_filter_errors": [
@@ -113,10 +111,8 @@ def _engagement_list_page(request, filterset, engagements, *, status=200):
             for name, messages in errors.items()
             if name not in _FILTERS_SHOWN
         ],
-        "page": paginate(
-            request, engagements, load=lambda ids: selectors.engagement_list(user=request.user).filter(pk__in=ids)
-        ),
-        "querystring": querystring_without(request, "page"),
+        "filter_hidden": [(name, request.GET[name]) for name in keep if request.GET.get(name)],
+        "filter_reset_url": reset_url,
         "types": EngagementType.choices,
         "statuses": Status.choices,
         "domains": Domain.choices,
@@ -125,6 +121,19 @@ def _engagement_list_page(request, filterset, engagements, *, status=200):
         "organizations": choices.organizations,
         "series": choices.series,
         "selected": {name: values_of(request.GET, name) for name in ("engagement_type", "status", "domain")},
+    }
+
+
+def _engagement_list_page(request, filterset, engagements, *, status=200):
+    context = filter_form_context(
+        request, filterset, reset_url=reverse("engagements:list"), keep=("view", "ordering", "page_size")
+    )
+    errors = context["filter_errors"]
+    context |= {
+        "page": paginate(
+            request, engagements, load=lambda ids: selectors.engagement_list(user=request.user).filter(pk__in=ids)
+        ),
+        "querystring": querystring_without(request, "page"),
         "can_add": request.user.has_perm(ADD),
         "today": timezone.localdate(),
         "views": VIEWS,
@@ -382,108 +391,6 @@ def engagement_delete(request, pk):
             )
             return redirect("engagements:list")
     return render(request, "engagements/engagement_delete.html", {"engagement": engagement, "form": form})
-
-
-# --- calendar -------------------------------------------------------------------------------------------
-
-TIMELINE_MONTHS = 6
-TIMELINE_ROWS = 60
-DAY_LIMIT = 4
-
-
-def _month_from(value: str | None, today: datetime.date) -> datetime.date:
-    try:
-        year, month = (int(part) for part in (value or "").split("-"))
-        return datetime.date(year, month, 1) if 1900 <= year <= 2100 else today.replace(day=1)
-    except ValueError:
-        return today.replace(day=1)
-
-
-def _add_months(day: datetime.date, months: int) -> datetime.date:
-    index = day.year * 12 + day.month - 1 + months
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
-def engagement_calendar(request):
-    today = timezone.localdate()
-    month = _month_from(request.GET.get("month"), today)
-    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
-    grid_first, grid_last = weeks[0][0], weeks[-1][-1]
-    in_grid = list(selectors.engagements_between(user=request.user, first_day=grid_first, last_day=grid_last))
-    list_url = reverse("engagements:list")
-    calendar_weeks = []
-    for week in weeks:
-        days = []
-        for day in week:
-            running = [e for e in in_grid if e.start_date <= day <= e.end_date]
-            days.append(
-                {
-                    "date": day,
-                    "in_month": day.month == month.month,
-                    "is_today": day == today,
-                    "engagements": running[:DAY_LIMIT],
-                    "more": len(running) - DAY_LIMIT if len(running) > DAY_LIMIT else 0,
-                    "more_url": list_url
-                    + "?"
-                    + urlencode({"start_before": day.isoformat(), "end_after": day.isoformat(), "ordering": "date"}),
-                }
-            )
-        calendar_weeks.append(days)
-
-    window_first = month
-    window_end = _add_months(month, TIMELINE_MONTHS)  # first day after the window
-    window_days = (window_end - window_first).days
-    window = selectors.engagements_between(
-        user=request.user, first_day=window_first, last_day=window_end - datetime.timedelta(days=1)
-    )
-    rows = []
-    for e in window[:TIMELINE_ROWS]:
-        first = max(e.start_date, window_first)
-        last = min(e.end_date, window_end - datetime.timedelta(days=1))
-        rows.append(
-            {
-                "engagement": e,
-                "left": round((first - window_first).days / window_days * 100, 3),
-                "width": round(max((last - first).days + 1, 1) / window_days * 100, 3),
-                "starts_before": e.start_date < window_first,
-                "ends_after": e.end_date >= window_end,
-            }
-        )
-    timeline_total = window.count() if len(rows) == TIMELINE_ROWS else len(rows)
-    months = []
-    cursor = window_first
-    while cursor < window_end:
-        following = _add_months(cursor, 1)
-        months.append({"date": cursor, "width": round((following - cursor).days / window_days * 100, 3)})
-        cursor = following
-    today_offset = (
-        round((today - window_first).days / window_days * 100, 3) if window_first <= today < window_end else None
-    )
-    context = {
-        "month": month,
-        "previous_month": _add_months(month, -1),
-        "next_month": _add_months(month, 1),
-        "this_month": today.replace(day=1),
-        "weekdays": [WEEKDAYS_ABBR[i] for i in range(7)],
-        "weeks": calendar_weeks,
-        "timeline": rows,
-        "timeline_total": timeline_total,
-        "timeline_more": timeline_total - len(rows),
-        "timeline_months": months,
-        "timeline_end": window_end - datetime.timedelta(days=1),
-        "timeline_list_url": list_url
-        + "?"
-        + urlencode(
-            {
-                "start_before": (window_end - datetime.timedelta(days=1)).isoformat(),
-                "end_after": window_first.isoformat(),
-                "ordering": "date",
-            }
-        ),
-        "today_offset": today_offset,
-        "can_add": request.user.has_perm(ADD),
-    }
-    return render(request, "engagements/engagement_calendar.html", context)
 
 
 # --- exercise series ------------------------------------------------------------------------------------

@@ -1,5 +1,13 @@
+from django.urls import path
+
 from core.api.routers import Router
-from engagements.api.views import ChangeViewSet, EngagementViewSet, ExerciseSeriesViewSet, SavedFilterViewSet
+from engagements.api.views import (
+    CalendarFeedView,
+    ChangeViewSet,
+    EngagementViewSet,
+    ExerciseSeriesViewSet,
+    SavedFilterViewSet,
+)
 
 router = Router()
 # Before "engagements": its detail route would otherwise take "saved-filters" for an id.
@@ -7,4 +15,4 @@ router.register("engagements/saved-filters", SavedFilterViewSet, basename="saved
 router.register("engagements", EngagementViewSet, basename="engagement")
 router.register("series", ExerciseSeriesViewSet, basename="series")
 router.register("changes", ChangeViewSet, basename="change")
-urlpatterns = router.urls
+urlpatterns = [*router.urls, path("calendar-feed/", CalendarFeedView.as_view(), name="calendar-feed")]

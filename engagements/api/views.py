@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -21,8 +22,10 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from core.api.exceptions import Conflict, flatten_errors
 from core.api.pagination import FeedPagination, RowsFirstPagination
@@ -491,3 +494,36 @@ class SavedFilterViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         services.saved_filter_delete(saved_filter=instance, user=self.request.user)
+
+
+class CalendarFeedSerializer(serializers.Serializer):
+    url = serializers.URLField(
+        allow_null=True,
+        read_only=True,
+        help_text="Your secret iCal feed address (add the list's filters as query parameters); null until made.",
+    )
+
+
+@extend_schema(tags=["engagements"])
+class CalendarFeedView(APIView):
+    """The signed-in user's calendar feed address, as on the calendar page's Subscribe panel."""
+
+    permission_classes = [IsAuthenticated]
+
+    def _answer(self, request, secret, *, status_code=status.HTTP_200_OK) -> Response:
+        url = None
+        if secret:
+            url = request.build_absolute_uri(reverse("engagements:calendar_feed", kwargs={"secret": secret}))
+        return Response(CalendarFeedSerializer({"url": url}).data, status=status_code)
+
+    @extend_schema(summary="Your calendar feed address", responses=CalendarFeedSerializer)
+    def get(self, request):
+        return self._answer(request, selectors.calendar_feed_secret(user=request.user))
+
+    @extend_schema(
+        summary="Make or reset your calendar feed address (the previous one stops at once)",
+        request=None,
+        responses=CalendarFeedSerializer,
+    )
+    def post(self, request):
+        return self._answer(request, services.calendar_feed_reset(user=request.user))

@@ -20,6 +20,7 @@ from engagements.services.engagements import (
     engagements_bulk_create,
     series_create,
 )
+from engagements.services.feeds import calendar_feed_reset
 from engagements.services.inputs import (
     KEEP,
     CleanEngagement,
@@ -45,6 +46,7 @@ __all__ = [
     "StaleVersionError",
     "after_action_clean",
     "after_action_submit",
+    "calendar_feed_reset",
     "changes_coalesced",
     "engagement_bulk_create_clean",
     "engagement_change_status",

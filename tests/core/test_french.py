@@ -473,7 +473,7 @@ def test_a_french_user_sees_french_dates_and_numbers(make_client, planner, frenc
     assert "Rapport après action" in detail and "Terminé" in detail
 
     calendar = html_lib.unescape(client.get(reverse("engagements:calendar"), {"month": "2025-02"}).content.decode())
-    assert "février 2025" in calendar and '<th scope="col">lun</th>' in calendar
+    assert "février 2025" in calendar and '<span class="cal-weekday">lun</span>' in calendar
     listing = html_lib.unescape(client.get(reverse("engagements:list")).content.decode())
     assert "10/02/2025" in listing  # short dates in tables: day/month/year
 

@@ -10,6 +10,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 pytestmark = pytest.mark.django_db
 
 PUBLIC = {"/accounts/login/", "/healthz", "/admin/login/"}
+# The calendar feed: its secret address stands for a login (calendar programs have none), so a wrong secret
+# is a 404; the right one gives its owner's feed (tests/engagements/test_calendar.py).
+SECRET_ADDRESSED = {"/engagements/calendar/feed/x.ics"}
 # A fixed UUID: pytest-xdist workers must collect the same parametrised ids.
 SAMPLE_UUID = str(uuid.UUID(int=0x1234))
 SAMPLE = {"int": "1", "str": "x", "slug": "x", "path": "x", "uuid": SAMPLE_UUID}
@@ -55,6 +58,8 @@ def test_anonymous_users_are_turned_away(client, path):
     response = client.get(path)
     if path in PUBLIC:
         assert response.status_code == 200
+    elif path in SECRET_ADDRESSED:
+        assert response.status_code == 404, path
     elif path == "/i18n/setlang/":
         assert response.status_code in (302, 204)  # public language switch; it never shows data
     elif path.startswith("/api/"):

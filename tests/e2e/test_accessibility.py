@@ -139,6 +139,8 @@ def test_engagement_pages_for_a_planner(page, login, world, tmp_path):
         f"/engagements/{pk}/after-action/",
         f"/engagements/{pk}/delete/",
         "/engagements/calendar/?month=2026-02",
+        "/engagements/calendar/?layout=week&week=2026-02-02&partner=KEN",
+        "/engagements/calendar/?layout=timeline&month=2026-01&group=partner",
         "/engagements/series/",
         "/engagements/series/cutlass-express/",
         "/engagements/import/",

@@ -27,8 +27,13 @@ ROLES = ["anonymous", "viewer", "analyst", "planner", "admin"]
 PUBLIC, READ, PLAN, ANALYSE, ADMIN = "public", "read", "plan", "analyse", "admin"
 # The user's own account (password, API tokens): anyone signed in, whatever their role, and only their own.
 SELF = "self"
+# The calendar feed: the secret in its address stands for its owner (a calendar program has no session), so
+# whoever holds it reads what the owner may read; a wrong, reset or deactivated user's secret is a 404 for
+# everyone (test_a_wrong_feed_secret_is_missing_for_everyone below). The world's secret is the viewer's.
+FEED = "feed"
 ALLOWED = {
     PUBLIC: set(ROLES),
+    FEED: set(ROLES),
     SELF: {"viewer", "analyst", "planner", "admin"},
     READ: {"viewer", "analyst", "planner", "admin"},
     PLAN: {"planner", "admin"},
@@ -54,6 +59,8 @@ PAGES = {
     "engagements:list": {"GET": READ},
     "engagements:detail": {"GET": READ},
     "engagements:calendar": {"GET": READ},
+    "engagements:calendar_feed": {"GET": FEED},
+    "engagements:calendar_feed_reset": {"POST": SELF},
     "engagements:series_list": {"GET": READ},
     "engagements:series_detail": {"GET": READ},
     "engagements:create": {"GET": PLAN, "POST": PLAN},
@@ -126,6 +133,7 @@ API = {
     "/api/v1/series/": {"get": READ, "post": PLAN},
     "/api/v1/series/{slug}/": {"get": READ},
     "/api/v1/changes/": {"get": READ},
+    "/api/v1/calendar-feed/": {"get": SELF, "post": SELF},
     "/api/v1/assessments/scores/": {"get": READ},
     "/api/v1/assessments/compare/": {"get": READ},
     "/api/v1/assessments/scores/{iso3}/{period}/explain/": {"get": READ},
@@ -274,6 +282,8 @@ def _build_world() -> dict:
     delivery = WebhookDelivery.objects.create(webhook=webhook, event="run.finished", payload={"id": "x"})
     return {
         "users": users,
+        "secret": engagement_services.calendar_feed_reset(user=users["viewer"]),
+        "analyst_secret": engagement_services.calendar_feed_reset(user=users["analyst"]),
         "webhook": webhook.pk,
         "delivery_pk": delivery.pk,
         "delivery_id": delivery.pk,
@@ -593,3 +603,25 @@ def test_counts_leave_the_restricted_engagement_out_for_viewers(world):
     explained = viewer.get("/api/v1/assessments/scores/SEN/2025-Q1/explain/").json()
     assert [line["engagement_count"] for line in explained["restricted"]] == [1] * 6
     assert explained["engagement_count"] == len(explained["engagements"]) + 1
+
+
+def test_a_wrong_feed_secret_is_missing_for_everyone(client, world):
+    forged = world["secret"][:-4] + ("0000" if not world["secret"].endswith("0000") else "1111")
+    url = reverse("engagements:calendar_feed", kwargs={"secret": forged})
+    for role in ROLES:
+        if role != "anonymous":
+            client.force_login(world["users"][role])
+        assert client.get(url).status_code == 404, role
+
+
+def test_the_feed_tells_a_viewer_nothing_of_a_restricted_engagement(client, world, monkeypatch):
+    from engagements import feeds
+
+    monkeypatch.setattr(feeds, "FEED_PAST_DAYS", 36500)  # the canary's dates are in the feed's window
+    for params in ("", "?partner=SEN,GHA", "?sensitivity=restricted", f"?series={world['slug']}"):
+        viewer = client.get(reverse("engagements:calendar_feed", kwargs={"secret": world["secret"]}) + params)
+        assert viewer.status_code == 200
+        _assert_no_canary(_text(viewer), world, params)
+        assert CANARY_START.strftime("%Y%m%d") not in _text(viewer)
+    analyst = client.get(reverse("engagements:calendar_feed", kwargs={"secret": world["analyst_secret"]}))
+    assert CANARY in _text(analyst) and f"DTSTART;VALUE=DATE:{CANARY_START:%Y%m%d}" in _text(analyst)
