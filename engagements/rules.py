@@ -24,7 +24,16 @@ from engagements.models import AfterActionReport, Engagement, Participation
 REFERENCE_PATTERN = re.compile(r"^ENG-(\d{4})-(\d{6})$")
 
 # Kept by the services themselves (who, when, version, deletion), never given as input.
-_BOOKKEEPING = {"id", "created_by", "updated_by", "version", "deleted_at", "deleted_by", "deletion_reason"}
+_BOOKKEEPING = {
+    "id",
+    "created_by",
+    "updated_by",
+    "version",
+    "deleted_at",
+    "deleted_by",
+    "deletion_reason",
+    "import_batch",
+}
 
 
 def _input_fields(model, *, leave_out=()) -> list[str]:

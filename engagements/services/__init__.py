@@ -19,6 +19,7 @@ from engagements.services.engagements import (
     engagements_bulk_create,
     series_create,
 )
+from engagements.services.findings import finding_dismiss
 from engagements.services.inputs import (
     KEEP,
     CleanEngagement,
@@ -51,6 +52,7 @@ __all__ = [
     "engagement_update_apply",
     "engagement_update_clean",
     "engagements_bulk_create",
+    "finding_dismiss",
     "reference_allocate",
     "reference_reserve",
     "series_create",

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from core.history import history_record_created
 from core.roles import role_of
-from engagements import rules, selectors
+from engagements import deconfliction, rules
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation, PartnerChange
 from engagements.services.changes import (
     announce_changes,
@@ -100,7 +100,7 @@ def engagement_create(
         participants=participants, organizations=organizations, after_action=after_action, reference=reference, **data
     )
     engagement = engagement_create_apply(checked=checked, created_by=created_by)
-    return SaveResult(engagement=engagement, warnings=selectors.deconfliction_warnings(engagement=engagement))
+    return SaveResult(engagement=engagement, warnings=deconfliction.engagement_findings(engagement))
 
 
 def engagement_create_apply(*, checked: CleanEngagement, created_by) -> Engagement:
@@ -151,7 +151,7 @@ def engagement_update(
     may_reopen = rules.may_reopen(role_of(updated_by))
     checked = engagement_update_clean(engagement=engagement, may_reopen=may_reopen, **changes)
     engagement_update_apply(engagement=engagement, checked=checked, updated_by=updated_by)
-    return SaveResult(engagement=engagement, warnings=selectors.deconfliction_warnings(engagement=engagement))
+    return SaveResult(engagement=engagement, warnings=deconfliction.engagement_findings(engagement))
 
 
 def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement, updated_by) -> None:
