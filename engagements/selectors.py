@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from engagements import rules
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
 from engagements.models import (
     AfterActionReport,
@@ -361,15 +362,72 @@ def aar_timeliness(engagement: Engagement, *, today: datetime.date | None = None
     return {"state": "due", "days": max(0, AAR_OVERDUE_DAYS - since_end), "late": False}
 
 
+def stale_status(*, user, today: datetime.date | None = None) -> QuerySet[Engagement]:
+    """Engagements still planned or approved after their end date (``rules.needs_update``), oldest first."""
+    return (
+        Engagement.objects.visible_to(user)
+        .filter(rules.needs_update(today))
+        .select_related("host_country")
+        .order_by("end_date", "id")
+    )
+
+
+def upcoming_engagements(*, user, today: datetime.date | None = None, days: int = 90) -> QuerySet[Engagement]:
+    """What starts in the next ``days`` days (not cancelled), soonest first."""
+    today = today or timezone.localdate()
+    return (
+        Engagement.objects.visible_to(user)
+        .filter(start_date__gte=today, start_date__lte=today + datetime.timedelta(days=days))
+        .exclude(status=Status.CANCELLED)
+        .select_related("host_country")
+        .order_by("start_date", "id")
+    )
+
+
+def viewer_home(*, user, today: datetime.date | None = None) -> dict | None:
+    """The home panel of users who read but do not write engagements: what is under way, what comes next,
+    what was recently recorded (only what they may read), and where to go from there."""
+    if user.has_perm("engagements.add_engagement"):
+        return None
+    today = today or timezone.localdate()
+    visible = Engagement.objects.visible_to(user)
+    counts = visible.aggregate(
+        running=Count("pk", filter=Q(start_date__lte=today, end_date__gte=today) & ~Q(status=Status.CANCELLED)),
+        upcoming=Count(
+            "pk",
+            filter=Q(start_date__gt=today, start_date__lte=today + datetime.timedelta(days=90))
+            & ~Q(status=Status.CANCELLED),
+        ),
+    )
+    running = (
+        visible.filter(start_date__lte=today, end_date__gte=today)
+        .exclude(status=Status.CANCELLED)
+        .select_related("host_country")
+        .order_by("end_date", "id")
+    )
+    return {
+        "running": list(running[:8]),
+        "upcoming": list(upcoming_engagements(user=user, today=today)[:8]),
+        "recent": list(recent_engagements(user=user, limit=8)),
+        "counts": counts,
+        "today": today,
+        "upcoming_until": today + datetime.timedelta(days=90),
+    }
+
+
 def planner_home(*, user, today: datetime.date | None = None) -> dict | None:
-    """The planner's panel on the home page: overdue after-action reports and recent engagements.
+    """The planner's panel on the home page: engagements whose status needs an update, overdue after-action
+    reports and recent engagements.
 
     None for users who cannot write engagements (the panel is not shown to them).
     """
     if not user.has_perm("engagements.add_engagement"):
         return None
     overdue = overdue_after_action(user=user, today=today)
+    stale = stale_status(user=user, today=today)
     return {
+        "stale": list(stale[:15]),
+        "stale_count": stale.count(),
         "overdue": list(overdue[:15]),
         "overdue_count": overdue.count(),
         "recent": list(recent_engagements(user=user)),

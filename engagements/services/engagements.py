@@ -142,14 +142,16 @@ def _locked(engagement: Engagement, expected_version: int | None) -> Engagement:
 
 @transaction.atomic
 def engagement_update(
-    *, engagement: Engagement, updated_by, expected_version: int | None = None, **changes
+    *, engagement: Engagement, updated_by, expected_version: int | None = None, import_batch=None, **changes
 ) -> SaveResult:
     """Change any subset of an engagement's fields; ``participants``/``organizations`` replace the sets;
     ``after_action`` adds or edits the report (it cannot be removed). ``changes`` are checked by
-    ``engagement_update_clean`` on the locked row, then applied."""
+    ``engagement_update_clean`` on the locked row, then applied; an import names its ``import_batch``."""
     engagement = _locked(engagement, expected_version)
     may_reopen = rules.may_reopen(role_of(updated_by))
     checked = engagement_update_clean(engagement=engagement, may_reopen=may_reopen, **changes)
+    if import_batch is not None:
+        engagement.import_batch = import_batch  # saved with the change, in the same history record
     engagement_update_apply(engagement=engagement, checked=checked, updated_by=updated_by)
     return SaveResult(engagement=engagement, warnings=deconfliction.engagement_findings(engagement))
 
@@ -232,7 +234,7 @@ def engagement_delete(*, engagement: Engagement, user, reason: str) -> Engagemen
 
 
 @transaction.atomic
-def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by) -> list[Engagement]:
+def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, import_batch=None) -> list[Engagement]:
     """Create many checked engagements with a few bulk statements (imports, demo data).
 
     Same rules as ``engagement_create`` (the input went through ``engagement_create_clean``); history rows
@@ -256,6 +258,7 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by) -
             updated_by=created_by,
             created_at=now,
             updated_at=now,
+            import_batch=import_batch,
         )
         for item in engagements
     ]
