@@ -411,7 +411,7 @@ def _apply(handle: IO[bytes], name: str, user, report: ImportReport, *, file_nam
         file_name=file_name[:255], created_by=user if getattr(user, "pk", None) else None, rows=report.rows
     )
     with services.changes_coalesced():  # one recompute for the whole file, queued on commit
-        _apply_batches(handle, name, user, report, batch)
+        _apply_batches(handle, name, user, report, import_batch=batch)
     ImportBatch.objects.filter(pk=batch.pk).update(
         created_count=report.to_create, updated_count=report.to_update, unchanged_count=report.unchanged
     )
@@ -422,7 +422,7 @@ def _apply(handle: IO[bytes], name: str, user, report: ImportReport, *, file_nam
     report.batch_id = batch.pk
 
 
-def _apply_batches(handle: IO[bytes], name: str, user, report: ImportReport, batch: ImportBatch) -> None:
+def _apply_batches(handle: IO[bytes], name: str, user, report: ImportReport, *, import_batch: ImportBatch) -> None:
     lookups = services.Lookups()
     for batch in _batches(handle, name):
         references = [row.get("reference", "").strip() for _line, row in batch]
@@ -448,9 +448,9 @@ def _apply_batches(handle: IO[bytes], name: str, user, report: ImportReport, bat
                 participants=checked.participants,
                 organizations=checked.organizations,
                 after_action=checked.after_action,
-                import_batch=batch,
+                import_batch=import_batch,
                 **checked.fields,
             )
-        created = services.engagements_bulk_create(engagements=new, created_by=user, import_batch=batch)
+        created = services.engagements_bulk_create(engagements=new, created_by=user, import_batch=import_batch)
         room = max(0, 100 - len(report.created_references))
         report.created_references.extend(e.reference for e in created[:room])
