@@ -535,7 +535,7 @@ def test_no_warning_without_overlap(client_for, planner, reference_data):
     create(planner, title="Other host", host_country="KEN", participants=[{"partner": "KEN"}], organizations=[])
     response = client_for(planner).post("/engagements/new/", form_data(), follow=True)
     html = content(response)
-    assert "Possible conflicts" not in html and "Already in" not in html
+    assert "Deconfliction findings" not in html and "possible conflict" not in html and "Already in" not in html
 
 
 def test_conflict_check_before_saving_saves_nothing(client_for, planner, reference_data):
