@@ -272,3 +272,18 @@ def engagement_findings(engagement: Engagement, *, user=None) -> list[dict]:
     """The findings of a saved engagement not dismissed, as dicts (pages, API answers after a save)."""
     dismissed = set(dismissed_pairs(engagement.pk)) if engagement.pk else set()
     return [f.as_dict() for f in findings(plan_of(engagement), user=user, dismissed=dismissed)]
+
+
+def engagement_review(engagement: Engagement, *, user) -> dict:
+    """What the findings panel and ``GET .../findings/`` show ``user``: the open findings, ranked, and the
+    dismissed ones (``{"other", "dismissal"}``, oldest first) whose other engagement the user may see."""
+    dismissed = dismissed_pairs(engagement.pk)
+    found = findings(plan_of(engagement), user=user, dismissed=set(dismissed))
+    others = Engagement.objects.visible_to(user).filter(pk__in=list(dismissed)).only("reference", "title")
+    return {
+        "findings": [f.as_dict() for f in found],
+        "dismissed": sorted(
+            ({"other": other, "dismissal": dismissed[other.pk]} for other in others),
+            key=lambda row: row["dismissal"].dismissed_at,
+        ),
+    }

@@ -34,7 +34,7 @@ from engagements.forms import (
     apply_service_errors,
     participant_formset,
 )
-from engagements.models import Engagement, ExerciseSeries
+from engagements.models import ExerciseSeries
 
 ADD = "engagements.add_engagement"
 CHANGE = "engagements.change_engagement"
@@ -200,16 +200,11 @@ def finding_dismiss(request, pk, other):
 
 
 def _findings_context(request, engagement) -> dict:
-    """The detail page's findings panel: the findings not dismissed, ranked, and the dismissed ones with who,
-    when and why (only those whose other engagement the user may see)."""
-    dismissed = deconfliction.dismissed_pairs(engagement.pk)
-    found = deconfliction.findings(deconfliction.plan_of(engagement), user=request.user, dismissed=set(dismissed))
-    others = Engagement.objects.visible_to(request.user).filter(pk__in=list(dismissed)).only("reference", "title")
+    """The detail page's findings panel (``deconfliction.engagement_review``)."""
+    review = deconfliction.engagement_review(engagement, user=request.user)
     return {
-        "warnings": [f.as_dict() for f in found],
-        "dismissed_findings": sorted(
-            ({"other": other, "row": dismissed[other.pk]} for other in others), key=lambda d: d["row"].dismissed_at
-        ),
+        "warnings": review["findings"],
+        "dismissed_findings": review["dismissed"],
         "can_dismiss": request.user.has_perm(CHANGE) and engagement.deleted_at is None,
     }
 

@@ -304,24 +304,17 @@ class EngagementViewSet(viewsets.ModelViewSet):
         return Response(AvailabilitySerializer(body).data)
 
     def _findings_body(self, engagement) -> dict:
-        dismissed = deconfliction.dismissed_pairs(engagement.pk)
-        found = deconfliction.findings(
-            deconfliction.plan_of(engagement), user=self.request.user, dismissed=set(dismissed)
-        )
-        visible = set(
-            Engagement.objects.visible_to(self.request.user).filter(pk__in=list(dismissed)).values_list("pk", flat=True)
-        )
+        review = deconfliction.engagement_review(engagement, user=self.request.user)
         rows = [
             {
-                "engagement": other,
-                "note": row.note,
-                "dismissed_by": row.dismissed_by.get_username() if row.dismissed_by else None,
-                "dismissed_at": row.dismissed_at,
+                "engagement": row["other"].pk,
+                "note": row["dismissal"].note,
+                "dismissed_by": row["dismissal"].dismissed_by.get_username() if row["dismissal"].dismissed_by else None,
+                "dismissed_at": row["dismissal"].dismissed_at,
             }
-            for other, row in sorted(dismissed.items(), key=lambda item: item[1].dismissed_at)
-            if other in visible
+            for row in review["dismissed"]
         ]
-        return FindingsSerializer({"findings": [f.as_dict() for f in found], "dismissed": rows}).data
+        return FindingsSerializer({"findings": review["findings"], "dismissed": rows}).data
 
     @extend_schema(
         summary="Deconfliction findings of an engagement",

@@ -9,25 +9,15 @@ from django.core.exceptions import ValidationError
 
 from engagements import deconfliction, services
 from engagements.models import FindingDismissal
-from tests.engagements.test_views import content, form_data
+from tests.engagements.test_views import content, create, form_data
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
 AVAILABILITY = "/api/v1/engagements/availability/"
 
 
-def make(user, **overrides):
-    values = {
-        "title": "Flintlock 2025",
-        "engagement_type": "exercise",
-        "domain": "land",
-        "start_date": D(2025, 2, 10),
-        "end_date": D(2025, 2, 28),
-        "host_country": "CIV",
-        "participants": [{"partner": "CIV", "role": "host"}, {"partner": "USA", "role": "lead"}],
-    }
-    values.update(overrides)
-    return services.engagement_create(created_by=user, **values).engagement
+# An engagement in Côte d'Ivoire in February 2025 with CIV and USA, unless told otherwise.
+make = create
 
 
 @pytest.fixture
