@@ -340,11 +340,12 @@ CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 
 
 def engagements_import(
-    *, handle: IO[bytes], name: str = "", user, dry_run: bool = True, file_name: str = ""
+    *, handle: IO[bytes], name: str = "", user, dry_run: bool = True, file_name: str = "", preview: bool = True
 ) -> ImportReport:
     """Validate the whole file; unless ``dry_run`` or a row is bad, apply it in one transaction, recorded as
     an ``ImportBatch`` (``file_name``: the name the user gave the file) that the written engagements point to.
-    The check (``dry_run``) lists the first ``MAX_PREVIEW_ROWS`` rows as they will be written, with warnings.
+    The check (``dry_run``) lists the first ``MAX_PREVIEW_ROWS`` rows as they will be written, with warnings
+    (unless ``preview`` is false: the command line prints counts and errors only).
 
     Raises ImportFileError when the file as a whole cannot be read.
     """
@@ -390,7 +391,7 @@ def engagements_import(
                 else:
                     report.unchanged += 1
                     action = UNCHANGED
-            if dry_run and report.ok:  # once a row is bad the report is about errors, not a preview
+            if preview and dry_run and report.ok:  # once a row is bad the report is about errors, not a preview
                 if len(report.preview) < MAX_PREVIEW_ROWS:
                     report.preview.append(_preview_row(line, checked, current, action, changed, user))
                 else:
