@@ -31,6 +31,7 @@ from assessments.services.scoring import (
     scores_compute,
     window_of,
 )
+from core.roles import VIEWER, role_of
 from engagements.choices import Sensitivity
 from engagements.models import Engagement, may_read_restricted
 from organizations.choices import MEMBER_STATUSES
@@ -357,6 +358,15 @@ def alert_list(*, scoring_model: ScoringModel | None = None) -> QuerySet[Alert]:
         .filter(scoring_model=model)
         .order_by(F("acknowledged_at").asc(nulls_first=True), "-period", "delta_overall", "partner__name", "pk")
     )
+
+
+def viewer_home(*, user) -> dict | None:
+    """The scores panel of a viewer's home page: the latest open alerts and where to read more. Scores and
+    alerts are the same for everyone (DESIGN, Roles); analysts start on the overview instead."""
+    if role_of(user) != VIEWER:
+        return None
+    open_alerts = alert_list().filter(acknowledged_at__isnull=True)
+    return {"alerts": list(open_alerts[:5]), "open_count": open_alerts.count()}
 
 
 def alert_get(*, alert_id: int) -> Alert | None:

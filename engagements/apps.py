@@ -18,3 +18,4 @@ class EngagementsConfig(AppConfig):
         audit.register()
 
         home_panel_register(template="engagements/home_panel.html", context=selectors.planner_home)
+        home_panel_register(template="engagements/viewer_home_panel.html", context=selectors.viewer_home)

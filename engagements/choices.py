@@ -63,11 +63,12 @@ class ParticipantRole(models.TextChoices):
 
 
 class WarningKind(models.TextChoices):
-    """The kinds of deconfliction warning engagements.selectors.deconfliction_warnings gives."""
+    """The kinds of deconfliction finding (``engagements.deconfliction``), most pressing first."""
 
     PARTNER_OVERLAP = "partner_overlap", _("A partner is already in another engagement on overlapping dates")
     HOST_OVERLAP = "host_overlap", _("Another engagement in the same host country on overlapping dates")
     LIKELY_DUPLICATE = "likely_duplicate", _("Same series or a similar title, same host, start within 7 days")
+    LONG_MISSION = "long_mission", _("A partner or the host is in a long mission (60 days or more) on these dates")
 
 
 class ChangeAction(models.TextChoices):

@@ -17,7 +17,7 @@ from core.filters import (
 )
 from engagements.choices import Domain, EngagementType, Sensitivity, Status
 from engagements.models import Engagement, Participation
-from engagements.rules import REFERENCE_PATTERN
+from engagements.rules import REFERENCE_PATTERN, needs_update
 from engagements.search import search
 from engagements.selectors import AAR_OVERDUE_DAYS, RECENT_DAYS, UPCOMING_DAYS
 
@@ -78,6 +78,16 @@ class EngagementFilterSet(django_filters.FilterSet):
         method="filter_aar_overdue",
         label=_("After-action report overdue"),
         help_text=_("Completed more than 30 days ago without an after-action report"),
+    )
+    needs_update = StrictBooleanFilter(
+        method="filter_needs_update",
+        label=_("Status needs an update"),
+        help_text=_("Still planned or approved after the end date"),
+    )
+    import_batch = django_filters.NumberFilter(
+        field_name="import_batch_id",
+        label=_("Import batch"),
+        help_text=_("The engagements an import created or changed (its batch id)"),
     )
     ordering = StableOrderingFilter(
         fields=(
@@ -146,6 +156,11 @@ class EngagementFilterSet(django_filters.FilterSet):
         for acronym in acronyms:
             condition |= Q(organization__acronym__iexact=acronym)
         return queryset.filter(Exists(through.objects.filter(condition, engagement=OuterRef("pk"))))
+
+    def filter_needs_update(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(needs_update()) if value else queryset.exclude(needs_update())
 
     def filter_aar_overdue(self, queryset, name, value):
         if value is None:

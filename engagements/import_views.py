@@ -18,6 +18,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -77,7 +78,9 @@ def engagement_import(request):
                     target.write(chunk)
             try:
                 with path.open("rb") as handle:
-                    report = engagements_import(handle=handle, name=path.name, user=request.user, dry_run=True)
+                    report = engagements_import(
+                        handle=handle, name=path.name, user=request.user, dry_run=True, file_name=upload.name
+                    )
             except ImportFileError as exc:
                 path.unlink(missing_ok=True)
                 form.add_error("file", str(exc))
@@ -106,7 +109,9 @@ def _confirm(request):
         return redirect("engagements:import")
     try:
         with path.open("rb") as handle:
-            report = engagements_import(handle=handle, name=path.name, user=request.user, dry_run=False)
+            report = engagements_import(
+                handle=handle, name=path.name, user=request.user, dry_run=False, file_name=pending["filename"]
+            )
     except (ImportFileError, ValidationError) as exc:
         messages.error(
             request, _("Nothing was imported: %(error)s") % {"error": "; ".join(getattr(exc, "messages", [str(exc)]))}
@@ -134,13 +139,8 @@ def _confirm(request):
             "unchanged": report.unchanged,
         },
     )
-    return redirect(f"{_list_url()}?ordering=-date")
-
-
-def _list_url() -> str:
-    from django.urls import reverse
-
-    return reverse("engagements:list")
+    # The planner lands on what the import wrote: the batch's rows.
+    return redirect(f"{reverse('engagements:list')}?import_batch={report.batch_id}")
 
 
 def import_template(request, fmt: str):

@@ -24,14 +24,17 @@ from django.utils.translation import gettext as _
 
 from core import xlsx
 from core.db import analyze
-from engagements import exchange, services
-from engagements.models import AfterActionReport, Engagement, Participation, PartnerChange
+from engagements import deconfliction, exchange, services
+from engagements.models import AfterActionReport, Engagement, ImportBatch, Participation, PartnerChange
 from partners.selectors import partner_by_name
 
 BATCH_SIZE = 1000
 # From this many written rows on, an import refreshes the tables' planner statistics before it commits.
 ANALYZE_AFTER_ROWS = 5000
 MAX_REPORTED_ERRORS = 500
+# The check lists this many rows as they will be written, each with its deconfliction findings (a few
+# queries per row); the counts always cover the whole file.
+MAX_PREVIEW_ROWS = 500
 
 
 class ImportFileError(Exception):
@@ -62,6 +65,10 @@ class ImportReport:
     created_references: list[str] = field(default_factory=list)
     # Country names read as codes ("Ivory Coast" -> CIV): not problems, but said, so nobody is surprised.
     notices: list[RowError] = field(default_factory=list)
+    # The check: each row as it will be written (create, update with the columns it changes, unchanged).
+    preview: list[dict] = field(default_factory=list)
+    preview_truncated: bool = False
+    batch_id: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -84,6 +91,9 @@ class ImportReport:
             "dry_run": self.dry_run,
             "applied": self.applied,
             "notices": [n.as_dict() for n in self.notices],
+            "preview": self.preview,
+            "preview_truncated": self.preview_truncated,
+            "batch": self.batch_id,
         }
 
 
@@ -297,8 +307,45 @@ def _batches(handle: IO[bytes], name: str) -> Iterator[list[tuple[int, dict[str,
         yield batch
 
 
-def engagements_import(*, handle: IO[bytes], name: str = "", user, dry_run: bool = True) -> ImportReport:
-    """Validate the whole file; unless ``dry_run`` or a row is bad, apply it in one transaction.
+def _preview_row(
+    line: int, checked: services.CleanEngagement, current: _Stored | None, action: str, changed: list[str], user
+) -> dict:
+    """One row of the check as it will be written, with the deconfliction findings it would raise."""
+    fields = checked.fields
+    plan = deconfliction.Plan(
+        start_date=fields["start_date"],
+        end_date=fields["end_date"],
+        host_country_id=fields["host_country"].pk,
+        partner_ids=tuple(p["partner"].pk for p in checked.participants),
+        title=fields["title"],
+        series_id=fields["series"].pk if fields.get("series") else None,
+        engagement_id=current.pk if current else None,
+    )
+    return {
+        "line": line,
+        "action": action,
+        "reference": current.row[0] if current else (checked.reference or ""),
+        "title": fields["title"],
+        "status": fields["status"],
+        "start_date": fields["start_date"],
+        "end_date": fields["end_date"],
+        "host_country": fields["host_country"].iso3,
+        "participants": [p["partner"].iso3 for p in checked.participants],
+        "changed": changed,
+        "warnings": [f.as_dict() for f in deconfliction.findings(plan, user=user)] if action != UNCHANGED else [],
+    }
+
+
+CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
+
+
+def engagements_import(
+    *, handle: IO[bytes], name: str = "", user, dry_run: bool = True, file_name: str = "", preview: bool = True
+) -> ImportReport:
+    """Validate the whole file; unless ``dry_run`` or a row is bad, apply it in one transaction, recorded as
+    an ``ImportBatch`` (``file_name``: the name the user gave the file) that the written engagements point to.
+    The check (``dry_run``) lists the first ``MAX_PREVIEW_ROWS`` rows as they will be written, with warnings
+    (unless ``preview`` is false: the command line prints counts and errors only).
 
     Raises ImportFileError when the file as a whole cannot be read.
     """
@@ -329,32 +376,54 @@ def engagements_import(*, handle: IO[bytes], name: str = "", user, dry_run: bool
             if checked is None:
                 continue
             current = existing.get(reference)
+            changed: list[str] = []
             if current is None:
                 report.to_create += 1
+                action = CREATE
             else:
-                if _canonical(checked, current.row) == current.row:
-                    report.unchanged += 1
-                else:
+                canonical = _canonical(checked, current.row)
+                changed = [
+                    c for c, new, old in zip(exchange.COLUMNS, canonical, current.row, strict=True) if new != old
+                ]
+                if changed:
                     report.to_update += 1
+                    action = UPDATE
+                else:
+                    report.unchanged += 1
+                    action = UNCHANGED
+            if preview and dry_run and report.ok:  # once a row is bad the report is about errors, not a preview
+                if len(report.preview) < MAX_PREVIEW_ROWS:
+                    report.preview.append(_preview_row(line, checked, current, action, changed, user))
+                else:
+                    report.preview_truncated = True
     if report.rows == 0:
         raise ImportFileError(_("The file has a header but no rows."))
     if dry_run or not report.ok:
+        if not report.ok:
+            report.preview, report.preview_truncated = [], False
         return report
-    _apply(handle, name, user, report)
+    _apply(handle, name, user, report, file_name=file_name or name)
     return report
 
 
 @transaction.atomic
-def _apply(handle: IO[bytes], name: str, user, report: ImportReport) -> None:
+def _apply(handle: IO[bytes], name: str, user, report: ImportReport, *, file_name: str) -> None:
+    batch = ImportBatch.objects.create(
+        file_name=file_name[:255], created_by=user if getattr(user, "pk", None) else None, rows=report.rows
+    )
     with services.changes_coalesced():  # one recompute for the whole file, queued on commit
-        _apply_batches(handle, name, user, report)
+        _apply_batches(handle, name, user, report, import_batch=batch)
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        created_count=report.to_create, updated_count=report.to_update, unchanged_count=report.unchanged
+    )
     if report.to_create + report.to_update >= ANALYZE_AFTER_ROWS:
         # The scoring run queued on commit needs statistics that know about these rows (core.db.analyze).
         analyze(Engagement, Participation, AfterActionReport, PartnerChange)
     report.applied = True
+    report.batch_id = batch.pk
 
 
-def _apply_batches(handle: IO[bytes], name: str, user, report: ImportReport) -> None:
+def _apply_batches(handle: IO[bytes], name: str, user, report: ImportReport, *, import_batch: ImportBatch) -> None:
     lookups = services.Lookups()
     for batch in _batches(handle, name):
         references = [row.get("reference", "").strip() for _line, row in batch]
@@ -380,8 +449,9 @@ def _apply_batches(handle: IO[bytes], name: str, user, report: ImportReport) -> 
                 participants=checked.participants,
                 organizations=checked.organizations,
                 after_action=checked.after_action,
+                import_batch=import_batch,
                 **checked.fields,
             )
-        created = services.engagements_bulk_create(engagements=new, created_by=user)
+        created = services.engagements_bulk_create(engagements=new, created_by=user, import_batch=import_batch)
         room = max(0, 100 - len(report.created_references))
         report.created_references.extend(e.reference for e in created[:room])

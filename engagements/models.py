@@ -154,6 +154,16 @@ class Engagement(models.Model):
     # The series and countries' names, aliases and codes, folded: what ``q`` searches besides the row's own
     # texts. Kept by every write path (engagements.services.search); see engagements/search.py.
     search_names = models.TextField(_("search names"), blank=True, default="", editable=False)
+    # The import that last created or changed it: after an import the planner lands on its rows.
+    import_batch = models.ForeignKey(
+        "engagements.ImportBatch",
+        verbose_name=_("import batch"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="engagements",
+    )
     history = HistoricalRecords(m2m_fields=[organizations], excluded_fields=["search_names"])
 
     objects = EngagementQuerySet.as_manager()
@@ -323,6 +333,54 @@ class AfterActionReport(models.Model):
     def days_after_end(self) -> int:
         """How long after the engagement ended the report came in (negative if before the end)."""
         return (self.submitted_at.date() - self.engagement.end_date).days
+
+
+class ImportBatch(models.Model):
+    """One committed import of a file: who imported what, when, and what it did to how many engagements.
+
+    The engagements it created or changed point to it, so the list filters by it (``?import_batch=<id>``).
+    """
+
+    file_name = models.CharField(_("file name"), max_length=255)
+    created_by = _user_field(_("imported by"))
+    created_at = models.DateTimeField(_("imported"), auto_now_add=True)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
+
+    class Meta:
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class FindingDismissal(models.Model):
+    """A planner looked at a deconfliction finding between two engagements and dismissed it, saying why.
+
+    Kept for the pair whichever side it was dismissed from (``first`` has the lower id), so the finding does
+    not come back on either engagement's page.
+    """
+
+    first = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="+")
+    note = models.CharField(_("note"), max_length=300)
+    dismissed_by = _user_field(_("dismissed by"))
+    dismissed_at = models.DateTimeField(_("dismissed"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("dismissed deconfliction finding")
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="finding_dismissal_unique_pair"),
+            models.CheckConstraint(condition=Q(first__lt=F("second")), name="finding_dismissal_ordered_pair"),
+        ]
+        indexes = [models.Index(fields=["second", "first"], name="finding_dismissal_second")]
+
+    def __str__(self) -> str:
+        return f"{self.first_id} / {self.second_id}"
 
 
 class ReferenceCounter(models.Model):

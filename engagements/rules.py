@@ -14,6 +14,7 @@ import datetime
 import functools
 import re
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,7 +25,16 @@ from engagements.models import AfterActionReport, Engagement, Participation
 REFERENCE_PATTERN = re.compile(r"^ENG-(\d{4})-(\d{6})$")
 
 # Kept by the services themselves (who, when, version, deletion), never given as input.
-_BOOKKEEPING = {"id", "created_by", "updated_by", "version", "deleted_at", "deleted_by", "deletion_reason"}
+_BOOKKEEPING = {
+    "id",
+    "created_by",
+    "updated_by",
+    "version",
+    "deleted_at",
+    "deleted_by",
+    "deletion_reason",
+    "import_batch",
+}
 
 
 def _input_fields(model, *, leave_out=()) -> list[str]:
@@ -236,6 +246,16 @@ def status_moves(
         is None
         and (with_reason or not needs_reason(current, wanted))
     ]
+
+
+# Planned or approved engagements whose end date has passed: they took place (or did not) and their status
+# says otherwise. Listed on the planner's home page like overdue reports, and a list filter.
+STALE_STATUSES = (Status.PLANNED, Status.APPROVED)
+
+
+def needs_update(today: datetime.date | None = None) -> Q:
+    """The engagements whose status needs an update: still planned or approved after their end date."""
+    return Q(status__in=STALE_STATUSES, end_date__lt=_today(today))
 
 
 def report_refusal(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import difflib
-import re
 
 from django.db.models import (
     Avg,
@@ -25,10 +23,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core.paging import SplitOrder
+from engagements import rules
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
 from engagements.feeds import key_of, secret_for
 from engagements.models import (
@@ -42,9 +40,6 @@ from engagements.models import (
     readable_by,
 )
 
-DUPLICATE_WINDOW_DAYS = 7
-TITLE_SIMILARITY = 0.75
-MAX_WARNINGS_PER_KIND = 10
 AAR_OVERDUE_DAYS = 30
 
 
@@ -168,129 +163,6 @@ def engagement_get(*, user, pk) -> Engagement | None:
 
 def _overlapping(start: datetime.date, end: datetime.date) -> Q:
     return Q(start_date__lte=end, end_date__gte=start)
-
-
-def _normalise_title(title: str) -> str:
-    title = re.sub(r"\b(19|20)\d{2}\b", " ", title.lower())
-    return re.sub(r"[^a-z0-9]+", " ", title).strip()
-
-
-def deconfliction_warnings(
-    *,
-    engagement: Engagement | None = None,
-    start_date: datetime.date | None = None,
-    end_date: datetime.date | None = None,
-    host_country_id: int | None = None,
-    partner_ids: list[int] | None = None,
-    title: str = "",
-    series_id: int | None = None,
-    user=None,
-) -> list[dict]:
-    """Warnings, not errors: overlaps a planner should know of before (or after) saving.
-
-    Three kinds: a partner already in another engagement on overlapping dates; another engagement in the
-    same host country on overlapping dates; a likely duplicate (same series or a similar title, same host,
-    start dates within 7 days). Cancelled and deleted engagements never conflict. With ``user``, only the
-    engagements that user may see are named (a viewer must not learn of a restricted engagement this way).
-    """
-    if engagement is not None:
-        start_date, end_date = engagement.start_date, engagement.end_date
-        host_country_id = engagement.host_country_id
-        partner_ids = list(engagement.participations.values_list("partner_id", flat=True))
-        title, series_id = engagement.title, engagement.series_id
-    if not (start_date and end_date) or end_date < start_date:
-        return []
-    others = (Engagement.objects.visible_to(user) if user is not None else Engagement.objects.live()).exclude(
-        status=Status.CANCELLED
-    )
-    if engagement is not None:
-        others = others.exclude(pk=engagement.pk)
-    warnings: list[dict] = []
-
-    if partner_ids:
-        clashes = (
-            Participation.objects.filter(
-                partner_id__in=partner_ids, engagement__in=others.filter(_overlapping(start_date, end_date))
-            )
-            .select_related("partner", "engagement")
-            .order_by("engagement__start_date", "engagement_id", "partner__name")[:200]
-        )
-        by_engagement: dict[int, list] = {}
-        for clash in clashes:
-            by_engagement.setdefault(clash.engagement_id, []).append(clash)
-        for rows in list(by_engagement.values())[:MAX_WARNINGS_PER_KIND]:
-            other = rows[0].engagement
-            names = ", ".join(row.partner.name for row in rows)
-            message = _("Already in %(reference)s “%(title)s” from %(start)s to %(end)s: %(partners)s.") % {
-                "reference": other.reference,
-                "title": other.title,
-                "start": _short_date(other.start_date),
-                "end": _short_date(other.end_date),
-                "partners": names,
-            }
-            warnings.append(_warning("partner_overlap", other, message))
-    if host_country_id:
-        same_host = others.filter(_overlapping(start_date, end_date), host_country_id=host_country_id).order_by(
-            "start_date"
-        )
-        for other in same_host[:MAX_WARNINGS_PER_KIND]:
-            warnings.append(
-                _warning(
-                    "host_overlap",
-                    other,
-                    _("%(reference)s “%(title)s” is also in the same host country from %(start)s to %(end)s.")
-                    % {
-                        "reference": other.reference,
-                        "title": other.title,
-                        "start": _short_date(other.start_date),
-                        "end": _short_date(other.end_date),
-                    },
-                )
-            )
-        window = datetime.timedelta(days=DUPLICATE_WINDOW_DAYS)
-        near = others.filter(
-            host_country_id=host_country_id, start_date__gte=start_date - window, start_date__lte=start_date + window
-        )
-        wanted = _normalise_title(title)
-        for other in near.order_by("start_date")[:50]:
-            same_series = series_id is not None and other.series_id == series_id
-            similar = (
-                bool(wanted)
-                and difflib.SequenceMatcher(None, wanted, _normalise_title(other.title)).ratio() >= TITLE_SIMILARITY
-            )
-            if same_series or similar:
-                reason = _("same series") if same_series else _("similar title")
-                warnings.append(
-                    _warning(
-                        "likely_duplicate",
-                        other,
-                        _(
-                            "Possible duplicate of %(reference)s “%(title)s” (%(reason)s, same host, starting %(start)s)."
-                        )
-                        % {
-                            "reference": other.reference,
-                            "title": other.title,
-                            "reason": reason,
-                            "start": _short_date(other.start_date),
-                        },
-                    )
-                )
-    return warnings
-
-
-def _short_date(day: datetime.date) -> str:
-    """A date in a warning, as the reader's language writes it (ISO 8601 in English)."""
-    return date_format(day, "SHORT_DATE_FORMAT")
-
-
-def _warning(kind: str, other: Engagement, message: str) -> dict:
-    return {
-        "kind": kind,
-        "message": message,
-        "engagement_id": other.pk,
-        "reference": other.reference,
-        "title": other.title,
-    }
 
 
 def overdue_after_action(*, user, today: datetime.date | None = None) -> QuerySet[Engagement]:
@@ -543,15 +415,72 @@ def aar_timeliness(engagement: Engagement, *, today: datetime.date | None = None
     return {"state": "due", "days": max(0, AAR_OVERDUE_DAYS - since_end), "late": False}
 
 
+def stale_status(*, user, today: datetime.date | None = None) -> QuerySet[Engagement]:
+    """Engagements still planned or approved after their end date (``rules.needs_update``), oldest first."""
+    return (
+        Engagement.objects.visible_to(user)
+        .filter(rules.needs_update(today))
+        .select_related("host_country")
+        .order_by("end_date", "id")
+    )
+
+
+def upcoming_engagements(*, user, today: datetime.date | None = None, days: int = 90) -> QuerySet[Engagement]:
+    """What starts in the next ``days`` days (not cancelled), soonest first."""
+    today = today or timezone.localdate()
+    return (
+        Engagement.objects.visible_to(user)
+        .filter(start_date__gte=today, start_date__lte=today + datetime.timedelta(days=days))
+        .exclude(status=Status.CANCELLED)
+        .select_related("host_country")
+        .order_by("start_date", "id")
+    )
+
+
+def viewer_home(*, user, today: datetime.date | None = None) -> dict | None:
+    """The home panel of users who read but do not write engagements: what is under way, what comes next,
+    what was recently recorded (only what they may read), and where to go from there."""
+    if user.has_perm("engagements.add_engagement"):
+        return None
+    today = today or timezone.localdate()
+    visible = Engagement.objects.visible_to(user)
+    counts = visible.aggregate(
+        running=Count("pk", filter=Q(start_date__lte=today, end_date__gte=today) & ~Q(status=Status.CANCELLED)),
+        upcoming=Count(
+            "pk",
+            filter=Q(start_date__gt=today, start_date__lte=today + datetime.timedelta(days=90))
+            & ~Q(status=Status.CANCELLED),
+        ),
+    )
+    running = (
+        visible.filter(start_date__lte=today, end_date__gte=today)
+        .exclude(status=Status.CANCELLED)
+        .select_related("host_country")
+        .order_by("end_date", "id")
+    )
+    return {
+        "running": list(running[:8]),
+        "upcoming": list(upcoming_engagements(user=user, today=today)[:8]),
+        "recent": list(recent_engagements(user=user, limit=8)),
+        "counts": counts,
+        "today": today,
+        "upcoming_until": today + datetime.timedelta(days=90),
+    }
+
+
 def planner_home(*, user, today: datetime.date | None = None) -> dict | None:
-    """The planner's panel on the home page: overdue after-action reports and recent engagements.
+    """The planner's panel on the home page: engagements whose status needs an update, overdue after-action
+    reports and recent engagements.
 
     None for users who cannot write engagements (the panel is not shown to them).
     """
     if not user.has_perm("engagements.add_engagement"):
         return None
     overdue = overdue_after_action(user=user, today=today)
+    stale = stale_status(user=user, today=today)
     return {
+        "stale": list(stale[:15]),
+        "stale_count": stale.count(),
         "overdue": list(overdue[:15]),
         "overdue_count": overdue.count(),
         "recent": list(recent_engagements(user=user)),

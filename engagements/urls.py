@@ -22,4 +22,5 @@ urlpatterns = [
     path("<int:pk>/status/", views.engagement_status, name="status"),
     path("<int:pk>/after-action/", views.engagement_after_action, name="after_action"),
     path("<int:pk>/delete/", views.engagement_delete, name="delete"),
+    path("<int:pk>/findings/<int:other>/dismiss/", views.finding_dismiss, name="finding_dismiss"),
 ]

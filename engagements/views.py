@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.utils import ErrorDict
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from core.exports import wants_csv
 from core.filters import values_of
 from core.paging import paginate, querystring_without
 from core.roles import role_of
-from engagements import exchange, rules, selectors, services
+from engagements import deconfliction, exchange, rules, selectors, services
 from engagements.choices import Domain, EngagementType, Sensitivity, Status, ThreatFocus
 from engagements.filtersets import VIEWS, EngagementFilterSet
 from engagements.forms import (
@@ -50,8 +52,18 @@ def _engagement_or_404(request, pk):
 
 
 def _show_warnings(request, warnings: list[dict]) -> None:
-    for warning in warnings:
-        messages.warning(request, warning["message"])
+    """After a save: one line pointing at the findings panel of the page the planner lands on (the findings
+    themselves are listed once, there)."""
+    if warnings:
+        messages.warning(
+            request,
+            ngettext(
+                "%(n)s possible conflict: see the findings below.",
+                "%(n)s possible conflicts: see the findings below.",
+                len(warnings),
+            )
+            % {"n": len(warnings)},
+        )
 
 
 # --- list and CSV ---------------------------------------------------------------------------------------
@@ -149,7 +161,10 @@ def _engagement_list_page(request, filterset, engagements, *, status=200):
 
 
 def engagement_detail(request, pk):
-    engagement = _engagement_or_404(request, pk)
+    return _render_detail(request, _engagement_or_404(request, pk))
+
+
+def _render_detail(request, engagement, *, dismissing=None, status=200):
     participants = list(engagement.participations.all())
     can_change = request.user.has_perm(CHANGE)
     report = selectors.after_action_of(engagement)
@@ -159,7 +174,8 @@ def engagement_detail(request, pk):
         "personnel_total": sum(p.personnel for p in participants),
         "organizations": list(engagement.organizations.all()),
         "report": report,
-        "warnings": selectors.deconfliction_warnings(engagement=engagement, user=request.user),
+        **_findings_context(request, engagement),
+        "dismissing": dismissing or {},
         "history": selectors.engagement_history(engagement=engagement),
         "status_moves": [
             (s, Status(s).label, rules.needs_reason(engagement.status, s))
@@ -173,47 +189,106 @@ def engagement_detail(request, pk):
         "threat_labels": [dict(ThreatFocus.choices).get(v, v) for v in engagement.threat_focus or []],
         "today": timezone.localdate(),
     }
-    return render(request, "engagements/engagement_detail.html", context)
+    return render(request, "engagements/engagement_detail.html", context, status=status)
+
+
+@require_http_methods(["POST"])
+def finding_dismiss(request, pk, other):
+    """Dismiss the finding between this engagement and ``other``, with a note (who and when are recorded)."""
+    _require(request, CHANGE)
+    engagement = _engagement_or_404(request, pk)
+    note = request.POST.get("note", "")
+    try:
+        services.finding_dismiss(engagement=engagement, other_id=other, note=note, user=request.user)
+    except ValidationError as error:
+        errors = error.message_dict
+        if "engagement" in errors:
+            raise Http404(errors["engagement"][0]) from error
+        # The note's problem beside the note, on the page as it was.
+        dismissing = {"other": other, "note": note, "errors": errors.get("note", [])}
+        return _render_detail(request, engagement, dismissing=dismissing, status=400)
+    messages.success(request, _("Finding dismissed. It will not be shown again for these two engagements."))
+    return redirect("engagements:detail", pk=engagement.pk)
 
 
 # --- create and edit ------------------------------------------------------------------------------------
 
 
-def _conflicts(checked: services.CleanEngagement, *, user, exclude=None) -> list[dict]:
-    """Warnings for what is on the form, before saving (the "Check for conflicts" button)."""
-    fields = checked.fields
-    warnings = selectors.deconfliction_warnings(
-        start_date=fields["start_date"],
-        end_date=fields["end_date"],
-        host_country_id=fields["host_country"].pk,
-        partner_ids=[row["partner"].pk for row in checked.participants],
-        title=fields["title"],
-        series_id=fields["series"].pk if fields["series"] else None,
-        user=user,
-    )
-    # Editing: the engagement itself, as saved, is no conflict.
-    return [w for w in warnings if exclude is None or w["engagement_id"] != exclude.pk]
+def _findings_context(request, engagement) -> dict:
+    """The detail page's findings panel (``deconfliction.engagement_review``)."""
+    review = deconfliction.engagement_review(engagement, user=request.user)
+    return {
+        "warnings": review["findings"],
+        "dismissed_findings": review["dismissed"],
+        "can_dismiss": request.user.has_perm(CHANGE) and engagement.deleted_at is None,
+    }
 
 
-def _render_form(request, *, form, formset, engagement=None, checked=None):
+def _render_form(request, *, form, formset, engagement=None, checked=None, check_problem=""):
     return render(
         request,
         "engagements/engagement_form.html",
-        {"form": form, "formset": formset, "engagement": engagement, "checked_warnings": checked},
+        {
+            "form": form,
+            "formset": formset,
+            "engagement": engagement,
+            "checked_warnings": checked,
+            "check_problem": check_problem,
+        },
+    )
+
+
+def _partial_check(request, *, form, formset, engagement=None):
+    """The "Check for conflicts" button: dates and countries are enough (is Kenya free on these dates?), so
+    it reads whatever fields are valid and ignores the others; the form comes back as it was, without
+    errors, since nothing was meant to be saved."""
+    form.is_valid()
+    formset.is_valid()
+    values = form.cleaned_data
+    start, end = values.get("start_date"), values.get("end_date")
+    host = values.get("host_country") or None
+    partners = [f.cleaned_data.get("partner") for f in formset.forms if getattr(f, "cleaned_data", None)]
+    partners = [code for code in partners if code]
+    # Neither the form nor its rows show errors: the planner only asked a question.
+    form._errors = ErrorDict()
+    for row in formset.forms:
+        row._errors = ErrorDict()
+    formset._non_form_errors = formset.error_class()
+    problem = ""
+    checked = None
+    if not (start and end):
+        problem = _("Give the start and end dates to check for conflicts.")
+    elif end < start:
+        problem = _("The end date cannot be before the start date (%(start)s).") % {"start": start.isoformat()}
+    elif host is None and not partners:
+        problem = _("Give the host country or at least one participant to check for conflicts.")
+    else:
+        plan, _unknown = deconfliction.plan_from_codes(  # the form's choices hold known codes only
+            start_date=start,
+            end_date=end,
+            host=host,
+            partners=partners,
+            title=values.get("title") or "",
+            series=values.get("series") or None,
+            engagement_id=engagement.pk if engagement else None,
+        )
+        dismissed = set(deconfliction.dismissed_pairs(engagement.pk)) if engagement else set()
+        checked = [f.as_dict() for f in deconfliction.findings(plan, user=request.user, dismissed=dismissed)]
+    return _render_form(
+        request, form=form, formset=formset, engagement=engagement, checked=checked, check_problem=problem or None
     )
 
 
 def _save_form(request, *, form, formset, check, save, engagement=None):
     """Parse, then ask the service: its check-only step when the form did not parse (so every problem shows
     at once) or when the planner asks for conflicts, else the save itself."""
+    if "check" in request.POST:
+        return _partial_check(request, form=form, formset=formset, engagement=engagement)
     parsed = all([form.is_valid(), formset.is_valid()])  # both, so every row is checked and shown
     values = {"participants": formset.service_rows(), **form.service_values()}
     try:
-        if not parsed or "check" in request.POST:
-            checked = check(values)
-            if parsed:
-                warnings = _conflicts(checked, user=request.user, exclude=engagement)
-                return _render_form(request, form=form, formset=formset, engagement=engagement, checked=warnings)
+        if not parsed:
+            check(values)
         else:
             result = save(values)
             messages.success(request, _("Engagement %(reference)s saved.") % {"reference": result.engagement.reference})

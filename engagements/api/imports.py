@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from core.api.serializers import ErrorSerializer
 from core.api.writes import WriteContractMixin
+from engagements.api.serializers import WarningSerializer
 from engagements.imports import MAX_REPORTED_ERRORS, ImportFileError, engagements_import
 
 
@@ -19,6 +20,20 @@ class ImportRowErrorSerializer(serializers.Serializer):
     column = serializers.CharField(help_text="Column of the exchange format, empty when the whole row is concerned.")
     message = serializers.CharField()
     reference = serializers.CharField(help_text="The row's reference, if it has one.")
+
+
+class ImportPreviewRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    action = serializers.ChoiceField(choices=["create", "update", "unchanged"])
+    reference = serializers.CharField(help_text="Empty for a new engagement without a reference in the file.")
+    title = serializers.CharField()
+    status = serializers.CharField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    host_country = serializers.CharField()
+    participants = serializers.ListField(child=serializers.CharField())
+    changed = serializers.ListField(child=serializers.CharField(), help_text="Columns an update changes.")
+    warnings = WarningSerializer(many=True)
 
 
 class ImportReportSerializer(serializers.Serializer):
@@ -32,6 +47,13 @@ class ImportReportSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
     applied = serializers.BooleanField()
     notices = ImportRowErrorSerializer(many=True, help_text="Country names read as codes, with the code taken.")
+    preview = ImportPreviewRowSerializer(
+        many=True, help_text="The check (dry run): the first rows as they will be written, with their warnings."
+    )
+    preview_truncated = serializers.BooleanField(help_text="More rows than the preview lists.")
+    batch = serializers.IntegerField(
+        allow_null=True, help_text="The import batch (applied imports): `/api/v1/engagements/?import_batch=<id>`."
+    )
 
 
 class ImportErrorSerializer(serializers.Serializer):
@@ -51,6 +73,9 @@ class ImportRequestSerializer(serializers.Serializer):
 
 
 REPORT_EXAMPLE = {
+    "preview": [],
+    "preview_truncated": False,
+    "batch": None,
     "rows": 2,
     "to_create": 2,
     "to_update": 0,
@@ -76,8 +101,8 @@ class EngagementImportView(WriteContractMixin, APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     def created_location(self, request, data):
-        """An applied import's 201 points at the engagements it added to (core.api.writes)."""
-        return reverse("engagement-list", request=request).rstrip("/") + "/"
+        """An applied import's 201 points at the engagements it wrote: the list filtered by its batch."""
+        return reverse("engagement-list", request=request).rstrip("/") + f"/?import_batch={data.get('batch')}"
 
     @extend_schema(
         operation_id="engagements_import",
@@ -124,14 +149,18 @@ class EngagementImportView(WriteContractMixin, APIView):
         upload = query.validated_data["file"]
         try:
             report = engagements_import(
-                handle=upload.file, name=upload.name, user=request.user, dry_run=query.validated_data["dry_run"]
+                handle=upload.file,
+                name=upload.name,
+                user=request.user,
+                dry_run=query.validated_data["dry_run"],
+                file_name=upload.name,
             )
         except ImportFileError as exc:
             return Response(
                 {"detail": str(exc), "code": "invalid", "errors": {"file": [str(exc)]}},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        body = report.as_dict()
+        body = ImportReportSerializer(report.as_dict()).data
         if not report.ok:
             lines = [f"line {e.line}, {e.column or '-'}: {e.message}" for e in report.errors]
             detail = _("%(n)s row(s) have problems: nothing was written.") % {"n": report.error_count}

@@ -16,6 +16,7 @@ from rest_framework import serializers
 from rest_framework.utils.field_mapping import get_field_kwargs
 
 from core.api.pagination import decode_cursor
+from core.filters import values_of
 from engagements.choices import (
     ChangeAction,
     Domain,
@@ -116,11 +117,75 @@ class AfterActionSerializer(serializers.Serializer):
 
 
 class WarningSerializer(serializers.Serializer):
+    """A deconfliction finding (``engagements.deconfliction``): one per other engagement, ranked."""
+
     kind = serializers.ChoiceField(choices=WarningKind.choices)
+    rank = serializers.IntegerField(help_text=_("1 (likely duplicate) to 4 (long mission): the order shown."))
+    severity = serializers.ChoiceField(choices=["high", "medium", "low"])
     message = serializers.CharField()
     engagement_id = serializers.IntegerField(help_text=_("The other engagement."))
     reference = serializers.CharField()
     title = serializers.CharField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    host_country = serializers.CharField(help_text=_("ISO alpha-3 code of the other engagement's host."))
+    partners = serializers.ListField(
+        child=serializers.CharField(), help_text=_("Partners (ISO alpha-3) taking part in both.")
+    )
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    """``GET /api/v1/engagements/availability/``: dates and countries, nothing else."""
+
+    start = serializers.DateField(help_text=_("First day (YYYY-MM-DD)."))
+    end = serializers.DateField(help_text=_("Last day (YYYY-MM-DD), on or after start."))
+    partner = serializers.ListField(
+        child=serializers.CharField(max_length=3),
+        required=False,
+        help_text=_("ISO alpha-3 codes; several values: repeat the parameter or separate them with commas."),
+    )
+    host = serializers.CharField(required=False, allow_blank=True, max_length=3, help_text=_("ISO alpha-3 code."))
+
+    def to_internal_value(self, data):
+        if hasattr(data, "getlist"):
+            data = {key: data.get(key) for key in data if key != "partner"} | {"partner": values_of(data, "partner")}
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        errors = {}
+        if attrs["end"] < attrs["start"]:
+            errors["end"] = [
+                _("The end date cannot be before the start date (%(start)s).") % {"start": attrs["start"].isoformat()}
+            ]
+        if not attrs.get("partner") and not (attrs.get("host") or "").strip():
+            errors["partner"] = [_("Give at least one partner or a host country.")]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    available = serializers.BooleanField(help_text=_("True when no engagement you may read is in the way."))
+    findings = WarningSerializer(many=True)
+
+
+class FindingDismissSerializer(serializers.Serializer):
+    engagement = serializers.IntegerField(help_text=_("The other engagement of the finding (its id)."))
+    note = serializers.CharField(help_text=_("Why the finding is not a concern (max 300)."), allow_blank=True)
+
+
+class FindingDismissalSerializer(serializers.Serializer):
+    engagement = serializers.IntegerField()
+    note = serializers.CharField()
+    dismissed_by = serializers.CharField(allow_null=True)
+    dismissed_at = serializers.DateTimeField()
+
+
+class FindingsSerializer(serializers.Serializer):
+    findings = WarningSerializer(many=True)
+    dismissed = FindingDismissalSerializer(many=True)
 
 
 ENGAGEMENT_EXAMPLE = {

@@ -33,16 +33,20 @@ from core.api.parsers import JSONParser
 from core.api.permissions import ModelRolePermission
 from core.api.renderers import FileRenderer
 from core.api.serializers import ErrorSerializer
-from engagements import exchange, rules, selectors, services
+from engagements import deconfliction, exchange, rules, selectors, services
 from engagements.api.serializers import (
     ENGAGEMENT_RESPONSE_EXAMPLE,
     AfterActionSerializer,
+    AvailabilityQuerySerializer,
+    AvailabilitySerializer,
     ChangeQuerySerializer,
     ChangeSerializer,
     EngagementDeleteSerializer,
     EngagementSerializer,
     EngagementStatusSerializer,
     ExerciseSeriesSerializer,
+    FindingDismissSerializer,
+    FindingsSerializer,
     SavedFilterSerializer,
 )
 from engagements.filtersets import EngagementFilterSet
@@ -208,7 +212,13 @@ class EngagementViewSet(viewsets.ModelViewSet):
     pagination_class = RowsFirstPagination
     permission_classes = [ModelRolePermission]
     permission_model = Engagement
-    action_permissions = {"change_status": "change", "after_action": "change"}
+    action_permissions = {
+        "change_status": "change",
+        "after_action": "change",
+        "availability": "view",
+        "findings": "view",
+        "dismiss_finding": "change",
+    }
     parser_classes = [JSONParser]
 
     def get_queryset(self):
@@ -328,6 +338,84 @@ class EngagementViewSet(viewsets.ModelViewSet):
                 reason=serializer.validated_data.get("reason", ""),
             )
         return self._respond(engagement.pk)
+
+    @extend_schema(
+        summary="Is anyone in the way on these dates? (availability check)",
+        description=(
+            "Needs only dates and countries: `start`, `end`, and `partner` (ISO alpha-3, several: repeated or "
+            "comma-separated) and/or `host`. Answers the ranked deconfliction findings (the same rules as the "
+            "pages: same host, partners already busy, long missions last). Only engagements you may read count: "
+            "for viewers a restricted engagement never makes anyone busy, since even that would reveal it."
+        ),
+        parameters=[AvailabilityQuerySerializer],
+        responses={200: AvailabilitySerializer, 400: ErrorSerializer},
+        examples=[
+            OpenApiExample(
+                "available",
+                value={"start": "2027-03-01", "end": "2027-03-12", "available": True, "findings": []},
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+    )
+    @action(detail=False, methods=["get"], url_path="availability", filterset_class=None, pagination_class=None)
+    def availability(self, request):
+        query = AvailabilityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        values = query.validated_data
+        partners = values.get("partner", [])
+        plan, unknown = deconfliction.plan_from_codes(
+            start_date=values["start"], end_date=values["end"], host=values.get("host"), partners=partners
+        )
+        if unknown:
+            field = "host" if (values.get("host") or "").strip().upper() in unknown else "partner"
+            raise ValidationError({field: [_("Unknown ISO alpha-3 code: %(codes)s.") % {"codes": ", ".join(unknown)}]})
+        found = [f.as_dict() for f in deconfliction.findings(plan, user=request.user)]
+        body = {"start": values["start"], "end": values["end"], "available": not found, "findings": found}
+        return Response(AvailabilitySerializer(body).data)
+
+    def _findings_body(self, engagement) -> dict:
+        review = deconfliction.engagement_review(engagement, user=self.request.user)
+        rows = [
+            {
+                "engagement": row["other"].pk,
+                "note": row["dismissal"].note,
+                "dismissed_by": row["dismissal"].dismissed_by.get_username() if row["dismissal"].dismissed_by else None,
+                "dismissed_at": row["dismissal"].dismissed_at,
+            }
+            for row in review["dismissed"]
+        ]
+        return FindingsSerializer({"findings": review["findings"], "dismissed": rows}).data
+
+    @extend_schema(
+        summary="Deconfliction findings of an engagement",
+        description="The open findings, ranked, and the dismissed ones with who, when and the note.",
+        responses={200: FindingsSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="findings", filterset_class=None)
+    def findings(self, request, pk=None):
+        return Response(self._findings_body(self.get_object()))
+
+    @extend_schema(
+        summary="Dismiss a deconfliction finding, with a note",
+        description="The finding between this engagement and `engagement` is not shown again for that pair, "
+        "from either side; who and when are recorded with the note. Answers the findings as they are now.",
+        request=FindingDismissSerializer,
+        responses={200: FindingsSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="findings/dismiss", filterset_class=None)
+    def dismiss_finding(self, request, pk=None):
+        engagement = self.get_object()
+        serializer = FindingDismissSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            services.finding_dismiss(
+                engagement=engagement,
+                other_id=serializer.validated_data["engagement"],
+                note=serializer.validated_data["note"],
+                user=request.user,
+            )
+        return Response(self._findings_body(engagement))
 
     @extend_schema(
         summary="Submit or edit the after-action report",

@@ -21,6 +21,7 @@ from engagements.services.engagements import (
     series_create,
 )
 from engagements.services.feeds import calendar_feed_reset
+from engagements.services.findings import finding_dismiss
 from engagements.services.inputs import (
     KEEP,
     CleanEngagement,
@@ -60,6 +61,7 @@ __all__ = [
     "engagement_update_check",
     "engagement_update_clean",
     "engagements_bulk_create",
+    "finding_dismiss",
     "reference_allocate",
     "reference_reserve",
     "saved_filter_create",

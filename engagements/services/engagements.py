@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from core.history import history_record_created
 from core.roles import role_of
-from engagements import rules, selectors
+from engagements import deconfliction, rules
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation, PartnerChange
 from engagements.services.changes import (
     announce_changes,
@@ -101,7 +101,7 @@ def engagement_create(
         participants=participants, organizations=organizations, after_action=after_action, reference=reference, **data
     )
     engagement = engagement_create_apply(checked=checked, created_by=created_by)
-    return SaveResult(engagement=engagement, warnings=selectors.deconfliction_warnings(engagement=engagement))
+    return SaveResult(engagement=engagement, warnings=deconfliction.engagement_findings(engagement))
 
 
 def engagement_create_apply(*, checked: CleanEngagement, created_by) -> Engagement:
@@ -144,15 +144,17 @@ def _locked(engagement: Engagement, expected_version: int | None) -> Engagement:
 
 @transaction.atomic
 def engagement_update(
-    *, engagement: Engagement, updated_by, expected_version: int | None = None, **changes
+    *, engagement: Engagement, updated_by, expected_version: int | None = None, import_batch=None, **changes
 ) -> SaveResult:
     """Change any subset of an engagement's fields; ``participants``/``organizations`` replace the sets;
     ``after_action`` adds or edits the report (it cannot be removed). ``changes`` are checked by
-    ``engagement_update_clean`` on the locked row, then applied."""
+    ``engagement_update_clean`` on the locked row, then applied; an import names its ``import_batch``."""
     engagement = _locked(engagement, expected_version)
     checked = engagement_update_check(engagement=engagement, updated_by=updated_by, **changes)
+    if import_batch is not None:
+        engagement.import_batch = import_batch  # saved with the change, in the same history record
     engagement_update_apply(engagement=engagement, checked=checked, updated_by=updated_by)
-    return SaveResult(engagement=engagement, warnings=selectors.deconfliction_warnings(engagement=engagement))
+    return SaveResult(engagement=engagement, warnings=deconfliction.engagement_findings(engagement))
 
 
 def engagement_update_check(*, engagement: Engagement, updated_by, **changes) -> CleanEngagement:
@@ -240,7 +242,7 @@ def engagement_delete(*, engagement: Engagement, user, reason: str) -> Engagemen
 
 
 @transaction.atomic
-def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by) -> list[Engagement]:
+def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, import_batch=None) -> list[Engagement]:
     """Create many checked engagements with a few bulk statements (imports, demo data).
 
     Same rules as ``engagement_create`` (the input went through ``engagement_create_clean``); history rows
@@ -270,6 +272,7 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by) -
                 host_id=item.fields["host_country"].pk,
                 participant_ids=[row["partner"].pk for row in item.participants],
             ),
+            import_batch=import_batch,
         )
         for item in engagements
     ]

@@ -189,7 +189,9 @@ def test_an_applied_import_is_idempotent_and_says_where_its_engagements_are(api_
 
     first, again = send(content), send(content)
     assert first.status_code == again.status_code == 201
-    assert first["Location"] == "http://testserver/api/v1/engagements/" == again["Location"]
+    # The list of what the import wrote: its batch.
+    batch = first.json()["batch"]
+    assert first["Location"] == f"http://testserver/api/v1/engagements/?import_batch={batch}" == again["Location"]
     assert again.json() == first.json() and Engagement.objects.count() == 1
     other = csv_file([good_row(title="Another exercise")]).getvalue()
     assert send(other).status_code == 409

@@ -90,7 +90,7 @@ def test_planner_records_completes_and_reports_an_engagement(page, login, planne
     expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
     engagement = Engagement.objects.get(title=TITLE)
     expect(page.get_by_role("status")).to_contain_text(f"Engagement {engagement.reference} saved.")
-    conflicts = page.get_by_role("region", name="Possible conflicts")
+    conflicts = page.get_by_role("region", name="Deconfliction findings")
     expect(conflicts).to_contain_text(OTHER_TITLE)
     expect(conflicts).to_contain_text("Ghana")
     participants = page.locator("section", has=page.get_by_role("heading", name="Participants", exact=True))

@@ -522,7 +522,9 @@ def test_warnings_after_saving_and_on_the_detail_page_for_each_kind(client_for, 
     created = Engagement.objects.get(title="Flintlock 2025", series__slug="flintlock")
     assert response.redirect_chain[-1][0] == f"/engagements/{created.pk}/"
     warnings = html[html.index('id="warnings-title"') :]
-    assert f"Already in {partner_clash.reference}" in html  # as a message after saving
+    # After saving, one message points at the panel; each finding is listed once, in the panel.
+    assert "3 possible conflicts: see the findings below." in html
+    assert html.count(f"Already in {partner_clash.reference}") == 1
     assert re.search(rf'warning-partner_overlap">.*?{partner_clash.reference}', warnings, re.S)
     assert re.search(rf'warning-host_overlap">.*?{host_clash.reference}', warnings, re.S)
     assert re.search(rf'warning-likely_duplicate">.*?{duplicate.reference}', warnings, re.S)
@@ -537,7 +539,7 @@ def test_no_warning_without_overlap(client_for, planner, reference_data):
     create(planner, title="Other host", host_country="KEN", participants=[{"partner": "KEN"}], organizations=[])
     response = client_for(planner).post("/engagements/new/", form_data(), follow=True)
     html = content(response)
-    assert "Possible conflicts" not in html and "Already in" not in html
+    assert "Deconfliction findings" not in html and "possible conflict" not in html and "Already in" not in html
 
 
 def test_conflict_check_before_saving_saves_nothing(client_for, planner, reference_data):

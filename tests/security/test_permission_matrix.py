@@ -68,6 +68,7 @@ PAGES = {
     "engagements:status": {"POST": PLAN},
     "engagements:after_action": {"GET": PLAN, "POST": PLAN},
     "engagements:delete": {"GET": PLAN, "POST": PLAN},
+    "engagements:finding_dismiss": {"POST": PLAN},
     "engagements:import": {"GET": PLAN, "POST": PLAN},
     "engagements:import_template": {"GET": PLAN},
     # Saved filters: anyone signed in keeps their own; applying or deleting is tried on the user's own one.
@@ -130,6 +131,9 @@ API = {
     "/api/v1/engagements/bulk/": {"post": PLAN},
     "/api/v1/engagements/saved-filters/": {"get": READ, "post": READ},
     "/api/v1/engagements/saved-filters/{id}/": {"get": SELF, "put": SELF, "patch": SELF, "delete": SELF},
+    "/api/v1/engagements/availability/": {"get": READ},
+    "/api/v1/engagements/{id}/findings/": {"get": READ},
+    "/api/v1/engagements/{id}/findings/dismiss/": {"post": PLAN},
     "/api/v1/series/": {"get": READ, "post": PLAN},
     "/api/v1/series/{slug}/": {"get": READ},
     "/api/v1/changes/": {"get": READ},
@@ -290,6 +294,7 @@ def _build_world() -> dict:
         "pk": engagement.pk,
         "canary": canary.pk,
         "canary_reference": canary.reference,
+        "other": canary.pk,  # a finding's other engagement (dismissing)
         "iso3": "SEN",
         "acronym": "ECOWAS",
         "slug": series.slug,
@@ -476,13 +481,16 @@ CANARY_API_EXTRAS = [
     "/api/v1/assessments/scores/GHA/2025-Q1/explain/",
     "/api/v1/assessments/scores/?partner=SEN,GHA",
     "/api/v1/assessments/compare/?partners=SEN,GHA&period=2025-Q1",
+    # Not even "busy": the canary's partners and host on its dates are free for a viewer.
+    "/api/v1/engagements/availability/?start=2025-01-10&end=2025-03-01&partner=GHA,SEN&host=SEN",
 ]
 CANARY_PAGES = [name for name, methods in PAGES.items() if methods.get("GET") == READ]
 # The change feed (with since) and the comparison (with partners) are in the extras.
 CANARY_API = [
     path
     for path, methods in API.items()
-    if methods.get("get") == READ and path not in ("/api/v1/changes/", "/api/v1/assessments/compare/")
+    if methods.get("get") == READ
+    and path not in ("/api/v1/changes/", "/api/v1/assessments/compare/", "/api/v1/engagements/availability/")
 ]
 
 
@@ -575,6 +583,7 @@ CANARY_SEEN_BY_ANALYSTS = [
     "/assessments/compare/?partners=SEN,GHA&period=2025-Q1",
     "/assessments/compare/?partners=SEN,GHA&period=2025-Q1&export=csv&table=shared",
     "/api/v1/assessments/compare/?partners=SEN,GHA&period=2025-Q1",
+    "/api/v1/engagements/availability/?start=2025-01-10&end=2025-03-01&partner=GHA,SEN&host=SEN",
 ]
 
 

@@ -3,6 +3,8 @@
 Without --commit it is a dry run: it reports what would be created or updated and every bad row.
 """
 
+from pathlib import Path
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -26,7 +28,12 @@ class Command(BaseCommand):
         try:
             with open(options["file"], "rb") as handle:
                 report = engagements_import(
-                    handle=handle, name=options["file"], user=user, dry_run=not options["commit"]
+                    handle=handle,
+                    name=options["file"],
+                    user=user,
+                    dry_run=not options["commit"],
+                    file_name=Path(options["file"]).name,
+                    preview=False,
                 )
         except OSError as exc:
             raise CommandError(f"Cannot read {options['file']}: {exc.strerror}") from exc
@@ -43,6 +50,6 @@ class Command(BaseCommand):
         if not report.ok:
             raise CommandError(f"{summary}. Nothing was written.")
         if report.applied:
-            self.stdout.write(self.style.SUCCESS(f"{summary}. Imported."))
+            self.stdout.write(self.style.SUCCESS(f"{summary}. Imported as batch {report.batch_id}."))
         else:
             self.stdout.write(f"{summary}. Dry run: nothing written (add --commit to import).")

@@ -114,8 +114,9 @@ def test_create_answers_deconfliction_warnings(api_for, planner, engagement_payl
     api = api_for(planner)
     first = api.post(URL, engagement_payload(), format="json").json()
     second = api.post(URL, engagement_payload(title="Maritime Sentinel", organizations=[]), format="json").json()
-    kinds = {w["kind"] for w in second["warnings"]}
-    assert {"partner_overlap", "host_overlap"} <= kinds
+    # One finding per other engagement: same host and shared partners are one finding, of the stronger kind.
+    assert [w["kind"] for w in second["warnings"]] == ["host_overlap"]
+    assert second["warnings"][0]["partners"] and second["warnings"][0]["severity"] == "high"
     assert all(w["engagement_id"] == first["id"] and w["reference"] == first["reference"] for w in second["warnings"])
     # Reads carry no warnings: they are computed for the write that asks.
     assert api.get(detail(second["id"])).json()["warnings"] == []
