@@ -131,7 +131,7 @@ def test_the_day_overflow_links_to_the_filtered_list_of_that_day(client_for, pla
 def test_week_view(client_for, planner, reference_data):
     e = EngagementFactory(title="Across the weekend", start_date=D(2026, 3, 6), end_date=D(2026, 3, 10))
     client = client_for(planner)
-    html = content(client.get("/engagements/calendar/", {"view": "week", "week": "2026-03-11"}))  # a Wednesday
+    html = content(client.get("/engagements/calendar/", {"layout": "week", "week": "2026-03-11"}))  # a Wednesday
     assert "Monday 9 March 2026 to Sunday 15 March 2026" in html
     assert re.findall(rf'href="/engagements/{e.pk}/" style="grid-column: (\d+) / span (\d+);', grid(html)) == [
         ("1", "2")
@@ -151,7 +151,7 @@ def test_timeline_view(client_for, planner, reference_data, group):
         EngagementFactory(title="Long rotation", start_date=D(2025, 1, 1), end_date=D(2027, 1, 1)), "KEN"
     )
     html = content(
-        client_for(planner).get("/engagements/calendar/", {"view": "timeline", "month": "2026-03", "group": group})
+        client_for(planner).get("/engagements/calendar/", {"layout": "timeline", "month": "2026-03", "group": group})
     )
     timeline = html[html.index('role="table"') :]
     assert long_lane(html) == ""  # the rotation has its own row on the timeline, not a lane above it
@@ -176,7 +176,7 @@ def test_month_names_in_one_format_in_both_languages(client_for, planner, refere
     client = client_for(planner)
     for view in ("month", "timeline"):
         html = content(
-            client.get("/engagements/calendar/", {"month": "2026-12", "view": view}, HTTP_ACCEPT_LANGUAGE=language)
+            client.get("/engagements/calendar/", {"month": "2026-12", "layout": view}, HTTP_ACCEPT_LANGUAGE=language)
         )
         body = html[html.index('<nav class="view-tabs"') :]
         assert all(name in body for name in expected[:1]), (view, language)
@@ -187,9 +187,9 @@ def test_month_names_in_one_format_in_both_languages(client_for, planner, refere
 
 CALENDAR_PAGES = [
     {"month": "2025-05"},
-    {"view": "week", "week": "2025-05-12"},
-    {"view": "timeline", "month": "2025-04"},
-    {"view": "timeline", "month": "2025-04", "group": "partner"},
+    {"layout": "week", "week": "2025-05-12"},
+    {"layout": "timeline", "month": "2025-04"},
+    {"layout": "timeline", "month": "2025-04", "group": "partner"},
 ]
 
 
@@ -223,7 +223,7 @@ def test_calendar_queries_do_not_grow(client_for, planner, reference_data, djang
 def test_viewers_never_see_restricted_engagements_on_the_calendar(client_for, viewer, analyst, reference_data):
     EngagementFactory(title="Hidden mission", sensitivity="restricted", start_date=D(2026, 3, 2))
     for view in ("month", "week", "timeline"):
-        params = {"view": view, "month": "2026-03", "week": "2026-03-02"}
+        params = {"layout": view, "month": "2026-03", "week": "2026-03-02"}
         assert "Hidden mission" not in content(client_for(viewer).get("/engagements/calendar/", params))
         assert "Hidden mission" in content(client_for(analyst).get("/engagements/calendar/", params))
 
