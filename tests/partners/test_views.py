@@ -90,3 +90,20 @@ def test_api_filters_by_intermediate_region(api_for, viewer):
     both = api.get("/api/v1/partners/", {"intermediate_region": "Western Africa", "organization": "ECOWAS"}).json()
     assert {row["iso3"] for row in both["results"]} >= {"GHA", "NGA", "SEN"} and both["count"] < 17
     assert api.get("/api/v1/partners/", {"intermediate_region": "Western Europe"}).json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "query, iso3",
+    [
+        ("Ivory Coast", "CIV"),  # a common alias
+        ("cote d'ivoire", "CIV"),  # the name without its accent
+        ("Burma", "MMR"),  # a former name
+        ("Turkey", "TUR"),
+        ("Swaziland", "SWZ"),
+        ("sen", "SEN"),  # an ISO code, any case
+        ("SN", "SEN"),
+    ],
+)
+def test_partner_search_finds_names_aliases_and_codes(api_for, viewer, query, iso3):
+    body = api_for(viewer).get("/api/v1/partners/", {"q": query}).json()
+    assert iso3 in [row["iso3"] for row in body["results"]]
