@@ -838,7 +838,7 @@ def test_calendar_survives_bad_months(client_for, viewer, reference_data, month)
 
 @pytest.mark.parametrize("week", ["2025-13-01", "abc", "0001-01-01", "9999-12-31", ""])
 def test_calendar_survives_bad_weeks(client_for, viewer, reference_data, week):
-    assert client_for(viewer).get("/engagements/calendar/", {"view": "week", "week": week}).status_code == 200
+    assert client_for(viewer).get("/engagements/calendar/", {"layout": "week", "week": week}).status_code == 200
 
 
 def test_calendar_day_overflow_links_to_the_list(client_for, planner, reference_data):
