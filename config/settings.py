@@ -368,6 +368,11 @@ SPECTACULAR_SETTINGS = {
 # Outgoing webhooks go only to these host names (comma-separated); empty allows none (webhooks/rules.py).
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
 
+# The unit that owns engagements nobody assigned (those that existed before units, and new ones an admin
+# creates without naming a unit); a migration creates it if missing (core.Unit, engagements/rules.py).
+DEFAULT_UNIT_CODE = os.environ.get("DEFAULT_UNIT_CODE", "HQ")
+DEFAULT_UNIT_NAME = os.environ.get("DEFAULT_UNIT_NAME", "Headquarters")
+
 # Celery: the broker decides. Unset means every task runs eagerly in-process (embedded mode).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
