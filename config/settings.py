@@ -379,6 +379,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The address people reach the application at, for the links in e-mails.
 SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
 
+# The unit that owns engagements nobody assigned (those that existed before units, and new ones an admin
+# creates without naming a unit); a migration creates it if missing (core.Unit, engagements/rules.py).
+DEFAULT_UNIT_CODE = os.environ.get("DEFAULT_UNIT_CODE", "HQ")
+DEFAULT_UNIT_NAME = os.environ.get("DEFAULT_UNIT_NAME", "Headquarters")
+
 # Celery: the broker decides. Unset means every task runs eagerly in-process (embedded mode).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
