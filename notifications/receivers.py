@@ -9,7 +9,7 @@ import logging
 from django.dispatch import receiver
 
 from assessments.signals import assessment_run_finished
-from engagements import signals as engagement_signals
+from engagements.signals import approval_decided, approval_requested
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ def notify_alerts_of_run(sender, *, run_id, **kwargs):
         logger.exception("Could not notify the followers of the alerts of run %s", run_id)
 
 
+@receiver(approval_requested, dispatch_uid="notifications.approval_requested")
 def notify_approval_requested(sender, *, engagement_id, requested_by_id=None, approver_ids=(), **kwargs):
     from notifications.events import approval_requested_notify
 
@@ -35,6 +36,7 @@ def notify_approval_requested(sender, *, engagement_id, requested_by_id=None, ap
         logger.exception("Could not notify the approvers of engagement %s", engagement_id)
 
 
+@receiver(approval_decided, dispatch_uid="notifications.approval_decided")
 def notify_approval_decided(
     sender, *, engagement_id, decided_by_id=None, approved=False, comment="", recipient_ids=(), **kwargs
 ):
@@ -50,12 +52,3 @@ def notify_approval_decided(
         )
     except Exception:
         logger.exception("Could not notify the decision on engagement %s", engagement_id)
-
-
-# The approval signals come with the units work; until both are merged, nothing to listen to.
-if hasattr(engagement_signals, "approval_requested"):
-    engagement_signals.approval_requested.connect(
-        notify_approval_requested, dispatch_uid="notifications.approval_requested"
-    )
-if hasattr(engagement_signals, "approval_decided"):
-    engagement_signals.approval_decided.connect(notify_approval_decided, dispatch_uid="notifications.approval_decided")
