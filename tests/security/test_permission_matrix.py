@@ -47,6 +47,13 @@ PAGES = {
     "account-token-revoke": {"POST": SELF},
     "set_language": {"POST": PUBLIC},
     "audit": {"GET": ADMIN},
+    "notifications:inbox": {"GET": SELF},
+    "notifications:read-all": {"POST": SELF},
+    "notifications:settings": {"GET": SELF, "POST": SELF},
+    "notifications:follow": {"POST": SELF},
+    "notifications:unfollow": {"POST": SELF},
+    "notifications:open": {"POST": SELF},
+    "notifications:read": {"POST": SELF},
     "partners:list": {"GET": READ},
     "partners:detail": {"GET": READ},
     "organizations:list": {"GET": READ},
@@ -130,6 +137,11 @@ API = {
     "/api/v1/webhooks/": {"get": ADMIN, "post": ADMIN},
     "/api/v1/webhooks/{id}/": {"get": ADMIN, "put": ADMIN, "patch": ADMIN, "delete": ADMIN},
     "/api/v1/webhooks/{id}/deliveries/": {"get": ADMIN},
+    "/api/v1/notifications/": {"get": SELF},
+    "/api/v1/notifications/{id}/": {"get": SELF},
+    "/api/v1/notifications/{id}/read/": {"post": SELF},
+    "/api/v1/notifications/read-all/": {"post": SELF},
+    "/api/v1/notifications/preferences/": {"get": SELF, "put": SELF},
 }
 
 
@@ -306,12 +318,22 @@ def _page_url(name: str, world: dict) -> str:
                 "assessments:measurement-update": world["measurement"],
                 "assessments:measurement-delete": world["measurement"],
                 "account-token-revoke": world.get("token", world["pk"]),
+                "notifications:open": world.get("notification", world["pk"]),
+                "notifications:read": world.get("notification", world["pk"]),
             }.get(name, world["pk"])
         elif name == "assessments:region":
             kwargs[converter_name] = world["region"]
         else:
             kwargs[converter_name] = world[converter_name]
     return reverse(name, kwargs=kwargs)
+
+
+def _own_notification(user) -> int:
+    """One of the signed-in user's own notifications (another's is not found: tests/notifications)."""
+    from notifications.services import notifications_create
+
+    notifications_create(kind="report_due", key="matrix", recipient_ids=[user.pk], title="Matrix", url="/")
+    return user.notifications.get(key="matrix").pk
 
 
 def _classify_page(response) -> str:
@@ -334,7 +356,11 @@ def test_page_permissions(client, world, name, method, role):
     if role != "anonymous":
         client.force_login(world["users"][role])
         # The signed-in user's own token (another's is not found: tests/core/test_account.py).
-        world = {**world, "token": api_token_create(user=world["users"][role])[0].pk}
+        world = {
+            **world,
+            "token": api_token_create(user=world["users"][role])[0].pk,
+            "notification": _own_notification(world["users"][role]),
+        }
     url = _page_url(name, world)
     response = client.get(url) if method == "GET" else client.post(url, {})
     outcome = _classify_page(response)
@@ -361,6 +387,8 @@ def _api_url(path: str, world: dict) -> str:
                 return str(world["alert"])
             if "/webhooks/" in path:
                 return str(world["webhook"])
+            if "/notifications/" in path:
+                return str(world.get("notification", world["pk"]))
             for kind in ("objective", "indicator", "measurement"):
                 if f"/{kind}s/" in path:
                     return str(world[kind])
@@ -377,7 +405,7 @@ def test_api_permissions(world, path, method, role):
     if role != "anonymous":
         token, secret = api_token_create(user=world["users"][role])
         client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
-        world = {**world, "token": token.pk}
+        world = {**world, "token": token.pk, "notification": _own_notification(world["users"][role])}
     url = _api_url(path, world)
     response = getattr(client, method)(url, {}, format="json") if method != "get" else client.get(url)
     code = response.status_code
