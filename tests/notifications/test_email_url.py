@@ -24,7 +24,7 @@ def test_tls_and_ssl_and_default_ports():
 def test_defaults_console_in_debug_smtp_otherwise():
     assert email_settings("", debug=True)["EMAIL_BACKEND"].endswith("console.EmailBackend")
     assert email_settings("", debug=False)["EMAIL_HOST"] == "localhost"
-    assert email_settings("file:///tmp/mail", debug=False)["EMAIL_FILE_PATH"] == "/tmp/mail"
+    assert email_settings("file:///var/mail/tracker", debug=False)["EMAIL_FILE_PATH"] == "/var/mail/tracker"
 
 
 def test_unknown_scheme_is_refused():

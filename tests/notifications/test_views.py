@@ -82,7 +82,7 @@ def test_settings_page_saves_choices_and_shows_errors(client, make_user):
     me = make_user("me", "analyst")
     client.force_login(me)
     assert client.get(reverse("notifications:settings")).status_code == 200
-    data = {kind: Delivery.DIGEST for kind in NotificationKind.values}
+    data = dict.fromkeys(NotificationKind.values, Delivery.DIGEST)
     data[NotificationKind.APPROVAL_REQUESTED] = Delivery.NONE
     assert client.post(reverse("notifications:settings"), data).status_code == 302
     assert me.notification_preferences.get(kind=NotificationKind.APPROVAL_REQUESTED).delivery == Delivery.NONE
