@@ -9,13 +9,15 @@ class AssessmentsConfig(AppConfig):
 
     def ready(self):
         # Listen to the engagements app's announcements of changed data.
-        from assessments import audit, receivers  # noqa: F401
+        from assessments import audit, engagement_objectives, receivers  # noqa: F401
         from core.panels import home_page_register
         from core.roles import ANALYST
 
         # Analysts start on the assessment overview instead of the general home page.
         home_page_register(role=ANALYST, url_name="assessments:overview")
         audit.register()
+        # The engagement form and API get an ``objectives`` field, owned and checked here.
+        engagement_objectives.register()
 
         def _ensure_scoring_model(sender, using="default", **kwargs):
             from assessments.services.runs import scoring_model_ensure

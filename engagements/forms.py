@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from engagements import rules
+from engagements import extensions, rules
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
 from engagements.models import Engagement, ExerciseSeries
 from organizations.models import Organization
@@ -105,6 +105,8 @@ class EngagementForm(forms.Form):
         for name in rules.ENGAGEMENT_FIELDS:
             if name not in self.fields:  # a field added to the model: parsed as the model's form field
                 self.fields[name] = Engagement._meta.get_field(name).formfield()
+        for extension in extensions.engagement_extensions():  # fields other apps own (engagements.extensions)
+            self.fields[extension.name] = extension.form_field()
         self.fields["host_country"].choices = EMPTY + choices.partners
         self.fields["organizations"].choices = choices.organizations
         self.fields["series"].choices = [("", _("None"))] + choices.series
@@ -119,6 +121,10 @@ class EngagementForm(forms.Form):
         """The fields the page does not lay out itself (added to the model since), shown in a group of their own."""
         return [self[name] for name in rules.ENGAGEMENT_FIELDS if name not in self.base_fields]
 
+    @property
+    def extension_fields(self) -> list:
+        return [self[extension.name] for extension in extensions.engagement_extensions()]
+
     @staticmethod
     def initial_from(engagement) -> dict:
         return {
@@ -128,6 +134,7 @@ class EngagementForm(forms.Form):
             "threat_focus": list(engagement.threat_focus or []),
             "series": engagement.series.slug if engagement.series_id else "",
             "version": engagement.version,
+            **{extension.name: extension.initial(engagement) for extension in extensions.engagement_extensions()},
         }
 
     def service_values(self) -> dict:
@@ -135,6 +142,10 @@ class EngagementForm(forms.Form):
         data = {name: self.cleaned_data.get(name) for name in rules.ENGAGEMENT_FIELDS}
         data["series"] = data["series"] or None
         data["organizations"] = list(self.cleaned_data.get("organizations") or [])
+        data["extensions"] = {
+            extension.name: self.cleaned_data.get(extension.name) or []
+            for extension in extensions.engagement_extensions()
+        }
         return data
 
 

@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 from rest_framework.utils.field_mapping import get_field_kwargs
 
+from engagements import extensions
 from engagements.choices import (
     ChangeAction,
     Domain,
@@ -271,6 +272,12 @@ class EngagementSerializer(serializers.ModelSerializer):
             "warnings",
         ]
 
+    def get_fields(self):
+        fields = super().get_fields()
+        for extension in extensions.engagement_extensions():  # fields other apps own (engagements.extensions)
+            fields[extension.name] = extension.api_field()
+        return fields
+
     @extend_schema_field(WarningSerializer(many=True))
     def get_warnings(self, engagement) -> list[dict]:
         return WarningSerializer(self.context.get("warnings", []), many=True).data
@@ -291,6 +298,9 @@ class EngagementSerializer(serializers.ModelSerializer):
         if "after_action" in data:
             report = data.pop("after_action")
             arguments["after_action"] = dict(report) if report is not None else None
+        given = {e.name: data.pop(e.name) for e in extensions.engagement_extensions() if e.name in data}
+        if given:
+            arguments["extensions"] = given
         arguments.update(data)
         return arguments
 

@@ -28,7 +28,7 @@ from core.api.parsers import JSONParser
 from core.api.permissions import ModelRolePermission
 from core.api.renderers import FileRenderer
 from core.api.serializers import ErrorSerializer
-from engagements import exchange, selectors, services
+from engagements import exchange, extensions, selectors, services
 from engagements.api.serializers import (
     ENGAGEMENT_RESPONSE_EXAMPLE,
     AfterActionSerializer,
@@ -147,7 +147,9 @@ class EngagementViewSet(viewsets.ModelViewSet):
     parser_classes = [JSONParser]
 
     def get_queryset(self):
-        return selectors.engagement_list(user=self.request.user).select_related("after_action__submitted_by")
+        return extensions.prepare(
+            selectors.engagement_list(user=self.request.user).select_related("after_action__submitted_by")
+        )
 
     def load_page_rows(self, ids):
         """The list page's rows, found by id first (RowsFirstPagination); filters were applied to find them."""

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from core.history import history_record_created
 from core.roles import role_of
 from engagements import rules, selectors
+from engagements.extensions import apply_all as extensions_apply
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation, PartnerChange
 from engagements.services.changes import (
     announce_changes,
@@ -90,6 +91,7 @@ def engagement_create(
     organizations: Iterable = (),
     after_action: Mapping | None = None,
     reference: str | None = None,
+    extensions: Mapping | None = None,
     **data,
 ) -> SaveResult:
     """Create an engagement with its participants, frameworks and (optionally) its after-action report.
@@ -97,7 +99,12 @@ def engagement_create(
     A new engagement may be created in any status: history is often entered after the fact.
     """
     checked = engagement_create_clean(
-        participants=participants, organizations=organizations, after_action=after_action, reference=reference, **data
+        participants=participants,
+        organizations=organizations,
+        after_action=after_action,
+        reference=reference,
+        extensions=extensions,
+        **data,
     )
     engagement = engagement_create_apply(checked=checked, created_by=created_by)
     return SaveResult(engagement=engagement, warnings=selectors.deconfliction_warnings(engagement=engagement))
@@ -117,6 +124,7 @@ def engagement_create_apply(*, checked: CleanEngagement, created_by) -> Engageme
     _write_participants(engagement, checked.participants, created_by)
     if checked.after_action is not None:
         _write_after_action(engagement, checked.after_action, created_by)
+    extensions_apply(checked.extensions, engagement=engagement, user=created_by)
     engagement_changed(engagement)
     announce_engagement_event("created", [engagement.pk])
     return engagement
@@ -173,6 +181,7 @@ def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement,
         _write_participants(engagement, checked.participants, updated_by)
     if checked.after_action is not None:
         _write_after_action(engagement, checked.after_action, updated_by)
+    extensions_apply(checked.extensions, engagement=engagement, user=updated_by)
     engagement_changed(engagement, partner_ids=old_partners, span=old_span)
     announce_engagement_event("updated", [engagement.pk], was_restricted=was_restricted)
 

@@ -15,6 +15,7 @@ import decimal
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -25,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from engagements import rules
 from engagements.choices import ThreatFocus
+from engagements.extensions import clean_all as extensions_clean
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
 from engagements.services.references import reference_problem
 from organizations.models import Organization
@@ -119,6 +121,7 @@ class CleanEngagement:
     after_action: dict | None
     reference: str | None = None
     reason: str = ""  # why the status moved (cancelling, reopening): kept in the history
+    extensions: dict = dataclass_field(default_factory=dict)  # fields other apps own (engagements.extensions)
 
 
 # --- one value by its model field -------------------------------------------------------------------------
@@ -374,6 +377,7 @@ def engagement_create_clean(
     after_action: Mapping | None = None,
     reference: str | None = None,
     lookups: Lookups | None = None,
+    extensions: Mapping | None = None,
     **data,
 ) -> CleanEngagement:
     """Check a new engagement without writing anything; raises one InputError with every problem.
@@ -396,8 +400,17 @@ def engagement_create_clean(
         problems.add("after_action", refusal)
     if reference and (problem := reference_problem(reference)):
         problems.add("reference", problem)
+    clean_extensions = extensions_clean(
+        extensions, engagement=None, partner_ids=_partner_ids(clean_participants), add=problems.add
+    )
     problems.raise_if_any()
-    return CleanEngagement(clean, clean_participants, clean_orgs, clean_aar, reference or None)
+    return CleanEngagement(
+        clean, clean_participants, clean_orgs, clean_aar, reference or None, extensions=clean_extensions
+    )
+
+
+def _partner_ids(rows: Iterable[Mapping]) -> set[int]:
+    return {row["partner"].pk for row in rows if isinstance(row.get("partner"), PartnerNation)}
 
 
 def engagement_update_clean(
@@ -411,6 +424,7 @@ def engagement_update_clean(
     today: datetime.date | None = None,
     may_reopen: bool = False,
     reason: str | None = None,
+    extensions: Mapping | None = None,
     **data,
 ) -> CleanEngagement:
     """Check a change to ``engagement`` (its stored values) without writing anything; raises one InputError
@@ -466,10 +480,17 @@ def engagement_update_clean(
         )
         if refusal:
             problems.add("after_action", refusal)
+    partner_ids = _partner_ids(clean_participants) if clean_participants is not None else None
+    clean_extensions = extensions_clean(extensions, engagement=engagement, partner_ids=partner_ids, add=problems.add)
     problems.raise_if_any()
     moved_with_reason = "status" in data and rules.needs_reason(engagement.status, status)
     return CleanEngagement(
-        clean, clean_participants, clean_orgs, clean_aar, reason=(reason or "").strip() if moved_with_reason else ""
+        clean,
+        clean_participants,
+        clean_orgs,
+        clean_aar,
+        reason=(reason or "").strip() if moved_with_reason else "",
+        extensions=clean_extensions,
     )
 
 
