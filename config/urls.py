@@ -42,6 +42,7 @@ urlpatterns = [
     path("partners/", include("partners.urls")),
     path("organizations/", include("organizations.urls")),
     path("engagements/", include("engagements.urls")),
+    path("units/", include("engagements.unit_urls")),
     # Public, so the login page can be switched to French before signing in.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("assessments/", include("assessments.urls")),

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.exports import wants_csv
 from core.filters import values_of
+from core.models import Unit
 from core.paging import paginate, querystring_without
 from core.roles import role_of
 from engagements import exchange, rules, selectors, services
@@ -25,8 +26,10 @@ from engagements.choices import Domain, EngagementType, Sensitivity, Status, Thr
 from engagements.filtersets import EngagementFilterSet
 from engagements.forms import (
     AfterActionForm,
+    ApprovalForm,
     DeleteForm,
     EngagementForm,
+    OwnerChoices,
     ReferenceChoices,
     StatusForm,
     apply_service_errors,
@@ -53,6 +56,13 @@ def _engagement_or_404(request, pk):
     return engagement
 
 
+def _require_scope(request, engagement) -> None:
+    """The unit scope (engagements.rules): a planner writes the engagements of their units and those below."""
+    refusal = rules.unit_write_refusal(request.user, engagement.owner_unit_id)
+    if refusal:
+        raise PermissionDenied(refusal)
+
+
 def _show_warnings(request, warnings: list[dict]) -> None:
     for warning in warnings:
         messages.warning(request, warning["message"])
@@ -77,6 +87,8 @@ _FILTERS_SHOWN = {
     "start_before",
     "end_after",
     "aar_overdue",
+    "owner_unit",
+    "point_of_contact",
 }
 
 
@@ -121,6 +133,7 @@ def _engagement_list_page(request, filterset, engagements, *, status=200):
         "partners": choices.partners,
         "organizations": choices.organizations,
         "series": choices.series,
+        "units": list(Unit.objects.order_by("code").values_list("code", "code")),
         "selected": {name: values_of(request.GET, name) for name in ("engagement_type", "status", "domain")},
         "can_add": request.user.has_perm(ADD),
         "today": timezone.localdate(),
@@ -136,8 +149,10 @@ def _engagement_list_page(request, filterset, engagements, *, status=200):
 def engagement_detail(request, pk):
     engagement = _engagement_or_404(request, pk)
     participants = list(engagement.participations.all())
-    can_change = request.user.has_perm(CHANGE)
+    in_scope = rules.unit_write_refusal(request.user, engagement.owner_unit_id) is None
+    can_change = request.user.has_perm(CHANGE) and in_scope
     report = selectors.after_action_of(engagement)
+    approval_refusal = rules.approval_refusal(request.user, engagement)
     context = {
         "engagement": engagement,
         "participants": participants,
@@ -153,8 +168,18 @@ def engagement_detail(request, pk):
         if can_change
         else [],
         "can_change": can_change and engagement.deleted_at is None,
-        "can_delete": request.user.has_perm(DELETE),
-        "can_report": request.user.has_perm(CHANGE_AAR if report else ADD_AAR) and _accepts_report(engagement, report),
+        "can_delete": request.user.has_perm(DELETE) and in_scope,
+        "can_report": request.user.has_perm(CHANGE_AAR if report else ADD_AAR)
+        and in_scope
+        and _accepts_report(engagement, report),
+        "approvals": selectors.approvals_of(engagement=engagement),
+        "can_request_approval": can_change and rules.approval_request_refusal(request.user, engagement) is None,
+        "can_approve": approval_refusal is None,
+        # An approver who may not decide on this planned engagement is told why (their own, another unit's).
+        "approval_refusal": approval_refusal
+        if rules.may_approve_role(request.user) and engagement.status == Status.PLANNED
+        else None,
+        "approval_form": ApprovalForm(initial={"version": engagement.version}),
         "threat_labels": [dict(ThreatFocus.choices).get(v, v) for v in engagement.threat_focus or []],
         "today": timezone.localdate(),
     }
@@ -215,13 +240,18 @@ def _save_form(request, *, form, formset, check, save, engagement=None):
 @require_http_methods(["GET", "POST"])
 def engagement_create(request):
     _require(request, ADD)
-    choices = ReferenceChoices.load()
+    scope = rules.writable_unit_ids(request.user)
+    if scope is not None and not scope:
+        # A planner without a unit writes nothing: the page says why instead of offering a form.
+        return render(request, "engagements/no_unit.html", {"message": rules.NO_UNIT()}, status=403)
+    choices, owners = ReferenceChoices.load(), OwnerChoices.load(request.user)
     if request.method == "GET":
-        form = EngagementForm(choices=choices)
+        unit = rules.default_owner_unit(request.user)
+        form = EngagementForm(choices=choices, owners=owners, initial={"owner_unit": unit.code if unit else ""})
         return _render_form(request, form=form, formset=participant_formset(choices=choices))
     return _save_form(
         request,
-        form=EngagementForm(request.POST, choices=choices),
+        form=EngagementForm(request.POST, choices=choices, owners=owners),
         formset=participant_formset(request.POST, choices=choices),
         check=lambda values: services.engagement_create_clean(**values),
         save=lambda values: services.engagement_create(created_by=request.user, **values),
@@ -251,16 +281,20 @@ def _status_choices(request, engagement) -> list[str]:
 def engagement_edit(request, pk):
     _require(request, CHANGE)
     engagement = _engagement_or_404(request, pk)
-    choices = ReferenceChoices.load()
+    _require_scope(request, engagement)
+    choices, owners = ReferenceChoices.load(), OwnerChoices.load(request.user)
     if request.method == "GET":
         form = EngagementForm(
             initial=EngagementForm.initial_from(engagement),
             choices=choices,
+            owners=owners,
             status_choices=_status_choices(request, engagement),
         )
         formset = participant_formset(choices=choices, engagement=engagement, extra=2)
         return _render_form(request, form=form, formset=formset, engagement=engagement)
-    form = EngagementForm(request.POST, choices=choices, status_choices=_status_choices(request, engagement))
+    form = EngagementForm(
+        request.POST, choices=choices, owners=owners, status_choices=_status_choices(request, engagement)
+    )
 
     def save(values):
         version = form.cleaned_data.get("version")
@@ -291,6 +325,7 @@ def engagement_status(request, pk):
     """A move; cancelling and reopening first show a form asking why (GET, or a POST without ``reason``)."""
     _require(request, CHANGE)
     engagement = _engagement_or_404(request, pk)
+    _require_scope(request, engagement)
     form = StatusForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         messages.error(request, _("Choose one of the statuses offered."))
@@ -337,6 +372,7 @@ def engagement_after_action(request, pk):
     engagement = _engagement_or_404(request, pk)
     report = selectors.after_action_of(engagement)
     _require(request, CHANGE_AAR if report else ADD_AAR)
+    _require_scope(request, engagement)
     if request.method == "GET":
         form = AfterActionForm(initial=AfterActionForm.initial_from(report))
     else:
@@ -362,6 +398,7 @@ def engagement_after_action(request, pk):
 def engagement_delete(request, pk):
     _require(request, DELETE)
     engagement = _engagement_or_404(request, pk)
+    _require_scope(request, engagement)
     form = DeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -376,6 +413,63 @@ def engagement_delete(request, pk):
             )
             return redirect("engagements:list")
     return render(request, "engagements/engagement_delete.html", {"engagement": engagement, "form": form})
+
+
+# --- four-eyes approval ---------------------------------------------------------------------------------
+
+
+def _approval_step(request, pk, *, act, done: str):
+    """POST only: run ``act(engagement, form)``; refusals come back as messages on the engagement's page."""
+    engagement = _engagement_or_404(request, pk)
+    form = ApprovalForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The form could not be read; try again."))
+        return redirect("engagements:detail", pk=engagement.pk)
+    try:
+        act(engagement, form.cleaned_data)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, done)
+    return redirect("engagements:detail", pk=engagement.pk)
+
+
+@require_http_methods(["POST"])
+def engagement_request_approval(request, pk):
+    _require(request, CHANGE)
+    return _approval_step(
+        request,
+        pk,
+        act=lambda engagement, data: services.approval_request(
+            engagement=engagement, user=request.user, comment=data["comment"]
+        ),
+        done=_("Approval requested: the approvers of its unit are notified."),
+    )
+
+
+@require_http_methods(["POST"])
+def engagement_approve(request, pk):
+    return _approval_step(
+        request,
+        pk,
+        act=lambda engagement, data: services.engagement_approve(
+            engagement=engagement, user=request.user, comment=data["comment"], expected_version=data.get("version")
+        ),
+        done=_("Engagement approved."),
+    )
+
+
+@require_http_methods(["POST"])
+def engagement_refuse(request, pk):
+    return _approval_step(
+        request,
+        pk,
+        act=lambda engagement, data: services.engagement_refuse(
+            engagement=engagement, user=request.user, comment=data["comment"], expected_version=data.get("version")
+        ),
+        done=_("Approval refused; the planner is told why."),
+    )
 
 
 # --- calendar -------------------------------------------------------------------------------------------

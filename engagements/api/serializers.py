@@ -139,6 +139,8 @@ ENGAGEMENT_EXAMPLE = {
     "funding_source": "Joint exercise programme",
     "sensitivity": "unclassified",
     "series": None,
+    "owner_unit": "AFRICOM-J5",
+    "point_of_contact": "planner",
     "participants": [
         {"partner": "MAR", "role": "host", "personnel": 3500},
         {"partner": "USA", "role": "lead", "personnel": 4200},
@@ -195,7 +197,9 @@ class EngagementSerializer(serializers.ModelSerializer):
         help_text=_(
             "planned when not given. Any status on creation; afterwards only forward (planned, approved, in_progress, completed), "
             "or cancelled from any status but completed, and never cancelled once it has an after-action report; "
-            "in_progress needs start_date <= today and completed end_date <= today."
+            "in_progress needs start_date <= today and completed end_date <= today. Planned to approved only "
+            "through the approve action (four-eyes); an approved engagement whose dates, host or participants "
+            "change goes back to planned."
         ),
     )
     start_date = serializers.DateField()
@@ -221,6 +225,23 @@ class EngagementSerializer(serializers.ModelSerializer):
         allow_null=True,
         required=False,
         help_text=_("Slug of an exercise series (see /api/v1/series/), or null."),
+    )
+    owner_unit = TextField(
+        max_length=40,
+        source="owner_unit.code",
+        required=False,
+        help_text=_(
+            "Code of the unit that owns it (see /api/v1/units/). When not given on creation: your unit if you "
+            "belong to exactly one (admins: the default unit). Planners write only engagements of their units "
+            "and the units below them."
+        ),
+    )
+    point_of_contact = TextField(
+        max_length=150,
+        source="point_of_contact.username",
+        allow_null=True,
+        required=False,
+        help_text=_("Username of the active user who answers for it (and writes its after-action report), or null."),
     )
     participants = ParticipantSerializer(
         many=True,
@@ -291,6 +312,11 @@ class EngagementSerializer(serializers.ModelSerializer):
         if "series" in data:
             series = data.pop("series")
             arguments["series"] = series["slug"] if series else None
+        if "owner_unit" in data:
+            arguments["owner_unit"] = data.pop("owner_unit")["code"]
+        if "point_of_contact" in data:
+            contact = data.pop("point_of_contact")
+            arguments["point_of_contact"] = contact["username"] if contact else None
         if "version" in data:
             arguments["expected_version"] = data.pop("version")
         if "participations" in data:
@@ -310,6 +336,26 @@ class EngagementStatusSerializer(serializers.Serializer):
     version = serializers.IntegerField(
         min_value=1, max_value=2**31 - 1, required=False, help_text=_("The version you read; 409 if it changed.")
     )
+
+
+class ApprovalInputSerializer(serializers.Serializer):
+    comment = TextField(
+        max_length=2000,
+        allow_blank=True,
+        required=False,
+        default="",
+        help_text=_("Why: required to refuse; optional to approve or to ask for approval."),
+    )
+    version = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, required=False, help_text=_("The version you read; 409 if it changed.")
+    )
+
+
+class ApprovalSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["requested", "approved", "refused", "reset"])
+    user = serializers.CharField(source="user.username", allow_null=True, default=None)
+    at = serializers.DateTimeField()
+    comment = serializers.CharField()
 
 
 class EngagementDeleteSerializer(serializers.Serializer):
@@ -400,6 +446,8 @@ class ChangeQuerySerializer(serializers.Serializer):
 
 __all__ = [
     "AfterActionSerializer",
+    "ApprovalInputSerializer",
+    "ApprovalSerializer",
     "ChangeQuerySerializer",
     "ChangeSerializer",
     "EngagementDeleteSerializer",

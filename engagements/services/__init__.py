@@ -5,11 +5,19 @@
 """
 
 from engagements.rules import AAR_FIELDS, ENGAGEMENT_FIELDS
+from engagements.services.approvals import (
+    ApprovalRefused,
+    approval_request,
+    engagement_approve,
+    engagement_refuse,
+)
 from engagements.services.changes import changes_coalesced
 from engagements.services.engagements import (
+    OutOfScope,
     SaveResult,
     StaleVersionError,
     after_action_submit,
+    creator_check,
     engagement_change_status,
     engagement_create,
     engagement_create_apply,
@@ -32,6 +40,11 @@ from engagements.services.references import reference_allocate, reference_reserv
 
 __all__ = [
     "AAR_FIELDS",
+    "ApprovalRefused",
+    "OutOfScope",
+    "approval_request",
+    "engagement_approve",
+    "engagement_refuse",
     "ENGAGEMENT_FIELDS",
     "KEEP",
     "CleanEngagement",
@@ -42,6 +55,7 @@ __all__ = [
     "after_action_clean",
     "after_action_submit",
     "changes_coalesced",
+    "creator_check",
     "engagement_change_status",
     "engagement_create",
     "engagement_create_apply",

@@ -50,7 +50,7 @@ def test_app_commands_are_the_entry_point_ci_starts():
         assert services[kind]["command"] == ["sh", "scripts/serve.sh", kind]
     web = serve_script("web")
     assert "migrate --noinput" in web and "collectstatic --noinput" in web and "config.wsgi:application" in web
-    assert web.index("migrate") < web.index("collectstatic") < web.index('"$GUNICORN" config.wsgi')
+    assert web.index("migrate") < web.index("collectstatic") < web.index("\"$GUNICORN\" config.wsgi")
     assert '"$CELERY" -A config worker' in serve_script("worker")
     assert '"$CELERY" -A config beat' in serve_script("beat")
     # CI's production check starts the same script.

@@ -65,7 +65,7 @@ def test_pages_render_from_the_manifest(collected, client, settings, django_user
     manifest = json.loads((collected / "staticfiles.json").read_text())["paths"]
     login = client.get("/accounts/login/")
     assert login.status_code == 200
-    assert f"/static/{manifest['css/app.css']}" in login.content.decode()
+    assert f'/static/{manifest["css/app.css"]}' in login.content.decode()
     user = django_user_model.objects.create_superuser("root", "root@example.org", "pw-for-tests-123")
     client.force_login(user)
     for path in ("/", "/engagements/", "/engagements/new/", "/engagements/calendar/", "/assessments/", "/partners/"):
