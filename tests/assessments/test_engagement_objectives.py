@@ -11,7 +11,6 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from assessments.models import EngagementObjective
-from engagements import services
 from tests.assessments.factories import IndicatorFactory, MeasurementFactory, ObjectiveFactory, make_engagement
 from tests.engagements.factories import default_unit, partner
 
