@@ -366,6 +366,8 @@ SPECTACULAR_SETTINGS = {
         "ParticipantRoleEnum": "engagements.choices.ParticipantRole",
         "WarningKindEnum": "engagements.choices.WarningKind",
         "ChangeActionEnum": "engagements.choices.ChangeAction",
+        "NotificationKindEnum": "notifications.choices.NotificationKind",
+        "NotificationDeliveryEnum": "notifications.choices.Delivery",
     },
 }
 
