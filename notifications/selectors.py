@@ -39,3 +39,10 @@ def regions() -> list[str]:
     for row in PartnerNation.objects.values_list("region", "subregion").distinct():
         names.update(name for name in row if name)
     return sorted(names)
+
+
+def is_following(*, user, region: str = "", organization=None) -> bool:
+    follows = Follow.objects.filter(user=user)
+    if organization is not None:
+        return follows.filter(organization=organization).exists()
+    return bool(region) and follows.filter(region=region).exists()

@@ -102,3 +102,17 @@ def test_follow_and_unfollow_buttons(client, make_user):
     client.post(reverse("notifications:unfollow"), {"organization": "ECOWAS", "next": "/assessments/"})
     assert list(me.follows.values_list("region", flat=True)) == ["Africa"]
     assert client.post(reverse("notifications:follow"), {"organization": "NOPE"}).status_code == 404
+
+
+def test_follow_from_the_region_and_organization_pages(client, make_user):
+    me = make_user("me", "analyst")
+    client.force_login(me)
+    page = client.get(reverse("assessments:organization", args=["ECOWAS"])).content.decode()
+    assert "Follow its alerts" in page
+    response = client.post(
+        reverse("notifications:follow"), {"organization": "ECOWAS", "next": "/assessments/organizations/ECOWAS/"}
+    )
+    assert response["Location"] == "/assessments/organizations/ECOWAS/"
+    assert "Unfollow" in client.get(reverse("assessments:organization", args=["ECOWAS"])).content.decode()
+    page = client.get(reverse("assessments:region", args=["africa"])).content.decode()
+    assert 'name="region" value="Africa"' in page
