@@ -75,7 +75,7 @@ def test_engagement_form_gives_the_service_codes(choices):
     assert values["organizations"] == ["NATO", "EU"]
     assert values["start_date"] == datetime.date(2025, 6, 5)
     assert values["budget_usd"] is None
-    assert set(values) == set(services.ENGAGEMENT_FIELDS) | {"organizations"}
+    assert set(values) == set(services.ENGAGEMENT_FIELDS) | {"organizations", "extensions"}
 
 
 def test_editing_offers_the_current_status_and_the_allowed_moves_only(choices):

@@ -34,6 +34,7 @@ CONTRACT_FIELDS = {
     "participants",
     "organizations",
     "after_action",
+    "objectives",  # filled by the assessments app (engagements/extensions.py)
     "created_at",
     "updated_at",
     "version",
