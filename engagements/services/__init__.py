@@ -26,6 +26,7 @@ from engagements.services.engagements import (
     engagement_update_apply,
     engagements_bulk_create,
     series_create,
+    with_owner_unit,
 )
 from engagements.services.inputs import (
     KEEP,
@@ -68,4 +69,5 @@ __all__ = [
     "reference_allocate",
     "reference_reserve",
     "series_create",
+    "with_owner_unit",
 ]
