@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.roles import ADMIN, ANALYST, PLANNER, ROLE_PERMISSIONS, VIEWER
+from core.roles import ADMIN, ANALYST, APPROVER, PLANNER, ROLE_PERMISSIONS, VIEWER
 
 
 def _matches(label: str, patterns: list[str]) -> bool:
@@ -54,6 +54,10 @@ DEMO_USERS = [
     ("viewer", VIEWER, False),
     ("admin", ADMIN, True),
     ("integrator", PLANNER, False),
+    # Four-eyes approval and units (engagements/demo.py puts each in a unit of one of two commands).
+    ("approver", APPROVER, False),
+    ("planner-eu", PLANNER, False),
+    ("approver-eu", APPROVER, False),
 ]
 DEMO_PASSWORD_SUFFIX = "-demo-2026"  # noqa: S105 (demo accounts exist only in debug mode)
 

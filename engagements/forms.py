@@ -117,7 +117,9 @@ class EngagementForm(forms.Form):
         label=pgettext_lazy("the one series of an engagement", "Exercise series"), required=False
     )
     owner_unit = forms.ChoiceField(
-        label=_("Owner unit"), help_text=_("Its planners write it; its approvers (and those above) approve it.")
+        label=_("Owner unit"),
+        required=False,
+        help_text=_("Its planners write it; its approvers (and those above) approve it. Empty: your unit."),
     )
     point_of_contact = forms.ChoiceField(label=_("Point of contact"), required=False)
     sensitivity = forms.ChoiceField(
@@ -184,6 +186,8 @@ class EngagementForm(forms.Form):
         data = {name: self.cleaned_data.get(name) for name in rules.ENGAGEMENT_FIELDS}
         data["series"] = data["series"] or None
         data["point_of_contact"] = data["point_of_contact"] or None
+        if not data["owner_unit"]:
+            del data["owner_unit"]  # new: the planner's own unit (rules.default_owner_unit); editing: kept
         data["organizations"] = list(self.cleaned_data.get("organizations") or [])
         data["extensions"] = {
             extension.name: self.cleaned_data.get(extension.name) or []

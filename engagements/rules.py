@@ -389,17 +389,28 @@ def may_approve_role(user) -> bool:
 
 
 def approval_refusal(user, engagement, *, scope: set[int] | None | bool = False) -> str | None:
-    """Why ``user`` may not approve (or refuse) ``engagement`` now; None if they may. Approvers decide for the
-    engagements of their units and the units below (admins for all), only planned ones, and never one they
-    created themselves: four eyes."""
-    if not may_approve_role(user):
-        return _("Only approvers approve or refuse engagements.")
+    """Why ``user`` may not approve (or refuse) ``engagement`` now; None if they may: who they are
+    (``approver_refusal``), then the engagement's state (``approval_state_refusal``)."""
+    return approver_refusal(user, engagement, scope=scope) or approval_state_refusal(engagement)
+
+
+def approval_state_refusal(engagement) -> str | None:
+    """Only a planned, live engagement awaits approval."""
     if engagement.deleted_at is not None:
         return _("This engagement has been deleted.")
     if engagement.status != Status.PLANNED:
         return _("Only a planned engagement awaits approval; this one is %(status)s.") % {
             "status": _label(engagement.status)
         }
+    return None
+
+
+def approver_refusal(user, engagement, *, scope: set[int] | None | bool = False) -> str | None:
+    """Why ``user`` may never decide on ``engagement``'s approval; None if they may. Approvers decide for the
+    engagements of their units and the units below (admins for all), never one they created themselves:
+    four eyes."""
+    if not may_approve_role(user):
+        return _("Only approvers approve or refuse engagements.")
     if engagement.created_by_id is not None and engagement.created_by_id == user.pk:
         return _("Four eyes: you created this engagement, so another approver must approve it.")
     if scope is False:
@@ -412,13 +423,17 @@ def approval_refusal(user, engagement, *, scope: set[int] | None | bool = False)
 def approval_request_refusal(user, engagement) -> str | None:
     """Why ``user`` may not ask for ``engagement``'s approval; None if they may: its writers ask, while it is
     planned."""
+    return unit_write_refusal(user, engagement.owner_unit_id) or approval_request_state_refusal(engagement)
+
+
+def approval_request_state_refusal(engagement) -> str | None:
     if engagement.deleted_at is not None:
         return _("This engagement has been deleted.")
     if engagement.status != Status.PLANNED:
         return _("Only a planned engagement can be submitted for approval; this one is %(status)s.") % {
             "status": _label(engagement.status)
         }
-    return unit_write_refusal(user, engagement.owner_unit_id)
+    return None
 
 
 def comment_refusal(comment: str, *, required: bool) -> str | None:

@@ -253,7 +253,7 @@ def engagement_create(request):
         request,
         form=EngagementForm(request.POST, choices=choices, owners=owners),
         formset=participant_formset(request.POST, choices=choices),
-        check=lambda values: services.engagement_create_clean(**values),
+        check=lambda values: services.engagement_create_clean(**services.with_owner_unit(request.user, values)),
         save=lambda values: services.engagement_create(created_by=request.user, **values),
     )
 

@@ -22,6 +22,16 @@ from core.services import unit_save
 from engagements import selectors
 
 
+class UsernameListField(serializers.ListField):
+    """Members written and read as their usernames."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.CharField(max_length=150), **kwargs)
+
+    def to_representation(self, members):
+        return sorted(member.username for member in members.all())
+
+
 class UnitSerializer(serializers.ModelSerializer):
     code = serializers.CharField(max_length=40, help_text=gettext_lazy("Unique key, e.g. AFRICOM-J5."))
     name = serializers.CharField(max_length=200)
@@ -32,8 +42,7 @@ class UnitSerializer(serializers.ModelSerializer):
         required=False,
         help_text=gettext_lazy("Code of the unit above it, or null for a command."),
     )
-    members = serializers.ListField(
-        child=serializers.CharField(max_length=150),
+    members = UsernameListField(
         required=False,
         max_length=2000,
         help_text=gettext_lazy("Usernames of the unit's members; replaces the list when given."),
@@ -46,11 +55,6 @@ class UnitSerializer(serializers.ModelSerializer):
     class Meta:
         model = Unit
         fields = ["code", "name", "parent", "members", "member_count", "engagement_count"]
-
-    def to_representation(self, unit):
-        data = super().to_representation(unit)
-        data["members"] = sorted(member.username for member in unit.members.all())
-        return data
 
     def service_arguments(self) -> dict:
         data = dict(self.validated_data)

@@ -19,6 +19,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -169,6 +170,9 @@ class EngagementViewSet(viewsets.ModelViewSet):
         if engagement is None:
             raise Http404(_("No engagement with this id, or not visible to you."))
         self.check_object_permissions(self.request, engagement)
+        if self.request.method not in SAFE_METHODS and self.action not in ("approve", "refuse"):
+            # The unit scope before reading the input: a planner of another unit gets 403 saying why, not a 400.
+            services.scope_check(self.request.user, engagement.owner_unit_id)
         return engagement
 
     def _respond(self, engagement_id: int, *, warnings=(), status_code=status.HTTP_200_OK) -> Response:

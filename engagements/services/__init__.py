@@ -25,7 +25,9 @@ from engagements.services.engagements import (
     engagement_update,
     engagement_update_apply,
     engagements_bulk_create,
+    scope_check,
     series_create,
+    with_owner_unit,
 )
 from engagements.services.inputs import (
     KEEP,
@@ -67,5 +69,7 @@ __all__ = [
     "engagements_bulk_create",
     "reference_allocate",
     "reference_reserve",
+    "scope_check",
     "series_create",
+    "with_owner_unit",
 ]

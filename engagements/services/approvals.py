@@ -15,7 +15,7 @@ from engagements import rules, selectors
 from engagements.choices import Status
 from engagements.models import Approval, Engagement
 from engagements.services.changes import announce_engagement_event, engagement_changed
-from engagements.services.engagements import _history_user, _locked
+from engagements.services.engagements import _history_user, _locked, scope_check
 from engagements.signals import approval_decided, approval_requested
 
 
@@ -35,9 +35,10 @@ def approval_request(*, engagement: Engagement, user, comment: str = "") -> Appr
     """Ask the approvers of the engagement's unit and of the units above it to approve it."""
     comment = _comment(comment, required=False)
     engagement = _locked(engagement, None)
-    refusal = rules.approval_request_refusal(user, engagement)
+    scope_check(user, engagement.owner_unit_id)  # its writers ask (403 otherwise)
+    refusal = rules.approval_request_state_refusal(engagement)
     if refusal:
-        raise ApprovalRefused(refusal)
+        raise ValidationError({"status": [refusal]})
     step = Approval.objects.create(engagement=engagement, action=Approval.Action.REQUESTED, user=user, comment=comment)
     approver_ids = selectors.approver_ids(engagement=engagement, leave_out=[user.pk])
     transaction.on_commit(
@@ -51,9 +52,12 @@ def approval_request(*, engagement: Engagement, user, comment: str = "") -> Appr
 def _decide(*, engagement: Engagement, user, approved: bool, comment: str, expected_version) -> Approval:
     comment = _comment(comment, required=not approved)
     engagement = _locked(engagement, expected_version)
-    refusal = rules.approval_refusal(user, engagement)
+    refusal = rules.approver_refusal(user, engagement)
     if refusal:
-        raise ApprovalRefused(refusal)
+        raise ApprovalRefused(refusal)  # who they are: 403
+    refusal = rules.approval_state_refusal(engagement)
+    if refusal:
+        raise ValidationError({"status": [refusal]})  # the engagement's state: 400
     action = Approval.Action.APPROVED if approved else Approval.Action.REFUSED
     step = Approval.objects.create(engagement=engagement, action=action, user=user, comment=comment)
     if approved:

@@ -23,15 +23,24 @@ from engagements import services as engagement_services
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["anonymous", "viewer", "analyst", "planner", "admin"]
+# ``other_planner`` is a planner of another unit than the one owning the world's engagements (the unit scope:
+# they create in their own unit, never write ours); ``approver`` approves in the engagements' unit.
+ROLES = ["anonymous", "viewer", "analyst", "planner", "other_planner", "approver", "admin"]
 PUBLIC, READ, PLAN, ANALYSE, ADMIN = "public", "read", "plan", "analyse", "admin"
+# Writes that name no existing engagement (create, import, series): any planner with a unit.
+PLAN_NEW = "plan_new"
+# Four-eyes approval of an engagement of the approver's units.
+APPROVE = "approve"
 # The user's own account (password, API tokens): anyone signed in, whatever their role, and only their own.
 SELF = "self"
+_SIGNED_IN = {"viewer", "analyst", "planner", "other_planner", "approver", "admin"}
 ALLOWED = {
     PUBLIC: set(ROLES),
-    SELF: {"viewer", "analyst", "planner", "admin"},
-    READ: {"viewer", "analyst", "planner", "admin"},
+    SELF: _SIGNED_IN,
+    READ: _SIGNED_IN,
     PLAN: {"planner", "admin"},
+    PLAN_NEW: {"planner", "other_planner", "admin"},
+    APPROVE: {"approver", "admin"},
     ANALYSE: {"analyst", "admin"},
     ADMIN: {"admin"},
 }
@@ -63,13 +72,20 @@ PAGES = {
     "engagements:calendar": {"GET": READ},
     "engagements:series_list": {"GET": READ},
     "engagements:series_detail": {"GET": READ},
-    "engagements:create": {"GET": PLAN, "POST": PLAN},
+    "engagements:create": {"GET": PLAN_NEW, "POST": PLAN_NEW},
     "engagements:edit": {"GET": PLAN, "POST": PLAN},
     "engagements:status": {"POST": PLAN},
     "engagements:after_action": {"GET": PLAN, "POST": PLAN},
     "engagements:delete": {"GET": PLAN, "POST": PLAN},
-    "engagements:import": {"GET": PLAN, "POST": PLAN},
-    "engagements:import_template": {"GET": PLAN},
+    "engagements:request_approval": {"POST": PLAN},
+    "engagements:approve": {"POST": APPROVE},
+    "engagements:refuse": {"POST": APPROVE},
+    "engagements:import": {"GET": PLAN_NEW, "POST": PLAN_NEW},
+    "engagements:import_template": {"GET": PLAN_NEW},
+    "units:list": {"GET": READ},
+    "units:detail": {"GET": READ},
+    "units:create": {"GET": ADMIN, "POST": ADMIN},
+    "units:edit": {"GET": ADMIN, "POST": ADMIN},
     "assessments:overview": {"GET": READ},
     "assessments:partner": {"GET": READ},
     "assessments:compare": {"GET": READ},
@@ -111,12 +127,18 @@ API = {
     "/api/v1/organizations/": {"get": READ},
     "/api/v1/organizations/{acronym}/": {"get": READ},
     "/api/v1/organizations/{acronym}/members/": {"get": READ},
-    "/api/v1/engagements/": {"get": READ, "post": PLAN},
+    "/api/v1/engagements/": {"get": READ, "post": PLAN_NEW},
     "/api/v1/engagements/{id}/": {"get": READ, **_WRITE},
     "/api/v1/engagements/{id}/status/": {"post": PLAN},
     "/api/v1/engagements/{id}/after-action/": {"put": PLAN, "post": PLAN},
-    "/api/v1/engagements/import/": {"post": PLAN},
-    "/api/v1/series/": {"get": READ, "post": PLAN},
+    "/api/v1/engagements/{id}/approve/": {"post": APPROVE},
+    "/api/v1/engagements/{id}/refuse/": {"post": APPROVE},
+    "/api/v1/engagements/{id}/request-approval/": {"post": PLAN},
+    "/api/v1/engagements/{id}/approvals/": {"get": READ},
+    "/api/v1/engagements/import/": {"post": PLAN_NEW},
+    "/api/v1/series/": {"get": READ, "post": PLAN_NEW},
+    "/api/v1/units/": {"get": READ, "post": ADMIN},
+    "/api/v1/units/{code}/": {"get": READ, "put": ADMIN, "patch": ADMIN},
     "/api/v1/series/{slug}/": {"get": READ},
     "/api/v1/changes/": {"get": READ},
     "/api/v1/assessments/scores/": {"get": READ},
@@ -186,21 +208,29 @@ CANARY_START, CANARY_END = datetime.date(2025, 1, 8), datetime.date(2025, 3, 19)
 
 
 def _build_world() -> dict:
+    from django.conf import settings
     from django.contrib.auth.models import Group, User
 
     from assessments.models import Alert, Indicator, Measurement, Objective, PartnerScore
     from assessments.services import assessment_run_request
     from assessments.services.runs import scoring_model_active
+    from core.models import Unit
     from core.services import roles_sync
     from partners.models import PartnerNation
 
     roles_sync()
+    ours = Unit.objects.get_or_create(code=settings.DEFAULT_UNIT_CODE, defaults={"name": "Ours"})[0]
+    theirs = Unit.objects.create(code="MATRIX-OTHER", name="Another unit")
     users = {}
     for role in ROLES[1:]:
         users[role] = User.objects.create_user(
             username=f"matrix-{role}", password="pw-for-tests-123", is_staff=(role == "admin")
         )
-        users[role].groups.add(Group.objects.get(name=role))
+        users[role].groups.add(Group.objects.get(name="planner" if role == "other_planner" else role))
+        if role in ("planner", "approver"):
+            ours.members.add(users[role])
+        elif role == "other_planner":
+            theirs.members.add(users[role])
     planner = users["planner"]
     series = engagement_services.series_create(name="Matrix series", user=planner)
     engagement = engagement_services.engagement_create(
@@ -285,6 +315,7 @@ def _build_world() -> dict:
         "fmt": "csv",
         "period": "2025-Q1",
         "id": None,
+        "code": settings.DEFAULT_UNIT_CODE,
     }
 
 

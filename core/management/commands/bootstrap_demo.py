@@ -19,6 +19,7 @@ DEMO_YEARS = 8
 def demo_steps() -> list[tuple[str, list[str]]]:
     first_year = timezone.localdate().year - DEMO_YEARS + 1
     return [
+        ("demo_units", []),
         (
             "generate_demo_data",
             ["--engagements", "3000", "--years", str(DEMO_YEARS), "--seed", "2026", "--user", "planner", "--if-empty"],
