@@ -116,3 +116,20 @@ def test_follow_from_the_region_and_organization_pages(client, make_user):
     assert "Unfollow" in client.get(reverse("assessments:organization", args=["ECOWAS"])).content.decode()
     page = client.get(reverse("assessments:region", args=["africa"])).content.decode()
     assert 'name="region" value="Africa"' in page
+
+
+def test_the_inbox_runs_in_constant_queries(client, make_user):
+    me = make_user("me", "planner")
+    client.force_login(me)
+
+    def count():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("notifications:inbox")).status_code == 200
+        return len(captured.captured_queries)
+
+    _notify(me, 0)
+    count()  # the session and permissions, cached from then on
+    few = count()
+    for n in range(1, 40):
+        _notify(me, n)
+    assert count() == few
