@@ -311,3 +311,20 @@ def test_the_admin_offers_delete_only_in_scope(people, reference_data):
     assert admin_class.has_delete_permission(request, engagement) is False
     request.user = people["office_planner"]
     assert admin_class.has_delete_permission(request, engagement) is True
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_unit_lists_run_in_constant_queries(
+    client_for, api_for, make_user, reference_data, django_assert_max_num_queries, count
+):
+    parent = UnitFactory(code="ROOT", name="Root")
+    for n in range(count):
+        unit = UnitFactory(code=f"U-{n}", name=f"Unit {n}", parent=parent)
+        unit.members.add(make_user(f"member-{n}", "viewer"))
+    viewer = make_user("counting-viewer", "viewer")
+    client, api = client_for(viewer), api_for(viewer)
+    with django_assert_max_num_queries(12):
+        assert client.get("/units/").status_code == 200
+    with django_assert_max_num_queries(12):
+        body = api.get("/api/v1/units/", {"page_size": 500}).json()
+    assert body["count"] >= count + 1
