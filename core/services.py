@@ -40,6 +40,20 @@ def roles_sync(*, using: str = "default") -> dict[str, int]:
     return counts
 
 
+def default_unit_ensure(*, using: str = "default"):
+    """The default unit (settings.DEFAULT_UNIT_CODE), which owns engagements nobody assigned: made by a migration,
+    and again after every ``migrate`` (a flush empties the table; the migration does not run again)."""
+    from django.db import connections
+
+    from core.models import Unit
+
+    if Unit._meta.db_table not in connections[using].introspection.table_names():
+        return None  # a partial migrate that has not reached the units yet
+    return Unit.objects.using(using).get_or_create(
+        code=settings.DEFAULT_UNIT_CODE, defaults={"name": settings.DEFAULT_UNIT_NAME}
+    )[0]
+
+
 def worker_heartbeat_record(*, worker: str) -> None:
     """Record that a Celery worker ran a task just now (shown by /healthz)."""
     from core.models import WorkerHeartbeat

@@ -50,11 +50,11 @@ def approval_request(*, engagement: Engagement, user, comment: str = "") -> Appr
 
 
 def _decide(*, engagement: Engagement, user, approved: bool, comment: str, expected_version) -> Approval:
-    comment = _comment(comment, required=not approved)
-    engagement = _locked(engagement, expected_version)
     refusal = rules.approver_refusal(user, engagement)
     if refusal:
-        raise ApprovalRefused(refusal)  # who they are: 403
+        raise ApprovalRefused(refusal)  # who they are: 403, whatever else they sent
+    comment = _comment(comment, required=not approved)
+    engagement = _locked(engagement, expected_version)
     refusal = rules.approval_state_refusal(engagement)
     if refusal:
         raise ValidationError({"status": [refusal]})  # the engagement's state: 400

@@ -130,6 +130,8 @@ def test_engagement_fields_are_the_contracts(schema):
         "funding_source",
         "sensitivity",
         "series",
+        "owner_unit",
+        "point_of_contact",
         "participants",
         "organizations",
         "after_action",

@@ -18,6 +18,7 @@ from tests.engagements.factories import (
     EngagementFactory,
     ExerciseSeriesFactory,
     ParticipationFactory,
+    default_unit,
     partner,
 )
 
@@ -353,6 +354,7 @@ def test_csv_columns_match_the_import_format(client_for, planner, reference_data
 def _bulk_engagements(count: int) -> None:
     """``count`` engagements with two participants each, an AAR on every tenth, written in bulk."""
     fra, usa, gbr = partner("FRA"), partner("USA"), partner("GBR")
+    unit = default_unit()
     start = D(2020, 1, 1)
     Engagement.objects.bulk_create(
         [
@@ -366,6 +368,7 @@ def _bulk_engagements(count: int) -> None:
                 end_date=start + datetime.timedelta(days=n % 2000 + 5),
                 host_country=fra,
                 sensitivity="restricted" if n % 7 == 0 else "unclassified",
+                owner_unit=unit,
             )
             for n in range(count)
         ],
