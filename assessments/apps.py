@@ -9,7 +9,7 @@ class AssessmentsConfig(AppConfig):
 
     def ready(self):
         # Listen to the engagements app's announcements of changed data.
-        from assessments import audit, receivers, selectors  # noqa: F401
+        from assessments import audit, engagement_objectives, receivers, selectors  # noqa: F401
         from core.panels import home_page_register, home_panel_register
         from core.roles import ANALYST
 
@@ -17,6 +17,8 @@ class AssessmentsConfig(AppConfig):
         home_page_register(role=ANALYST, url_name="assessments:overview")
         audit.register()
         home_panel_register(template="assessments/viewer_home_panel.html", context=selectors.viewer_home)
+        # The engagement form and API get an ``objectives`` field, owned and checked here.
+        engagement_objectives.register()
 
         def _ensure_scoring_model(sender, using="default", **kwargs):
             from assessments.services.runs import scoring_model_ensure

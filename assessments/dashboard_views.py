@@ -162,6 +162,13 @@ def partner_scores(request, iso3: str):
             data["comparison"], partner_name=partner.name, region=partner.region
         ),
         "memberships": organization_selectors.organizations_of(partner=partner, on=quarter.end),
+        "window_first": quarter.shift(1 - model.lookback_quarters).start,
+        "unserved_objectives": selectors.objectives_without_engagement(
+            partner=partner,
+            first_day=quarter.shift(1 - model.lookback_quarters).start,
+            last_day=quarter.end,
+            user=request.user,
+        ),
         "freshness": dash.freshness(
             user=request.user,
             scores=PartnerScore.objects.filter(partner=partner, scoring_model=model),

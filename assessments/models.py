@@ -453,3 +453,34 @@ class QuarterActivityCount(ScopedQuarter):
 
     def __str__(self) -> str:
         return f"{Quarter.of(self.period)} {self.scope_name} {self.engagement_type}: {self.engagements}"
+
+
+class EngagementObjective(models.Model):
+    """A planner's statement that an engagement served one of its participants' objectives: the objective's
+    page lists the engagements that served it beside its indicators' progress, and a partner's assessment
+    shows the objectives no engagement served in the scoring window. Stored here, not in engagements, so
+    engagement code never imports assessments (the link is written through ``engagements.extensions``)."""
+
+    engagement = models.ForeignKey(
+        "engagements.Engagement",
+        verbose_name=_("engagement"),
+        on_delete=models.CASCADE,
+        related_name="objective_links",
+    )
+    objective = models.ForeignKey(
+        Objective, verbose_name=_("objective"), on_delete=models.CASCADE, related_name="engagement_links"
+    )
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    linked_at = models.DateTimeField(_("linked"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("engagement serving an objective")
+        verbose_name_plural = _("engagements serving objectives")
+        constraints = [
+            models.UniqueConstraint(fields=["engagement", "objective"], name="engagement_objective_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.engagement_id} -> {self.objective_id}"

@@ -456,3 +456,56 @@ def measurement_list() -> QuerySet[Measurement]:
     return Measurement.objects.select_related("indicator", "indicator__objective", "recorded_by").order_by(
         "-date", "-id"
     )
+
+
+# --- engagements that served objectives ---------------------------------------------------------------------
+
+
+def objective_engagements(*, objective: Objective, user) -> list[dict]:
+    """The engagements ``user`` may see that served ``objective``, newest first, each with its after-action
+    ratings and the objective's progress at its end (mean progress of the indicators measured by then,
+    each at its latest value on or before that day). Three queries, however many rows."""
+    engagements = list(
+        Engagement.objects.visible_to(user)
+        .filter(objective_links__objective=objective)
+        .select_related("after_action", "host_country")
+        .order_by("-start_date", "-id")
+    )
+    indicators = list(
+        Indicator.objects.filter(objective=objective).prefetch_related(
+            Prefetch("measurements", queryset=Measurement.objects.order_by("date", "id"))
+        )
+    )
+
+    def progress_on(day: datetime.date) -> float | None:
+        values = []
+        for indicator in indicators:
+            latest = None
+            for measurement in indicator.measurements.all():
+                if measurement.date > day:
+                    break
+                latest = measurement.value
+            if latest is not None:
+                values.append(indicator.progress_of(latest))
+        return sum(values) / len(values) if values else None
+
+    rows = []
+    for engagement in engagements:
+        try:
+            report = engagement.after_action
+        except Engagement.after_action.RelatedObjectDoesNotExist:
+            report = None
+        rows.append({"engagement": engagement, "report": report, "progress_at_end": progress_on(engagement.end_date)})
+    return rows
+
+
+def objectives_without_engagement(
+    *, partner, first_day: datetime.date, last_day: datetime.date, user
+) -> QuerySet[Objective]:
+    """``partner``'s objectives that no engagement served between ``first_day`` and ``last_day`` (the scoring
+    window), as ``user`` sees them: for a viewer, an objective only restricted engagements served is listed
+    (restricted means invisible: its absence from the list would reveal them)."""
+    served = Engagement.objects.visible_to(user).filter(
+        objective_links__objective=OuterRef("pk"), start_date__lte=last_day, end_date__gte=first_day
+    )
+    return Objective.objects.filter(partner=partner).exclude(Exists(served)).order_by("title", "id")

@@ -188,6 +188,7 @@ def objective_detail(request, pk: int):
     context = {
         "objective": objective,
         "indicators": selectors.indicator_list().filter(objective=objective),
+        "served_by": selectors.objective_engagements(objective=objective, user=request.user),
         "can_edit": request.user.has_perm("assessments.change_objective"),
         "can_add_indicator": request.user.has_perm("assessments.add_indicator"),
         "can_delete": request.user.has_perm("assessments.delete_objective"),

@@ -17,6 +17,8 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.email import email_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -101,6 +103,7 @@ INSTALLED_APPS = [
     "engagements",
     "assessments",
     "webhooks",  # listens to engagements and assessments; neither imports it
+    "notifications",  # listens to engagements and assessments; neither imports it
 ]
 
 MIDDLEWARE = [
@@ -153,6 +156,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.navigation",
+                "notifications.context_processors.inbox",
             ],
         },
     },
@@ -397,6 +401,8 @@ SPECTACULAR_SETTINGS = {
         "ParticipantRoleEnum": "engagements.choices.ParticipantRole",
         "WarningKindEnum": "engagements.choices.WarningKind",
         "ChangeActionEnum": "engagements.choices.ChangeAction",
+        "NotificationKindEnum": "notifications.choices.NotificationKind",
+        "NotificationDeliveryEnum": "notifications.choices.Delivery",
     },
 }
 
@@ -404,6 +410,18 @@ SPECTACULAR_SETTINGS = {
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
 # The first retry of a failed delivery waits this long (then twice as long each time, 5 attempts in all).
 WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 10)
+
+# E-mail (notifications): EMAIL_URL as in config/email.py; the console in debug, SMTP on localhost otherwise.
+globals().update(email_settings(os.environ.get("EMAIL_URL", ""), debug=DEBUG))
+DEFAULT_FROM_EMAIL = os.environ.get("EMAIL_FROM", "Engagement Tracker <tracker@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address people reach the application at, for the links in e-mails.
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
+
+# The unit that owns engagements nobody assigned (those that existed before units, and new ones an admin
+# creates without naming a unit); a migration creates it if missing (core.Unit, engagements/rules.py).
+DEFAULT_UNIT_CODE = os.environ.get("DEFAULT_UNIT_CODE", "HQ")
+DEFAULT_UNIT_NAME = os.environ.get("DEFAULT_UNIT_NAME", "Headquarters")
 
 # Celery: the broker decides. Unset means every task runs eagerly in-process (embedded mode).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -444,6 +462,19 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-purge": {
         "task": "core.tasks.purge_idempotency_keys",
         "schedule": crontab(minute=17),
+    },
+    # Notifications: report reminders and the daily digests each morning; refused e-mails tried again.
+    "notifications-report-reminders": {
+        "task": "notifications.tasks.create_report_reminders",
+        "schedule": crontab(hour=5, minute=30),
+    },
+    "notifications-daily-digests": {
+        "task": "notifications.tasks.send_daily_digests",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    "notifications-retry-emails": {
+        "task": "notifications.tasks.retry_queued_emails",
+        "schedule": crontab(minute="*/10"),
     },
     # Scores of the current and previous quarter for every partner, nightly (times are UTC).
     "assessments-nightly": {

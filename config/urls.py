@@ -24,6 +24,7 @@ api_v1 = [
     path("", include("engagements.api.urls")),
     path("", include("assessments.api.urls")),
     path("", include("webhooks.api.urls")),
+    path("", include("notifications.api.urls")),
 ]
 
 urlpatterns = [
@@ -43,10 +44,12 @@ urlpatterns = [
     path("partners/", include("partners.urls")),
     path("organizations/", include("organizations.urls")),
     path("engagements/", include("engagements.urls")),
+    path("units/", include("engagements.unit_urls")),
     # Public, so the login page can be switched to French before signing in.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("assessments/", include("assessments.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("inbox/", include("notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,6 +1,25 @@
 from django.contrib import admin
 
-from core.models import ApiToken, WorkerHeartbeat
+from core.models import ApiToken, Unit, WorkerHeartbeat
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    """Units and their members: assign users to units here (or on the units pages, or with the API)."""
+
+    list_display = ["code", "name", "parent"]
+    list_select_related = ["parent"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["parent"]
+    filter_horizontal = ["members"]
+    fields = ["code", "name", "parent", "members"]
+
+    def save_model(self, request, obj, form, change):
+        from core.services import unit_save
+
+        # Through the service: the parent may not be the unit itself nor one below it.
+        saved = unit_save(unit=obj if change else None, code=obj.code, name=obj.name, parent=obj.parent)
+        obj.pk = saved.pk
 
 
 @admin.register(WorkerHeartbeat)

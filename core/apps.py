@@ -12,7 +12,7 @@ class CoreConfig(AppConfig):
 
         from core.audit import register_user_subject
         from core.hostile import install_null_character_guard
-        from core.services import roles_sync
+        from core.services import default_unit_ensure, roles_sync
 
         register_user_subject()
         # A NUL on its way to PostgreSQL becomes a field error, not a 500 (core/hostile.py).
@@ -20,6 +20,7 @@ class CoreConfig(AppConfig):
 
         def _sync_roles(sender, using="default", **kwargs):
             roles_sync(using=using)
+            default_unit_ensure(using=using)
 
         # Connected without a sender and deduplicated: it must run after every app's permissions exist,
         # whichever app's migrations ran last.

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
@@ -112,3 +113,40 @@ class IdempotentRequest(models.Model):
 
     def __str__(self):
         return f"{self.user_id}:{self.key}"
+
+
+class Unit(models.Model):
+    """An organisational unit that owns engagements: a command, one of its components, an office.
+
+    Units form a tree (``parent``). A planner writes the engagements owned by their units and by every unit
+    below them; an approver approves those same engagements (engagements/rules.py). Users belong to units
+    through ``members``; ``code`` is the public key (URLs, the API, import files).
+    """
+
+    name = models.CharField(_("name"), max_length=200)
+    code = models.SlugField(
+        _("code"), max_length=40, unique=True, help_text=_("Short unique key, e.g. AFRICOM-J5 (letters, digits, -, _).")
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("members"), blank=True, related_name="units"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="unit_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"

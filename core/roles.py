@@ -13,10 +13,15 @@ from django.utils.translation import gettext_lazy as _
 VIEWER = "viewer"
 ANALYST = "analyst"
 PLANNER = "planner"
+APPROVER = "approver"
 ADMIN = "admin"
 
-# Most powerful first: a user's role is the first of these groups they belong to.
-ROLE_ORDER = [ADMIN, PLANNER, ANALYST, VIEWER]
+# Most powerful first: a user's role is the first of these groups they belong to. An approver is often a
+# planner too (the group adds the right to approve); one who is only an approver reads like an analyst.
+ROLE_ORDER = [ADMIN, PLANNER, APPROVER, ANALYST, VIEWER]
+
+# Moving a planned engagement to approved (four-eyes): the approver group's own permission.
+APPROVE_ENGAGEMENT = "engagements.approve_engagement"
 
 READ_RESTRICTED = "engagements.read_restricted_engagement"
 
@@ -59,6 +64,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         ],
         "exclude": _NEVER_BY_ROLE,
     },
+    APPROVER: {"include": _READ + [READ_RESTRICTED, APPROVE_ENGAGEMENT], "exclude": _NEVER_BY_ROLE},
     ADMIN: {"include": ["*.*"], "exclude": []},
 }
 
@@ -66,6 +72,7 @@ ROLE_LABELS = {
     VIEWER: _("Viewer"),
     ANALYST: _("Analyst"),
     PLANNER: _("Planner"),
+    APPROVER: _("Approver"),
     ADMIN: _("Administrator"),
 }
 

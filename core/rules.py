@@ -33,3 +33,16 @@ def api_token_room_check(*, live_tokens: int) -> None:
             _("You already have %(count)d active tokens: revoke one you no longer use first.")
             % {"count": API_TOKENS_PER_USER}
         )
+
+
+def unit_parent_refusal(*, unit, parent) -> str | None:
+    """A unit's parent may not be the unit itself nor one of the units below it (the tree would loop)."""
+    if parent is None or unit is None or unit.pk is None:
+        return None
+    cursor, seen = parent, set()
+    while cursor is not None and cursor.pk not in seen:
+        if cursor.pk == unit.pk:
+            return _("A unit cannot be placed below itself or below one of its own sub-units.")
+        seen.add(cursor.pk)
+        cursor = cursor.parent
+    return None

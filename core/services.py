@@ -10,8 +10,9 @@ from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from core.roles import ADMIN, ANALYST, PLANNER, ROLE_PERMISSIONS, VIEWER
+from core.roles import ADMIN, ANALYST, APPROVER, PLANNER, ROLE_PERMISSIONS, VIEWER
 
 
 def _matches(label: str, patterns: list[str]) -> bool:
@@ -39,6 +40,20 @@ def roles_sync(*, using: str = "default") -> dict[str, int]:
     return counts
 
 
+def default_unit_ensure(*, using: str = "default"):
+    """The default unit (settings.DEFAULT_UNIT_CODE), which owns engagements nobody assigned: made by a migration,
+    and again after every ``migrate`` (a flush empties the table; the migration does not run again)."""
+    from django.db import connections
+
+    from core.models import Unit
+
+    if Unit._meta.db_table not in connections[using].introspection.table_names():
+        return None  # a partial migrate that has not reached the units yet
+    return Unit.objects.using(using).get_or_create(
+        code=settings.DEFAULT_UNIT_CODE, defaults={"name": settings.DEFAULT_UNIT_NAME}
+    )[0]
+
+
 def worker_heartbeat_record(*, worker: str) -> None:
     """Record that a Celery worker ran a task just now (shown by /healthz)."""
     from core.models import WorkerHeartbeat
@@ -53,6 +68,10 @@ DEMO_USERS = [
     ("viewer", VIEWER, False),
     ("admin", ADMIN, True),
     ("integrator", PLANNER, False),
+    # Four-eyes approval and units (engagements/demo.py puts each in a unit of one of two commands).
+    ("approver", APPROVER, False),
+    ("planner-eu", PLANNER, False),
+    ("approver-eu", APPROVER, False),
 ]
 DEMO_PASSWORD_SUFFIX = "-demo-2026"  # noqa: S105 (demo accounts exist only in debug mode)
 
@@ -133,3 +152,71 @@ def api_token_mark_used(*, token) -> None:
     if token.last_used is None or (now - token.last_used).total_seconds() >= 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used=now)
         token.last_used = now
+
+
+# --- organisational units ---------------------------------------------------------------------------------
+
+
+def _unit_members(usernames, problems: dict) -> list:
+    from django.contrib.auth import get_user_model
+
+    wanted = [str(name).strip() for name in usernames or [] if str(name).strip()]
+    found = {u.username: u for u in get_user_model().objects.filter(username__in=wanted)}
+    unknown = [name for name in wanted if name not in found]
+    if unknown:
+        problems.setdefault("members", []).append(
+            _("Unknown users: %(names)s.") % {"names": ", ".join(sorted(set(unknown)))}
+        )
+    return list(found.values())
+
+
+def _unit_parent(code, problems: dict):
+    from core.models import Unit
+
+    if code in (None, ""):
+        return None
+    if isinstance(code, Unit):
+        return code
+    parent = Unit.objects.filter(code__iexact=str(code).strip()).first()
+    if parent is None:
+        problems.setdefault("parent", []).append(_("Unknown unit “%(code)s”.") % {"code": code})
+    return parent
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def unit_save(*, unit=None, code=_UNSET, name=_UNSET, parent=_UNSET, members=None):
+    """Create (``unit`` None) or change a unit: its code, name, parent (a unit or its code) and, when given,
+    its members (usernames, replacing the list). Every problem at once, by field, nothing half-saved."""
+    from django.core.exceptions import ValidationError
+
+    from core.models import Unit
+    from core.rules import unit_parent_refusal
+
+    problems: dict[str, list[str]] = {}
+    unit = unit or Unit()
+    if code is not _UNSET:
+        unit.code = str(code or "").strip()
+    if name is not _UNSET:
+        unit.name = str(name or "").strip()
+    if parent is not _UNSET:
+        unit.parent = _unit_parent(parent, problems)
+        refusal = unit_parent_refusal(unit=unit, parent=unit.parent)
+        if refusal:
+            problems.setdefault("parent", []).append(refusal)
+    people = _unit_members(members, problems) if members is not None else None
+    try:
+        unit.full_clean(exclude=["parent"] if "parent" in problems else None)
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            problems.setdefault(field, []).extend(messages)
+    if unit.code and Unit.objects.filter(code__iexact=unit.code).exclude(pk=unit.pk).exists():
+        problems.setdefault("code", []).append(_("A unit with this code already exists."))
+    if problems:
+        raise ValidationError({field: sorted(set(messages)) for field, messages in problems.items()})
+    unit.save()
+    if people is not None:
+        unit.members.set(people)
+    return unit

@@ -55,13 +55,20 @@ class EngagementAdmin(_ReadOnly, SimpleHistoryAdmin):
         "end_date",
         "host_country",
         "sensitivity",
+        "owner_unit",
+        "point_of_contact",
         "deleted_at",
     ]
-    list_filter = ["status", "engagement_type", "domain", "sensitivity", "series"]
+    list_filter = ["status", "engagement_type", "domain", "sensitivity", "owner_unit", "series"]
     search_fields = ["reference", "title", "location_name"]
     date_hierarchy = "start_date"
-    list_select_related = ["host_country"]
+    list_select_related = ["host_country", "owner_unit", "point_of_contact"]
     inlines = [ParticipationInline]
+
+    def has_delete_permission(self, request, obj=None):
+        # The unit scope, as on every path: a planner deletes only the engagements of their units and below.
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or rules.may_write(request.user, obj))
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -147,6 +154,10 @@ class AfterActionReportAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # a report, once written, is never removed
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or rules.may_write(request.user, obj.engagement))
 
     def save_model(self, request, obj, form, change):
         # Through the service: history with the user, a new version, and the partners' scores recomputed.

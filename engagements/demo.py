@@ -31,11 +31,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.utils import timezone
 
 from core.db import analyze
 from core.history import history_record_created
+from core.models import Unit
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
 from engagements.services import reference_allocate
@@ -552,12 +555,74 @@ def _copy_objects(model, objects: list, *, chunk: int) -> None:
         )
 
 
+# Two commands and their offices (code, name, parent code), and which demo accounts belong where: the
+# engagements hosted in Africa belong to the first command's offices, those in Europe to the second's, the
+# rest to the default unit (settings.DEFAULT_UNIT_CODE).
+DEMO_UNITS = [
+    ("AFCMD", "Africa Command", None),
+    ("AFCMD-J5", "Africa Command, plans and programmes (J5)", "AFCMD"),
+    ("AFCMD-SCO-WEST", "Security cooperation office, West Africa", "AFCMD-J5"),
+    ("AFCMD-SCO-EAST", "Security cooperation office, East and Southern Africa", "AFCMD-J5"),
+    ("EUCMD", "Europe Command", None),
+    ("EUCMD-J5", "Europe Command, plans and programmes (J5)", "EUCMD"),
+    ("EUCMD-SCO-NORTH", "Security cooperation office, Northern and Eastern Europe", "EUCMD-J5"),
+]
+DEMO_MEMBERS = {
+    "planner": ["AFCMD-J5"],
+    "approver": ["AFCMD"],
+    "planner-eu": ["EUCMD-J5"],
+    "approver-eu": ["EUCMD"],
+    "integrator": [settings.DEFAULT_UNIT_CODE],
+}
+# Who answers for the engagements of each command (their point of contact), when the account exists.
+DEMO_CONTACTS = {"AFCMD": "planner", "EUCMD": "planner-eu"}
+_WEST_AFRICA = "Western Africa"
+_NORTH_EAST_EUROPE = ("Northern Europe", "Eastern Europe")
+
+
+@transaction.atomic
+def demo_units_ensure() -> dict[str, Unit]:
+    """The demo units (and the default unit), and the demo accounts that exist made members. Idempotent."""
+    units = {
+        settings.DEFAULT_UNIT_CODE: Unit.objects.get_or_create(
+            code=settings.DEFAULT_UNIT_CODE, defaults={"name": settings.DEFAULT_UNIT_NAME}
+        )[0]
+    }
+    for code, name, parent in DEMO_UNITS:
+        units[code] = Unit.objects.get_or_create(code=code, defaults={"name": name, "parent": units.get(parent)})[0]
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=DEMO_MEMBERS)}
+    for username, codes in DEMO_MEMBERS.items():
+        if username in users:
+            for code in codes:
+                units[code].members.add(users[username])
+    return units
+
+
+def _owner_for_hosts(units: dict[str, Unit]) -> dict[int, tuple[int, int | None]]:
+    """(owner unit id, point of contact id) by host country id, from the host's region."""
+    contacts = dict(get_user_model().objects.filter(username__in=DEMO_CONTACTS.values()).values_list("username", "pk"))
+    owners = {}
+    for pk, region, subregion, intermediate in PartnerNation.objects.values_list(
+        "pk", "region", "subregion", "intermediate_region"
+    ):
+        if region == "Africa":
+            code = "AFCMD-SCO-WEST" if _WEST_AFRICA in (subregion, intermediate) else "AFCMD-SCO-EAST"
+            owners[pk] = (units[code].pk, contacts.get(DEMO_CONTACTS["AFCMD"]))
+        elif region == "Europe":
+            code = "EUCMD-SCO-NORTH" if subregion in _NORTH_EAST_EUROPE else "EUCMD-J5"
+            owners[pk] = (units[code].pk, contacts.get(DEMO_CONTACTS["EUCMD"]))
+    return owners
+
+
 def _engagement_objects(plan_: Plan, *, series: dict, user_id, now) -> list[Engagement]:
     references = _references(plan_)
     participants: dict[int, list[int]] = {}
     for i, pid, _role, _personnel in plan_.participations:
         participants.setdefault(i, []).append(pid)
     names = search_names_builder()  # the search document's names, as the services write them
+    units = demo_units_ensure()
+    owners = _owner_for_hosts(units)
+    default = (units[settings.DEFAULT_UNIT_CODE].pk, None)
     return [
         Engagement(
             reference=references[i],
@@ -575,6 +640,8 @@ def _engagement_objects(plan_: Plan, *, series: dict, user_id, now) -> list[Enga
             budget_usd=row["budget_usd"],
             sensitivity=row["sensitivity"],
             series=series[row["series"]] if row["series"] else None,
+            owner_unit_id=owners.get(row["host_country_id"], default)[0],
+            point_of_contact_id=owners.get(row["host_country_id"], default)[1],
             created_by_id=user_id,
             updated_by_id=user_id,
             created_at=now,

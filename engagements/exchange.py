@@ -23,7 +23,7 @@ from engagements.rules import AAR_FIELDS, ENGAGEMENT_FIELDS, REQUIRED_FIELDS, de
 
 # The columns follow the model (engagements.rules): a field added to an engagement or its report is a column.
 # References to other records are written as their public key (host country ISO3, series slug).
-REFERENCE_KEYS = {"host_country": "iso3", "series": "slug"}
+REFERENCE_KEYS = {"host_country": "iso3", "series": "slug", "owner_unit": "code", "point_of_contact": "username"}
 _OWN = [name for name in ENGAGEMENT_FIELDS if name != "threat_focus"]
 AAR_COLUMNS = {
     **{("aar_summary" if name == "summary" else name): name for name in AAR_FIELDS},
@@ -305,6 +305,10 @@ def service_input(row: dict[str, str]) -> dict:
     data["threat_focus"] = split_list(row.get("threat_focus", ""))
     data["participants"] = parse_participants(row.get("participants", ""))
     data["organizations"] = split_list(row.get("organizations", ""))
+    if not (row.get("owner_unit") or "").strip():
+        del data["owner_unit"]  # new: the importer's unit (rules.default_owner_unit); existing: kept
+    if "point_of_contact" not in row:
+        del data["point_of_contact"]  # a file without the column leaves the points of contact alone
     if any(row.get(column) for column in AAR_COLUMNS):
         data["after_action"] = {field: row.get(column, "") for column, field in AAR_COLUMNS.items()}
     return data

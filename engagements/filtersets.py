@@ -15,6 +15,8 @@ from core.filters import (
     StrictBooleanFilter,
     values_of,
 )
+from core.models import Unit
+from engagements import rules
 from engagements.choices import Domain, EngagementType, Sensitivity, Status
 from engagements.models import Engagement, Participation
 from engagements.rules import REFERENCE_PATTERN, needs_update
@@ -70,6 +72,17 @@ class EngagementFilterSet(django_filters.FilterSet):
         label=_("Series"),
         help_text=_("Series slug, e.g. african-lion"),
     )
+    owner_unit = MultiValueFilter(
+        method="filter_owner_unit",
+        label=_("Owner unit"),
+        help_text=_("Unit code; with sub_units=true, its sub-units too"),
+    )
+    sub_units = StrictBooleanFilter(
+        method="filter_nothing", label=_("Include sub-units"), help_text=_("With owner_unit: the units below it too")
+    )
+    point_of_contact = MultiValueFilter(
+        field_name="point_of_contact__username", lookup_expr="exact", label=_("Point of contact"), help_text=_("Username")
+    )
     start_after = django_filters.DateFilter(field_name="start_date", lookup_expr="gte", label=_("Starts on or after"))
     start_before = django_filters.DateFilter(field_name="start_date", lookup_expr="lte", label=_("Starts on or before"))
     # With start_before, "running on or after": the calendar links to everything under way on one day.
@@ -98,6 +111,7 @@ class EngagementFilterSet(django_filters.FilterSet):
             ("end_date", "end_date"),
             ("engagement_type", "type"),
             ("host_country__name", "host_country"),
+            ("owner_unit__code", "owner_unit"),
         ),
         label=_("Order by"),
     )
@@ -133,11 +147,12 @@ class EngagementFilterSet(django_filters.FilterSet):
         return queryset
 
     def mine(self, queryset):
-        """The user's own engagements: the one place that says what "mine" means."""
+        """The user's own engagements (created by them, or they are its point of contact): the one place that
+        says what "mine" means."""
         user = getattr(self.request, "user", None)
         if user is None or not user.is_authenticated:
             return queryset.none()
-        return queryset.filter(Q(created_by=user))
+        return queryset.filter(Q(created_by=user) | Q(point_of_contact=user))
 
     def filter_partner(self, queryset, name, value):
         codes = [code.upper() for code in value]
@@ -161,6 +176,21 @@ class EngagementFilterSet(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.filter(needs_update()) if value else queryset.exclude(needs_update())
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset  # read by filter_owner_unit
+
+    def filter_owner_unit(self, queryset, name, value):
+        codes = [code for code in value if "\x00" not in code]
+        if not codes:
+            return queryset
+        condition = Q()
+        for code in codes:
+            condition |= Q(code__iexact=code)
+        unit_ids = list(Unit.objects.filter(condition).values_list("pk", flat=True))
+        if self.form.cleaned_data.get("sub_units"):
+            unit_ids = rules.units_below(unit_ids)
+        return queryset.filter(owner_unit_id__in=unit_ids)
 
     def filter_aar_overdue(self, queryset, name, value):
         if value is None:

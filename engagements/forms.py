@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from engagements import rules
+from core.models import Unit
+from engagements import extensions, rules
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status, ThreatFocus
 from engagements.models import Engagement, ExerciseSeries
 from organizations.models import Organization
@@ -46,6 +48,30 @@ class ReferenceChoices:
                 for acronym, name in Organization.objects.order_by("acronym").values_list("acronym", "name")
             ],
             series=list(ExerciseSeries.objects.order_by("name").values_list("slug", "name")),
+        )
+
+
+@dataclass
+class OwnerChoices:
+    """The units a user may give an engagement to (their units and those below; admins: all) and the active
+    users who may be its point of contact, each read with one query."""
+
+    units: list[tuple[str, str]]
+    contacts: list[tuple[str, str]]
+
+    @classmethod
+    def load(cls, user) -> OwnerChoices:
+        scope = rules.writable_unit_ids(user)
+        units = Unit.objects.order_by("code")
+        if scope is not None:
+            units = units.filter(pk__in=scope)
+        people = get_user_model().objects.filter(is_active=True).order_by("username")
+        return cls(
+            units=[(code, f"{code} · {name}") for code, name in units.values_list("code", "name")],
+            contacts=[
+                (username, f"{first} {last} ({username})".strip() if first or last else username)
+                for username, first, last in people.values_list("username", "first_name", "last_name")
+            ],
         )
 
 
@@ -90,6 +116,12 @@ class EngagementForm(forms.Form):
     series = forms.ChoiceField(
         label=pgettext_lazy("the one series of an engagement", "Exercise series"), required=False
     )
+    owner_unit = forms.ChoiceField(
+        label=_("Owner unit"),
+        required=False,
+        help_text=_("Its planners write it; its approvers (and those above) approve it. Empty: your unit."),
+    )
+    point_of_contact = forms.ChoiceField(label=_("Point of contact"), required=False)
     sensitivity = forms.ChoiceField(
         label=_("Sensitivity"), choices=Sensitivity.choices, initial=Sensitivity.UNCLASSIFIED
     )
@@ -100,11 +132,23 @@ class EngagementForm(forms.Form):
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 5}))
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, choices: ReferenceChoices, status_choices: list[str] | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        choices: ReferenceChoices,
+        owners: OwnerChoices | None = None,
+        status_choices: list[str] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        owners = owners or OwnerChoices.load(None)
+        self.fields["owner_unit"].choices = EMPTY + owners.units
+        self.fields["point_of_contact"].choices = [("", _("None"))] + owners.contacts
         for name in rules.ENGAGEMENT_FIELDS:
             if name not in self.fields:  # a field added to the model: parsed as the model's form field
                 self.fields[name] = Engagement._meta.get_field(name).formfield()
+        for extension in extensions.engagement_extensions():  # fields other apps own (engagements.extensions)
+            self.fields[extension.name] = extension.form_field()
         self.fields["host_country"].choices = EMPTY + choices.partners
         self.fields["organizations"].choices = choices.organizations
         self.fields["series"].choices = [("", _("None"))] + choices.series
@@ -119,6 +163,10 @@ class EngagementForm(forms.Form):
         """The fields the page does not lay out itself (added to the model since), shown in a group of their own."""
         return [self[name] for name in rules.ENGAGEMENT_FIELDS if name not in self.base_fields]
 
+    @property
+    def extension_fields(self) -> list:
+        return [self[extension.name] for extension in extensions.engagement_extensions()]
+
     @staticmethod
     def initial_from(engagement) -> dict:
         return {
@@ -127,14 +175,24 @@ class EngagementForm(forms.Form):
             "organizations": [o.acronym for o in engagement.organizations.all()],
             "threat_focus": list(engagement.threat_focus or []),
             "series": engagement.series.slug if engagement.series_id else "",
+            "owner_unit": engagement.owner_unit.code,
+            "point_of_contact": engagement.point_of_contact.username if engagement.point_of_contact_id else "",
             "version": engagement.version,
+            **{extension.name: extension.initial(engagement) for extension in extensions.engagement_extensions()},
         }
 
     def service_values(self) -> dict:
         """The cleaned values as the services take them (codes for partners, series and organizations)."""
         data = {name: self.cleaned_data.get(name) for name in rules.ENGAGEMENT_FIELDS}
         data["series"] = data["series"] or None
+        data["point_of_contact"] = data["point_of_contact"] or None
+        if not data["owner_unit"]:
+            del data["owner_unit"]  # new: the planner's own unit (rules.default_owner_unit); editing: kept
         data["organizations"] = list(self.cleaned_data.get("organizations") or [])
+        data["extensions"] = {
+            extension.name: self.cleaned_data.get(extension.name) or []
+            for extension in extensions.engagement_extensions()
+        }
         return data
 
 
@@ -277,6 +335,13 @@ class StatusForm(forms.Form):
         help_text=_("Kept in the engagement's history: who changed its status, when and why."),
         widget=forms.TextInput(attrs={"size": 60}),
     )
+
+
+class ApprovalForm(forms.Form):
+    """Approve, refuse or ask for approval: the comment (required to refuse: the service says so)."""
+
+    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class DeleteForm(forms.Form):

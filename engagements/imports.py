@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from core import xlsx
 from core.db import analyze
-from engagements import deconfliction, exchange, services
+from engagements import deconfliction, exchange, rules, services
 from engagements.models import AfterActionReport, Engagement, ImportBatch, Participation, PartnerChange
 from partners.selectors import partner_by_name
 
@@ -193,7 +193,7 @@ def _errors_from(exc: ValidationError, line: int, reference: str) -> list[RowErr
     return found
 
 
-_STORED = ("status", "deleted_at", "start_date", "end_date", "latitude", "longitude")
+_STORED = ("status", "deleted_at", "start_date", "end_date", "latitude", "longitude", "owner_unit_id")
 
 
 @dataclass(frozen=True)
@@ -235,6 +235,9 @@ def _canonical(checked: services.CleanEngagement, current: list[str]) -> list[st
     values = {column: fields.get(name) for column, name in exchange.ROW_FIELDS.items() if "__" not in name}
     values["reference"] = current[0]
     for name, key in exchange.REFERENCE_KEYS.items():
+        if name not in fields:  # left out of the row (an empty owner unit): the stored value stays
+            values[name] = current[exchange.COLUMNS.index(name)] or None
+            continue
         values[name] = getattr(fields[name], key) if fields.get(name) else None
     for column, name in exchange.AAR_COLUMNS.items():
         values[column] = report.get(name) if report else None
@@ -268,8 +271,23 @@ def _host_country_named(line: int, row: dict[str, str], lookups, report: ImportR
         report.notices.append(RowError(line, "host_country", message, row.get("reference", "").strip()))
 
 
+@dataclass(frozen=True)
+class _Importer:
+    """Who imports, and the units whose engagements they write (None: all)."""
+
+    user: object
+    scope: set[int] | None
+
+    @classmethod
+    def of(cls, user) -> _Importer:
+        return cls(user=user, scope=rules.writable_unit_ids(user))
+
+    def refusal(self, unit_id) -> str | None:
+        return rules.unit_write_refusal(self.user, unit_id, scope=self.scope)
+
+
 def _check_row(
-    line: int, row: dict[str, str], lookups, existing: dict[str, _Stored]
+    line: int, row: dict[str, str], lookups, existing: dict[str, _Stored], importer: _Importer
 ) -> tuple[services.CleanEngagement | None, list[RowError]]:
     reference = row.get("reference", "").strip()
     try:
@@ -280,6 +298,13 @@ def _check_row(
     if current is not None and current.deleted_at is not None:
         message = _("%(reference)s was deleted; leave the reference empty to create a new engagement.")
         return None, [RowError(line, "reference", message % {"reference": reference}, reference)]
+    if current is not None and (refusal := importer.refusal(current.engagement.owner_unit_id)):
+        return None, [RowError(line, "owner_unit", refusal, reference)]
+    if current is None and "owner_unit" not in payload:
+        unit = rules.default_owner_unit(importer.user)
+        payload["owner_unit"] = unit
+        if unit is None and importer.scope is not None and not importer.scope:
+            return None, [RowError(line, "owner_unit", rules.NO_UNIT(), reference)]
     try:
         if current is None:
             checked = services.engagement_create_clean(lookups=lookups, reference=reference or None, **payload)
@@ -293,6 +318,9 @@ def _check_row(
             )
     except ValidationError as exc:
         return None, _errors_from(exc, line, reference)
+    unit = checked.fields.get("owner_unit")
+    if unit is not None and (refusal := importer.refusal(unit.pk)):
+        return None, [RowError(line, "owner_unit", refusal, reference)]
     return checked, []
 
 
@@ -351,6 +379,7 @@ def engagements_import(
     """
     report = ImportReport(dry_run=dry_run)
     lookups = services.Lookups()
+    importer = _Importer.of(user)
     seen_references: dict[str, int] = {}
     for batch in _batches(handle, name):
         references = [row.get("reference", "").strip() for _line, row in batch]
@@ -370,7 +399,7 @@ def engagements_import(
                     continue
                 seen_references[reference] = line
             _host_country_named(line, row, lookups, report)
-            checked, errors = _check_row(line, row, lookups, existing)
+            checked, errors = _check_row(line, row, lookups, existing, importer)
             for error in errors:
                 report.add_error(error)
             if checked is None:
@@ -425,13 +454,14 @@ def _apply(handle: IO[bytes], name: str, user, report: ImportReport, *, file_nam
 
 def _apply_batches(handle: IO[bytes], name: str, user, report: ImportReport, *, import_batch: ImportBatch) -> None:
     lookups = services.Lookups()
+    importer = _Importer.of(user)
     for batch in _batches(handle, name):
         references = [row.get("reference", "").strip() for _line, row in batch]
         existing = _existing([r for r in references if r])
         new = []
         for (line, row), reference in zip(batch, references, strict=True):
             _host_country_named(line, row, lookups)
-            checked, errors = _check_row(line, row, lookups, existing)
+            checked, errors = _check_row(line, row, lookups, existing, importer)
             if errors or checked is None:
                 # The file changed between the passes, or a rule now refuses it: write nothing.
                 raise ValidationError(

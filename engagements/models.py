@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -142,6 +143,22 @@ class Engagement(models.Model):
         on_delete=models.PROTECT,
         related_name="engagements",
     )
+    owner_unit = models.ForeignKey(
+        "core.Unit",
+        verbose_name=_("owner unit"),
+        on_delete=models.PROTECT,
+        related_name="engagements",
+        help_text=_("The unit that owns the engagement: its planners write it, its approvers approve it."),
+    )
+    point_of_contact = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("point of contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contact_engagements",
+        help_text=_("Who answers questions about the engagement and writes its after-action report."),
+    )
     created_by = _user_field(_("created by"))
     updated_by = _user_field(_("updated by"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -175,6 +192,7 @@ class Engagement(models.Model):
         permissions = [
             ("read_restricted_engagement", _("Can read restricted engagements")),
             ("import_engagements", _("Can import engagements from files")),
+            ("approve_engagement", _("Can approve or refuse planned engagements (four-eyes)")),
         ]
         indexes = [
             # Covering: the overview's quarter counts read a quarter's engagements from this index alone.
@@ -188,6 +206,7 @@ class Engagement(models.Model):
             models.Index(fields=["host_country", "start_date"], name="engagement_host_start"),
             models.Index(fields=["engagement_type", "start_date"], name="engagement_type_start"),
             models.Index(fields=["series", "start_date"], name="engagement_series_start"),
+            models.Index(fields=["owner_unit", "start_date"], name="engagement_owner_start"),
             # The list's current and coming engagements, counted and sorted from the index (selectors.list_order).
             models.Index(
                 fields=["end_date"], include=["start_date", "id", "deleted_at", "sensitivity"], name="engagement_end"
@@ -381,6 +400,35 @@ class FindingDismissal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.first_id} / {self.second_id}"
+
+
+class Approval(models.Model):
+    """One step of an engagement's four-eyes approval: a planner asked for it, an approver approved or refused
+    it (with a comment), or a change to an approved engagement's dates, host or participants sent it back to
+    planned. Read newest first, these rows are the approval's story on the engagement's page."""
+
+    class Action(models.TextChoices):
+        REQUESTED = "requested", _("approval requested")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
+        RESET = "reset", _("back to planned")
+
+    engagement = models.ForeignKey(
+        Engagement, verbose_name=_("engagement"), on_delete=models.CASCADE, related_name="approvals"
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    user = _user_field(_("by"))
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    comment = models.TextField(_("comment"), max_length=2000, blank=True)
+
+    class Meta:
+        verbose_name = _("approval step")
+        verbose_name_plural = _("approval steps")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["engagement", "-at"], name="approval_engagement_at")]
+
+    def __str__(self) -> str:
+        return f"{self.engagement_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
 
 
 class ReferenceCounter(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.contrib.auth import get_user_model
 from django.db.models import (
     Avg,
     Case,
@@ -31,6 +32,7 @@ from engagements.choices import Domain, EngagementType, ParticipantRole, Sensiti
 from engagements.feeds import key_of, secret_for
 from engagements.models import (
     AfterActionReport,
+    Approval,
     CalendarFeed,
     Engagement,
     ExerciseSeries,
@@ -94,7 +96,7 @@ def engagement_list(*, user) -> QuerySet[Engagement]:
     ``core.filters.StableOrderingFilter``)."""
     return (
         Engagement.objects.visible_to(user)
-        .select_related("host_country", "series", "after_action")
+        .select_related("host_country", "series", "after_action", "owner_unit", "point_of_contact")
         .prefetch_related(
             Prefetch(
                 "participations", queryset=Participation.objects.select_related("partner").order_by("partner__name")
@@ -148,7 +150,14 @@ def engagement_get(*, user, pk) -> Engagement | None:
     return (
         Engagement.objects.visible_to(user)
         .select_related(
-            "host_country", "series", "after_action", "after_action__submitted_by", "created_by", "updated_by"
+            "host_country",
+            "series",
+            "after_action",
+            "after_action__submitted_by",
+            "created_by",
+            "updated_by",
+            "owner_unit",
+            "point_of_contact",
         )
         .prefetch_related(
             Prefetch(
@@ -159,6 +168,38 @@ def engagement_get(*, user, pk) -> Engagement | None:
         .filter(pk=pk)
         .first()
     )
+
+
+# --- four-eyes approval ----------------------------------------------------------------------------------
+
+
+def approvals_of(*, engagement: Engagement) -> list[Approval]:
+    """The engagement's approval steps, newest first, with who took each."""
+    return list(engagement.approvals.select_related("user").order_by("-at", "-id"))
+
+
+def approver_ids(*, engagement: Engagement, leave_out=()) -> list[int]:
+    """The active approvers of the engagement's owner unit and of the units above it, never its creator
+    (four eyes) nor ``leave_out``: who is asked when a planner requests approval."""
+    from core.roles import APPROVER
+
+    units = rules.units_above(engagement.owner_unit_id)
+    found = (
+        get_user_model()
+        .objects.filter(is_active=True, units__in=units, groups__name=APPROVER)
+        .exclude(pk__in=[*leave_out, engagement.created_by_id or 0])
+        .values_list("pk", flat=True)
+        .distinct()
+        .order_by("pk")
+    )
+    return list(found)
+
+
+def approval_recipient_ids(*, engagement: Engagement, leave_out=()) -> list[int]:
+    """Who hears of an approval decision: those who asked for it, the creator and the point of contact."""
+    requesters = engagement.approvals.filter(action=Approval.Action.REQUESTED).values_list("user_id", flat=True)
+    ids = {*requesters, engagement.created_by_id, engagement.point_of_contact_id} - {None, *leave_out}
+    return sorted(get_user_model().objects.filter(pk__in=ids, is_active=True).values_list("pk", flat=True))
 
 
 def _overlapping(start: datetime.date, end: datetime.date) -> Q:
@@ -611,3 +652,55 @@ def engagements_in_feed(*, user, since: datetime.date) -> QuerySet[Engagement]:
         .select_related("host_country")
         .order_by("start_date", "id")
     )
+
+
+# --- organisational units (their engagements are counted here: what a user may see) ---------------------
+
+
+def _unit_counts(user):
+    from core.models import Unit
+
+    visible = Engagement.objects.visible_to(user).filter(owner_unit=OuterRef("pk")).order_by().values("owner_unit")
+    members = Unit.members.through.objects.filter(unit=OuterRef("pk")).order_by().values("unit")
+    return {
+        "engagement_count": Coalesce(
+            Subquery(visible.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0)
+        ),
+        "member_count": Coalesce(
+            Subquery(members.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0)
+        ),
+    }
+
+
+def unit_list(*, user) -> QuerySet:
+    """Every unit with its parent's code, its members and the engagements ``user`` may see that it owns."""
+    from core.models import Unit
+
+    return Unit.objects.select_related("parent").annotate(**_unit_counts(user)).order_by("code")
+
+
+def unit_tree(*, user) -> list:
+    """The units depth first, each with ``depth`` (0 for a command), children after their parent by name."""
+    units = list(unit_list(user=user).order_by("name"))
+    children: dict = {}
+    for unit in units:
+        children.setdefault(unit.parent_id, []).append(unit)
+    ordered, stack = [], [(unit, 0) for unit in reversed(children.get(None, []))]
+    while stack:
+        unit, depth = stack.pop()
+        unit.depth = depth
+        ordered.append(unit)
+        stack.extend((child, depth + 1) for child in reversed(children.get(unit.pk, [])))
+    return ordered
+
+
+def unit_get(*, user, code: str):
+    """One unit by code (any case) with its counts, its parent, children and members; None if unknown."""
+    if "\x00" in (code or ""):
+        return None
+    unit = unit_list(user=user).filter(code__iexact=code).first()
+    if unit is None:
+        return None
+    unit.child_units = list(unit_list(user=user).filter(parent=unit).order_by("name"))
+    unit.member_list = list(unit.members.prefetch_related("groups").order_by("username"))
+    return unit

@@ -16,3 +16,12 @@ engagement_data_changed = Signal()
 # kwargs: event ("created", "updated" or "deleted"), engagement_ids (list[int]), was_restricted (dict[int, bool]:
 # for "updated", whether each engagement was restricted before the change; empty otherwise)
 engagement_event = Signal()
+
+# Four-eyes approval (engagements.services.approvals), sent after the transaction commits; the notifications
+# listen. kwargs: engagement_id (int), requested_by_id (int), approver_ids (list[int]: the approvers of the
+# owner unit and of the units above it, never the requester)
+approval_requested = Signal()
+
+# kwargs: engagement_id (int), decided_by_id (int), approved (bool), comment (str), recipient_ids (list[int]:
+# who asked for the approval, who created the engagement and its point of contact, without the decider)
+approval_decided = Signal()

@@ -23,4 +23,7 @@ urlpatterns = [
     path("<int:pk>/after-action/", views.engagement_after_action, name="after_action"),
     path("<int:pk>/delete/", views.engagement_delete, name="delete"),
     path("<int:pk>/findings/<int:other>/dismiss/", views.finding_dismiss, name="finding_dismiss"),
+    path("<int:pk>/request-approval/", views.engagement_request_approval, name="request_approval"),
+    path("<int:pk>/approve/", views.engagement_approve, name="approve"),
+    path("<int:pk>/refuse/", views.engagement_refuse, name="refuse"),
 ]

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.exports import wants_csv
 from core.filters import values_of
+from core.models import Unit
 from core.paging import paginate, querystring_without
 from core.roles import role_of
 from engagements import deconfliction, exchange, rules, selectors, services
@@ -23,8 +24,10 @@ from engagements.choices import Domain, EngagementType, Sensitivity, Status, Thr
 from engagements.filtersets import VIEWS, EngagementFilterSet
 from engagements.forms import (
     AfterActionForm,
+    ApprovalForm,
     DeleteForm,
     EngagementForm,
+    OwnerChoices,
     ReferenceChoices,
     StatusForm,
     apply_service_errors,
@@ -49,6 +52,13 @@ def _engagement_or_404(request, pk):
     if engagement is None:
         raise Http404(_("No engagement with this number, or not one you may see."))
     return engagement
+
+
+def _require_scope(request, engagement) -> None:
+    """The unit scope (engagements.rules): a planner writes the engagements of their units and those below."""
+    refusal = rules.unit_write_refusal(request.user, engagement.owner_unit_id)
+    if refusal:
+        raise PermissionDenied(refusal)
 
 
 def _show_warnings(request, warnings: list[dict]) -> None:
@@ -86,6 +96,8 @@ _FILTERS_SHOWN = {
     "start_before",
     "end_after",
     "aar_overdue",
+    "owner_unit",
+    "point_of_contact",
 }
 
 
@@ -132,6 +144,7 @@ def filter_form_context(request, filterset, *, reset_url: str, keep: tuple[str, 
         "partners": choices.partners,
         "organizations": choices.organizations,
         "series": choices.series,
+        "units": list(Unit.objects.order_by("code").values_list("code", "code")),
         "selected": {name: values_of(request.GET, name) for name in ("engagement_type", "status", "domain")},
     }
 
@@ -166,8 +179,10 @@ def engagement_detail(request, pk):
 
 def _render_detail(request, engagement, *, dismissing=None, status=200):
     participants = list(engagement.participations.all())
-    can_change = request.user.has_perm(CHANGE)
+    in_scope = rules.unit_write_refusal(request.user, engagement.owner_unit_id) is None
+    can_change = request.user.has_perm(CHANGE) and in_scope
     report = selectors.after_action_of(engagement)
+    approval_refusal = rules.approval_refusal(request.user, engagement)
     context = {
         "engagement": engagement,
         "participants": participants,
@@ -184,8 +199,18 @@ def _render_detail(request, engagement, *, dismissing=None, status=200):
         if can_change
         else [],
         "can_change": can_change and engagement.deleted_at is None,
-        "can_delete": request.user.has_perm(DELETE),
-        "can_report": request.user.has_perm(CHANGE_AAR if report else ADD_AAR) and _accepts_report(engagement, report),
+        "can_delete": request.user.has_perm(DELETE) and in_scope,
+        "can_report": request.user.has_perm(CHANGE_AAR if report else ADD_AAR)
+        and in_scope
+        and _accepts_report(engagement, report),
+        "approvals": selectors.approvals_of(engagement=engagement),
+        "can_request_approval": can_change and rules.approval_request_refusal(request.user, engagement) is None,
+        "can_approve": approval_refusal is None,
+        # An approver who may not decide on this planned engagement is told why (their own, another unit's).
+        "approval_refusal": approval_refusal
+        if rules.may_approve_role(request.user) and engagement.status == Status.PLANNED
+        else None,
+        "approval_form": ApprovalForm(initial={"version": engagement.version}),
         "threat_labels": [dict(ThreatFocus.choices).get(v, v) for v in engagement.threat_focus or []],
         "today": timezone.localdate(),
     }
@@ -305,15 +330,20 @@ def _save_form(request, *, form, formset, check, save, engagement=None):
 @require_http_methods(["GET", "POST"])
 def engagement_create(request):
     _require(request, ADD)
-    choices = ReferenceChoices.load()
+    scope = rules.writable_unit_ids(request.user)
+    if scope is not None and not scope:
+        # A planner without a unit writes nothing: the page says why instead of offering a form.
+        return render(request, "engagements/no_unit.html", {"message": rules.NO_UNIT()}, status=403)
+    choices, owners = ReferenceChoices.load(), OwnerChoices.load(request.user)
     if request.method == "GET":
-        form = EngagementForm(choices=choices)
+        unit = rules.default_owner_unit(request.user)
+        form = EngagementForm(choices=choices, owners=owners, initial={"owner_unit": unit.code if unit else ""})
         return _render_form(request, form=form, formset=participant_formset(choices=choices))
     return _save_form(
         request,
-        form=EngagementForm(request.POST, choices=choices),
+        form=EngagementForm(request.POST, choices=choices, owners=owners),
         formset=participant_formset(request.POST, choices=choices),
-        check=lambda values: services.engagement_create_clean(**values),
+        check=lambda values: services.engagement_create_clean(**services.with_owner_unit(request.user, values)),
         save=lambda values: services.engagement_create(created_by=request.user, **values),
     )
 
@@ -341,16 +371,20 @@ def _status_choices(request, engagement) -> list[str]:
 def engagement_edit(request, pk):
     _require(request, CHANGE)
     engagement = _engagement_or_404(request, pk)
-    choices = ReferenceChoices.load()
+    _require_scope(request, engagement)
+    choices, owners = ReferenceChoices.load(), OwnerChoices.load(request.user)
     if request.method == "GET":
         form = EngagementForm(
             initial=EngagementForm.initial_from(engagement),
             choices=choices,
+            owners=owners,
             status_choices=_status_choices(request, engagement),
         )
         formset = participant_formset(choices=choices, engagement=engagement, extra=2)
         return _render_form(request, form=form, formset=formset, engagement=engagement)
-    form = EngagementForm(request.POST, choices=choices, status_choices=_status_choices(request, engagement))
+    form = EngagementForm(
+        request.POST, choices=choices, owners=owners, status_choices=_status_choices(request, engagement)
+    )
 
     def save(values):
         version = form.cleaned_data.get("version")
@@ -381,6 +415,7 @@ def engagement_status(request, pk):
     """A move; cancelling and reopening first show a form asking why (GET, or a POST without ``reason``)."""
     _require(request, CHANGE)
     engagement = _engagement_or_404(request, pk)
+    _require_scope(request, engagement)
     form = StatusForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         messages.error(request, _("Choose one of the statuses offered."))
@@ -427,6 +462,7 @@ def engagement_after_action(request, pk):
     engagement = _engagement_or_404(request, pk)
     report = selectors.after_action_of(engagement)
     _require(request, CHANGE_AAR if report else ADD_AAR)
+    _require_scope(request, engagement)
     if request.method == "GET":
         form = AfterActionForm(initial=AfterActionForm.initial_from(report))
     else:
@@ -452,6 +488,7 @@ def engagement_after_action(request, pk):
 def engagement_delete(request, pk):
     _require(request, DELETE)
     engagement = _engagement_or_404(request, pk)
+    _require_scope(request, engagement)
     form = DeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -466,6 +503,63 @@ def engagement_delete(request, pk):
             )
             return redirect("engagements:list")
     return render(request, "engagements/engagement_delete.html", {"engagement": engagement, "form": form})
+
+
+# --- four-eyes approval ---------------------------------------------------------------------------------
+
+
+def _approval_step(request, pk, *, act, done: str):
+    """POST only: run ``act(engagement, form)``; refusals come back as messages on the engagement's page."""
+    engagement = _engagement_or_404(request, pk)
+    form = ApprovalForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The form could not be read; try again."))
+        return redirect("engagements:detail", pk=engagement.pk)
+    try:
+        act(engagement, form.cleaned_data)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, done)
+    return redirect("engagements:detail", pk=engagement.pk)
+
+
+@require_http_methods(["POST"])
+def engagement_request_approval(request, pk):
+    _require(request, CHANGE)
+    return _approval_step(
+        request,
+        pk,
+        act=lambda engagement, data: services.approval_request(
+            engagement=engagement, user=request.user, comment=data["comment"]
+        ),
+        done=_("Approval requested: the approvers of its unit are notified."),
+    )
+
+
+@require_http_methods(["POST"])
+def engagement_approve(request, pk):
+    return _approval_step(
+        request,
+        pk,
+        act=lambda engagement, data: services.engagement_approve(
+            engagement=engagement, user=request.user, comment=data["comment"], expected_version=data.get("version")
+        ),
+        done=_("Engagement approved."),
+    )
+
+
+@require_http_methods(["POST"])
+def engagement_refuse(request, pk):
+    return _approval_step(
+        request,
+        pk,
+        act=lambda engagement, data: services.engagement_refuse(
+            engagement=engagement, user=request.user, comment=data["comment"], expected_version=data.get("version")
+        ),
+        done=_("Approval refused; the planner is told why."),
+    )
 
 
 # --- exercise series ------------------------------------------------------------------------------------

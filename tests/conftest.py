@@ -52,10 +52,20 @@ def make_user(db, django_user_model):
     if Group.objects.filter(name__in=ROLE_ORDER).count() != len(ROLE_ORDER):
         roles_sync()
 
-    def _make(username: str = "someone", role: str | None = "viewer", **extra):
+    def _make(username: str = "someone", role: str | None = "viewer", units=None, **extra):
+        """``units``: the user's units (codes or units); planners and approvers belong to the default unit
+        (which owns the factories' engagements) unless told otherwise, ``units=[]`` for none."""
+        from core.models import Unit
+
         user = django_user_model.objects.create_user(username=username, password="pw-for-tests-123", **extra)
         if role:
             user.groups.add(Group.objects.get(name=role))
+        if units is None:
+            units = [settings.DEFAULT_UNIT_CODE] if role in ("planner", "approver") else []
+        for unit in units:
+            if not isinstance(unit, Unit):
+                unit = Unit.objects.get_or_create(code=unit, defaults={"name": unit})[0]
+            unit.members.add(user)
         return user
 
     return _make

@@ -85,6 +85,8 @@ def _as_drf(exc):
         return PayloadTooLarge(fields_too_large_message())
     if isinstance(exc, TooManyFieldsSent):
         return exceptions.ValidationError({"non_field_errors": [str(exc)]})
+    if isinstance(exc, PermissionDenied) and exc.args:
+        return exceptions.PermissionDenied(str(exc.args[0]))  # the refusal's own message (unit scope ...)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             return exceptions.ValidationError(exc.message_dict)

@@ -17,6 +17,7 @@ from rest_framework.utils.field_mapping import get_field_kwargs
 
 from core.api.pagination import decode_cursor
 from core.filters import values_of
+from engagements import extensions
 from engagements.choices import (
     ChangeAction,
     Domain,
@@ -205,6 +206,8 @@ ENGAGEMENT_EXAMPLE = {
     "funding_source": "Joint exercise programme",
     "sensitivity": "unclassified",
     "series": None,
+    "owner_unit": "AFRICOM-J5",
+    "point_of_contact": "planner",
     "participants": [
         {"partner": "MAR", "role": "host", "personnel": 3500},
         {"partner": "USA", "role": "lead", "personnel": 4200},
@@ -261,7 +264,9 @@ class EngagementSerializer(serializers.ModelSerializer):
         help_text=_(
             "planned when not given. Any status on creation; afterwards only forward (planned, approved, in_progress, completed), "
             "or cancelled from any status but completed, and never cancelled once it has an after-action report; "
-            "in_progress needs start_date <= today and completed end_date <= today."
+            "in_progress needs start_date <= today and completed end_date <= today. Planned to approved only "
+            "through the approve action (four-eyes); an approved engagement whose dates, host or participants "
+            "change goes back to planned."
         ),
     )
     start_date = serializers.DateField()
@@ -287,6 +292,23 @@ class EngagementSerializer(serializers.ModelSerializer):
         allow_null=True,
         required=False,
         help_text=_("Slug of an exercise series (see /api/v1/series/), or null."),
+    )
+    owner_unit = TextField(
+        max_length=40,
+        source="owner_unit.code",
+        required=False,
+        help_text=_(
+            "Code of the unit that owns it (see /api/v1/units/). When not given on creation: your unit if you "
+            "belong to exactly one (admins: the default unit). Planners write only engagements of their units "
+            "and the units below them."
+        ),
+    )
+    point_of_contact = TextField(
+        max_length=150,
+        source="point_of_contact.username",
+        allow_null=True,
+        required=False,
+        help_text=_("Username of the active user who answers for it (and writes its after-action report), or null."),
     )
     participants = ParticipantSerializer(
         many=True,
@@ -338,6 +360,12 @@ class EngagementSerializer(serializers.ModelSerializer):
             "warnings",
         ]
 
+    def get_fields(self):
+        fields = super().get_fields()
+        for extension in extensions.engagement_extensions():  # fields other apps own (engagements.extensions)
+            fields[extension.name] = extension.api_field()
+        return fields
+
     @extend_schema_field(WarningSerializer(many=True))
     def get_warnings(self, engagement) -> list[dict]:
         return WarningSerializer(self.context.get("warnings", []), many=True).data
@@ -351,6 +379,11 @@ class EngagementSerializer(serializers.ModelSerializer):
         if "series" in data:
             series = data.pop("series")
             arguments["series"] = series["slug"] if series else None
+        if "owner_unit" in data:
+            arguments["owner_unit"] = data.pop("owner_unit")["code"]
+        if "point_of_contact" in data:
+            contact = data.pop("point_of_contact")
+            arguments["point_of_contact"] = contact["username"] if contact else None
         if "version" in data:
             arguments["expected_version"] = data.pop("version")
         if "participations" in data:
@@ -358,6 +391,9 @@ class EngagementSerializer(serializers.ModelSerializer):
         if "after_action" in data:
             report = data.pop("after_action")
             arguments["after_action"] = dict(report) if report is not None else None
+        given = {e.name: data.pop(e.name) for e in extensions.engagement_extensions() if e.name in data}
+        if given:
+            arguments["extensions"] = given
         arguments.update(data)
         return arguments
 
@@ -367,6 +403,26 @@ class EngagementStatusSerializer(serializers.Serializer):
     version = serializers.IntegerField(
         min_value=1, max_value=2**31 - 1, required=False, help_text=_("The version you read; 409 if it changed.")
     )
+
+
+class ApprovalInputSerializer(serializers.Serializer):
+    comment = TextField(
+        max_length=2000,
+        allow_blank=True,
+        required=False,
+        default="",
+        help_text=_("Why: required to refuse; optional to approve or to ask for approval."),
+    )
+    version = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, required=False, help_text=_("The version you read; 409 if it changed.")
+    )
+
+
+class ApprovalSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["requested", "approved", "refused", "reset"])
+    user = serializers.CharField(source="user.username", allow_null=True, default=None)
+    at = serializers.DateTimeField()
+    comment = serializers.CharField()
 
 
 class EngagementDeleteSerializer(serializers.Serializer):
@@ -490,6 +546,8 @@ class ChangeQuerySerializer(serializers.Serializer):
 
 __all__ = [
     "AfterActionSerializer",
+    "ApprovalInputSerializer",
+    "ApprovalSerializer",
     "ChangeQuerySerializer",
     "ChangeSerializer",
     "EngagementDeleteSerializer",

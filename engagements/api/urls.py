@@ -1,6 +1,7 @@
 from django.urls import path
 
 from core.api.routers import Router
+from engagements.api.units import UnitViewSet
 from engagements.api.views import (
     CalendarFeedView,
     ChangeViewSet,
@@ -15,4 +16,5 @@ router.register("engagements/saved-filters", SavedFilterViewSet, basename="saved
 router.register("engagements", EngagementViewSet, basename="engagement")
 router.register("series", ExerciseSeriesViewSet, basename="series")
 router.register("changes", ChangeViewSet, basename="change")
+router.register("units", UnitViewSet, basename="unit")
 urlpatterns = [*router.urls, path("calendar-feed/", CalendarFeedView.as_view(), name="calendar-feed")]

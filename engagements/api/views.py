@@ -22,7 +22,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,10 +33,12 @@ from core.api.parsers import JSONParser
 from core.api.permissions import ModelRolePermission
 from core.api.renderers import FileRenderer
 from core.api.serializers import ErrorSerializer
-from engagements import deconfliction, exchange, rules, selectors, services
+from engagements import deconfliction, exchange, extensions, rules, selectors, services
 from engagements.api.serializers import (
     ENGAGEMENT_RESPONSE_EXAMPLE,
     AfterActionSerializer,
+    ApprovalInputSerializer,
+    ApprovalSerializer,
     AvailabilityQuerySerializer,
     AvailabilitySerializer,
     ChangeQuerySerializer,
@@ -218,11 +220,17 @@ class EngagementViewSet(viewsets.ModelViewSet):
         "availability": "view",
         "findings": "view",
         "dismiss_finding": "change",
+        "approve": "approve",
+        "refuse": "approve",
+        "request_approval": "change",
+        "approvals": "view",
     }
     parser_classes = [JSONParser]
 
     def get_queryset(self):
-        return selectors.engagement_list(user=self.request.user).select_related("after_action__submitted_by")
+        return extensions.prepare(
+            selectors.engagement_list(user=self.request.user).select_related("after_action__submitted_by")
+        )
 
     def load_page_rows(self, ids):
         """The list page's rows, found by id first (RowsFirstPagination); filters were applied to find them."""
@@ -233,6 +241,9 @@ class EngagementViewSet(viewsets.ModelViewSet):
         if engagement is None:
             raise Http404(_("No engagement with this id, or not visible to you."))
         self.check_object_permissions(self.request, engagement)
+        if self.request.method not in SAFE_METHODS and self.action not in ("approve", "refuse"):
+            # The unit scope before reading the input: a planner of another unit gets 403 saying why, not a 400.
+            services.scope_check(self.request.user, engagement.owner_unit_id)
         return engagement
 
     def _respond(self, engagement_id: int, *, warnings=(), status_code=status.HTTP_200_OK) -> Response:
@@ -241,6 +252,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
         return Response(EngagementSerializer(engagement, context=context).data, status=status_code)
 
     def create(self, request, *args, **kwargs):
+        services.creator_check(request.user)  # a planner without a unit: 403 saying why, whatever the input
         serializer = self.get_serializer(data=request.data)
         every_error(self, serializer, lambda arguments: services.engagement_create_clean(**arguments))
         arguments = serializer.service_arguments()
@@ -307,7 +319,8 @@ class EngagementViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Move an engagement along its life cycle",
-        description="Only forward (planned, approved, in_progress, completed), or to cancelled from any status "
+        description="Planned to approved only with the approve action (four-eyes). "
+        "Only forward (planned, approved, in_progress, completed), or to cancelled from any status "
         "but completed and never once it has an after-action report; in_progress needs start_date <= today, "
         "completed end_date <= today (the same status policy as the pages and the import). Cancelling needs a "
         "`reason`; an admin may reopen a cancelled engagement as planned, also with a `reason`. Answers with "
@@ -315,10 +328,10 @@ class EngagementViewSet(viewsets.ModelViewSet):
         request=StatusChangeSerializer,
         responses={200: EngagementSerializer, 409: CONFLICT},
         examples=[
-            OpenApiExample("approve", value={"status": "approved", "version": 3}, request_only=True),
+            OpenApiExample("start", value={"status": "in_progress", "version": 3}, request_only=True),
             OpenApiExample(
-                "approved",
-                value={**ENGAGEMENT_RESPONSE_EXAMPLE, "status": "approved", "version": 4, "warnings": []},
+                "started",
+                value={**ENGAGEMENT_RESPONSE_EXAMPLE, "status": "in_progress", "version": 4, "warnings": []},
                 response_only=True,
                 status_codes=["200"],
             ),
@@ -448,6 +461,74 @@ class EngagementViewSet(viewsets.ModelViewSet):
         )
 
 
+    def _approval_input(self, request):
+        serializer = ApprovalInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @extend_schema(
+        summary="Approve a planned engagement (four-eyes)",
+        description="Approvers only, for engagements of their units and the units below them (admins: all), "
+        "never one they created themselves. Moves it from planned to approved and records who, when and the "
+        "optional `comment`. 403 with the reason when refused.",
+        request=ApprovalInputSerializer,
+        responses={200: EngagementSerializer, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"], url_path="approve", filterset_class=None)
+    def approve(self, request, pk=None):
+        engagement = self.get_object()
+        data = self._approval_input(request)
+        with service_errors():
+            services.engagement_approve(
+                engagement=engagement, user=request.user, comment=data["comment"], expected_version=data.get("version")
+            )
+        return self._respond(engagement.pk)
+
+    @extend_schema(
+        summary="Refuse approval, saying why",
+        description="The same rules as approve; the `comment` is required. The engagement stays planned; the "
+        "refusal is recorded (approvals and history) and announced to the planner.",
+        request=ApprovalInputSerializer,
+        responses={200: EngagementSerializer, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"], url_path="refuse", filterset_class=None)
+    def refuse(self, request, pk=None):
+        engagement = self.get_object()
+        data = self._approval_input(request)
+        with service_errors():
+            services.engagement_refuse(
+                engagement=engagement, user=request.user, comment=data["comment"], expected_version=data.get("version")
+            )
+        return self._respond(engagement.pk)
+
+    @extend_schema(
+        summary="Ask for approval",
+        description="Planners who may write the engagement (their units and below), while it is planned: the "
+        "approvers of its owner unit and of the units above it are notified. Answers with the approval steps.",
+        request=ApprovalInputSerializer,
+        responses={201: ApprovalSerializer(many=True)},
+    )
+    @action(detail=True, methods=["post"], url_path="request-approval", filterset_class=None)
+    def request_approval(self, request, pk=None):
+        engagement = self.get_object()
+        data = self._approval_input(request)
+        with service_errors():
+            services.approval_request(engagement=engagement, user=request.user, comment=data["comment"])
+        steps = selectors.approvals_of(engagement=engagement)
+        return Response(ApprovalSerializer(steps, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="The engagement's approval steps, newest first",
+        description="Requested, approved, refused, and reset (back to planned after a change of dates, host "
+        "or participants), each with who, when and the comment.",
+        responses={200: ApprovalSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path="approvals", filterset_class=None, pagination_class=None)
+    def approvals(self, request, pk=None):
+        engagement = self.get_object()
+        return Response(ApprovalSerializer(selectors.approvals_of(engagement=engagement), many=True).data)
+
+
 @extend_schema_view(
     list=extend_schema(summary="List exercise series"),
     retrieve=extend_schema(summary="One exercise series by slug"),
@@ -491,6 +572,7 @@ class ExerciseSeriesViewSet(
         return selectors.series_list(user=self.request.user).order_by("name")
 
     def create(self, request, *args, **kwargs):
+        services.creator_check(request.user)  # a planner without a unit: 403 saying why, whatever the input
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with service_errors():

@@ -5,11 +5,19 @@
 """
 
 from engagements.rules import AAR_FIELDS, ENGAGEMENT_FIELDS
+from engagements.services.approvals import (
+    ApprovalRefused,
+    approval_request,
+    engagement_approve,
+    engagement_refuse,
+)
 from engagements.services.changes import changes_coalesced
 from engagements.services.engagements import (
+    OutOfScope,
     SaveResult,
     StaleVersionError,
     after_action_submit,
+    creator_check,
     engagement_change_status,
     engagement_create,
     engagement_create_apply,
@@ -18,7 +26,9 @@ from engagements.services.engagements import (
     engagement_update_apply,
     engagement_update_check,
     engagements_bulk_create,
+    scope_check,
     series_create,
+    with_owner_unit,
 )
 from engagements.services.feeds import calendar_feed_reset
 from engagements.services.findings import finding_dismiss
@@ -38,6 +48,11 @@ from engagements.services.search import engagement_search_refresh
 
 __all__ = [
     "AAR_FIELDS",
+    "ApprovalRefused",
+    "OutOfScope",
+    "approval_request",
+    "engagement_approve",
+    "engagement_refuse",
     "ENGAGEMENT_FIELDS",
     "KEEP",
     "CleanEngagement",
@@ -50,6 +65,7 @@ __all__ = [
     "calendar_feed_reset",
     "changes_coalesced",
     "engagement_bulk_create_clean",
+    "creator_check",
     "engagement_change_status",
     "engagement_create",
     "engagement_create_apply",
@@ -67,5 +83,7 @@ __all__ = [
     "saved_filter_create",
     "saved_filter_delete",
     "saved_filter_update",
+    "scope_check",
     "series_create",
+    "with_owner_unit",
 ]

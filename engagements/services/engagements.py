@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,7 +20,16 @@ from django.utils.translation import gettext as _
 from core.history import history_record_created
 from core.roles import role_of
 from engagements import deconfliction, rules
-from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation, PartnerChange
+from engagements.choices import Status
+from engagements.extensions import apply_all as extensions_apply
+from engagements.models import (
+    AfterActionReport,
+    Approval,
+    Engagement,
+    ExerciseSeries,
+    Participation,
+    PartnerChange,
+)
 from engagements.services.changes import (
     announce_changes,
     announce_engagement_event,
@@ -49,6 +58,39 @@ class SaveResult:
 
 class StaleVersionError(ValidationError):
     """The engagement changed since the user loaded it; their save would overwrite someone else's."""
+
+
+class OutOfScope(PermissionDenied):
+    """The user's units do not own the engagement (or own none): the message says why (rules.unit_write_refusal)."""
+
+
+def scope_check(user, unit_id, *, scope=False) -> None:
+    """Refuse a write to an engagement of the unit ``unit_id`` that ``user``'s units do not allow."""
+    refusal = rules.unit_write_refusal(user, unit_id, scope=scope)
+    if refusal:
+        raise OutOfScope(refusal)
+
+
+def creator_check(user) -> set[int] | None:
+    """Before reading a new engagement's input: a planner without a unit writes nothing. Returns the scope."""
+    scope = rules.writable_unit_ids(user)
+    if scope is not None and not scope:
+        raise OutOfScope(rules.NO_UNIT())
+    return scope
+
+
+def with_owner_unit(user, data: dict) -> dict:
+    """The input with the creator's default unit when it names none (rules.default_owner_unit)."""
+    if data.get("owner_unit") in (None, ""):
+        return {**data, "owner_unit": rules.default_owner_unit(user)}
+    return data
+
+
+def creation_checks(user, checked: CleanEngagement, *, scope=False) -> None:
+    """What the creator may create: an engagement of their units. (In any status, approved too: history is
+    entered after the fact, DESIGN "Data model"; approval as a move is four-eyes.)"""
+    unit = checked.fields.get("owner_unit")
+    scope_check(user, unit.pk if unit else None, scope=scope)
 
 
 def _history_user(instance, user):
@@ -91,15 +133,23 @@ def engagement_create(
     organizations: Iterable = (),
     after_action: Mapping | None = None,
     reference: str | None = None,
+    extensions: Mapping | None = None,
     **data,
 ) -> SaveResult:
     """Create an engagement with its participants, frameworks and (optionally) its after-action report.
 
     A new engagement may be created in any status: history is often entered after the fact.
     """
+    scope = creator_check(created_by)
     checked = engagement_create_clean(
-        participants=participants, organizations=organizations, after_action=after_action, reference=reference, **data
+        participants=participants,
+        organizations=organizations,
+        after_action=after_action,
+        reference=reference,
+        extensions=extensions,
+        **with_owner_unit(created_by, data),
     )
+    creation_checks(created_by, checked, scope=scope)
     engagement = engagement_create_apply(checked=checked, created_by=created_by)
     return SaveResult(engagement=engagement, warnings=deconfliction.engagement_findings(engagement))
 
@@ -119,6 +169,7 @@ def engagement_create_apply(*, checked: CleanEngagement, created_by) -> Engageme
     engagement_search_refresh(engagement_ids=[engagement.pk])
     if checked.after_action is not None:
         _write_after_action(engagement, checked.after_action, created_by)
+    extensions_apply(checked.extensions, engagement=engagement, user=created_by)
     engagement_changed(engagement)
     announce_engagement_event("created", [engagement.pk])
     return engagement
@@ -150,7 +201,11 @@ def engagement_update(
     ``after_action`` adds or edits the report (it cannot be removed). ``changes`` are checked by
     ``engagement_update_clean`` on the locked row, then applied; an import names its ``import_batch``."""
     engagement = _locked(engagement, expected_version)
+    scope = rules.writable_unit_ids(updated_by)
+    scope_check(updated_by, engagement.owner_unit_id, scope=scope)
     checked = engagement_update_check(engagement=engagement, updated_by=updated_by, **changes)
+    if checked.fields.get("owner_unit") is not None:
+        scope_check(updated_by, checked.fields["owner_unit"].pk, scope=scope)  # nor give it to another unit
     if import_batch is not None:
         engagement.import_batch = import_batch  # saved with the change, in the same history record
     engagement_update_apply(engagement=engagement, checked=checked, updated_by=updated_by)
@@ -168,12 +223,23 @@ def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement,
     old_partners = scored_partner_ids(engagement)
     old_span = (engagement.start_date, engagement.end_date)
     was_restricted = engagement.is_restricted
+    reset = rules.approval_reset_reason(
+        engagement=engagement,
+        fields=checked.fields,
+        participants=checked.participants,
+        old_participants=engagement.participations.values_list("partner_id", "role", "personnel"),
+    )
     for name, value in checked.fields.items():
         setattr(engagement, name, value)
     engagement.updated_by = updated_by
     engagement.version += 1  # the row is locked (select_for_update), so this cannot race
     if checked.reason:
         engagement._change_reason = checked.reason
+    if reset and engagement.status == Status.APPROVED:
+        # What the approver approved changed: approval is needed again (rules.approval_reset_reason).
+        engagement.status = Status.PLANNED
+        engagement._change_reason = reset[: rules.REASON_MAX_LENGTH]
+        Approval.objects.create(engagement=engagement, action=Approval.Action.RESET, user=updated_by, comment=reset)
     _history_user(engagement, updated_by).save()
     engagement.refresh_from_db()
     if checked.organizations is not None:
@@ -183,6 +249,7 @@ def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement,
     engagement_search_refresh(engagement_ids=[engagement.pk])
     if checked.after_action is not None:
         _write_after_action(engagement, checked.after_action, updated_by)
+    extensions_apply(checked.extensions, engagement=engagement, user=updated_by)
     engagement_changed(engagement, partner_ids=old_partners, span=old_span)
     announce_engagement_event("updated", [engagement.pk], was_restricted=was_restricted)
 
@@ -207,6 +274,7 @@ def engagement_change_status(
 def after_action_submit(*, engagement: Engagement, user, **data) -> AfterActionReport:
     """Submit or edit the engagement's after-action report (in-progress or completed engagements only)."""
     engagement = Engagement.objects.select_for_update().get(pk=engagement.pk)
+    scope_check(user, engagement.owner_unit_id)
     has_report = AfterActionReport.objects.filter(engagement=engagement).exists()
     clean = after_action_clean(engagement=engagement, has_report=has_report, **data)
     report = _write_after_action(engagement, clean, user)
@@ -229,6 +297,7 @@ def engagement_delete(*, engagement: Engagement, user, reason: str) -> Engagemen
     engagement = Engagement.objects.select_for_update().get(pk=engagement.pk)
     if engagement.deleted_at is not None:
         return engagement
+    scope_check(user, engagement.owner_unit_id)
     engagement.deleted_at = timezone.now()
     engagement.deleted_by = user
     engagement.deletion_reason = reason
@@ -250,6 +319,9 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
     """
     if not engagements:
         return []
+    scope = creator_check(created_by)
+    for item in engagements:
+        creation_checks(created_by, item, scope=scope)
     by_year: dict[int, list[CleanEngagement]] = {}
     for item in engagements:
         if item.reference:

@@ -15,16 +15,20 @@ import decimal
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.models import Unit
 from engagements import rules
 from engagements.choices import ThreatFocus
+from engagements.extensions import clean_all as extensions_clean
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
 from engagements.services.references import reference_problem
 from organizations.models import Organization
@@ -81,26 +85,41 @@ class Problems:
 
 
 class Lookups:
-    """Every partner, organization and series in memory, for validating many rows without a query per row."""
+    """Every partner, organization, series, unit and active user in memory, for validating many rows without
+    a query per row."""
 
-    def __init__(self, *, partners=None, organizations=None, series=None):
+    def __init__(self, *, partners=None, organizations=None, series=None, units=None, users=None):
         self.partners = partners if partners is not None else {p.iso3: p for p in PartnerNation.objects.all()}
         self.organizations = (
             organizations if organizations is not None else {o.acronym.upper(): o for o in Organization.objects.all()}
         )
         self.series = series if series is not None else {s.slug: s for s in ExerciseSeries.objects.all()}
+        self.units = units if units is not None else {u.code.upper(): u for u in Unit.objects.all()}
+        self.users = users if users is not None else {u.username: u for u in _active_users()}
 
     @classmethod
-    def for_input(cls, *, partners: Iterable = (), organizations: Iterable = (), series=None) -> Lookups:
+    def for_input(
+        cls, *, partners: Iterable = (), organizations: Iterable = (), series=None, unit=None, user=None
+    ) -> Lookups:
         """Only what one input names: a query for each kind it names by code."""
         codes = {_code(p) for p in partners if not isinstance(p, PartnerNation)} - {""}
         by_acronym = any(not isinstance(o, Organization) for o in organizations)
         slug = str(series or "").strip().lower() if not isinstance(series, ExerciseSeries) else ""
+        unit_code = _code(unit) if not isinstance(unit, Unit) else ""
+        username = str(user or "").strip() if not isinstance(user, models.Model) else ""
         return cls(
             partners={p.iso3: p for p in PartnerNation.objects.filter(iso3__in=codes)} if codes else {},
             organizations=None if by_acronym else {},  # a short table: read whole, matched in any case
             series={s.slug: s for s in ExerciseSeries.objects.filter(slug=slug)} if slug and "\x00" not in slug else {},
+            units={u.code.upper(): u for u in Unit.objects.filter(code__iexact=unit_code)} if unit_code else {},
+            users={u.username: u for u in _active_users().filter(username=username)}
+            if username and "\x00" not in username
+            else {},
         )
+
+
+def _active_users():
+    return get_user_model().objects.filter(is_active=True)
 
 
 def _code(value) -> str:
@@ -119,6 +138,7 @@ class CleanEngagement:
     after_action: dict | None
     reference: str | None = None
     reason: str = ""  # why the status moved (cancelling, reopening): kept in the history
+    extensions: dict = dataclass_field(default_factory=dict)  # fields other apps own (engagements.extensions)
 
 
 # --- one value by its model field -------------------------------------------------------------------------
@@ -268,8 +288,37 @@ def _threat_focus(value, add) -> list[str]:
     return values
 
 
+def _owner_unit(value, lookups: Lookups, add) -> Unit | None:
+    if isinstance(value, Unit):
+        return value
+    if value in (None, ""):
+        add(rules.OWNER_UNIT_NEEDED())
+        return None
+    unit = lookups.units.get(_code(value))
+    if unit is None:
+        add(_("Unknown unit “%(code)s”: use the code of a unit, as on the units page.") % {"code": value})
+    return unit
+
+
+def _point_of_contact(value, lookups: Lookups, add):
+    if value in (None, "") or isinstance(value, models.Model):
+        if value is not None and getattr(value, "is_active", True) is False:
+            add(_("%(username)s is not an active user.") % {"username": value})
+            return None
+        return value or None
+    user = lookups.users.get(str(value).strip())
+    if user is None:
+        add(_("Unknown user “%(username)s”: give the username of an active user.") % {"username": value})
+    return user
+
+
 _THREATS = frozenset(ThreatFocus.values)  # ``values`` rebuilds (and translates) the list on every access
-_REFERENCES = {"host_country": _partner, "series": _series}
+_REFERENCES = {
+    "host_country": _partner,
+    "series": _series,
+    "owner_unit": _owner_unit,
+    "point_of_contact": _point_of_contact,
+}
 
 
 def _clean_fields(data: Mapping[str, Any], problems: Problems, lookups: Lookups) -> dict:
@@ -361,6 +410,8 @@ def _lookups_for(data, participants, organizations) -> Lookups:
         partners=[data.get("host_country"), *(row.get("partner") for row in participants or [])],
         organizations=organizations or [],
         series=data.get("series"),
+        unit=data.get("owner_unit"),
+        user=data.get("point_of_contact"),
     )
 
 
@@ -374,6 +425,7 @@ def engagement_create_clean(
     after_action: Mapping | None = None,
     reference: str | None = None,
     lookups: Lookups | None = None,
+    extensions: Mapping | None = None,
     **data,
 ) -> CleanEngagement:
     """Check a new engagement without writing anything; raises one InputError with every problem.
@@ -396,8 +448,17 @@ def engagement_create_clean(
         problems.add("after_action", refusal)
     if reference and (problem := reference_problem(reference)):
         problems.add("reference", problem)
+    clean_extensions = extensions_clean(
+        extensions, engagement=None, partner_ids=_partner_ids(clean_participants), add=problems.add
+    )
     problems.raise_if_any()
-    return CleanEngagement(clean, clean_participants, clean_orgs, clean_aar, reference or None)
+    return CleanEngagement(
+        clean, clean_participants, clean_orgs, clean_aar, reference or None, extensions=clean_extensions
+    )
+
+
+def _partner_ids(rows: Iterable[Mapping]) -> set[int]:
+    return {row["partner"].pk for row in rows if isinstance(row.get("partner"), PartnerNation)}
 
 
 def engagement_bulk_create_clean(
@@ -429,6 +490,7 @@ def engagement_update_clean(
     today: datetime.date | None = None,
     may_reopen: bool = False,
     reason: str | None = None,
+    extensions: Mapping | None = None,
     **data,
 ) -> CleanEngagement:
     """Check a change to ``engagement`` (its stored values) without writing anything; raises one InputError
@@ -484,10 +546,17 @@ def engagement_update_clean(
         )
         if refusal:
             problems.add("after_action", refusal)
+    partner_ids = _partner_ids(clean_participants) if clean_participants is not None else None
+    clean_extensions = extensions_clean(extensions, engagement=engagement, partner_ids=partner_ids, add=problems.add)
     problems.raise_if_any()
     moved_with_reason = "status" in data and rules.needs_reason(engagement.status, status)
     return CleanEngagement(
-        clean, clean_participants, clean_orgs, clean_aar, reason=(reason or "").strip() if moved_with_reason else ""
+        clean,
+        clean_participants,
+        clean_orgs,
+        clean_aar,
+        reason=(reason or "").strip() if moved_with_reason else "",
+        extensions=clean_extensions,
     )
 
 

@@ -130,9 +130,12 @@ def test_engagement_fields_are_the_contracts(schema):
         "funding_source",
         "sensitivity",
         "series",
+        "owner_unit",
+        "point_of_contact",
         "participants",
         "organizations",
         "after_action",
+        "objectives",  # filled by the assessments app (engagements/extensions.py)
         "created_at",
         "updated_at",
         "version",

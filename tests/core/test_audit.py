@@ -177,13 +177,13 @@ def test_changes_read_as_old_and_new_values(client_for, admin_user_role, planner
         planner, organizations=["AU"], participants=[{"partner": "SEN", "role": "host", "personnel": 40}]
     )
     services.engagement_update(
-        engagement=engagement, updated_by=planner, host_country="GHA", status="approved", organizations=["AU", "ECOWAS"]
+        engagement=engagement, updated_by=planner, host_country="GHA", status="in_progress", organizations=["AU", "ECOWAS"]
     )
     rows = rendered_rows(
         client_for(admin_user_role).get("/audit/", {"model": "engagements.engagement", "action": "~"}).content.decode()
     )
     changes = [row.split("Audit exercise]", 1)[1] for row in rows]
-    assert any("host country: Senegal → Ghana" in c and "status: Planned → Approved" in c for c in changes), rows
+    assert any("host country: Senegal → Ghana" in c and "status: Planned → In progress" in c for c in changes), rows
     # Frameworks are saved after the engagement itself: a row of their own, by acronym.
     assert any("frameworks: AU → AU, ECOWAS" in c for c in changes), rows
     assert any("frameworks: — → AU" in c for c in changes), rows

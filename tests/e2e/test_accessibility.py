@@ -238,3 +238,16 @@ def test_keyboard_only_login_and_new_engagement(page, world):
     assert sorted(engagement.participations.values_list("partner__iso3", "personnel")) == [("GHA", 35), ("TGO", 0)]
     assert re.match(r"ENG-2026-\d{6}$", engagement.reference)
     assert page.js_errors == []
+
+
+def test_inbox_pages_for_a_viewer(page, login, world):
+    from django.contrib.auth import get_user_model
+
+    from notifications.services import notifications_create
+
+    viewer = get_user_model().objects.get(username="viewer-a11y")
+    notifications_create(
+        kind="alert_raised", key="a11y", recipient_ids=[viewer.pk], title="Score alert: Kenya", url="/assessments/"
+    )
+    login("viewer-a11y")
+    assert audit(page, ["/inbox/", "/inbox/settings/", "/assessments/organizations/AU/"]) == {}

@@ -4,14 +4,30 @@ Tests of writes go through the services or the pages."""
 import datetime
 
 import factory
+from django.conf import settings
 from django.utils import timezone
 
+from core.models import Unit
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
 from partners.models import PartnerNation
 
 
 def partner(iso3: str) -> PartnerNation:
     return PartnerNation.objects.get(iso3=iso3)
+
+
+def default_unit() -> Unit:
+    """The unit the migrations create (settings.DEFAULT_UNIT_CODE); made again after a flush."""
+    return Unit.objects.get_or_create(code=settings.DEFAULT_UNIT_CODE, defaults={"name": settings.DEFAULT_UNIT_NAME})[0]
+
+
+class UnitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Unit
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"UNIT-{n}")
+    name = factory.LazyAttribute(lambda o: f"Unit {o.code}")
 
 
 class ExerciseSeriesFactory(factory.django.DjangoModelFactory):
@@ -36,6 +52,7 @@ class EngagementFactory(factory.django.DjangoModelFactory):
     end_date = factory.LazyAttribute(lambda o: o.start_date + datetime.timedelta(days=9))
     host_country = factory.LazyFunction(lambda: partner("FRA"))
     sensitivity = "unclassified"
+    owner_unit = factory.LazyFunction(default_unit)
 
 
 class ParticipationFactory(factory.django.DjangoModelFactory):

@@ -65,6 +65,7 @@ def test_engagement_form_gives_the_service_codes(choices):
             "series": "",
             "sensitivity": "restricted",
             "budget_usd": "",
+            "point_of_contact": "",
         },
         choices=choices,
     )
@@ -75,7 +76,9 @@ def test_engagement_form_gives_the_service_codes(choices):
     assert values["organizations"] == ["NATO", "EU"]
     assert values["start_date"] == datetime.date(2025, 6, 5)
     assert values["budget_usd"] is None
-    assert set(values) == set(services.ENGAGEMENT_FIELDS) | {"organizations"}
+    assert values["point_of_contact"] is None
+    # No owner unit chosen: left out, so the service gives the planner's own unit (rules.default_owner_unit).
+    assert set(values) == set(services.ENGAGEMENT_FIELDS) - {"owner_unit"} | {"organizations", "extensions"}
 
 
 def test_editing_offers_the_current_status_and_the_allowed_moves_only(choices):

@@ -143,7 +143,7 @@ def test_the_database_refuses_what_must_never_be_stored(planner, reference_data)
 @pytest.mark.parametrize(
     "start, target, allowed",
     [
-        ("planned", "approved", True),
+        ("planned", "approved", False),  # four-eyes: only engagement_approve, by an approver
         ("planned", "completed", True),
         ("approved", "in_progress", True),
         ("in_progress", "completed", True),

@@ -18,6 +18,7 @@ from tests.engagements.factories import (
     EngagementFactory,
     ExerciseSeriesFactory,
     ParticipationFactory,
+    default_unit,
     partner,
 )
 
@@ -43,6 +44,8 @@ CSV_COLUMNS = [
     "funding_source",
     "sensitivity",
     "series",
+    "owner_unit",
+    "point_of_contact",
     "participants",
     "aar_summary",
     "interoperability_rating",
@@ -351,6 +354,7 @@ def test_csv_columns_match_the_import_format(client_for, planner, reference_data
 def _bulk_engagements(count: int) -> None:
     """``count`` engagements with two participants each, an AAR on every tenth, written in bulk."""
     fra, usa, gbr = partner("FRA"), partner("USA"), partner("GBR")
+    unit = default_unit()
     start = D(2020, 1, 1)
     Engagement.objects.bulk_create(
         [
@@ -364,6 +368,7 @@ def _bulk_engagements(count: int) -> None:
                 end_date=start + datetime.timedelta(days=n % 2000 + 5),
                 host_country=fra,
                 sensitivity="restricted" if n % 7 == 0 else "unclassified",
+                owner_unit=unit,
             )
             for n in range(count)
         ],
@@ -461,7 +466,8 @@ def test_detail_shows_facts_participants_map_report_and_history(client_for, plan
 @pytest.mark.parametrize(
     "status, offered",
     [
-        ("planned", {"approved", "in_progress", "completed", "cancelled"}),
+        # Approved is not a status button: an approver approves (four-eyes, the Approval section).
+        ("planned", {"in_progress", "completed", "cancelled"}),
         ("approved", {"in_progress", "completed", "cancelled"}),
         ("in_progress", {"completed", "cancelled"}),
         ("completed", set()),
@@ -654,17 +660,17 @@ def test_edit_updates_through_the_service_and_records_history(client_for, planne
         participants=[("CIV", "host", "450"), ("SEN", "participant", "90")],
         title="Flintlock 2025 revised",
         version="1",
-        status="approved",
+        status="in_progress",  # planned to approved is four-eyes, never an edit
     )
     data["participants-INITIAL_FORMS"] = "2"
     response = client.post(f"/engagements/{engagement.pk}/edit/", data)
     assert response.status_code == 302
     engagement.refresh_from_db()
-    assert (engagement.title, engagement.status, engagement.version) == ("Flintlock 2025 revised", "approved", 2)
+    assert (engagement.title, engagement.status, engagement.version) == ("Flintlock 2025 revised", "in_progress", 2)
     assert {(p.partner.iso3, p.personnel) for p in engagement.participations.all()} == {("CIV", 450), ("SEN", 90)}
     history = content(client.get(f"/engagements/{engagement.pk}/"))
     text = re.sub(r"<[^>]+>", "", history[history.index('id="history"') :])
-    assert "Flintlock 2025 → Flintlock 2025 revised" in text and "Planned → Approved" in text
+    assert "Flintlock 2025 → Flintlock 2025 revised" in text and "Planned → In progress" in text
     assert "Participant United States deleted" in re.sub(r"\s+", " ", text)
 
 
@@ -732,7 +738,7 @@ def test_status_change_with_a_stale_version_is_refused(client_for, planner, refe
     engagement = create(planner)
     services.engagement_update(engagement=engagement, updated_by=planner, title="Renamed")
     response = client_for(planner).post(
-        f"/engagements/{engagement.pk}/status/", {"status": "approved", "version": "1"}, follow=True
+        f"/engagements/{engagement.pk}/status/", {"status": "in_progress", "version": "1"}, follow=True
     )
     assert "Someone else saved this engagement" in content(response)
     engagement.refresh_from_db()

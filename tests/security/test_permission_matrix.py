@@ -23,20 +23,29 @@ from engagements import services as engagement_services
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["anonymous", "viewer", "analyst", "planner", "admin"]
+# ``other_planner`` is a planner of another unit than the one owning the world's engagements (the unit scope:
+# they create in their own unit, never write ours); ``approver`` approves in the engagements' unit.
+ROLES = ["anonymous", "viewer", "analyst", "planner", "other_planner", "approver", "admin"]
 PUBLIC, READ, PLAN, ANALYSE, ADMIN = "public", "read", "plan", "analyse", "admin"
+# Writes that name no existing engagement (create, import, series): any planner with a unit.
+PLAN_NEW = "plan_new"
+# Four-eyes approval of an engagement of the approver's units.
+APPROVE = "approve"
 # The user's own account (password, API tokens): anyone signed in, whatever their role, and only their own.
 SELF = "self"
 # The calendar feed: the secret in its address stands for its owner (a calendar program has no session), so
 # whoever holds it reads what the owner may read; a wrong, reset or deactivated user's secret is a 404 for
 # everyone (test_a_wrong_feed_secret_is_missing_for_everyone below). The world's secret is the viewer's.
 FEED = "feed"
+_SIGNED_IN = {"viewer", "analyst", "planner", "other_planner", "approver", "admin"}
 ALLOWED = {
     PUBLIC: set(ROLES),
     FEED: set(ROLES),
-    SELF: {"viewer", "analyst", "planner", "admin"},
-    READ: {"viewer", "analyst", "planner", "admin"},
+    SELF: _SIGNED_IN,
+    READ: _SIGNED_IN,
     PLAN: {"planner", "admin"},
+    PLAN_NEW: {"planner", "other_planner", "admin"},
+    APPROVE: {"approver", "admin"},
     ANALYSE: {"analyst", "admin"},
     ADMIN: {"admin"},
 }
@@ -52,6 +61,13 @@ PAGES = {
     "account-token-revoke": {"POST": SELF},
     "set_language": {"POST": PUBLIC},
     "audit": {"GET": ADMIN},
+    "notifications:inbox": {"GET": SELF},
+    "notifications:read-all": {"POST": SELF},
+    "notifications:settings": {"GET": SELF, "POST": SELF},
+    "notifications:follow": {"POST": SELF},
+    "notifications:unfollow": {"POST": SELF},
+    "notifications:open": {"POST": SELF},
+    "notifications:read": {"POST": SELF},
     "partners:list": {"GET": READ},
     "partners:detail": {"GET": READ},
     "organizations:list": {"GET": READ},
@@ -63,18 +79,25 @@ PAGES = {
     "engagements:calendar_feed_reset": {"POST": SELF},
     "engagements:series_list": {"GET": READ},
     "engagements:series_detail": {"GET": READ},
-    "engagements:create": {"GET": PLAN, "POST": PLAN},
+    "engagements:create": {"GET": PLAN_NEW, "POST": PLAN_NEW},
     "engagements:edit": {"GET": PLAN, "POST": PLAN},
     "engagements:status": {"POST": PLAN},
     "engagements:after_action": {"GET": PLAN, "POST": PLAN},
     "engagements:delete": {"GET": PLAN, "POST": PLAN},
     "engagements:finding_dismiss": {"POST": PLAN},
-    "engagements:import": {"GET": PLAN, "POST": PLAN},
-    "engagements:import_template": {"GET": PLAN},
     # Saved filters: anyone signed in keeps their own; applying or deleting is tried on the user's own one.
     "engagements:saved_filter_create": {"GET": READ, "POST": READ},
     "engagements:saved_filter": {"GET": SELF},
     "engagements:saved_filter_delete": {"POST": SELF},
+    "engagements:request_approval": {"POST": PLAN},
+    "engagements:approve": {"POST": APPROVE},
+    "engagements:refuse": {"POST": APPROVE},
+    "engagements:import": {"GET": PLAN_NEW, "POST": PLAN_NEW},
+    "engagements:import_template": {"GET": PLAN_NEW},
+    "units:list": {"GET": READ},
+    "units:detail": {"GET": READ},
+    "units:create": {"GET": ADMIN, "POST": ADMIN},
+    "units:edit": {"GET": ADMIN, "POST": ADMIN},
     "assessments:overview": {"GET": READ},
     "assessments:partner": {"GET": READ},
     "assessments:compare": {"GET": READ},
@@ -123,18 +146,24 @@ API = {
     "/api/v1/organizations/": {"get": READ},
     "/api/v1/organizations/{acronym}/": {"get": READ},
     "/api/v1/organizations/{acronym}/members/": {"get": READ},
-    "/api/v1/engagements/": {"get": READ, "post": PLAN},
+    "/api/v1/engagements/": {"get": READ, "post": PLAN_NEW},
     "/api/v1/engagements/{id}/": {"get": READ, **_WRITE},
     "/api/v1/engagements/{id}/status/": {"post": PLAN},
     "/api/v1/engagements/{id}/after-action/": {"put": PLAN, "post": PLAN},
-    "/api/v1/engagements/import/": {"post": PLAN},
-    "/api/v1/engagements/bulk/": {"post": PLAN},
+    "/api/v1/engagements/bulk/": {"post": PLAN_NEW},
     "/api/v1/engagements/saved-filters/": {"get": READ, "post": READ},
     "/api/v1/engagements/saved-filters/{id}/": {"get": SELF, "put": SELF, "patch": SELF, "delete": SELF},
     "/api/v1/engagements/availability/": {"get": READ},
     "/api/v1/engagements/{id}/findings/": {"get": READ},
     "/api/v1/engagements/{id}/findings/dismiss/": {"post": PLAN},
-    "/api/v1/series/": {"get": READ, "post": PLAN},
+    "/api/v1/engagements/{id}/approve/": {"post": APPROVE},
+    "/api/v1/engagements/{id}/refuse/": {"post": APPROVE},
+    "/api/v1/engagements/{id}/request-approval/": {"post": PLAN},
+    "/api/v1/engagements/{id}/approvals/": {"get": READ},
+    "/api/v1/engagements/import/": {"post": PLAN_NEW},
+    "/api/v1/series/": {"get": READ, "post": PLAN_NEW},
+    "/api/v1/units/": {"get": READ, "post": ADMIN},
+    "/api/v1/units/{code}/": {"get": READ, "put": ADMIN, "patch": ADMIN},
     "/api/v1/series/{slug}/": {"get": READ},
     "/api/v1/changes/": {"get": READ},
     "/api/v1/calendar-feed/": {"get": SELF, "post": SELF},
@@ -158,6 +187,11 @@ API = {
     "/api/v1/webhooks/{id}/deliveries/": {"get": ADMIN},
     "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver/": {"post": ADMIN},
     "/api/v1/webhooks/{id}/test/": {"post": ADMIN},
+    "/api/v1/notifications/": {"get": SELF},
+    "/api/v1/notifications/{id}/": {"get": SELF},
+    "/api/v1/notifications/{id}/read/": {"post": SELF},
+    "/api/v1/notifications/read-all/": {"post": SELF},
+    "/api/v1/notifications/preferences/": {"get": SELF, "put": SELF},
 }
 
 
@@ -202,21 +236,29 @@ CANARY_START, CANARY_END = datetime.date(2025, 1, 8), datetime.date(2025, 3, 19)
 
 
 def _build_world() -> dict:
+    from django.conf import settings
     from django.contrib.auth.models import Group, User
 
     from assessments.models import Alert, Indicator, Measurement, Objective, PartnerScore
     from assessments.services import assessment_run_request
     from assessments.services.runs import scoring_model_active
+    from core.models import Unit
     from core.services import roles_sync
     from partners.models import PartnerNation
 
     roles_sync()
+    ours = Unit.objects.get_or_create(code=settings.DEFAULT_UNIT_CODE, defaults={"name": "Ours"})[0]
+    theirs = Unit.objects.create(code="MATRIX-OTHER", name="Another unit")
     users = {}
     for role in ROLES[1:]:
         users[role] = User.objects.create_user(
             username=f"matrix-{role}", password="pw-for-tests-123", is_staff=(role == "admin")
         )
-        users[role].groups.add(Group.objects.get(name=role))
+        users[role].groups.add(Group.objects.get(name="planner" if role == "other_planner" else role))
+        if role in ("planner", "approver"):
+            ours.members.add(users[role])
+        elif role == "other_planner":
+            theirs.members.add(users[role])
     planner = users["planner"]
     series = engagement_services.series_create(name="Matrix series", user=planner)
     engagement = engagement_services.engagement_create(
@@ -307,6 +349,7 @@ def _build_world() -> dict:
         "fmt": "csv",
         "period": "2025-Q1",
         "id": None,
+        "code": settings.DEFAULT_UNIT_CODE,
     }
 
 
@@ -342,12 +385,22 @@ def _page_url(name: str, world: dict) -> str:
                 "account-token-revoke": world.get("token", world["pk"]),
                 "engagements:saved_filter": world.get("saved_filter", world["pk"]),
                 "engagements:saved_filter_delete": world.get("saved_filter", world["pk"]),
+                "notifications:open": world.get("notification", world["pk"]),
+                "notifications:read": world.get("notification", world["pk"]),
             }.get(name, world["webhook"] if name.startswith("webhooks:") else world["pk"])
         elif name == "assessments:region":
             kwargs[converter_name] = world["region"]
         else:
             kwargs[converter_name] = world[converter_name]
     return reverse(name, kwargs=kwargs)
+
+
+def _own_notification(user) -> int:
+    """One of the signed-in user's own notifications (another's is not found: tests/notifications)."""
+    from notifications.services import notifications_create
+
+    notifications_create(kind="report_due", key="matrix", recipient_ids=[user.pk], title="Matrix", url="/")
+    return user.notifications.get(key="matrix").pk
 
 
 def _classify_page(response) -> str:
@@ -379,6 +432,7 @@ def test_page_permissions(client, world, name, method, role):
             **world,
             "token": api_token_create(user=world["users"][role])[0].pk,
             "saved_filter": _own_saved_filter(world["users"][role]),
+            "notification": _own_notification(world["users"][role]),
         }
     url = _page_url(name, world)
     response = client.get(url) if method == "GET" else client.post(url, {})
@@ -408,6 +462,8 @@ def _api_url(path: str, world: dict) -> str:
                 return str(world["alert"])
             if "/webhooks/" in path:
                 return str(world["webhook"])
+            if "/notifications/" in path:
+                return str(world.get("notification", world["pk"]))
             for kind in ("objective", "indicator", "measurement"):
                 if f"/{kind}s/" in path:
                     return str(world[kind])
@@ -424,7 +480,12 @@ def test_api_permissions(world, path, method, role):
     if role != "anonymous":
         token, secret = api_token_create(user=world["users"][role])
         client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
-        world = {**world, "token": token.pk, "saved_filter": _own_saved_filter(world["users"][role])}
+        world = {
+            **world,
+            "token": token.pk,
+            "saved_filter": _own_saved_filter(world["users"][role]),
+            "notification": _own_notification(world["users"][role]),
+        }
     url = _api_url(path, world)
     response = getattr(client, method)(url, {}, format="json") if method != "get" else client.get(url)
     code = response.status_code

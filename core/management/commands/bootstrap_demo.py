@@ -19,12 +19,18 @@ DEMO_YEARS = 8
 def demo_steps() -> list[tuple[str, list[str]]]:
     first_year = timezone.localdate().year - DEMO_YEARS + 1
     return [
+        ("demo_units", []),
         (
             "generate_demo_data",
             ["--engagements", "3000", "--years", str(DEMO_YEARS), "--seed", "2026", "--user", "planner", "--if-empty"],
         ),
+        # Objectives of the busiest partners and the engagements that served them (before the scores,
+        # which include the objectives' indicators).
+        ("demo_objectives", []),
         # Scores for every quarter of the demo history, so the dashboards show trends and alerts at once.
         ("compute_scores", ["--from", f"{first_year}-Q1", "--if-empty"]),
+        # Follows, score alerts and report reminders in the inboxes.
+        ("demo_notifications", []),
     ]
 
 

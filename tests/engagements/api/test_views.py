@@ -31,9 +31,12 @@ CONTRACT_FIELDS = {
     "funding_source",
     "sensitivity",
     "series",
+    "owner_unit",
+    "point_of_contact",
     "participants",
     "organizations",
     "after_action",
+    "objectives",  # filled by the assessments app (engagements/extensions.py)
     "created_at",
     "updated_at",
     "version",
@@ -374,8 +377,11 @@ def test_status_action(api_for, planner):
     engagement = make(planner)
     api = api_for(planner)
     url = detail(engagement.pk) + "status/"
-    body = api.post(url, {"status": "approved", "version": 1}, format="json").json()
-    assert body["status"] == "approved" and body["version"] == 2
+    # Planners no longer approve (four-eyes: the approve action, approvers only).
+    response = api.post(url, {"status": "approved", "version": 1}, format="json")
+    assert response.status_code == 400 and "approve action" in response.json()["errors"]["status"][0]
+    body = api.post(url, {"status": "in_progress", "version": 1}, format="json").json()
+    assert body["status"] == "in_progress" and body["version"] == 2
     response = api.post(url, {"status": "planned"}, format="json")
     assert response.status_code == 400 and "Cannot move" in response.json()["errors"]["status"][0]
     response = api.post(url, {"status": "cancelled", "version": 1}, format="json")
@@ -383,7 +389,7 @@ def test_status_action(api_for, planner):
     assert api.post(url, {"status": "sideways"}, format="json").json()["errors"]["status"]
     assert api.post(url, {}, format="json").json()["errors"]["status"] == ["This field is required."]
     engagement.refresh_from_db()
-    assert engagement.status == "approved"
+    assert engagement.status == "in_progress"
 
 
 def test_after_action_action_creates_then_edits(api_for, planner):
@@ -474,7 +480,7 @@ def test_planners_and_admins_write(api_for, make_user, engagement_payload, role)
     assert created.status_code == 201
     engagement_id = created.json()["id"]
     assert api.get(detail(engagement_id)).status_code == 200
-    assert api.patch(detail(engagement_id), {"status": "approved"}, format="json").status_code == 200
+    assert api.patch(detail(engagement_id), {"status": "in_progress"}, format="json").status_code == 200
     assert api.delete(detail(engagement_id) + "?reason=test").status_code == 204
 
 

@@ -1,0 +1,203 @@
+"""Engagements serve objectives: set on the engagement form and API (ids), checked with the other input,
+listed on the objective's page with ratings and progress, and the partner page's unserved objectives."""
+
+import ast
+import datetime
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from assessments.models import EngagementObjective
+from tests.assessments.factories import IndicatorFactory, MeasurementFactory, ObjectiveFactory, make_engagement
+from tests.engagements.factories import default_unit, partner
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def unit_planner(make_user):
+    user = make_user("planner-obj", "planner")
+    user.units.add(default_unit())
+    return user
+
+
+def _payload(**extra):
+    return {
+        "title": "Coastal drill",
+        "engagement_type": "exercise",
+        "domain": "maritime",
+        "status": "planned",
+        "start_date": "2026-03-02",
+        "end_date": "2026-03-06",
+        "host_country": "KEN",
+        "participants": [{"partner": "KEN"}, {"partner": "TZA"}],
+        **extra,
+    }
+
+
+def test_api_links_objectives_of_participants_and_refuses_the_others_all_at_once(unit_planner):
+    ken, tza, sen = (
+        ObjectiveFactory(partner=partner("KEN")),
+        ObjectiveFactory(partner=partner("TZA")),
+        ObjectiveFactory(partner=partner("SEN")),
+    )
+    client = APIClient()
+    client.force_authenticate(unit_planner)
+    bad = client.post(
+        "/api/v1/engagements/", _payload(objectives=[ken.pk, sen.pk, 999999], end_date="2026-03-01"), format="json"
+    )
+    assert bad.status_code == 400
+    errors = bad.json()["errors"]
+    assert "end_date" in errors  # every problem at once, the objectives' with the others
+    assert len(errors["objectives"]) == 2
+    assert "Senegal" in errors["objectives"][0] and "999999" in errors["objectives"][1]
+    assert not EngagementObjective.objects.exists()
+
+    created = client.post("/api/v1/engagements/", _payload(objectives=[ken.pk, tza.pk]), format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["objectives"] == sorted([ken.pk, tza.pk])
+    pk = created.json()["id"]
+    assert client.get(f"/api/v1/engagements/{pk}/").json()["objectives"] == sorted([ken.pk, tza.pk])
+    # A participant leaves: its objective is no longer served; the other stays.
+    changed = client.patch(f"/api/v1/engagements/{pk}/", {"participants": [{"partner": "KEN"}]}, format="json")
+    assert changed.status_code == 200 and changed.json()["objectives"] == [ken.pk]
+    assert client.patch(f"/api/v1/engagements/{pk}/", {"objectives": [tza.pk]}, format="json").status_code == 400
+    assert client.patch(f"/api/v1/engagements/{pk}/", {"objectives": []}, format="json").json()["objectives"] == []
+
+
+def test_api_list_reads_objectives_in_constant_queries(unit_planner, django_assert_max_num_queries):
+    objective = ObjectiveFactory(partner=partner("KEN"))
+    client = APIClient()
+    client.force_authenticate(unit_planner)
+
+    def list_queries():
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            rows = client.get("/api/v1/engagements/?page_size=100").json()["results"]
+        return [q["sql"] for q in captured.captured_queries], rows
+
+    list_queries()  # the user's permissions, cached from then on
+    for _ in range(2):
+        engagement = make_engagement(["KEN"], datetime.date(2026, 1, 5), datetime.date(2026, 1, 9))
+        EngagementObjective.objects.create(engagement=engagement, objective=objective)
+    few, rows = list_queries()
+    assert all(row["objectives"] == [objective.pk] for row in rows)
+    for _ in range(8):
+        engagement = make_engagement(["KEN"], datetime.date(2026, 1, 5), datetime.date(2026, 1, 9))
+        EngagementObjective.objects.create(engagement=engagement, objective=objective)
+    many, rows = list_queries()
+    assert len(rows) == 10 and len(many) == len(few), "\n".join(many)
+
+
+def test_the_form_offers_objectives_and_shows_the_refusal_beside_the_field(client, unit_planner):
+    ken, sen = (
+        ObjectiveFactory(partner=partner("KEN"), title="Patrol the coast"),
+        ObjectiveFactory(partner=partner("SEN")),
+    )
+    client.force_login(unit_planner)
+    page = client.get(reverse("engagements:create")).content.decode()
+    assert "Patrol the coast" in page and 'name="objectives"' in page
+    data = {
+        "title": "Coastal drill",
+        "engagement_type": "exercise",
+        "domain": "maritime",
+        "status": "planned",
+        "start_date": "2026-03-02",
+        "end_date": "2026-03-06",
+        "host_country": "KEN",
+        "sensitivity": "unclassified",
+        "owner_unit": default_unit().code,
+        "participants-TOTAL_FORMS": "1",
+        "participants-INITIAL_FORMS": "0",
+        "participants-0-partner": "KEN",
+        "participants-0-role": "participant",
+        "participants-0-personnel": "10",
+        "objectives": [str(ken.pk), str(sen.pk)],
+    }
+    refused = client.post(reverse("engagements:create"), data)
+    assert refused.status_code == 200
+    assert 'data-for="id_objectives"' in refused.content.decode()
+    data["objectives"] = [str(ken.pk)]
+    saved = client.post(reverse("engagements:create"), data)
+    assert saved.status_code == 302, [line for line in saved.content.decode().splitlines() if "error" in line]
+    link = EngagementObjective.objects.get()
+    assert link.objective == ken and link.linked_by == unit_planner
+    edit = client.get(reverse("engagements:edit", args=[link.engagement_id])).content.decode()
+    assert f'<option value="{ken.pk}" selected>' in edit
+
+
+def test_objective_page_lists_served_engagements_with_ratings_and_progress(client, make_user):
+    objective = ObjectiveFactory(partner=partner("KEN"))
+    indicator = IndicatorFactory(objective=objective, baseline_value=0, target_value=10)
+    MeasurementFactory(indicator=indicator, date=datetime.date(2025, 1, 1), value=2)
+    MeasurementFactory(indicator=indicator, date=datetime.date(2025, 6, 1), value=6)
+    early = make_engagement(
+        ["KEN"], datetime.date(2025, 2, 1), datetime.date(2025, 2, 10), ratings=(4, 3, 5), title="Early drill"
+    )
+    secret = make_engagement(
+        ["KEN"], datetime.date(2025, 7, 1), datetime.date(2025, 7, 5), title="Hidden drill", sensitivity="restricted"
+    )
+    for engagement in (early, secret):
+        EngagementObjective.objects.create(engagement=engagement, objective=objective)
+    client.force_login(make_user("an", "analyst"))
+    page = client.get(reverse("assessments:objective", args=[objective.pk])).content.decode()
+    section = page[page.index('id="served-by"') :]
+    assert "Early drill" in section and "Hidden drill" in section
+    # Progress at the early drill's end (2025-02-10): the 2025-01-01 value 2 of 0 -> 10 is 20 %.
+    assert "20" in section[section.index("Early drill") : section.index("Early drill") + 1500]
+    client.force_login(make_user("vi", "viewer"))
+    page = client.get(reverse("assessments:objective", args=[objective.pk])).content.decode()
+    assert "Early drill" in page and "Hidden drill" not in page and secret.reference not in page
+
+
+def test_partner_page_shows_objectives_no_engagement_served_in_the_window(client, make_user):
+    served, idle = (
+        ObjectiveFactory(partner=partner("KEN"), title="Served one"),
+        ObjectiveFactory(partner=partner("KEN"), title="Idle one"),
+    )
+    only_secretly = ObjectiveFactory(partner=partner("KEN"), title="Secretly served")
+    engagement = make_engagement(["KEN"], datetime.date(2025, 2, 1), datetime.date(2025, 2, 10))
+    EngagementObjective.objects.create(engagement=engagement, objective=served)
+    secret = make_engagement(["KEN"], datetime.date(2025, 2, 1), datetime.date(2025, 2, 10), sensitivity="restricted")
+    EngagementObjective.objects.create(engagement=secret, objective=only_secretly)
+    client.force_login(make_user("an", "analyst"))
+    page = client.get(reverse("assessments:partner", args=["KEN"]) + "?period=2025-Q1").content.decode()
+    unserved = page[page.index('id="unserved-objectives"') :]
+    unserved = unserved[: unserved.index("</div>")]
+    assert "Idle one" in unserved and "Served one" not in unserved and "Secretly served" not in unserved
+    client.force_login(make_user("vi", "viewer"))
+    page = client.get(reverse("assessments:partner", args=["KEN"]) + "?period=2025-Q1").content.decode()
+    unserved = page[page.index('id="unserved-objectives"') :]
+    assert "Secretly served" in unserved[: unserved.index("</div>")]  # restricted means invisible
+    assert idle.pk
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize(
+    "app, forbidden",
+    [("engagements", ("assessments", "notifications", "webhooks")), ("assessments", ("notifications", "webhooks"))],
+)
+def test_dependencies_point_one_way(app, forbidden):
+    """CONVENTIONS 11: engagements never imports assessments (nor the apps that listen to it)."""
+    offenders = [
+        f"{path.relative_to(settings.BASE_DIR)} imports {name}"
+        for path in sorted((Path(settings.BASE_DIR) / app).rglob("*.py"))
+        for name in _imports(path)
+        if name.split(".")[0] in forbidden
+    ]
+    assert offenders == []
