@@ -22,6 +22,7 @@ from assessments.templatetags.score_maps import score_bucket
 from engagements.models import AfterActionReport, Engagement, Participation, PartnerChange
 from organizations.models import Membership
 from tests.assessments.factories import IndicatorFactory, MeasurementFactory, ObjectiveFactory, make_engagement, partner
+from tests.engagements.factories import default_unit
 
 pytestmark = pytest.mark.django_db
 
@@ -523,6 +524,7 @@ def _bulk_engagements(count: int, *, offset: int) -> None:
     """``count`` completed engagements over 2024 among many partners, with participants and reports."""
     codes = ["GHA", "SEN", "NGA", "BEN", "TGO", "KEN", "TZA", "UGA", "FRA", "DEU", "ITA", "ESP", "BRA", "IND", "JPN"]
     host = partner("KEN")
+    unit = default_unit()
     engagements = Engagement.objects.bulk_create(
         [
             Engagement(
@@ -535,6 +537,7 @@ def _bulk_engagements(count: int, *, offset: int) -> None:
                 end_date=D(2024, 1 + n % 12, 10),
                 host_country=host,
                 sensitivity="restricted" if n % 7 == 0 else "unclassified",
+                owner_unit=unit,
             )
             for n in range(count)
         ]
