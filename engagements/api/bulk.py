@@ -16,7 +16,7 @@ from core.api.exceptions import flatten_errors
 from core.api.parsers import JSONParser
 from core.api.serializers import ErrorSerializer
 from core.api.writes import WriteContractMixin
-from engagements import rules, selectors, services
+from engagements import extensions, rules, selectors, services
 from engagements.api.serializers import ENGAGEMENT_EXAMPLE, ENGAGEMENT_RESPONSE_EXAMPLE, EngagementSerializer
 
 
@@ -155,10 +155,13 @@ class EngagementBulkCreateView(WriteContractMixin, APIView):
             return self._refused(problem)
         errors: dict[int, dict[str, list[str]]] = {}
         parsed = []
+        owner_default = services.with_owner_unit(request.user, {})["owner_unit"]  # read once for every row
         for index, row in enumerate(rows):
             serializer = EngagementSerializer(data=row)
             if serializer.is_valid():
                 arguments = serializer.service_arguments()
+                if arguments.get("owner_unit") in (None, ""):
+                    arguments["owner_unit"] = owner_default
                 arguments.pop("expected_version", None)
                 parsed.append((index, arguments))
             else:
@@ -174,9 +177,11 @@ class EngagementBulkCreateView(WriteContractMixin, APIView):
         ids = [engagement.pk for engagement in created]
         loaded = {
             e.pk: e
-            for e in selectors.engagement_list(user=request.user)
-            .select_related("after_action__submitted_by")
-            .filter(pk__in=ids)
+            for e in extensions.prepare(
+                selectors.engagement_list(user=request.user)
+                .select_related("after_action__submitted_by")
+                .filter(pk__in=ids)
+            )
         }
         results = EngagementSerializer([loaded[pk] for pk in ids], many=True).data
         return Response({"count": len(ids), "results": results}, status=status.HTTP_201_CREATED)

@@ -254,7 +254,11 @@ class EngagementViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         services.creator_check(request.user)  # a planner without a unit: 403 saying why, whatever the input
         serializer = self.get_serializer(data=request.data)
-        every_error(self, serializer, lambda arguments: services.engagement_create_clean(**arguments))
+        every_error(
+            self,
+            serializer,
+            lambda arguments: services.engagement_create_clean(**services.with_owner_unit(request.user, arguments)),
+        )
         arguments = serializer.service_arguments()
         arguments.pop("expected_version", None)
         with service_errors():

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from engagements.models import Engagement, FindingDismissal
+from engagements.services.engagements import scope_check
 from engagements.services.inputs import Problems, clean_value
 
 
@@ -13,7 +14,9 @@ from engagements.services.inputs import Problems, clean_value
 def finding_dismiss(*, engagement: Engagement, other_id, note: str, user) -> FindingDismissal:
     """Record that the finding between ``engagement`` and the engagement ``other_id`` was dismissed by
     ``user`` with ``note``; it is not shown again for that pair, from either side. Dismissing it again keeps
-    the first record (who dismissed it first, and why)."""
+    the first record (who dismissed it first, and why). Only a planner of the engagement's units (its
+    writers) may: a finding is part of planning that engagement."""
+    scope_check(user, engagement.owner_unit_id)
     problems = Problems()
     note = clean_value(FindingDismissal, "note", (note or "").strip(), lambda m: problems.add("note", m))
     if not note and "note" not in problems.fields:

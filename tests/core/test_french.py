@@ -244,6 +244,7 @@ def _data_strings() -> list[str]:
 
     from assessments.models import Indicator, Objective, ScoringModel
     from core.audit import history_models
+    from core.models import Unit
     from engagements.models import AfterActionReport, Engagement
     from organizations.models import Membership, Organization
     from partners.models import PartnerNation
@@ -263,6 +264,8 @@ def _data_strings() -> list[str]:
     values.update(Objective.objects.values_list("title", flat=True))
     values.update(Indicator.objects.values_list("name", flat=True))
     values.update(ScoringModel.objects.values_list("description", flat=True))  # written by administrators
+    for row in Unit.objects.values_list("name", "code"):  # organisational units, named by administrators
+        values.update(row)
     values.update(get_user_model().objects.values_list("username", flat=True))
     for history_model in history_models().values():  # reasons stored with changes ("Reference data loaded")
         values.update(history_model.objects.values_list("history_change_reason", flat=True).distinct())

@@ -5,7 +5,7 @@ dates and countries, on the form and in the API, and never reveals a restricted 
 import datetime
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from engagements import deconfliction, services
 from engagements.models import FindingDismissal
@@ -134,10 +134,14 @@ def test_dismissing_needs_a_note_and_a_visible_other_engagement(world, planner, 
     with pytest.raises(ValidationError) as excinfo:
         services.finding_dismiss(engagement=mine, other_id=world["course"].pk, note="  ", user=planner)
     assert "note" in excinfo.value.message_dict
-    secret = make(planner, title="Quiet visit", sensitivity="restricted", host_country="SEN")
     with pytest.raises(ValidationError) as excinfo:
-        services.finding_dismiss(engagement=mine, other_id=secret.pk, note="ok", user=viewer)
+        services.finding_dismiss(engagement=mine, other_id=10**9, note="ok", user=planner)
     assert "engagement" in excinfo.value.message_dict
+    # A viewer writes nothing, dismissals included (the unit scope), whatever engagement is named.
+    secret = make(planner, title="Quiet visit", sensitivity="restricted", host_country="SEN")
+    with pytest.raises(PermissionDenied):
+        services.finding_dismiss(engagement=mine, other_id=secret.pk, note="ok", user=viewer)
+    assert not FindingDismissal.objects.exists()
     with pytest.raises(ValidationError):
         services.finding_dismiss(engagement=mine, other_id=mine.pk, note="ok", user=planner)
     assert not FindingDismissal.objects.exists()
