@@ -46,18 +46,22 @@ def run_assessment(self, run_id: str) -> None:
         assessment_run_defer(run_id)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,  # safe: a part is idempotent (upserts; a part already succeeded is not executed again)
-    ignore_result=False,  # the chord counts its parts' results
-    autoretry_for=PART_RETRIED,
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=settings.ASSESSMENT_PART_MAX_RETRIES,
-    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
-    time_limit=settings.CELERY_TASK_TIME_LIMIT,
-)
+# A fanned-out run's tasks: idempotent (upserts; a part already stored is not executed again), so delivered
+# late and retried alone on the named transient errors, with back-off.
+FANOUT_TASK_OPTIONS = {
+    "bind": True,
+    "acks_late": True,
+    "autoretry_for": PART_RETRIED,
+    "retry_backoff": 2,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": settings.ASSESSMENT_PART_MAX_RETRIES,
+    "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    "time_limit": settings.CELERY_TASK_TIME_LIMIT,
+}
+
+
+@shared_task(ignore_result=False, **FANOUT_TASK_OPTIONS)  # the chord counts its parts' results
 def run_assessment_part(self, run_id: str, period: str) -> dict:
     """One quarter of a run fanned out across the workers (see assessments.services.fanout)."""
     from assessments.services.fanout import assessment_run_part_execute
@@ -71,18 +75,7 @@ def run_assessment_part(self, run_id: str, period: str) -> dict:
     )
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    ignore_result=True,
-    autoretry_for=PART_RETRIED,
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=settings.ASSESSMENT_PART_MAX_RETRIES,
-    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
-    time_limit=settings.CELERY_TASK_TIME_LIMIT,
-)
+@shared_task(ignore_result=True, **FANOUT_TASK_OPTIONS)
 def finish_assessment_run(self, run_id: str) -> None:
     """The chord callback of a fanned-out run: deltas and alerts across its quarters, then the run's record."""
     from assessments.services.fanout import assessment_run_finish

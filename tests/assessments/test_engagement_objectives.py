@@ -146,6 +146,8 @@ def test_objective_page_lists_served_engagements_with_ratings_and_progress(clien
         EngagementObjective.objects.create(engagement=engagement, objective=objective)
     client.force_login(make_user("an", "analyst"))
     page = client.get(reverse("assessments:objective", args=[objective.pk])).content.decode()
+    title = page[page.index("<title>") : page.index("</title>")]
+    assert "<" not in title[len("<title>") :] and page.count('id="served-by"') == 1  # the table once, in the body
     section = page[page.index('id="served-by"') :]
     assert "Early drill" in section and "Hidden drill" in section
     # Progress at the early drill's end (2025-02-10): the 2025-01-01 value 2 of 0 -> 10 is 20 %.
