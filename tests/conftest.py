@@ -30,6 +30,19 @@ SERVICE_MARKERS = {
 }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _celery_queue_of_this_test_process(worker_id):
+    """Each pytest-xdist process sends its tasks to a queue of its own: the real workers that integration
+    tests start consume only their own process's tasks (another process's worker would run them against
+    another test database), and ``purge()`` empties only that queue."""
+    if worker_id == "master":
+        return
+    from config.celery import app
+
+    app.conf.task_default_queue = f"tests-{worker_id}"
+    app.amqp.__dict__.pop("queues", None)  # made from the setting on first use: make it again
+
+
 def pytest_runtest_setup(item):
     for marker, (configured, variable) in SERVICE_MARKERS.items():
         if item.get_closest_marker(marker) and not configured():

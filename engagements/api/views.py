@@ -512,7 +512,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
         request=ApprovalInputSerializer,
         responses={201: ApprovalSerializer(many=True)},
     )
-    @action(detail=True, methods=["post"], url_path="request-approval", filterset_class=None)
+    @action(detail=True, methods=["post"], url_path="request-approval", filterset_class=None, pagination_class=None)
     def request_approval(self, request, pk=None):
         engagement = self.get_object()
         data = self._approval_input(request)

@@ -35,6 +35,8 @@ def main(args: list[str]) -> None:
     django.setup()
     from config.celery import app
 
+    if os.environ.get("TESTS_TASK_QUEUE"):  # the queue of the test process that started this worker
+        app.conf.task_default_queue = os.environ["TESTS_TASK_QUEUE"]
     marker = os.environ.get("FAULT_PAUSE_MARKER")
     if marker:
         pause_in_write_transaction(marker)

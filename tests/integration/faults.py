@@ -125,9 +125,17 @@ def subprocess_env(**extra: str) -> dict[str, str]:
         DJANGO_ALLOWED_HOSTS="localhost",
         DJANGO_LOG_LEVEL="WARNING",
         PYTHONPATH=str(PROJECT_ROOT),
+        # The queue this test process sends its tasks to (tests/conftest.py: one per pytest-xdist process).
+        TESTS_TASK_QUEUE=_task_queue(),
     )
     env.update(extra)
     return env
+
+
+def _task_queue() -> str:
+    from config.celery import app
+
+    return app.conf.task_default_queue
 
 
 def python() -> str:
