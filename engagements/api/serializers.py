@@ -17,6 +17,7 @@ from rest_framework.utils.field_mapping import get_field_kwargs
 
 from core.api.pagination import decode_cursor
 from core.filters import values_of
+from core.models import Unit
 from engagements import extensions
 from engagements.choices import (
     ChangeAction,
@@ -294,7 +295,7 @@ class EngagementSerializer(serializers.ModelSerializer):
         help_text=_("Slug of an exercise series (see /api/v1/series/), or null."),
     )
     owner_unit = TextField(
-        max_length=40,
+        **limits(Unit, "code"),
         source="owner_unit.code",
         required=False,
         help_text=_(

@@ -20,6 +20,7 @@ from core.api.parsers import JSONParser
 from core.models import Unit
 from core.services import unit_save
 from engagements import selectors
+from engagements.api.serializers import limits
 
 
 class UsernameListField(serializers.ListField):
@@ -33,10 +34,10 @@ class UsernameListField(serializers.ListField):
 
 
 class UnitSerializer(serializers.ModelSerializer):
-    code = serializers.CharField(max_length=40, help_text=gettext_lazy("Unique key, e.g. AFRICOM-J5."))
-    name = serializers.CharField(max_length=200)
+    code = serializers.CharField(**limits(Unit, "code"), help_text=gettext_lazy("Unique key, e.g. AFRICOM-J5."))
+    name = serializers.CharField(**limits(Unit, "name"))
     parent = serializers.CharField(
-        max_length=40,
+        **limits(Unit, "code"),
         source="parent.code",
         allow_null=True,
         required=False,

@@ -480,13 +480,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"], url_path="approve", filterset_class=None)
     def approve(self, request, pk=None):
-        engagement = self.get_object()
-        data = self._approval_input(request)
-        with service_errors():
-            services.engagement_approve(
-                engagement=engagement, user=request.user, comment=data["comment"], expected_version=data.get("version")
-            )
-        return self._respond(engagement.pk)
+        return self._decide(request, services.engagement_approve)
 
     @extend_schema(
         summary="Refuse approval, saying why",
@@ -497,12 +491,14 @@ class EngagementViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"], url_path="refuse", filterset_class=None)
     def refuse(self, request, pk=None):
+        return self._decide(request, services.engagement_refuse)
+
+    def _decide(self, request, decide):
+        """Approve or refuse (``decide``: the service) with the input's comment and version; the engagement."""
         engagement = self.get_object()
         data = self._approval_input(request)
         with service_errors():
-            services.engagement_refuse(
-                engagement=engagement, user=request.user, comment=data["comment"], expected_version=data.get("version")
-            )
+            decide(engagement=engagement, user=request.user, comment=data["comment"], expected_version=data.get("version"))
         return self._respond(engagement.pk)
 
     @extend_schema(
