@@ -1,11 +1,13 @@
 import datetime
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import Count
 
 from engagements import demo
 from engagements.models import AfterActionReport, Engagement, Participation
+from organizations.models import Membership, Organization
+from partners.models import PartnerNation
 
 pytestmark = pytest.mark.django_db
 TODAY = datetime.date(2026, 6, 30)
@@ -63,3 +65,14 @@ def test_command_if_empty(reference_data, capsys):
     call_command("generate_demo_data", "--engagements", "50", "--if-empty")
     assert Engagement.objects.count() == 50
     assert "exist already" in capsys.readouterr().out
+
+
+def test_command_without_reference_data_says_what_to_run():
+    # An empty database (no partners) gets a clear message instead of a traceback from deep in the world model.
+    Membership.objects.all().delete()
+    Organization.objects.update(parent=None)
+    Organization.objects.all().delete()
+    PartnerNation.objects.all().delete()
+    with pytest.raises(CommandError, match="bootstrap_demo --no-demo"):
+        call_command("generate_demo_data", "--engagements", "5", "--years", "1")
+    assert not Engagement.objects.exists()

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from engagements.demo import generate
 from engagements.models import Engagement
+from partners.models import PartnerNation
 
 
 class Command(BaseCommand):
@@ -26,6 +27,11 @@ class Command(BaseCommand):
             if options["verbosity"] > 0:
                 self.stdout.write("Engagements exist already: no demo data generated.")
             return
+        if not PartnerNation.objects.exists():
+            raise CommandError(
+                "No reference data: the generator draws on the real partners and organizations. "
+                "Run `manage.py bootstrap_demo --no-demo` (or `load_reference_data`) first."
+            )
         user = get_user_model().objects.filter(username=options["user"]).first() if options["user"] else None
         started = time.perf_counter()
         summary = generate(engagements=options["engagements"], years=options["years"], seed=options["seed"], user=user)
