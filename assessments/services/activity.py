@@ -109,8 +109,10 @@ def _one_pass_sql(*, indexed: bool) -> str:
 
     ``counted`` (materialised once) holds each counted engagement starting in the range with each of its
     partners (one row with no partner for an engagement without any); ``scoped`` repeats those rows once per
-    scope the partner is in on the engagement's start date (every engagement for everyone); the grouping
-    sets then give, per scope and quarter, the engagements by type and restriction and the partners engaged.
+    scope the partner is in on the engagement's start date (every engagement for everyone). Per scope and
+    quarter, the engagements by type and restriction are then counted from the distinct (scope, engagement)
+    pairs, and the partners engaged (and those with an unrestricted engagement) from the (scope, partner)
+    pairs: hashed, where COUNT(DISTINCT ...) sorted every scoped row.
     """
     tables = {
         "engagement": Engagement._meta.db_table,
@@ -147,12 +149,17 @@ def _one_pass_sql(*, indexed: bool) -> str:
         JOIN {tables["membership"]} m ON m.partner_id = c.partner_id AND m.status = ANY(%s)
              AND (m.joined IS NULL OR m.joined <= c.start_date) AND (m."left" IS NULL OR m."left" > c.start_date)
         JOIN {tables["organization"]} o ON o.id = m.organization_id
+    ), by_engagement AS (
+        SELECT DISTINCT kind, name, period, engagement_type, restricted, engagement_id FROM scoped
+    ), by_partner AS (
+        SELECT kind, name, period, partner_id, BOOL_OR(NOT restricted) AS unrestricted
+        FROM scoped WHERE partner_id IS NOT NULL GROUP BY kind, name, period, partner_id
     )
-    SELECT kind, name, period, GROUPING(engagement_type, restricted) = 0 AS by_type, engagement_type, restricted,
-           COUNT(DISTINCT engagement_id), COUNT(DISTINCT partner_id),
-           COUNT(DISTINCT partner_id) FILTER (WHERE NOT restricted)
-    FROM scoped
-    GROUP BY GROUPING SETS ((kind, name, period, engagement_type, restricted), (kind, name, period))
+    SELECT kind, name, period, TRUE, engagement_type, restricted, COUNT(*), 0, 0
+    FROM by_engagement GROUP BY kind, name, period, engagement_type, restricted
+    UNION ALL
+    SELECT kind, name, period, FALSE, NULL, NULL, 0, COUNT(*), COUNT(*) FILTER (WHERE unrestricted)
+    FROM by_partner GROUP BY kind, name, period
     """  # noqa: S608 (our table names and expressions; values are parameters)
 
 
