@@ -40,11 +40,16 @@ def scoring_settings(using: str = "default", **settings: str):
     nothing changes). Always ``jit = off``: the scoring aggregates' estimated costs are far above
     ``jit_above_cost``, so the server compiled them first (2 s of JIT for the partner aggregate on a million
     engagements, and no gain: the time is in joins and sorts; bench/README.md, the plans). ``work_mem`` gives
-    the block's sorts and hashes enough memory not to spill to disk."""
+    the block's sorts and hashes enough memory not to spill to disk. Inside a caller's transaction the block
+    is a savepoint, and the settings last until that transaction ends (PostgreSQL keeps ``SET LOCAL`` past
+    a released savepoint): runs compute outside their write transaction, so only the scoring reads see them."""
     with transaction.atomic(using=using):
         connection = connections[using]
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                for name, value in {"jit": "off", **settings}.items():
-                    cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+            settings = {"jit": "off", **settings}
+            with connection.cursor() as cursor:  # one statement for all of them
+                cursor.execute(
+                    "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(settings)),
+                    [part for item in settings.items() for part in item],
+                )
         yield
