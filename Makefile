@@ -59,7 +59,8 @@ worker: $(VENV)/.installed
 beat: $(VENV)/.installed
 	$(RUN_ENV) $(VENV)/bin/celery -A config beat --loglevel=info --schedule=/tmp/engagement-tracker-beat
 
-# The issue-8 benchmark table on a million engagements (PostgreSQL; BENCH_DATABASE_URL to choose the database).
+# The benchmark table on a million engagements (PostgreSQL; BENCH_DATABASE_URL to choose the database,
+# BENCH_BROKER_URL the Redis database of the worker that executes the one-quarter run; bench/README.md).
 bench: $(VENV)/.installed-dev
 	$(PY) bench/run.py
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+from django.db import connections, transaction
 from django.db.models import FloatField, Func
 from django.db.models.functions import Cast
 
@@ -29,3 +32,24 @@ class DaysBetween(Func):
 
 def as_float(expression):
     return Cast(expression, FloatField())
+
+
+@contextmanager
+def scoring_settings(using: str = "default", **settings: str):
+    """Run the block's queries in one transaction with these PostgreSQL settings (``SET LOCAL``; elsewhere
+    nothing changes). Always ``jit = off``: the scoring aggregates' estimated costs are far above
+    ``jit_above_cost``, so the server compiled them first (2 s of JIT for the partner aggregate on a million
+    engagements, and no gain: the time is in joins and sorts; bench/README.md, the plans). ``work_mem`` gives
+    the block's sorts and hashes enough memory not to spill to disk. Inside a caller's transaction the block
+    is a savepoint, and the settings last until that transaction ends (PostgreSQL keeps ``SET LOCAL`` past
+    a released savepoint): runs compute outside their write transaction, so only the scoring reads see them."""
+    with transaction.atomic(using=using):
+        connection = connections[using]
+        if connection.vendor == "postgresql":
+            settings = {"jit": "off", **settings}
+            with connection.cursor() as cursor:  # one statement for all of them
+                cursor.execute(
+                    "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(settings)),
+                    [part for item in settings.items() for part in item],
+                )
+        yield

@@ -121,3 +121,32 @@ def test_the_explanations_contributions_sum_to_the_sql_engines_scores(generated,
             if value is not None:
                 assert math.isclose(value, expected, rel_tol=1e-9, abs_tol=1e-9), (partner.iso3, name)
         assert math.isclose(overall, sql.overall, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@pytest.mark.parametrize("quarter", ["2023-Q2", "2024-Q4", "2025-Q3"])
+def test_every_partner_in_one_pass_gives_the_sums_of_the_grouped_queries(generated, quarter):
+    """A run for every partner reads the window in one pass (PostgreSQL: a window function for the number of
+    partners); a run for some partners, and other databases, use the grouped queries. Same sums."""
+    from django.db import connection
+
+    from assessments.services.scoring import _sums_by_subqueries, _sums_in_one_pass
+
+    model = scoring_model_active()
+    quarter = Quarter.parse(quarter)
+    grouped = {row["partner_id"]: row for row in _sums_by_subqueries(quarter=quarter, model=model, partner_ids=None)}
+    assert grouped and any(row["multilateral_weight_sum"] for row in grouped.values())
+    if connection.vendor == "postgresql":
+        one_pass = {row["partner_id"]: row for row in _sums_in_one_pass(quarter=quarter, model=model)}
+        assert one_pass.keys() == grouped.keys()
+        for partner_id, row in one_pass.items():
+            for name, value in row.items():
+                assert math.isclose(value or 0, grouped[partner_id][name] or 0, rel_tol=1e-12, abs_tol=1e-12), name
+    everyone = scores_compute(quarter=quarter, model=model)
+    some = sorted(everyone)[:3]
+    for partner_id, score in scores_compute(quarter=quarter, model=model, partner_ids=some).items():
+        for name, value in vars(score.inputs).items():
+            expected = getattr(everyone[partner_id].inputs, name)
+            if isinstance(value, float):
+                assert math.isclose(value, expected, rel_tol=1e-12, abs_tol=1e-12), name
+            else:
+                assert value == expected, name

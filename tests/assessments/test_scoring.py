@@ -7,6 +7,7 @@ import datetime
 import math
 
 import pytest
+from django.db import connection
 
 from assessments.models import PartnerScore
 from assessments.periods import Quarter
@@ -197,11 +198,14 @@ def test_multilateral_with_and_without_an_organization(reference_data):
 def test_scores_do_not_depend_on_engagement_count_in_queries(reference_data, django_assert_num_queries):
     model = scoring_model_active()
     make_engagement(["KEN", "TZA"], D(2024, 10, 1), D(2024, 10, 10), ratings=(5, 3, 4))
-    with django_assert_num_queries(2):
+    # Two aggregates; the partners' sums run in a savepoint that sets the planner's options first
+    # (assessments.sql.scoring_settings): SAVEPOINT, set_config, the query, RELEASE.
+    queries = 5 if connection.vendor == "postgresql" else 4
+    with django_assert_num_queries(queries):
         scores_compute(quarter=Q4, model=model)
     for day in range(1, 25):
         make_engagement(["KEN", "TZA", "UGA"], D(2024, 5, day), D(2024, 5, day), ratings=(3, 3, 3))
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(queries):
         assert len(scores_compute(quarter=Q4, model=model)) == 3
     assert not PartnerScore.objects.exists()  # computing writes nothing
 

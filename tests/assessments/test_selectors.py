@@ -108,7 +108,7 @@ def test_restricted_lines_add_up_per_component(reference_data, viewer):
 
 def test_explanation_queries_do_not_grow_with_engagements(reference_data, analyst, django_assert_max_num_queries):
     make_engagement(["KEN", "TZA"], D(2024, 10, 1), D(2024, 10, 10), ratings=(5, 3, 4), organizations=["EAC"])
-    with django_assert_max_num_queries(12) as small:
+    with django_assert_max_num_queries(13) as small:  # the sums' savepoint and planner options: 3 of them
         selectors.score_explanation(partner=partner("KEN"), quarter=Q4, user=analyst)
     for day in range(1, 21):
         make_engagement(["KEN", "UGA"], D(2024, 5, day), D(2024, 5, day), ratings=(3, 3, 3), organizations=["EAC"])
