@@ -155,7 +155,7 @@ def scoring_model_preview(request, pk: int):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("Preview requested: the last finished quarter is being scored with this draft."))
+        messages.success(request, _("Preview requested: the last finished quarter is scored with this draft."))
     return redirect("assessments:scoring-model", pk=draft.pk)
 
 

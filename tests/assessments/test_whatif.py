@@ -322,3 +322,18 @@ def test_list_page_and_api_run_in_constant_queries(
     assert page.status_code == 200 and 'id="distribution"' in page.content.decode()
     with django_assert_max_num_queries(12):
         assert api.get(f"/api/v1/assessments/scoring-models/{draft.pk}/preview/").json()["result"]["scored"] == 4
+
+
+def test_a_draft_without_preview_and_an_activated_one(world, analyst, admin_user_role, api_for, client_for):
+    draft = _draft(user=analyst)
+    url = f"/api/v1/assessments/scoring-models/{draft.pk}/"
+    assert api_for(analyst).get(url + "preview/").json() == {"latest": None, "result": None}
+    page = client_for(analyst).get(reverse("assessments:scoring-model", args=[draft.pk]))
+    assert page.status_code == 200 and "No preview yet" in page.content.decode()
+    scoring_model_draft_activate(draft=draft, user=admin_user_role)
+    refused = api_for(analyst).delete(url)
+    assert refused.status_code == 400 and "status" in refused.json()["errors"]
+    assert api_for(admin_user_role).post(url + "activate/").status_code == 400  # already being activated
+    assert ScoringModelDraft.objects.filter(pk=draft.pk).exists()
+    page = client_for(analyst).get(reverse("assessments:scoring-model", args=[draft.pk]))
+    assert "Scores are being recomputed with model v2" in page.content.decode()
