@@ -337,3 +337,26 @@ def test_a_draft_without_preview_and_an_activated_one(world, analyst, admin_user
     assert ScoringModelDraft.objects.filter(pk=draft.pk).exists()
     page = client_for(analyst).get(reverse("assessments:scoring-model", args=[draft.pk]))
     assert "Scores are being recomputed with model v2" in page.content.decode()
+
+
+def test_beat_settles_a_lost_announcement_and_changes_made_meanwhile_are_recomputed(world, admin_user_role):
+    from assessments.choices import RunTrigger
+    from assessments.models import AssessmentRun
+    from assessments.tasks import resend_waiting_runs
+    from engagements.models import PartnerChange
+    from partners.models import PartnerNation
+
+    draft = scoring_model_draft_activate(draft=_draft(), user=admin_user_role)
+    assessment_run_execute(run_id=draft.backfill_run_id)  # its announcement is never delivered
+    draft.refresh_from_db()
+    assert draft.status == DraftStatus.ACTIVATING
+    # An edit while the backfill ran: the old model's runs took it in, the new model must too.
+    PartnerChange.objects.create(partner=PartnerNation.objects.get(iso3="GHA"), first_day=world.end, last_day=world.end)
+    resend_waiting_runs.apply()
+    draft.refresh_from_db()
+    assert draft.status == DraftStatus.ACTIVATED and scoring_model_active() == draft.scoring_model
+    recompute = AssessmentRun.objects.get(trigger=RunTrigger.DATA_CHANGE)
+    assert recompute.scoring_model == draft.scoring_model and recompute.partner_ids == [
+        PartnerNation.objects.get(iso3="GHA").pk
+    ]
+    assert str(world) in recompute.periods
