@@ -360,3 +360,13 @@ def test_beat_settles_a_lost_announcement_and_changes_made_meanwhile_are_recompu
         PartnerNation.objects.get(iso3="GHA").pk
     ]
     assert str(world) in recompute.periods
+
+
+def test_the_admin_site_is_no_side_door_to_switch_versions(reference_data, admin_user_role, client_for):
+    model = scoring_model_active()
+    client = client_for(admin_user_role)
+    url = f"/admin/assessments/scoringmodel/{model.pk}/change/"
+    client.post(url, {"description": "The first model", "half_life_days": 5})  # is_active left out: unticked
+    model.refresh_from_db()
+    assert model.is_active and model.half_life_days == 365 and model.description == "The first model"
+    assert client.get("/admin/assessments/scoringmodel/add/").status_code == 403
