@@ -35,7 +35,18 @@ class MeasurementAdmin(SimpleHistoryAdmin):
 
 @admin.register(ScoringModel)
 class ScoringModelAdmin(admin.ModelAdmin):
+    """Versions are read here, never made or switched: a new version is an analyst's draft an admin activates
+    on /assessments/scoring-models/ (which computes its scores first), and a version's parameters stay those
+    its scores were computed with. Only the description is edited here."""
+
     list_display = ["version", "is_active", "half_life_days", "lookback_quarters", "activity_scale", "created_at"]
+    readonly_fields = [f.name for f in ScoringModel._meta.fields if f.name != "description"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AssessmentRun)

@@ -1,4 +1,5 @@
-"""How the audit log names objectives, indicators, measurements and scoring models, and links them."""
+"""How the audit log names objectives, indicators, measurements, scoring models and their drafts, and links
+them."""
 
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -53,5 +54,13 @@ def register() -> None:
         AuditSubject(
             name=lambda record, label: gettext("Scoring model version %(version)s") % {"version": record.version},
             label_field="version",
+        ),
+    )
+    audit_subject_register(
+        "assessments.scoringmodeldraft",
+        AuditSubject(
+            name=lambda record, label: gettext("Draft scoring model “%(name)s”") % {"name": record.name},
+            label_field="name",
+            link=lambda values: reverse("assessments:scoring-model", args=[values["pk"]]),
         ),
     )

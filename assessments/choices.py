@@ -24,6 +24,8 @@ class RunTrigger(models.TextChoices):
     MANUAL = "manual", _("Manual")
     API = "api", _("API")
     DATA_CHANGE = "data_change", _("Data change")
+    # The backfill of a newly activated scoring model's look-back window.
+    MODEL_ACTIVATION = "model_activation", _("Scoring model activation")
 
 
 class RunStatus(models.TextChoices):

@@ -62,6 +62,7 @@ from assessments.services.scoring import (
     inputs_add,
     window_of,
 )
+from assessments.whatif_selectors import scoring_model_recomputing
 from engagements.choices import SCORED_STATUSES, EngagementType, Status
 from engagements.models import Engagement, Participation, PartnerChange, may_read_restricted, readable_by
 from organizations.choices import MEMBER_STATUSES
@@ -321,7 +322,7 @@ def freshness(*, scores: QuerySet[PartnerScore], user, partner_ids: list[int] | 
 
     ``scores`` are the score rows the page shows; ``partner_ids`` narrows the pending changes to those
     partners (all partners when None). Changes to restricted engagements are not counted for a ``user`` who
-    may not read them (a count and its quarters would tell that one was changed). Three queries.
+    may not read them (a count and its quarters would tell that one was changed). Five queries.
     """
     latest = scores.order_by("-computed_at").select_related("run", "scoring_model").first()
     pending = PartnerChange.objects.filter(processed_at__isnull=True).filter(readable_by(user, via="engagement__"))
@@ -350,6 +351,8 @@ def freshness(*, scores: QuerySet[PartnerScore], user, partner_ids: list[int] | 
         "pending_quarters": [str(q) for q in pending_quarters],
         "active_runs": active_runs,
         "is_stale": bool(pending_summary["n"] or active_runs),
+        # A newly activated model whose scores are still being computed: the page shows the active one's.
+        "recomputing": scoring_model_recomputing(),
     }
 
 

@@ -232,3 +232,52 @@ class PartnerComparisonForm(forms.Form):
             for field, errors in exc.error_dict.items():
                 self.add_error(field, errors)
         return data
+
+
+class ScoringModelDraftForm(forms.Form):
+    """A draft scoring model: one number per component weight and the model's parameters. Only types are
+    checked here; what a valid model is (ScoringParameters.clean) the service asks, and its messages come back
+    beside the fields (the weights', which are one field of the model, above the form)."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    half_life_days = forms.IntegerField(
+        label=_("Half-life (days)"), help_text=_("An engagement's weight halves every this many days.")
+    )
+    lookback_quarters = forms.IntegerField(
+        label=_("Look-back (quarters)"), help_text=_("Quarters of engagements a score rests on.")
+    )
+    activity_scale = forms.FloatField(
+        label=_("Activity scale"), help_text=_("Weighted engagements for an activity of 63.")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from assessments.choices import Component
+
+        for value, label in Component.choices:
+            self.fields[f"weight_{value}"] = forms.FloatField(label=_("Weight: %(component)s") % {"component": label})
+
+    @classmethod
+    def initial_from(cls, parameters: dict, **extra) -> dict:
+        weights = parameters.get("weights") or {}
+        return {
+            **{name: value for name, value in parameters.items() if name != "weights"},
+            **{f"weight_{name}": value for name, value in weights.items()},
+            **extra,
+        }
+
+    def weight_fields(self):
+        return [self[name] for name in self.fields if name.startswith("weight_")]
+
+    def parameter_fields(self):
+        return [self[name] for name in self.fields if not name.startswith("weight_")]
+
+    def draft_data(self) -> dict:
+        data = {name: value for name, value in self.cleaned_data.items() if not name.startswith("weight_")}
+        data["weights"] = {
+            name.removeprefix("weight_"): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("weight_")
+        }
+        return data

@@ -6,6 +6,7 @@ so a newer model never overwrites the history computed with an older one.
 
 from __future__ import annotations
 
+import math
 import uuid
 
 from django.conf import settings
@@ -135,14 +136,79 @@ class Measurement(models.Model):
         return f"{self.indicator}: {self.value} on {self.date}"
 
 
-class ScoringModel(models.Model):
-    """The parameters scores are computed with. Exactly one is active; old scores keep their version."""
+# Bounds of a scoring model's parameters (ScoringParameters.clean; the look-back's is also a database constraint).
+MAX_WEIGHT = 1000
+MAX_HALF_LIFE_DAYS = 36_500
+MAX_LOOKBACK_QUARTERS = 40
+MAX_ACTIVITY_SCALE = 10_000
 
-    version = models.PositiveIntegerField(_("version"), unique=True)
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class ScoringParameters(models.Model):
+    """What a scoring model is made of (DESIGN.md, "The scoring model"): the components' weights, the
+    recency half-life, the look-back window and the activity scale. Versions and drafts hold the same."""
+
     weights = models.JSONField(_("weights"), help_text=_("Weight of each component; renormalised over non-null ones."))
     half_life_days = models.PositiveIntegerField(_("half-life (days)"))
     lookback_quarters = models.PositiveSmallIntegerField(_("look-back (quarters)"))
     activity_scale = models.FloatField(_("activity scale"))
+
+    PARAMETERS = ("weights", "half_life_days", "lookback_quarters", "activity_scale")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def parameters(self) -> dict:
+        return {name: getattr(self, name) for name in self.PARAMETERS}
+
+    def clean(self):
+        """What valid parameters are, every field's problem at once: the one home for the versions admins
+        edit and the drafts analysts write."""
+        errors = {}
+        weights_error = self._weights_error(self.weights)
+        if weights_error:
+            errors["weights"] = [weights_error]
+        # A value of the wrong type is clean_fields' to report; only numbers are judged here.
+        if _is_number(self.half_life_days) and not (1 <= self.half_life_days <= MAX_HALF_LIFE_DAYS):
+            errors["half_life_days"] = [
+                _("The half-life must be between 1 and %(max)s days.") % {"max": MAX_HALF_LIFE_DAYS}
+            ]
+        if _is_number(self.lookback_quarters) and not (1 <= self.lookback_quarters <= MAX_LOOKBACK_QUARTERS):
+            errors["lookback_quarters"] = [
+                _("The look-back must be between 1 and %(max)s quarters.") % {"max": MAX_LOOKBACK_QUARTERS}
+            ]
+        scale = self.activity_scale
+        if _is_number(scale) and (not math.isfinite(scale) or not (0 < scale <= MAX_ACTIVITY_SCALE)):
+            errors["activity_scale"] = [
+                _("The activity scale must be a number above 0 and at most %(max)s.") % {"max": MAX_ACTIVITY_SCALE}
+            ]
+        if errors:
+            raise ValidationError(errors)
+
+    @staticmethod
+    def _weights_error(weights) -> str | None:
+        if not isinstance(weights, dict):
+            return _("Give one weight per component.")
+        missing = [name for name in COMPONENTS if name not in weights]
+        unknown = [name for name in weights if name not in COMPONENTS]
+        if missing or unknown:
+            return _("Weights need exactly these components: %(names)s.") % {"names": ", ".join(COMPONENTS)}
+        for name, value in weights.items():
+            if not _is_number(value) or not math.isfinite(value) or not (0 <= value <= MAX_WEIGHT):
+                return _("Weight of %(name)s must be a number from 0 to %(max)s.") % {"name": name, "max": MAX_WEIGHT}
+        if sum(weights.values()) <= 0:
+            return _("At least one weight must be above 0.")
+        return None
+
+
+class ScoringModel(ScoringParameters):
+    """The parameters scores are computed with. Exactly one is active; old scores keep their version."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
     is_active = models.BooleanField(_("active"), default=False)
     description = models.TextField(_("description"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -169,22 +235,6 @@ class ScoringModel(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version}"
-
-    def clean(self):
-        weights = self.weights
-        if not isinstance(weights, dict):
-            raise ValidationError({"weights": _("Give one weight per component.")})
-        missing = [name for name in COMPONENTS if name not in weights]
-        unknown = [name for name in weights if name not in COMPONENTS]
-        if missing or unknown:
-            raise ValidationError(
-                {"weights": _("Weights need exactly these components: %(names)s.") % {"names": ", ".join(COMPONENTS)}}
-            )
-        for name, value in weights.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValidationError({"weights": _("Weight of %(name)s must be a number >= 0.") % {"name": name}})
-        if sum(weights.values()) <= 0:
-            raise ValidationError({"weights": _("At least one weight must be above 0.")})
 
 
 class _Timed:
@@ -264,7 +314,31 @@ class AssessmentRunPart(_Timed, models.Model):
         return f"{self.run_id} {Quarter.of(self.period)}"
 
 
-class PartnerScore(models.Model):
+class ComponentScores(models.Model):
+    """A score's figures: overall and the seven components (0-100, null when there is nothing to judge by),
+    and how much it rests on. Stored scores and what-if previews hold the same."""
+
+    overall = models.FloatField(_("overall"), null=True)
+    activity = models.FloatField(_("activity"), null=True)
+    interoperability = models.FloatField(_("interoperability"), null=True)
+    capacity = models.FloatField(_("capacity"), null=True)
+    trust = models.FloatField(_("trust"), null=True)
+    continuity = models.FloatField(_("continuity"), null=True)
+    multilateral = models.FloatField(_("multilateral"), null=True)
+    objectives = models.FloatField(_("objectives"), null=True)
+    engagement_count = models.PositiveIntegerField(_("engagements"), default=0)
+    report_count = models.PositiveIntegerField(
+        _("after-action reports"), default=0, help_text=_("Counted engagements with an after-action report.")
+    )
+    confidence = models.CharField(
+        _("confidence"), max_length=8, choices=Confidence.choices, default=Confidence.LOW, db_index=True
+    )
+
+    class Meta:
+        abstract = True
+
+
+class PartnerScore(ComponentScores):
     """A partner's score for one quarter under one scoring model: overall and the seven components (0-100).
 
     A component is null when there is nothing to judge it by (no after-action report, no measured
@@ -280,21 +354,6 @@ class PartnerScore(models.Model):
     period_end = models.DateField(_("quarter end"))
     scoring_model = models.ForeignKey(
         ScoringModel, verbose_name=_("scoring model"), on_delete=models.PROTECT, related_name="scores"
-    )
-    overall = models.FloatField(_("overall"), null=True)
-    activity = models.FloatField(_("activity"), null=True)
-    interoperability = models.FloatField(_("interoperability"), null=True)
-    capacity = models.FloatField(_("capacity"), null=True)
-    trust = models.FloatField(_("trust"), null=True)
-    continuity = models.FloatField(_("continuity"), null=True)
-    multilateral = models.FloatField(_("multilateral"), null=True)
-    objectives = models.FloatField(_("objectives"), null=True)
-    engagement_count = models.PositiveIntegerField(_("engagements"), default=0)
-    report_count = models.PositiveIntegerField(
-        _("after-action reports"), default=0, help_text=_("Counted engagements with an after-action report.")
-    )
-    confidence = models.CharField(
-        _("confidence"), max_length=8, choices=Confidence.choices, default=Confidence.LOW, db_index=True
     )
     delta_overall = models.FloatField(_("change from previous quarter"), null=True)
     run = models.ForeignKey(
@@ -484,3 +543,149 @@ class EngagementObjective(models.Model):
 
     def __str__(self) -> str:
         return f"{self.engagement_id} -> {self.objective_id}"
+
+
+class DraftStatus(models.TextChoices):
+    """Where an analyst's draft scoring model stands."""
+
+    DRAFT = "draft", _("Draft")
+    ACTIVATING = "activating", _("Being activated")
+    ACTIVATED = "activated", _("Activated")
+    FAILED = "failed", _("Activation failed")
+
+
+class ScoringModelDraft(ScoringParameters):
+    """An analyst's what-if scoring model: the parameters a ``ScoringModel`` holds, previewed against the
+    active model before an administrator activates it. Activating makes it the next version: a new
+    ``ScoringModel`` whose scores for the look-back window are computed in the background, and which becomes
+    active (the older version staying in the history with its scores) once that backfill has succeeded."""
+
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=DraftStatus.choices, default=DraftStatus.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("drafted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Set on activation: the version made from this draft, and the run computing its scores.
+    scoring_model = models.OneToOneField(
+        ScoringModel,
+        verbose_name=_("version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="draft",
+    )
+    backfill_run = models.ForeignKey(
+        AssessmentRun,
+        verbose_name=_("backfill run"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("activated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    activation_requested_at = models.DateTimeField(_("activation requested"), null=True, blank=True)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
+    activation_error = models.TextField(_("activation error"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("draft scoring model")
+        verbose_name_plural = _("draft scoring models")
+        ordering = ["-updated_at", "-id"]
+        permissions = [("activate_scoringmodeldraft", _("Can activate a draft scoring model"))]
+        constraints = [
+            # One activation at a time: the pages say which version is being computed.
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="activating"),
+                name="scoring_model_draft_one_activating",
+                violation_error_message=_("Another draft is being activated."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def as_scoring_model(self, **extra) -> ScoringModel:
+        """The draft as an unsaved scoring model: what the scoring engine computes with."""
+        return ScoringModel(description=self.description, **self.parameters, **extra)
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (DraftStatus.DRAFT, DraftStatus.FAILED)
+
+
+class ScoringPreview(models.Model):
+    """One what-if computation: a draft's parameters (as they were when asked) and the active model, both
+    scored on the same quarter from the same data, into ``ScoringPreviewScore`` rows (a scratch table: the
+    real scores are never touched). A failed preview keeps its error; earlier previews stay."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    draft = models.ForeignKey(
+        ScoringModelDraft, verbose_name=_("draft"), on_delete=models.CASCADE, related_name="previews"
+    )
+    parameters = models.JSONField(_("parameters previewed"))
+    baseline_model = models.ForeignKey(
+        ScoringModel, verbose_name=_("compared with"), on_delete=models.PROTECT, related_name="+"
+    )
+    period = models.DateField(_("quarter"), help_text=_("First day of the quarter."))
+    status = models.CharField(_("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    partners_scored = models.PositiveIntegerField(_("partners scored"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("scoring preview")
+        verbose_name_plural = _("scoring previews")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["draft", "status", "created_at"], name="preview_draft_status")]
+
+    def __str__(self) -> str:
+        return f"{self.draft_id} {Quarter.of(self.period)} {self.status}"
+
+    @property
+    def quarter(self) -> Quarter:
+        return Quarter.of(self.period)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+
+
+class ScoringPreviewScore(ComponentScores):
+    """A partner's score in a preview under the draft (``overall`` and components) beside its overall score
+    under the active model (``baseline_overall``), with both ranks (1 = best; null without a score)."""
+
+    preview = models.ForeignKey(ScoringPreview, on_delete=models.CASCADE, related_name="scores")
+    partner = models.ForeignKey("partners.PartnerNation", on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveIntegerField(_("rank"), null=True)
+    baseline_overall = models.FloatField(_("overall under the active model"), null=True)
+    baseline_rank = models.PositiveIntegerField(_("rank under the active model"), null=True)
+
+    class Meta:
+        verbose_name = _("preview score")
+        verbose_name_plural = _("preview scores")
+        constraints = [models.UniqueConstraint(fields=["preview", "partner"], name="preview_score_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.preview_id} {self.partner_id}"

@@ -4,6 +4,7 @@ import logging
 
 from django.dispatch import receiver
 
+from assessments.signals import assessment_run_finished
 from engagements.signals import engagement_data_changed
 
 logger = logging.getLogger(__name__)
@@ -22,3 +23,15 @@ def recompute_on_engagement_change(sender, *, partner_ids, first_day, last_day, 
         scores_mark_stale(partner_ids=partner_ids, first_day=first_day, last_day=last_day, spans=spans)
     except Exception:
         logger.exception("Could not queue the recompute for partners %s", sorted(partner_ids or []))
+
+
+@receiver(assessment_run_finished, dispatch_uid="assessments.settle_model_activation")
+def settle_model_activation(sender, *, run_id, **kwargs):
+    """A backfill of a scoring model being activated ended: switch to it, or record why not. A failure here
+    is retried by beat (``resend_waiting_runs``), so it must not fail the run's task."""
+    from assessments.services.whatif import scoring_model_activation_settle
+
+    try:
+        scoring_model_activation_settle(run_id=run_id)
+    except Exception:
+        logger.exception("Could not settle the scoring-model activation of run %s", run_id)

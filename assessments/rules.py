@@ -19,3 +19,18 @@ def objective_link_refusals(*, objective_ids, objectives: dict, partner_ids: set
                 % {"id": objective_id, "title": objective.title, "partner": objective.partner.name}
             )
     return problems
+
+
+# --- what-if scoring models -------------------------------------------------------------------------------
+# Who may draft, preview and read draft scoring models (analysts, admins), and who may activate one (admins):
+# asked by the pages, their buttons and the API alike. What a valid draft is, is ScoringParameters.clean.
+DRAFT_PERMISSION = "assessments.add_scoringmodeldraft"
+ACTIVATE_PERMISSION = "assessments.activate_scoringmodeldraft"
+
+
+def may_draft_scoring_models(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.has_perm(DRAFT_PERMISSION))
+
+
+def may_activate_scoring_models(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.has_perm(ACTIVATE_PERMISSION))

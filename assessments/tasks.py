@@ -96,5 +96,27 @@ def resend_waiting_runs(self) -> None:
     """Beat, every minute: queue again the runs a dead worker left running, and send again the runs that
     could not be sent while the broker was down."""
     from assessments.services import assessment_runs_resend_waiting
+    from assessments.services.whatif import scoring_model_activation_settle
 
     assessment_runs_resend_waiting()
+    # An activation whose backfill ended but whose announcement was lost (a worker died after the commit).
+    scoring_model_activation_settle()
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,  # safe: a preview rewrites only its own rows, and a succeeded one is left alone
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=5,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
+def preview_scoring_model(self, preview_id: str) -> None:
+    """Score the last finished quarter with a draft scoring model into the preview's scratch rows."""
+    from assessments.services.whatif import scoring_preview_execute
+
+    scoring_preview_execute(preview_id=preview_id, will_retry=self.request.retries < self.max_retries)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from assessments import dashboard_views, views
+from assessments import dashboard_views, views, whatif_views
 
 app_name = "assessments"
 
@@ -17,6 +17,13 @@ urlpatterns = [
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert-acknowledge"),
     path("runs/", views.run_list, name="runs"),
     path("runs/<uuid:run_id>/", views.run_detail, name="run"),
+    path("scoring-models/", whatif_views.scoring_model_list, name="scoring-models"),
+    path("scoring-models/new/", whatif_views.scoring_model_create, name="scoring-model-create"),
+    path("scoring-models/<int:pk>/", whatif_views.scoring_model_detail, name="scoring-model"),
+    path("scoring-models/<int:pk>/edit/", whatif_views.scoring_model_edit, name="scoring-model-edit"),
+    path("scoring-models/<int:pk>/delete/", whatif_views.scoring_model_delete, name="scoring-model-delete"),
+    path("scoring-models/<int:pk>/preview/", whatif_views.scoring_model_preview, name="scoring-model-preview"),
+    path("scoring-models/<int:pk>/activate/", whatif_views.scoring_model_activate, name="scoring-model-activate"),
     path("objectives/", views.objective_list, name="objectives"),
     path("objectives/new/", views.objective_create, name="objective-create"),
     path("objectives/<int:pk>/", views.objective_detail, name="objective"),

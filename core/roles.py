@@ -50,6 +50,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
             "assessments.delete_measurement",
             "assessments.add_assessmentrun",
             "assessments.acknowledge_alert",
+            # What-if scoring models: analysts draft and preview; activating one is for admins.
+            "assessments.add_scoringmodeldraft",
+            "assessments.change_scoringmodeldraft",
+            "assessments.delete_scoringmodeldraft",
         ],
         "exclude": _NEVER_BY_ROLE,
     },

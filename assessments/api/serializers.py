@@ -9,7 +9,15 @@ from rest_framework import serializers
 
 from assessments.choices import COMPONENTS, Component, Confidence
 from assessments.dashboard_selectors import comparison_request_clean
-from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore
+from assessments.models import (
+    Alert,
+    AssessmentRun,
+    Indicator,
+    Measurement,
+    Objective,
+    PartnerScore,
+    ScoringModelDraft,
+)
 from assessments.periods import Quarter
 from core.api.schema import QUARTER_SCHEMA
 from partners.models import PartnerNation
@@ -456,3 +464,121 @@ class PartnerComparisonSerializer(serializers.Serializer):
     )
     def get_window(self, comparison) -> dict:
         return {"first": str(comparison["window"][0]), "last": str(comparison["window"][-1])}
+
+
+# --- what-if scoring models ---------------------------------------------------------------------------------
+
+
+class ScoringModelDraftSerializer(serializers.ModelSerializer):
+    """A draft scoring model. Only types are checked here: what a valid model is, ScoringParameters.clean says
+    (through the service), field by field."""
+
+    weights = serializers.JSONField(help_text="Weight of each of the seven components, a number from 0 to 1000.")
+    version = serializers.IntegerField(
+        source="scoring_model.version",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The version made from this draft once activated.",
+    )
+    backfill_run = serializers.UUIDField(source="backfill_run_id", read_only=True, allow_null=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True, default=None)
+    activated_by = serializers.CharField(source="activated_by.username", read_only=True, allow_null=True, default=None)
+    latest_preview_status = serializers.CharField(read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = ScoringModelDraft
+        fields = [
+            "id",
+            "name",
+            "description",
+            "weights",
+            "half_life_days",
+            "lookback_quarters",
+            "activity_scale",
+            "status",
+            "version",
+            "backfill_run",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "activated_by",
+            "activated_at",
+            "activation_error",
+            "latest_preview_status",
+        ]
+        read_only_fields = ["status", "created_at", "updated_at", "activated_at", "activation_error"]
+        extra_kwargs = {
+            "half_life_days": {"min_value": None, "max_value": None},
+            "lookback_quarters": {"min_value": None, "max_value": None},
+        }
+
+
+class ScoringPreviewSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField(help_text="queued, running, succeeded or failed")
+    quarter = serializers.SerializerMethodField()
+    scoring_model = serializers.IntegerField(
+        source="baseline_model.version", help_text="The active model's version the draft is compared with."
+    )
+    parameters = serializers.JSONField(help_text="The draft's parameters as previewed.")
+    requested_at = serializers.DateTimeField(source="created_at")
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    partners_scored = serializers.IntegerField()
+    error = serializers.CharField()
+
+    @extend_schema_field(QUARTER_SCHEMA)
+    def get_quarter(self, preview) -> str:
+        return str(preview.quarter)
+
+
+class ScoringPreviewRowSerializer(serializers.Serializer):
+    partner = serializers.CharField(source="partner.iso3")
+    overall = serializers.FloatField(allow_null=True, help_text="Under the draft.")
+    activity = serializers.FloatField(allow_null=True)
+    interoperability = serializers.FloatField(allow_null=True)
+    capacity = serializers.FloatField(allow_null=True)
+    trust = serializers.FloatField(allow_null=True)
+    continuity = serializers.FloatField(allow_null=True)
+    multilateral = serializers.FloatField(allow_null=True)
+    objectives = serializers.FloatField(allow_null=True)
+    engagement_count = serializers.IntegerField()
+    report_count = serializers.IntegerField()
+    confidence = serializers.ChoiceField(choices=Confidence.choices)
+    rank = serializers.IntegerField(allow_null=True, help_text="1 = highest overall under the draft.")
+    baseline_overall = serializers.FloatField(allow_null=True, help_text="Under the active model.")
+    baseline_rank = serializers.IntegerField(allow_null=True)
+    shift = serializers.FloatField(allow_null=True, help_text="overall - baseline_overall")
+    rank_change = serializers.IntegerField(allow_null=True, help_text="Places gained: baseline_rank - rank.")
+
+
+class ScoringPreviewBinSerializer(serializers.Serializer):
+    low = serializers.IntegerField()
+    high = serializers.IntegerField()
+    count = serializers.IntegerField(help_text="Partners whose overall under the draft is in [low, high).")
+    baseline_count = serializers.IntegerField(help_text="The same under the active model.")
+
+
+class ScoringPreviewResultSerializer(serializers.Serializer):
+    preview = ScoringPreviewSerializer()
+    partners = serializers.IntegerField()
+    scored = serializers.IntegerField()
+    baseline_scored = serializers.IntegerField()
+    rank_up = serializers.IntegerField()
+    rank_down = serializers.IntegerField()
+    rank_same = serializers.IntegerField()
+    mean = serializers.FloatField(allow_null=True)
+    baseline_mean = serializers.FloatField(allow_null=True)
+    mean_shift = serializers.FloatField(allow_null=True)
+    histogram = ScoringPreviewBinSerializer(many=True)
+    largest_movers = ScoringPreviewRowSerializer(many=True)
+    rank_changes = ScoringPreviewRowSerializer(many=True)
+    scores = ScoringPreviewRowSerializer(many=True)
+
+
+class ScoringPreviewAnswerSerializer(serializers.Serializer):
+    latest = ScoringPreviewSerializer(allow_null=True, help_text="The latest preview asked for, whatever its status.")
+    result = ScoringPreviewResultSerializer(
+        allow_null=True, help_text="The latest preview that succeeded (null before the first one)."
+    )

@@ -8,6 +8,7 @@ from assessments.api.views import (
     ObjectiveViewSet,
     PartnerComparisonView,
     PartnerScoreViewSet,
+    ScoringModelDraftViewSet,
 )
 from core.api.routers import Router
 
@@ -17,6 +18,7 @@ router.register("assessments/alerts", AlertViewSet, basename="assessment-alert")
 router.register("assessments/runs", AssessmentRunViewSet, basename="assessment-run")
 router.register("assessments/objectives", ObjectiveViewSet, basename="assessment-objective")
 router.register("assessments/indicators", IndicatorViewSet, basename="assessment-indicator")
+router.register("assessments/scoring-models", ScoringModelDraftViewSet, basename="assessment-scoring-model")
 router.register("assessments/measurements", MeasurementViewSet, basename="assessment-measurement")
 # Answers with or without the trailing slash, like the router's routes.
 urlpatterns = [

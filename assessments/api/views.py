@@ -9,7 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assessments import dashboard_selectors, selectors, services
+from assessments import dashboard_selectors, selectors, services, whatif_selectors
 from assessments.api.serializers import (
     AlertAcknowledgeSerializer,
     AlertSerializer,
@@ -22,6 +22,9 @@ from assessments.api.serializers import (
     PartnerComparisonSerializer,
     PartnerScoreSerializer,
     ScoreExplanationSerializer,
+    ScoringModelDraftSerializer,
+    ScoringPreviewAnswerSerializer,
+    ScoringPreviewSerializer,
 )
 from assessments.choices import RunTrigger
 from assessments.filtersets import (
@@ -32,8 +35,10 @@ from assessments.filtersets import (
     ObjectiveFilterSet,
     PartnerScoreFilterSet,
 )
-from assessments.models import Alert, PartnerScore, ScoringModel
+from assessments.models import Alert, PartnerScore, ScoringModel, ScoringPreview
 from assessments.periods import PeriodError, Quarter
+from assessments.rules import may_activate_scoring_models, may_draft_scoring_models
+from assessments.services import whatif as whatif_services
 from core.api.schema import QUARTER_SCHEMA
 from core.filters import values_of
 from partners.selectors import partner_get
@@ -333,3 +338,107 @@ class PartnerComparisonView(APIView):
         return Response(
             PartnerComparisonSerializer(comparison, context={"trend_quarters": comparison["trend_quarters"]}).data
         )
+
+
+# --- what-if scoring models ---------------------------------------------------------------------------------
+
+
+class ScoringModelDraftPermission(permissions.BasePermission):
+    """Drafts are analysts' and admins' (reading included); activating one is admins' (assessments.rules)."""
+
+    def has_permission(self, request, view):
+        if view.action == "activate":
+            return may_activate_scoring_models(request.user)
+        return may_draft_scoring_models(request.user)
+
+
+_DRAFT_TAGS = ["assessments"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Draft scoring models (what-if models), newest first", tags=_DRAFT_TAGS),
+    create=extend_schema(summary="Draft a scoring model", tags=_DRAFT_TAGS),
+    retrieve=extend_schema(summary="One draft scoring model", tags=_DRAFT_TAGS),
+    update=extend_schema(summary="Change a draft (not once activated)", tags=_DRAFT_TAGS),
+    partial_update=extend_schema(summary="Change a draft (not once activated)", tags=_DRAFT_TAGS),
+    destroy=extend_schema(summary="Delete a draft that was never activated", tags=_DRAFT_TAGS),
+)
+class ScoringModelDraftViewSet(viewsets.ModelViewSet):
+    """What-if scoring models: the same services and rules as the pages under /assessments/scoring-models/."""
+
+    serializer_class = ScoringModelDraftSerializer
+    permission_classes = [permissions.IsAuthenticated, ScoringModelDraftPermission]
+    filterset_class = None
+
+    def get_queryset(self):
+        return whatif_selectors.draft_list()
+
+    def _answer(self, draft, status_code=status.HTTP_200_OK):
+        return Response(self.get_serializer(self.get_queryset().get(pk=draft.pk)).data, status=status_code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        draft = whatif_services.scoring_model_draft_create(user=request.user, **serializer.validated_data)
+        return self._answer(draft, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        draft = whatif_services.scoring_model_draft_update(
+            draft=serializer.instance, user=request.user, **serializer.validated_data
+        )
+        return self._answer(draft)
+
+    def perform_destroy(self, instance):
+        whatif_services.scoring_model_draft_delete(draft=instance, user=self.request.user)
+
+    @extend_schema(
+        methods=["post"],
+        summary="Preview a draft: score the last finished quarter with it and with the active model",
+        description="Queues a task; 202 with the preview. The real scores are not touched. GET shows the result.",
+        request=None,
+        responses={202: ScoringPreviewSerializer},
+        tags=_DRAFT_TAGS,
+    )
+    @extend_schema(
+        methods=["get"],
+        summary="A draft's latest preview and its comparison with the active model",
+        description="`latest` is the preview last asked for (its status, or its error when it failed); `result` is "
+        "the latest one that succeeded: rank changes, the largest movers, the distribution (10-point bins) and "
+        "every partner's scores under the draft and the active model.",
+        responses=ScoringPreviewAnswerSerializer,
+        tags=_DRAFT_TAGS,
+    )
+    @action(detail=True, methods=["get", "post"], filterset_class=None)
+    def preview(self, request, pk=None):
+        draft = self.get_object()
+        if request.method == "POST":
+            preview = whatif_services.scoring_preview_request(draft=draft, user=request.user)
+            preview = ScoringPreview.objects.select_related("baseline_model").get(pk=preview.pk)
+            return Response(ScoringPreviewSerializer(preview).data, status=status.HTTP_202_ACCEPTED)
+        latest = whatif_selectors.preview_latest(draft=draft)
+        shown = whatif_selectors.preview_latest_succeeded(draft=draft)
+        result = None
+        if shown is not None:
+            result = {
+                "preview": shown,
+                **whatif_selectors.preview_summary(preview=shown),
+                "scores": whatif_selectors.preview_rows(preview=shown),
+            }
+        return Response(ScoringPreviewAnswerSerializer({"latest": latest, "result": result}).data)
+
+    @extend_schema(
+        summary="Activate a draft as the next scoring-model version (admins)",
+        description="Creates the version and queues the backfill of its look-back window; 202. The active model and "
+        "its scores stay until the backfill succeeds (the draft's status is `activating` meanwhile, then "
+        "`activated`, or `failed` with `activation_error`, the old model staying active).",
+        request=None,
+        responses={202: ScoringModelDraftSerializer},
+        tags=_DRAFT_TAGS,
+    )
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def activate(self, request, pk=None):
+        draft = whatif_services.scoring_model_draft_activate(draft=self.get_object(), user=request.user)
+        return self._answer(draft, status.HTTP_202_ACCEPTED)

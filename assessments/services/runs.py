@@ -159,16 +159,19 @@ def assessment_run_request(
     requested_by=None,
     partner_ids: Iterable[int] | None = None,
     enqueue: bool = True,
+    scoring_model: ScoringModel | None = None,
 ) -> AssessmentRun:
     """Create a queued run for ``periods`` (default: the current and previous quarter) and enqueue it
-    (``enqueue=False``: the caller executes it itself, as the compute_scores command does)."""
+    (``enqueue=False``: the caller executes it itself, as the compute_scores command does). The run
+    computes with the active scoring model, or with ``scoring_model`` (the backfill of a model being
+    activated)."""
     if trigger not in RunTrigger.values:
         raise ValidationError({"trigger": [_("Unknown trigger.")]})
     quarters = _validate_periods(periods)
     run = AssessmentRun.objects.create(
         trigger=trigger,
         requested_by=requested_by if getattr(requested_by, "is_authenticated", False) else None,
-        scoring_model=scoring_model_active(),
+        scoring_model=scoring_model or scoring_model_active(),
         periods=[str(q) for q in quarters],
         partner_ids=sorted(set(partner_ids or [])),
     )
@@ -422,9 +425,13 @@ def _announce_finished(run: AssessmentRun) -> None:
 
 
 def _mark_changes_processed(run: AssessmentRun, quarters: list[Quarter]) -> None:
-    """The engagement changes this run has taken into account are no longer pending."""
+    """The engagement changes this run has taken into account are no longer pending. Only a run of the
+    active model takes them in for the scores shown: a backfill of a model being activated leaves them
+    pending until its model is active (``scoring_model_activation_settle``)."""
     from engagements.models import PartnerChange
 
+    if not ScoringModel.objects.filter(pk=run.scoring_model_id, is_active=True).exists():
+        return
     pending = PartnerChange.objects.filter(processed_at__isnull=True, changed_at__lte=run.started_at)
     if run.partner_ids:
         pending = pending.filter(partner_id__in=run.partner_ids)

@@ -122,6 +122,14 @@ PAGES = {
     "assessments:measurement-create": {"GET": ANALYSE, "POST": ANALYSE},
     "assessments:measurement-update": {"GET": ANALYSE, "POST": ANALYSE},
     "assessments:measurement-delete": {"GET": ANALYSE, "POST": ANALYSE},
+    # What-if scoring models: analysts and admins draft and preview, admins activate; viewers and planners neither.
+    "assessments:scoring-models": {"GET": ANALYSE},
+    "assessments:scoring-model-create": {"GET": ANALYSE, "POST": ANALYSE},
+    "assessments:scoring-model": {"GET": ANALYSE},
+    "assessments:scoring-model-edit": {"GET": ANALYSE, "POST": ANALYSE},
+    "assessments:scoring-model-delete": {"GET": ANALYSE, "POST": ANALYSE},
+    "assessments:scoring-model-preview": {"POST": ANALYSE},
+    "assessments:scoring-model-activate": {"GET": ADMIN, "POST": ADMIN},
     "webhooks:list": {"GET": ADMIN},
     "webhooks:create": {"GET": ADMIN, "POST": ADMIN},
     "webhooks:detail": {"GET": ADMIN},
@@ -182,6 +190,10 @@ API = {
     "/api/v1/assessments/indicators/{id}/": {"get": READ, **_ANALYST_WRITE},
     "/api/v1/assessments/measurements/": {"get": READ, "post": ANALYSE},
     "/api/v1/assessments/measurements/{id}/": {"get": READ, **_ANALYST_WRITE},
+    "/api/v1/assessments/scoring-models/": {"get": ANALYSE, "post": ANALYSE},
+    "/api/v1/assessments/scoring-models/{id}/": {"get": ANALYSE, **_ANALYST_WRITE},
+    "/api/v1/assessments/scoring-models/{id}/preview/": {"get": ANALYSE, "post": ANALYSE},
+    "/api/v1/assessments/scoring-models/{id}/activate/": {"post": ADMIN},
     "/api/v1/webhooks/": {"get": ADMIN, "post": ADMIN},
     "/api/v1/webhooks/{id}/": {"get": ADMIN, "put": ADMIN, "patch": ADMIN, "delete": ADMIN},
     "/api/v1/webhooks/{id}/deliveries/": {"get": ADMIN},
@@ -320,6 +332,9 @@ def _build_world() -> dict:
         previous_overall=55,
         delta_overall=-15,
     )
+    from assessments.services.whatif import scoring_model_draft_create, scoring_model_draft_initial
+
+    draft = scoring_model_draft_create(user=users["analyst"], name="Matrix draft", **scoring_model_draft_initial())
     from webhooks.models import Webhook, WebhookDelivery
 
     webhook = Webhook.objects.create(
@@ -346,6 +361,7 @@ def _build_world() -> dict:
         "objective": objective.pk,
         "indicator": indicator.pk,
         "measurement": measurement.pk,
+        "draft": draft.pk,
         "fmt": "csv",
         "period": "2025-Q1",
         "id": None,
@@ -382,6 +398,10 @@ def _page_url(name: str, world: dict) -> str:
                 "assessments:indicator-delete": world["indicator"],
                 "assessments:measurement-update": world["measurement"],
                 "assessments:measurement-delete": world["measurement"],
+                **{
+                    f"assessments:scoring-model{suffix}": world["draft"]
+                    for suffix in ("", "-edit", "-delete", "-preview", "-activate")
+                },
                 "account-token-revoke": world.get("token", world["pk"]),
                 "engagements:saved_filter": world.get("saved_filter", world["pk"]),
                 "engagements:saved_filter_delete": world.get("saved_filter", world["pk"]),
@@ -460,6 +480,8 @@ def _api_url(path: str, world: dict) -> str:
                 return str(world["run_id"])
             if "/alerts/" in path:
                 return str(world["alert"])
+            if "/scoring-models/" in path:
+                return str(world["draft"])
             if "/webhooks/" in path:
                 return str(world["webhook"])
             if "/notifications/" in path:
