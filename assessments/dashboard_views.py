@@ -109,6 +109,8 @@ def overview(request):
         # "All alerts" opens the workspace on the overview's scope (every quarter: the panel shows earlier ones too).
         alert_filters=[(name, filters[name]) for name in dash.SCOPE_FIELDS if filters.get(name)],
         quarter_scores=list(dash.quarter_scores(scope=scope, quarter=quarter, model=model)),
+        map_partners=dash.scope_partners(scope=scope, quarter=quarter),
+        map_zoom=not scope.is_everything,
         trend_chart=charts.trend_chart(data["trend"], [("overall", _("Mean overall score"))], full_scale=False),
         activity_rows=(
             list(zip(activity["quarters"], *[s["counts"] for s in activity["series"]], activity["totals"], strict=True))

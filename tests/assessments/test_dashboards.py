@@ -130,7 +130,9 @@ def test_overview_tiles_follow_the_filters(scored, analyst, viewer, client_for):
     expected = PartnerScore.objects.filter(period=D(2024, 10, 1), partner__region="Europe").aggregate(m=Avg("overall"))
     assert tiles["mean_overall"] == pytest.approx(expected["m"])
     html = europe.content.decode()
-    assert f"{expected['m']:.2f}" in html and "Ghana" not in html
+    # Ghana is only a shape "not in this view" (every shape has a title): no link, no score class.
+    assert f"{expected['m']:.2f}" in html and "Ghana: not in this view" in html
+    assert 'data-iso3="GHA"' not in html and ">Ghana</a>" not in html
 
     ecowas = client.get("/assessments/", {"period": "2024-Q4", "organization": "ECOWAS"}).context
     assert (ecowas["tiles"]["engagements"], ecowas["tiles"]["partners_engaged"], ecowas["tiles"]["open_alerts"]) == (
@@ -176,7 +178,8 @@ def test_overview_map_links_every_scored_country(scored, viewer, client_for):
     html = client_for(viewer).get("/assessments/", {"period": "2024-Q4"}).content.decode()
     ghana = PartnerScore.objects.get(partner__iso3="GHA", period=D(2024, 10, 1))
     assert '<a href="/assessments/partners/GHA/?period=2024-Q4"><path class="land score score-' in html
-    assert f"<title>Ghana (GHA): {ghana.overall:.2f} in 2024-Q4</title>" in html
+    confidence = {"low": "low confidence", "medium": "medium confidence", "high": "high confidence"}[ghana.confidence]
+    assert f"<title>Ghana (GHA): {ghana.overall:.2f} in 2024-Q4, {confidence}</title>" in html
     assert 'class="map-legend"' in html and "80 to 100" in html
 
 
@@ -358,7 +361,9 @@ def test_organization_page_compares_members(scored, viewer, client_for):
     )
     assert context["means"]["trust"] == pytest.approx(means["m"])
     html = response.content.decode()
-    assert 'class="land member-unscored"' in html and 'class="map choropleth map-zoomed"' in html
+    unscored = sorted(set(members.values_list("partner__iso3", flat=True)) - {"GHA", "SEN"})
+    assert unscored and all(f'score-none" data-iso3="{iso3}"' in html for iso3 in unscored)
+    assert 'class="map choropleth map-zoomed"' in html
     by_trust = client.get("/assessments/organizations/ECOWAS/", {"period": "2024-Q4", "sort": "-trust"}).context
     trusts = [s.trust for s in by_trust["scores"]]
     assert trusts == sorted(trusts, reverse=True)
