@@ -150,16 +150,15 @@ def partner_scores(request, iso3: str):
     if table and not period_error:
         return exports.partner_csv(table, partner=partner, quarter=quarter, data=data)
     explanation = data["explanation"]
+    trend_rows = [{"quarter": s.quarter, **{n: getattr(s, n) for n in exports.SCORE_COLUMNS}} for s in trend]
     context = {
         **data,
         "partner": partner,
         "quarter": quarter,
         "period_error": period_error,
         "components": Component.choices,
-        "trend_chart": charts.trend_chart(
-            [{"quarter": s.quarter, **{n: getattr(s, n) for n in exports.SCORE_COLUMNS}} for s in trend],
-            score_labels(),
-        ),
+        "trend_chart": charts.trend_chart(trend_rows, [("overall", _("Overall"))]),
+        "component_charts": charts.component_multiples(trend_rows),
         "comparison_chart": charts.comparison_chart(
             data["comparison"], partner_name=partner.name, region=partner.region
         ),
@@ -282,7 +281,8 @@ def _group_page(request, *, scope, title, subtitle, members, back, filename, ext
             ("engagement_count", _("Engagements"), True),
         ],
         "trend": trend,
-        "trend_chart": charts.trend_chart(trend, score_labels()),
+        "trend_chart": charts.trend_chart(trend, [("overall", _("Mean overall score"))]),
+        "component_charts": charts.component_multiples(trend),
         "components": Component.choices,
         "freshness": dash.freshness(
             user=request.user, scores=dash.quarter_scores(scope=scope, quarter=quarter, model=model)

@@ -160,7 +160,9 @@ def score_map(scores, label: str = "", period="", members=(), zoom: bool = False
         small = box is None or max(box[2] - box[0], box[3] - box[1]) < width * SMALL_SHARE
         centre = _point_box(partner) or (box and ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2) * 2)
         if small and centre:
-            markers.append((href, css, partner.iso3, f"{centre[0]:.1f}", f"{centre[1]:.1f}", f"{radius:.2f}", tooltip))
+            # A small state without a score stays findable, but its marker is smaller than a scored one's.
+            size = radius if score is not None else radius * 0.6
+            markers.append((href, css, partner.iso3, f"{centre[0]:.1f}", f"{centre[1]:.1f}", f"{size:.2f}", tooltip))
 
     return format_html(
         '<figure class="score-map"><svg class="map choropleth{}" viewBox="{} {} {} {}" role="group" aria-label="{}">'

@@ -15,7 +15,7 @@ from unittest import mock
 import pytest
 from django.db.models import Avg
 
-from assessments.choices import RunStatus
+from assessments.choices import COMPONENTS, RunStatus
 from assessments.models import Alert, AssessmentRun, PartnerScore, ScoringModel
 from assessments.services import assessment_run_execute, assessment_run_request
 from assessments.templatetags.score_maps import score_bucket
@@ -299,7 +299,15 @@ def test_partner_page_shows_trends_comparison_objectives_and_memberships(scored,
     MeasurementFactory(indicator=indicator, date=D(2025, 2, 1), value=150)  # after the quarter: not shown
     response = client_for(viewer).get("/assessments/partners/GHA/", {"period": "2024-Q4"})
     context, html = response.context, response.content.decode()
-    assert context["trend_chart"]["labels"] == ["2024-Q3", "2024-Q4"] and len(context["trend_chart"]["datasets"]) == 8
+    assert context["trend_chart"]["labels"] == ["2024-Q3", "2024-Q4"] and len(context["trend_chart"]["datasets"]) == 1
+    assert (context["trend_chart"]["zero"], context["trend_chart"]["max"]) == (True, 100)
+    # The components as small multiples: one chart each, all on the same axis from 0 to the highest value
+    # rounded up to ten (Ghana's components reach 100 in 2024-Q3, all-5 ratings).
+    multiples = context["component_charts"]
+    assert [m["name"] for m in multiples] == COMPONENTS
+    assert {(m["chart"]["zero"], m["chart"]["max"]) for m in multiples} == {(True, 100)}
+    colours = [m["chart"]["datasets"][0]["colour"] for m in multiples]
+    assert len(set(colours)) == 7 and colours[0] != colours[COMPONENTS.index("continuity")]
     region_mean = PartnerScore.objects.filter(period=D(2024, 10, 1), partner__region="Africa").aggregate(
         m=Avg("overall")
     )["m"]
@@ -603,3 +611,25 @@ def test_query_counts_do_not_grow_with_the_data(reference_data, analyst, client_
     assert Engagement.objects.count() == 220
     large = _query_counts(client, urls, django_assert_max_num_queries)
     assert large == small
+
+
+def test_component_multiples_share_one_axis_from_zero():
+    from assessments.charts import component_multiples, shared_maximum, trend_chart
+
+    rows = [
+        {"quarter": "2024-Q3", **dict.fromkeys(COMPONENTS, 12.0), "trust": 47.5},
+        {"quarter": "2024-Q4", **dict.fromkeys(COMPONENTS, None), "activity": 3.0},
+    ]
+    assert shared_maximum(rows, COMPONENTS) == 50  # 47.5 rounded up to ten
+    assert {(m["chart"]["zero"], m["chart"]["max"]) for m in component_multiples(rows)} == {(True, 50)}
+    assert shared_maximum([{"quarter": "2024-Q3", **dict.fromkeys(COMPONENTS)}], COMPONENTS) == 10
+    # The overview's mean trend fits its top to the values but always starts at 0.
+    chart = trend_chart([{"quarter": "2024-Q3", "overall": 54.0}], [("overall", "Mean")], full_scale=False)
+    assert (chart["zero"], chart["max"]) == (True, None)
+
+
+def test_methodology_says_what_the_map_marks_mean(reference_data, viewer, client_for):
+    html = client_for(viewer).get("/assessments/methodology/").content.decode()
+    section = html[html.index('id="reading-maps"') :]
+    assert "It is not a score of 0" in section and "Hatched: the score has low confidence" in section
+    assert "Score axes start at 0" in section and "small multiples" in section
