@@ -99,6 +99,8 @@ def overview(request):
     if table:
         return exports.overview_csv(table, quarter=quarter, scores=scores, data=data)
     activity = data["activity"]
+    quarter_scores = list(dash.quarter_scores(scope=scope, quarter=quarter, model=model))
+    map_partners = dash.scope_partners(scope=scope, quarter=quarter)
     context.update(
         data,
         quarter=quarter,
@@ -108,8 +110,9 @@ def overview(request):
         tiles=dash.overview_tiles(user=request.user, scope=scope, quarter=quarter, data=data),
         # "All alerts" opens the workspace on the overview's scope (every quarter: the panel shows earlier ones too).
         alert_filters=[(name, filters[name]) for name in dash.SCOPE_FIELDS if filters.get(name)],
-        quarter_scores=list(dash.quarter_scores(scope=scope, quarter=quarter, model=model)),
-        map_partners=dash.scope_partners(scope=scope, quarter=quarter),
+        quarter_scores=quarter_scores,
+        map_partners=map_partners,
+        map_unscored=[p for p in map_partners if p.pk not in {s.partner_id for s in quarter_scores}],
         map_zoom=not scope.is_everything,
         trend_chart=charts.trend_chart(data["trend"], [("overall", _("Mean overall score"))], full_scale=False),
         activity_rows=(

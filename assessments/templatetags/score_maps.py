@@ -43,13 +43,22 @@ WORLD = (0.0, 15.0, WIDTH, HEIGHT * 0.8)
 
 
 @lru_cache(maxsize=4)  # one per language
-def _land_layer(suffix: str) -> str:
-    """Every shape as plain land, its title naming it (atlas names) as outside the view."""
-    return format_html_join(
-        "",
-        '<path class="land" d="{}"><title>{}{}</title></path>',
-        ((shape.path, shape.name, suffix) for shape in country_shapes() if shape.path),
-    )
+def _land_shapes(suffix: str) -> list[tuple[str, str]]:
+    """Every shape as plain land, its title naming it (atlas names) as outside the view: (numeric, SVG)."""
+    return [
+        (
+            shape.iso_numeric,
+            format_html('<path class="land" d="{}"><title>{}{}</title></path>', shape.path, shape.name, suffix),
+        )
+        for shape in country_shapes()
+        if shape.path
+    ]
+
+
+def _land_layer(drawn: set[str]) -> str:
+    """The land outside the view: the countries in it are drawn on top in full, so their shapes are left
+    out here rather than sent twice."""
+    return "".join(svg for numeric, svg in _land_shapes(_(": not in this view")) if numeric not in drawn)
 
 
 @lru_cache(maxsize=1)
@@ -184,7 +193,7 @@ def score_map(scores, label: str = "", period="", members=(), zoom: bool = False
         f"{width / 160:.2f}",
         f"{width / 400:.2f}",
         f"{width / 160:.2f}",
-        mark_safe(_land_layer(_(": not in this view"))),  # noqa: S308 (escaped by format_html_join, cached)
+        mark_safe(_land_layer({p.iso_numeric for p in in_view if p.iso_numeric})),  # noqa: S308 (each piece escaped by format_html)
         format_html_join(
             "",
             '<a href="{}"><path class="land score {}" data-iso3="{}" d="{}"><title>{}</title></path></a>',

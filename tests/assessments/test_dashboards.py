@@ -181,6 +181,10 @@ def test_overview_map_links_every_scored_country(scored, viewer, client_for):
     confidence = {"low": "low confidence", "medium": "medium confidence", "high": "high confidence"}[ghana.confidence]
     assert f"<title>Ghana (GHA): {ghana.overall:.2f} in 2024-Q4, {confidence}</title>" in html
     assert 'class="map-legend"' in html and "80 to 100" in html
+    # The table under the map lists the partners of the view without a score too (Niger among them).
+    unscored = html[html.index('id="map-unscored"') :]
+    assert "partners in this view have no score" in unscored and "Niger" in unscored[: unscored.index("</p>")]
+    assert "Ghana" not in unscored[: unscored.index("</p>")]
 
 
 def test_score_buckets():

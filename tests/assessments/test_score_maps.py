@@ -43,7 +43,8 @@ def test_world_map_classes_tooltips_hatch_and_markers(reference_data):
     # Tooltips: name, score or "no score", confidence.
     assert "<title>Senegal (SEN): 54.97 in 2024-Q4, low confidence</title>" in html
     assert "<title>Ghana (GHA): no score in 2024-Q4</title>" in html
-    assert ": not in this view</title>" in html  # the shapes outside the view say so too
+    assert "<title>Mali: not in this view</title>" in html  # the shapes outside the view say so too
+    assert "Senegal: not in this view" not in html  # a country of the view is not sent twice
     # Only the low-confidence score is hatched, with the pattern defined in the same SVG.
     assert re.findall(r'<path class="hatch" data-iso3="(\w+)"', html) == ["SEN"]
     assert 'fill="url(#score-hatch-low)"' in html and '<pattern id="score-hatch-low"' in html
