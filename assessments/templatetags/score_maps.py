@@ -151,7 +151,7 @@ def score_map(scores, label: str = "", period="", members=(), zoom: bool = False
         left, top, width, height = WORLD
     radius = width * MARKER_SHARE
 
-    countries, hatches, markers = [], [], []
+    countries, hatches, markers, marker_hatches = [], [], [], []
     for partner in in_view:
         score = by_partner.get(partner.pk)
         css = "score-" + bucket(score.overall if score else None)
@@ -172,6 +172,8 @@ def score_map(scores, label: str = "", period="", members=(), zoom: bool = False
             # A small state without a score stays findable, but its marker is smaller than a scored one's.
             size = radius if score is not None else radius * 0.6
             markers.append((href, css, partner.iso3, f"{centre[0]:.1f}", f"{centre[1]:.1f}", f"{size:.2f}", tooltip))
+            if low:
+                marker_hatches.append((partner.iso3, f"{centre[0]:.1f}", f"{centre[1]:.1f}", f"{size:.2f}"))
 
     return format_html(
         '<figure class="score-map"><svg class="map choropleth{}" viewBox="{} {} {} {}" role="group" aria-label="{}">'
@@ -179,7 +181,8 @@ def score_map(scores, label: str = "", period="", members=(), zoom: bool = False
         '<defs><pattern id="{}" class="hatch-pattern" patternUnits="userSpaceOnUse" width="{}" height="{}" '
         'patternTransform="rotate(45)"><rect width="{}" height="{}" class="hatch-line"/></pattern></defs>'
         '<rect class="sea" x="-10" y="-10" width="1020" height="520"/><g>{}</g><g class="countries">{}</g>'
-        '<g class="hatches" aria-hidden="true">{}</g><g class="markers">{}</g></svg>'
+        '<g class="hatches" aria-hidden="true">{}</g><g class="markers">{}</g><g class="hatches" aria-hidden="true">{}</g>'
+        "</svg>"
         '<figcaption><span class="muted">{}</span><ul class="map-legend">{}</ul></figcaption></figure>',
         " map-zoomed" if zoom else "",
         f"{left:.1f}",
@@ -205,6 +208,11 @@ def score_map(scores, label: str = "", period="", members=(), zoom: bool = False
             '<a href="{}"><circle class="score-marker {}" data-iso3="{}" cx="{}" cy="{}" r="{}"><title>{}</title>'
             "</circle></a>",
             markers,
+        ),
+        format_html_join(
+            "",
+            '<circle class="hatch" data-iso3="{}" cx="{}" cy="{}" r="{}" fill="url(#' + HATCH_ID + ')"/>',
+            marker_hatches,
         ),
         _("Overall score (0 to 100); select a country to open its assessment."),
         _legend(hatched=bool(hatches) or any("confidence-low" in m[1] for m in markers), markers=bool(markers)),

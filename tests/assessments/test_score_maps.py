@@ -32,7 +32,12 @@ def _viewbox(html):
 
 def test_world_map_classes_tooltips_hatch_and_markers(reference_data):
     sen, gmb, cpv, syc, fra, gha = _partners("SEN", "GMB", "CPV", "SYC", "FRA", "GHA")
-    scores = [_score(sen, 54.97, "low"), _score(fra, 81.5, "high"), _score(cpv, 12.0, "medium")]
+    scores = [
+        _score(sen, 54.97, "low"),
+        _score(fra, 81.5, "high"),
+        _score(cpv, 12.0, "medium"),
+        _score(syc, 30.0, "low"),
+    ]
     html = score_map(scores, label="Map", period=Quarter(2024, 4), members=[sen, gmb, cpv, syc, fra, gha])
 
     assert _viewbox(html) == [0.0, 15.0, 1000.0, 400.0]  # the world, not zoomed
@@ -50,7 +55,9 @@ def test_world_map_classes_tooltips_hatch_and_markers(reference_data):
     assert 'fill="url(#score-hatch-low)"' in html and '<pattern id="score-hatch-low"' in html
     # Small states are findable: a marker with the same class and tooltip; Senegal and France need none.
     markers = {iso3: css for css, iso3 in re.findall(r'<circle class="score-marker ([^"]+)" data-iso3="(\w+)"', html)}
-    assert markers == {"GMB": "score-none", "CPV": "score-0", "SYC": "score-none"}
+    assert markers == {"GMB": "score-none", "CPV": "score-0", "SYC": "score-1 confidence-low"}
+    # A low-confidence small state's marker is hatched too.
+    assert re.findall(r'<circle class="hatch" data-iso3="(\w+)"', html) == ["SYC"]
     cape_verde = re.search(r'data-iso3="CPV" cx="[\d.]+" cy="[\d.]+" r="[\d.]+"><title>([^<]+)</title>', html)
     assert cape_verde.group(1).endswith("(CPV): 12.00 in 2024-Q4, medium confidence")
     # The legend names every class drawn.
