@@ -399,6 +399,16 @@ def partners_of_region(*, kind: str, name: str) -> list[PartnerNation]:
     return list(PartnerNation.objects.filter(**{f"{kind}__iexact": name}).order_by("name"))
 
 
+def scope_partners(*, scope: Scope, quarter: Quarter) -> list[PartnerNation]:
+    """Every partner in the scope (an organization's members on the quarter's last day), scored or not: the
+    countries the overview's map draws as in the view (one query)."""
+    partners = PartnerNation.objects.filter(scope._partner_q(""))
+    if scope.organization:
+        members = Membership.objects.members_on(quarter.end).filter(organization__acronym__iexact=scope.organization)
+        partners = partners.filter(pk__in=members.values("partner_id"))
+    return list(partners.only("pk", "iso3", "name", "iso_numeric", "latitude", "longitude").order_by("name"))
+
+
 # --- the overview -------------------------------------------------------------------------------------------
 
 

@@ -99,6 +99,8 @@ def overview(request):
     if table:
         return exports.overview_csv(table, quarter=quarter, scores=scores, data=data)
     activity = data["activity"]
+    quarter_scores = list(dash.quarter_scores(scope=scope, quarter=quarter, model=model))
+    map_partners = dash.scope_partners(scope=scope, quarter=quarter)
     context.update(
         data,
         quarter=quarter,
@@ -108,7 +110,10 @@ def overview(request):
         tiles=dash.overview_tiles(user=request.user, scope=scope, quarter=quarter, data=data),
         # "All alerts" opens the workspace on the overview's scope (every quarter: the panel shows earlier ones too).
         alert_filters=[(name, filters[name]) for name in dash.SCOPE_FIELDS if filters.get(name)],
-        quarter_scores=list(dash.quarter_scores(scope=scope, quarter=quarter, model=model)),
+        quarter_scores=quarter_scores,
+        map_partners=map_partners,
+        map_unscored=[p for p in map_partners if p.pk not in {s.partner_id for s in quarter_scores}],
+        map_zoom=not scope.is_everything,
         trend_chart=charts.trend_chart(data["trend"], [("overall", _("Mean overall score"))], full_scale=False),
         activity_rows=(
             list(zip(activity["quarters"], *[s["counts"] for s in activity["series"]], activity["totals"], strict=True))
@@ -148,16 +153,15 @@ def partner_scores(request, iso3: str):
     if table and not period_error:
         return exports.partner_csv(table, partner=partner, quarter=quarter, data=data)
     explanation = data["explanation"]
+    trend_rows = [{"quarter": s.quarter, **{n: getattr(s, n) for n in exports.SCORE_COLUMNS}} for s in trend]
     context = {
         **data,
         "partner": partner,
         "quarter": quarter,
         "period_error": period_error,
         "components": Component.choices,
-        "trend_chart": charts.trend_chart(
-            [{"quarter": s.quarter, **{n: getattr(s, n) for n in exports.SCORE_COLUMNS}} for s in trend],
-            score_labels(),
-        ),
+        "trend_chart": charts.trend_chart(trend_rows, [("overall", _("Overall"))]),
+        "component_charts": charts.component_multiples(trend_rows),
         "comparison_chart": charts.comparison_chart(
             data["comparison"], partner_name=partner.name, region=partner.region
         ),
@@ -280,7 +284,8 @@ def _group_page(request, *, scope, title, subtitle, members, back, filename, ext
             ("engagement_count", _("Engagements"), True),
         ],
         "trend": trend,
-        "trend_chart": charts.trend_chart(trend, score_labels()),
+        "trend_chart": charts.trend_chart(trend, [("overall", _("Mean overall score"))]),
+        "component_charts": charts.component_multiples(trend),
         "components": Component.choices,
         "freshness": dash.freshness(
             user=request.user, scores=dash.quarter_scores(scope=scope, quarter=quarter, model=model)

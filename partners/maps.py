@@ -187,3 +187,64 @@ def _number(value: float) -> str:
     # "12" rather than "12.0": the same value in fewer bytes of inlined SVG.
     text = f"{value:.1f}"
     return text[:-2] if text.endswith(".0") else text
+
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom on the VIEWBOX
+
+
+def _ring_boxes(path: str) -> list[tuple[float, Box]]:
+    """Each ring of a path as (area, bounding box); the area by the shoelace formula."""
+    rings = []
+    for ring in path.split("Z"):
+        numbers = [float(n) for n in ring.replace("M", " ").replace("L", " ").replace(",", " ").split()]
+        points = list(zip(numbers[::2], numbers[1::2], strict=True))
+        if len(points) < 3:
+            continue
+        area = abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True)))
+        xs, ys = [x for x, _y in points], [y for _x, y in points]
+        rings.append((area / 2, (min(xs), min(ys), max(xs), max(ys))))
+    return rings
+
+
+@functools.lru_cache(maxsize=1)
+def country_boxes() -> dict[str, Box]:
+    """Per ISO numeric code, the bounding box of the country's main body on the VIEWBOX.
+
+    The main body is every ring at least a fifth the size of the largest: France's box is mainland France,
+    not French Guiana as well, and the United States' box the lower 48 and Alaska without Hawaii (far-flung overseas territories would otherwise zoom a region's map out to the whole world)."""
+    rings_by_numeric: dict[str, list[tuple[float, Box]]] = {}
+    for shape in country_shapes():
+        if shape.iso_numeric and shape.path:
+            rings_by_numeric.setdefault(shape.iso_numeric, []).extend(_ring_boxes(shape.path))
+    boxes = {}
+    for numeric, rings in rings_by_numeric.items():
+        if not rings:
+            continue
+        largest = max(area for area, _box in rings)
+        kept = [box for area, box in rings if area >= largest / 5]
+        boxes[numeric] = (
+            min(b[0] for b in kept),
+            min(b[1] for b in kept),
+            max(b[2] for b in kept),
+            max(b[3] for b in kept),
+        )
+    return boxes
+
+
+def frame(boxes: list[Box], *, pad_ratio: float = 0.08, min_width: float = 60.0) -> Box:
+    """A 2:1 view (left, top, width, height) around ``boxes`` with some padding, kept inside the map.
+
+    The padding is a share of the larger side so a small country still shows its neighbours; ``min_width``
+    keeps a single small state from filling the screen with a handful of pixels of data."""
+    if not boxes:
+        return 0.0, 0.0, WIDTH, HEIGHT
+    left, top = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    right, bottom = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    pad = max(right - left, (bottom - top) * 2) * pad_ratio + 4.0
+    left, top, right, bottom = left - pad, top - pad, right + pad, bottom + pad
+    width = min(max(right - left, (bottom - top) * 2, min_width), WIDTH)
+    height = width / 2
+    centre_x, centre_y = (left + right) / 2, (top + bottom) / 2
+    left = min(max(centre_x - width / 2, 0.0), WIDTH - width)
+    top = min(max(centre_y - height / 2, 0.0), HEIGHT - height)
+    return left, top, width, height

@@ -1,4 +1,4 @@
-"""Take the README's dashboard screenshots (docs/overview.png, docs/partner.png) from a running app.
+"""Take the README's dashboard screenshots (docs/overview.png, docs/partner.png, docs/region.png) from a running app.
 
 Start the app with the demo data first (`make run`), then, with the development requirements installed:
 
@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("--user", default="analyst")
     parser.add_argument("--password", default="analyst-demo-2026")
     parser.add_argument("--partner", default="NER", help="ISO alpha-3 code of the partner page to show")
+    parser.add_argument("--region", default="western-africa", help="slug of the region page to show")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--out", default=str(ROOT / "docs"))
     args = parser.parse_args()
@@ -34,6 +35,7 @@ def main() -> None:
     shots = [
         ("overview.png", "/assessments/", 1480),
         ("partner.png", f"/assessments/partners/{args.partner}/", 1380),
+        ("region.png", f"/assessments/regions/{args.region}/", 1100),
     ]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=FLAGS)

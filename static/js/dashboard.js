@@ -15,12 +15,13 @@
     var kind = data.kind || "line";
     var horizontal = kind === "hbar";
     var datasets = (data.datasets || []).map(function (set, i) {
-      var colour = PALETTE[i % PALETTE.length];
+      // A score line brings its own colour (the same on every chart); other series take the palette in turn.
+      var colour = set.colour || PALETTE[i % PALETTE.length];
       var dataset = { label: set.label, data: set.data, backgroundColor: colour, borderColor: colour };
       if (kind === "line") {
-        dataset.borderWidth = i === 0 ? 3 : 1.5;
+        dataset.borderWidth = i === 0 ? (data.small ? 2 : 3) : 1.5;
         dataset.borderDash = DASHES[i % DASHES.length];
-        dataset.pointRadius = data.labels.length > 24 ? 0 : 2;
+        dataset.pointRadius = data.labels.length > 24 || data.small ? 0 : 2;
         dataset.spanGaps = true;
         dataset.fill = false;
         dataset.tension = 0.2;
@@ -28,10 +29,21 @@
       return dataset;
     });
     var valueAxis = { beginAtZero: data.zero !== false, stacked: !!data.stacked, ticks: { precision: 0 } };
+    if (data.zero !== false) {
+      valueAxis.min = 0;
+    }
     if (data.max) {
       valueAxis.max = data.max;
     }
-    var categoryAxis = { stacked: !!data.stacked, ticks: { autoSkip: true, maxRotation: 0 } };
+    if (data.small && data.max) {
+      // 0, the middle and the shared top: the same three marks on every small multiple.
+      valueAxis.ticks.stepSize = data.max / 2;
+    }
+    // Horizontal bars name one component each: every label shows (never every other one), at any height.
+    var categoryAxis = {
+      stacked: !!data.stacked,
+      ticks: horizontal ? { autoSkip: false } : { autoSkip: true, maxRotation: 0, maxTicksLimit: data.small ? 4 : undefined }
+    };
     return {
       type: kind === "line" ? "line" : "bar",
       data: { labels: data.labels, datasets: datasets },
@@ -41,7 +53,7 @@
         maintainAspectRatio: false,
         animation: false,
         interaction: { mode: "index", intersect: false },
-        plugins: { legend: { position: "bottom", labels: { boxWidth: 14 } } },
+        plugins: { legend: { display: !data.small, position: "bottom", labels: { boxWidth: 14 } } },
         scales: horizontal ? { x: valueAxis, y: categoryAxis } : { x: categoryAxis, y: valueAxis }
       }
     };
@@ -218,6 +230,13 @@
       });
     });
   }
+
+  // Printing changes the page's width: redraw the charts at the printed size (the brief's labels included).
+  window.addEventListener("beforeprint", function () {
+    if (typeof window.Chart !== "undefined") {
+      Object.values(window.Chart.instances).forEach(function (chart) { chart.resize(); });
+    }
+  });
 
   if (container) {
     container.addEventListener("click", function (event) {

@@ -15,7 +15,7 @@ from unittest import mock
 import pytest
 from django.db.models import Avg
 
-from assessments.choices import RunStatus
+from assessments.choices import COMPONENTS, RunStatus
 from assessments.models import Alert, AssessmentRun, PartnerScore, ScoringModel
 from assessments.services import assessment_run_execute, assessment_run_request
 from assessments.templatetags.score_maps import score_bucket
@@ -130,7 +130,9 @@ def test_overview_tiles_follow_the_filters(scored, analyst, viewer, client_for):
     expected = PartnerScore.objects.filter(period=D(2024, 10, 1), partner__region="Europe").aggregate(m=Avg("overall"))
     assert tiles["mean_overall"] == pytest.approx(expected["m"])
     html = europe.content.decode()
-    assert f"{expected['m']:.2f}" in html and "Ghana" not in html
+    # Ghana is only a shape "not in this view" (every shape has a title): no link, no score class.
+    assert f"{expected['m']:.2f}" in html and "Ghana: not in this view" in html
+    assert 'data-iso3="GHA"' not in html and ">Ghana</a>" not in html
 
     ecowas = client.get("/assessments/", {"period": "2024-Q4", "organization": "ECOWAS"}).context
     assert (ecowas["tiles"]["engagements"], ecowas["tiles"]["partners_engaged"], ecowas["tiles"]["open_alerts"]) == (
@@ -176,8 +178,13 @@ def test_overview_map_links_every_scored_country(scored, viewer, client_for):
     html = client_for(viewer).get("/assessments/", {"period": "2024-Q4"}).content.decode()
     ghana = PartnerScore.objects.get(partner__iso3="GHA", period=D(2024, 10, 1))
     assert '<a href="/assessments/partners/GHA/?period=2024-Q4"><path class="land score score-' in html
-    assert f"<title>Ghana (GHA): {ghana.overall:.2f} in 2024-Q4</title>" in html
+    confidence = {"low": "low confidence", "medium": "medium confidence", "high": "high confidence"}[ghana.confidence]
+    assert f"<title>Ghana (GHA): {ghana.overall:.2f} in 2024-Q4, {confidence}</title>" in html
     assert 'class="map-legend"' in html and "80 to 100" in html
+    # The table under the map lists the partners of the view without a score too (Niger among them).
+    unscored = html[html.index('id="map-unscored"') :]
+    assert "partners in this view have no score" in unscored and "Niger" in unscored[: unscored.index("</p>")]
+    assert "Ghana" not in unscored[: unscored.index("</p>")]
 
 
 def test_score_buckets():
@@ -296,7 +303,15 @@ def test_partner_page_shows_trends_comparison_objectives_and_memberships(scored,
     MeasurementFactory(indicator=indicator, date=D(2025, 2, 1), value=150)  # after the quarter: not shown
     response = client_for(viewer).get("/assessments/partners/GHA/", {"period": "2024-Q4"})
     context, html = response.context, response.content.decode()
-    assert context["trend_chart"]["labels"] == ["2024-Q3", "2024-Q4"] and len(context["trend_chart"]["datasets"]) == 8
+    assert context["trend_chart"]["labels"] == ["2024-Q3", "2024-Q4"] and len(context["trend_chart"]["datasets"]) == 1
+    assert (context["trend_chart"]["zero"], context["trend_chart"]["max"]) == (True, 100)
+    # The components as small multiples: one chart each, all on the same axis from 0 to the highest value
+    # rounded up to ten (Ghana's components reach 100 in 2024-Q3, all-5 ratings).
+    multiples = context["component_charts"]
+    assert [m["name"] for m in multiples] == COMPONENTS
+    assert {(m["chart"]["zero"], m["chart"]["max"]) for m in multiples} == {(True, 100)}
+    colours = [m["chart"]["datasets"][0]["colour"] for m in multiples]
+    assert len(set(colours)) == 7 and colours[0] != colours[COMPONENTS.index("continuity")]
     region_mean = PartnerScore.objects.filter(period=D(2024, 10, 1), partner__region="Africa").aggregate(
         m=Avg("overall")
     )["m"]
@@ -358,7 +373,9 @@ def test_organization_page_compares_members(scored, viewer, client_for):
     )
     assert context["means"]["trust"] == pytest.approx(means["m"])
     html = response.content.decode()
-    assert 'class="land member-unscored"' in html and 'class="map choropleth map-zoomed"' in html
+    unscored = sorted(set(members.values_list("partner__iso3", flat=True)) - {"GHA", "SEN"})
+    assert unscored and all(f'score-none" data-iso3="{iso3}"' in html for iso3 in unscored)
+    assert 'class="map choropleth map-zoomed"' in html
     by_trust = client.get("/assessments/organizations/ECOWAS/", {"period": "2024-Q4", "sort": "-trust"}).context
     trusts = [s.trust for s in by_trust["scores"]]
     assert trusts == sorted(trusts, reverse=True)
@@ -598,3 +615,25 @@ def test_query_counts_do_not_grow_with_the_data(reference_data, analyst, client_
     assert Engagement.objects.count() == 220
     large = _query_counts(client, urls, django_assert_max_num_queries)
     assert large == small
+
+
+def test_component_multiples_share_one_axis_from_zero():
+    from assessments.charts import component_multiples, shared_maximum, trend_chart
+
+    rows = [
+        {"quarter": "2024-Q3", **dict.fromkeys(COMPONENTS, 12.0), "trust": 47.5},
+        {"quarter": "2024-Q4", **dict.fromkeys(COMPONENTS, None), "activity": 3.0},
+    ]
+    assert shared_maximum(rows, COMPONENTS) == 50  # 47.5 rounded up to ten
+    assert {(m["chart"]["zero"], m["chart"]["max"]) for m in component_multiples(rows)} == {(True, 50)}
+    assert shared_maximum([{"quarter": "2024-Q3", **dict.fromkeys(COMPONENTS)}], COMPONENTS) == 10
+    # The overview's mean trend fits its top to the values but always starts at 0.
+    chart = trend_chart([{"quarter": "2024-Q3", "overall": 54.0}], [("overall", "Mean")], full_scale=False)
+    assert (chart["zero"], chart["max"]) == (True, None)
+
+
+def test_methodology_says_what_the_map_marks_mean(reference_data, viewer, client_for):
+    html = client_for(viewer).get("/assessments/methodology/").content.decode()
+    section = html[html.index('id="reading-maps"') :]
+    assert "It is not a score of 0" in section and "Hatched: the score has low confidence" in section
+    assert "Score axes start at 0" in section and "small multiples" in section

@@ -45,8 +45,10 @@ def test_overview_filters_sorts_and_exports(scored, viewer, client_for):
     html = client.get(
         "/assessments/", {"period": "2024-Q4", "region": "Europe", "ordering": "partner"}
     ).content.decode()
-    html = html[: html.index('id="alerts"')]  # the scores table
-    assert "France" in html and "Ghana" not in html and html.index("France") < html.index("Italy")
+    top = html[: html.index('id="alerts"')]  # tiles, map (Ghana only as a shape "not in this view") and movers
+    assert 'data-iso3="FRA"' in top and 'data-iso3="GHA"' not in top and ">Ghana<" not in top
+    scores = html[html.index('id="scores"') :]  # the scores table
+    assert "France" in scores and "Ghana" not in scores and scores.index("France") < scores.index("Italy")
     response = client.get("/assessments/", {"period": "2024-Q4", "organization": "ECOWAS", "export": "csv"})
     assert response["Content-Type"].startswith("text/csv")
     lines = b"".join(response.streaming_content).decode().lstrip("\ufeff").splitlines()

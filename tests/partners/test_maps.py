@@ -3,7 +3,7 @@ import re
 import pytest
 
 from partners import maps
-from partners.maps import VIEWBOX, CountryShape, country_shapes, project
+from partners.maps import VIEWBOX, CountryShape, country_boxes, country_shapes, frame, project
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -199,3 +199,21 @@ def test_a_ring_crossing_180_degrees_once_detours_round_the_pole():
 def test_a_ring_away_from_180_degrees_is_left_alone():
     ring = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)]
     assert maps._split_at_antimeridian(ring) == [ring]
+
+
+def test_country_boxes_keep_the_main_body():
+    boxes = country_boxes()
+    left, top, right, bottom = boxes["250"]  # France: the mainland, not French Guiana (5°N, 53°W)
+    assert project(46.0, 2.0)[0] > left and right - left < 40 and bottom < project(40.0, 0.0)[1]
+    assert "132" not in boxes  # Cabo Verde has no shape at 1:110m: pages mark it with a circle
+
+
+def test_frame_is_two_to_one_padded_and_inside_the_map():
+    senegal = country_boxes()["686"]
+    left, top, width, height = frame([senegal])
+    assert width == pytest.approx(2 * height) and width >= 60
+    assert left < senegal[0] and senegal[2] < left + width and top < senegal[1] and senegal[3] < top + height
+    # Near the map's edge the frame slides back inside rather than showing past it.
+    left, top, width, height = frame([(990.0, 480.0, 999.0, 499.0)])
+    assert left + width <= 1000 and top + height <= 500 and left >= 0 and top >= 0
+    assert frame([]) == (0.0, 0.0, 1000.0, 500.0)

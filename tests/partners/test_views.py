@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 
 import pytest
 
@@ -75,7 +76,10 @@ def test_detail_shows_codes_region_and_dated_memberships(
     assert "Finland" in html and "FIN · FI · 246" in html
     assert "Northern Europe" in html
     assert "from 2023-04-04" in html
-    assert 'class="map"' in html
+    # The map frames Finland and its neighbours, not the world (viewBox "0 0 1000 500").
+    left, top, width, height = map(float, re.search(r'class="map map-zoomed" viewBox="([^"]+)"', html).group(1).split())
+    x, y = (25.0 + 180) / 360 * 1000, (90 - 64.0) / 180 * 500  # Finland's centre, projected
+    assert width < 150 and left < x < left + width and top < y < top + height
     # lower-case codes work too
     assert client.get("/partners/fin/").status_code == 200
 
