@@ -24,9 +24,10 @@ from django.views.decorators.http import require_GET, require_POST
 from assessments import charts, selectors, tables
 from assessments import dashboard_exports as exports
 from assessments import dashboard_selectors as dash
+from assessments import network as networks
 from assessments.choices import COMPONENTS, Component, RunTrigger, score_labels
 from assessments.filtersets import SCORE_ORDERING, PartnerScoreFilterSet
-from assessments.forms import DashboardFilterForm, PartnerComparisonForm, RecomputeForm
+from assessments.forms import DashboardFilterForm, NetworkFilterForm, PartnerComparisonForm, RecomputeForm
 from assessments.models import PartnerScore
 from assessments.periods import PeriodError, Quarter
 from assessments.services import assessment_run_request, scoring_model_active
@@ -226,6 +227,28 @@ def compare(request):
         trend_chart=charts.partners_trend_chart(comparison),
     )
     return render(request, "assessments/compare.html", context)
+
+
+# --- the cooperation network ------------------------------------------------------------------------------
+
+
+def network(request):
+    """Who trains with whom in a region or organization over a window of quarters: a graph, the same data
+    as tables, and CSV. Without a scope the page only shows the form; bad input is a message beside the
+    field and a 400."""
+    bound = any(name in request.GET for name in (*networks.SCOPE_PARAMETERS, "from", "to"))
+    form = NetworkFilterForm(request.GET if bound else None)
+    context = {"form": form, "section": "scores", "network": None}
+    if not bound:
+        return render(request, "assessments/network.html", context)
+    if not form.is_valid():
+        return render(request, "assessments/network.html", context, status=400)
+    found = networks.cooperation_network(user=request.user, request=form.cleaned_data["request"])
+    table = exports.requested_table(request)
+    if table:
+        return exports.network_csv(table, network=found)
+    context.update(network=found, graph=networks.network_graph(found))
+    return render(request, "assessments/network.html", context)
 
 
 # --- organizations and regions ------------------------------------------------------------------------------
