@@ -128,6 +128,7 @@ def overview(request):
             user=request.user, scores=dash.quarter_scores(scope=scope, quarter=quarter, model=model)
         ),
         recompute_period=quarter,
+        network_url=networks.network_url(scope, last=quarter),
     )
     return _render(request, "assessments/overview.html", "assessments/_overview_main.html", context)
 
@@ -313,6 +314,7 @@ def _group_page(request, *, scope, title, subtitle, members, back, filename, ext
         "querystring": querystring_without(request, "export", "table"),
         "sort_querystring": querystring_without(request, "sort", "export", "table"),
         "section": "scores",
+        "network_url": networks.network_url(scope, last=quarter),
         **(extra or {}),
     }
     status = 400 if period_error else 200

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db.models import DateField, Min, Q, Sum, Value
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from assessments.dashboard_selectors import TREND_QUARTERS, Scope
@@ -50,6 +52,14 @@ class NetworkRequest:
     @property
     def quarters(self) -> list[Quarter]:
         return quarter_range(self.first, self.last)
+
+
+def network_url(scope: Scope, *, last: Quarter | None = None) -> str:
+    """The network page of a scope (the form alone for no scope), its window ending with ``last``."""
+    params = {name: getattr(scope, name) for name in SCOPE_PARAMETERS if getattr(scope, name)}
+    if params and last is not None:
+        params["to"] = str(last)
+    return reverse("assessments:network") + (f"?{urlencode(params)}" if params else "")
 
 
 def network_default_last(model: ScoringModel | None = None) -> Quarter:

@@ -324,3 +324,28 @@ def test_query_count_does_not_grow_with_engagements(world, analyst):
         for day in range(1, 5):
             make_engagement(["GHA", "SEN", "CIV", "NGA"], D(2023, month, day), D(2023, month, day + 1))
     assert queries() == before <= 9
+
+
+# --- links from the dashboards ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page", "link"),
+    [
+        ("/assessments/?region=Africa&period=2024-Q4", "/assessments/network/?region=Africa&amp;to=2024-Q4"),
+        ("/assessments/", '/assessments/network/"'),
+        (
+            "/assessments/regions/western-africa/?period=2024-Q4",
+            "/assessments/network/?intermediate_region=Western+Africa&amp;to=2024-Q4",
+        ),
+        (
+            "/assessments/organizations/ECOWAS/?period=2024-Q4",
+            "/assessments/network/?organization=ECOWAS&amp;to=2024-Q4",
+        ),
+    ],
+)
+def test_dashboards_link_to_their_network(world, client_for, viewer, page, link):
+    run(["2024-Q4"])
+    response = client_for(viewer).get(page)
+    assert response.status_code == 200
+    assert f'href="{link}' in response.content.decode()
