@@ -254,7 +254,9 @@ class NetworkFilterForm(forms.Form):
             label=_("Organization"), required=False, widget=forms.Select(choices=organizations)
         )
         self.fields["from"] = forms.CharField(
-            label=_("From quarter"), required=False, help_text=_("YYYY-Qn; eight quarters before To by default")
+            label=_("From quarter"),
+            required=False,
+            help_text=_("YYYY-Qn; by default the eight quarters ending with To"),
         )
         self.fields["to"] = forms.CharField(
             label=_("To quarter"),
