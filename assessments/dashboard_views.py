@@ -248,7 +248,7 @@ def network(request):
     table = exports.requested_table(request)
     if table:
         return exports.network_csv(table, network=found)
-    context.update(network=found, graph=networks.network_graph(found))
+    context.update(network=found, graph=networks.network_graph(found), pair_rows=tables.network_pair_rows(found))
     return render(request, "assessments/network.html", context)
 
 

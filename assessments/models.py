@@ -483,8 +483,16 @@ class PairQuarter(models.Model):
             models.UniqueConstraint(fields=["period", "partner", "other", "restricted"], name="pair_quarter_unique"),
             models.CheckConstraint(condition=Q(partner__lt=F("other")), name="pair_quarter_ordered"),
         ]
-        # A pair's first shared quarter: one index probe per pair.
-        indexes = [models.Index(fields=["partner", "other", "period"], name="pair_quarter_history")]
+        # The network reads a scope's pairs (partner and other among its partners) for a window and for the
+        # history before it: an index-only scan of this one covers both (a heap scan was ~130 ms per query for
+        # a region at a million engagements).
+        indexes = [
+            models.Index(
+                fields=["partner", "other", "period"],
+                include=["restricted", "engagements"],
+                name="pair_quarter_history",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{Quarter.of(self.period)} {self.partner_id}-{self.other_id}: {self.engagements}"

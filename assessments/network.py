@@ -15,6 +15,7 @@ whatever the number of engagements, partners or quarters.
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -166,8 +167,9 @@ class Node:
     first_time: int = 0  # how many of its pairings are first-time
 
 
-def _members_by_quarter(acronym: str, quarters: list[Quarter]) -> dict[Quarter, set[int]]:
-    """The organization's members on each quarter's last day (``members_on``, the rule's home): one query."""
+def _members_by_quarter(acronym: str, quarters: list[Quarter]) -> dict[datetime.date, set[int]]:
+    """The organization's members on each quarter's last day (``members_on``, the rule's home), by the
+    quarter's first day: one query."""
     asked = [
         Membership.objects.members_on(q.end)
         .filter(organization__acronym__iexact=acronym)
@@ -176,9 +178,9 @@ def _members_by_quarter(acronym: str, quarters: list[Quarter]) -> dict[Quarter, 
         .values_list("partner_id", "quarter")
         for q in quarters
     ]
-    members: dict[Quarter, set[int]] = defaultdict(set)
+    members: dict[datetime.date, set[int]] = defaultdict(set)
     for partner_id, period in asked[0].union(*asked[1:], all=True):
-        members[quarter_of(period)].add(partner_id)
+        members[quarter_of(period).start].add(partner_id)
     return members
 
 
@@ -218,22 +220,25 @@ def cooperation_network(*, user, request: NetworkRequest) -> dict:
         if in_region is not None:
             ids &= in_region
 
-    def in_scope(partner_id: int, quarter: Quarter) -> bool:
-        return members is None or partner_id in members.get(quarter, ())
-
+    # Quarters as their first days while adding up: thousands of rows, and dates compare fast.
+    first_day = first.start
     weights: dict[tuple[int, int], int] = defaultdict(int)
-    window_first: dict[tuple[int, int], Quarter] = {}
-    earlier: dict[tuple[int, int], Quarter] = {}
+    window_first: dict[tuple[int, int], datetime.date] = {}
+    earlier: dict[tuple[int, int], datetime.date] = {}
 
     def add(partner_id: int, other_id: int, period, engagements: int) -> None:
-        quarter, pair = quarter_of(period), (partner_id, other_id)
+        if isinstance(period, datetime.datetime):  # a truncated date, on some databases
+            period = period.date()
+        pair = (partner_id, other_id)
         if not engagements:
             return
-        if quarter < first:
-            earlier[pair] = min(earlier.get(pair, quarter), quarter)
-        elif in_scope(partner_id, quarter) and in_scope(other_id, quarter):
+        if period < first_day:
+            if pair not in earlier or period < earlier[pair]:
+                earlier[pair] = period
+        elif members is None or (partner_id in members.get(period, ()) and other_id in members.get(period, ())):
             weights[pair] += engagements
-            window_first[pair] = min(window_first.get(pair, quarter), quarter)
+            if pair not in window_first or period < window_first[pair]:
+                window_first[pair] = period
 
     blocks = _uncounted_blocks(last=request.last) if ids else []
     live = {q for block in blocks for q in quarter_range(*block)}
@@ -273,7 +278,7 @@ def cooperation_network(*, user, request: NetworkRequest) -> dict:
             # By name, as the table lists them.
             *sorted((partners[a], partners[b]), key=lambda p: p.name),
             engagements=n,
-            first_quarter=earlier.get((a, b), window_first[(a, b)]),
+            first_quarter=Quarter.of(earlier.get((a, b), window_first[(a, b)])),
             first_time=(a, b) not in earlier,
         )
         for (a, b), n in weights.items()

@@ -121,3 +121,43 @@ def history_rows(history, *, quarter, request) -> SafeString:
         '<td class="num{}">{}</td>{}<td class="num">{}</td><td>{} {}</td><td class="nowrap">{}{} · v{}</td></tr>',
         (cells(s) for s in history),
     )
+
+
+def network_pair_rows(network: dict) -> SafeString:
+    """The cooperation network's pairs (``network.cooperation_network``'s edges): a region has a thousand
+    of them, which a template loop took most of a second to write (bench/README.md, "Cooperation network")."""
+    partner_url = _url_maker("assessments:partner")
+    compare = reverse("assessments:compare")
+    last = network["last"]
+    first_time = format_html('<span class="badge badge-first-time">{}</span>', gettext("first time"))
+    no = gettext("no")
+    labels: dict = {}
+
+    def label(quarter):
+        if quarter not in labels:
+            labels[quarter] = quarter_display(quarter)
+        return labels[quarter]
+
+    return format_html_join(
+        "\n",
+        '<tr data-edge="{}-{}"><td><a href="{}">{}</a></td><td><a href="{}">{}</a></td>'
+        '<td class="num"><a href="{}?partners={},{}&amp;period={}">{}</a></td><td>{}</td><td>{}</td></tr>',
+        (
+            (
+                e.partner.iso3,
+                e.other.iso3,
+                partner_url(e.partner.iso3),
+                e.partner.name,
+                partner_url(e.other.iso3),
+                e.other.name,
+                compare,
+                e.partner.iso3,
+                e.other.iso3,
+                last,
+                e.engagements,
+                label(e.first_quarter),
+                first_time if e.first_time else no,
+            )
+            for e in network["edges"]
+        ),
+    )

@@ -53,7 +53,13 @@ class Migration(migrations.Migration):
             options={
                 "verbose_name": "partner pair quarter",
                 "verbose_name_plural": "partner pair quarters",
-                "indexes": [models.Index(fields=["partner", "other", "period"], name="pair_quarter_history")],
+                "indexes": [
+                    models.Index(
+                        fields=["partner", "other", "period"],
+                        include=("restricted", "engagements"),
+                        name="pair_quarter_history",
+                    )
+                ],
                 "constraints": [
                     models.UniqueConstraint(
                         fields=("period", "partner", "other", "restricted"), name="pair_quarter_unique"
