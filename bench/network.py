@@ -32,6 +32,9 @@ SCOPES = [
     "organization=NATO",
 ]
 
+# Measured beside them for scale: pages whose figures bench/README.md records on an idle machine.
+REFERENCES = ["/assessments/?region=Africa", "/assessments/regions/africa/"]
+
 
 class _Rollback(Exception):
     pass
@@ -92,15 +95,22 @@ def main() -> None:
 
     clients = {"analyst": bench._client("bench-analyst"), "viewer": _viewer_client()}
     print("\n| request | role | median | p95 | SQL queries |\n| --- | --- | --- | --- | --- |")
-    for scope in SCOPES:
-        for path in (f"/assessments/network/?{scope}", f"/api/v1/assessments/network/?{scope}"):
-            for role, client in clients.items():
-                seconds, queries = bench._request(client, path, args.repeat)
-                print(
-                    f"| `{path}` | {role} | {bench.median(seconds) * 1000:.0f} ms | "
-                    f"{bench.p95(seconds) * 1000:.0f} ms | {queries} |",
-                    flush=True,
-                )
+    requests = [
+        *[(path, "analyst") for path in REFERENCES],
+        *[
+            (path, role)
+            for scope in SCOPES
+            for path in (f"/assessments/network/?{scope}", f"/api/v1/assessments/network/?{scope}")
+            for role in clients
+        ],
+    ]
+    for path, role in requests:
+        seconds, queries = bench._request(clients[role], path, args.repeat)
+        print(
+            f"| `{path}` | {role} | {bench.median(seconds) * 1000:.0f} ms | "
+            f"{bench.p95(seconds) * 1000:.0f} ms | {queries} |",
+            flush=True,
+        )
 
     from django.contrib.auth import get_user_model
 
