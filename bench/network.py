@@ -9,8 +9,9 @@ its quarters (``manage.py compute_scores --from ... --to ...``), which counts th
 1. the pair snapshot's size, and the time of ``pairs_store`` for one quarter and for every counted quarter
    (inside a transaction rolled back, so the data set is left as it was);
 2. per request, the median and p95 over ``--repeat`` requests through Django's test client (middleware,
-   auth, templates, serialisation included; no network) and the SQL queries per request, for an analyst
-   and for a viewer (who sees no restricted engagement);
+   auth, templates, serialisation included; no network), the median CPU time of this process (the Python
+   part, which waiting for a core on a loaded machine does not inflate) and the SQL queries per request, for
+   an analyst and for a viewer (who sees no restricted engagement), beside two pages for scale;
 3. the same network read live, as if no run had counted the window (the snapshot's rows of the window
    hidden inside a rolled-back transaction): what the snapshot saves.
 """
@@ -54,6 +55,25 @@ def _rolled_back(function):
         return elapsed
 
 
+def _request(client, path: str, repeat: int):
+    """Wall-clock seconds, this process's CPU seconds (Python: views, templates, serialisation; not the
+    database's work, nor time spent waiting for a core on a loaded machine) and SQL queries per request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(path)  # warm caches and connections
+    wall, cpu, queries = [], [], 0
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as captured:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            response = client.get(path)
+            wall.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
+        assert response.status_code == 200, (path, response.status_code)
+        queries = len(captured)
+    return wall, cpu, queries
+
+
 def _viewer_client():
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
@@ -94,7 +114,9 @@ def main() -> None:
         print(f"pairs_store, all {len(counted)} counted quarters: {every:.2f} s")
 
     clients = {"analyst": bench._client("bench-analyst"), "viewer": _viewer_client()}
-    print("\n| request | role | median | p95 | SQL queries |\n| --- | --- | --- | --- | --- |")
+    print(
+        "\n| request | role | median | p95 | median CPU (Python) | SQL queries |\n| --- | --- | --- | --- | --- | --- |"
+    )
     requests = [
         *[(path, "analyst") for path in REFERENCES],
         *[
@@ -105,10 +127,10 @@ def main() -> None:
         ],
     ]
     for path, role in requests:
-        seconds, queries = bench._request(clients[role], path, args.repeat)
+        seconds, cpu, queries = _request(clients[role], path, args.repeat)
         print(
-            f"| `{path}` | {role} | {bench.median(seconds) * 1000:.0f} ms | "
-            f"{bench.p95(seconds) * 1000:.0f} ms | {queries} |",
+            f"| `{path}` | {role} | {bench.median(seconds) * 1000:.0f} ms | {bench.p95(seconds) * 1000:.0f} ms | "
+            f"{bench.median(cpu) * 1000:.0f} ms | {queries} |",
             flush=True,
         )
 
@@ -130,6 +152,31 @@ def main() -> None:
         )
 
     _rolled_back(live)
+
+    from django.db.models import Min, Sum
+
+    from partners.models import PartnerNation
+
+    ids = list(PartnerNation.objects.filter(region="Africa").values_list("pk", flat=True))
+    pairs = PairQuarter.objects.filter(partner__in=ids, other__in=ids)
+    for name, queryset in (
+        (
+            "window",
+            pairs.filter(period__gte=request.first.start, period__lte=request.last.start)
+            .values_list("partner_id", "other_id", "period")
+            .annotate(n=Sum("engagements"))
+            .order_by(),
+        ),
+        (
+            "history",
+            pairs.filter(period__lt=request.first.start)
+            .values_list("partner_id", "other_id")
+            .annotate(first=Min("period"))
+            .order_by(),
+        ),
+    ):
+        plan = queryset.explain(analyze=True).splitlines()
+        print(f"region=Africa, the {name} query: {plan[0]} ... {plan[-1]}")
 
 
 if __name__ == "__main__":

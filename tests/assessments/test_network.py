@@ -349,3 +349,12 @@ def test_dashboards_link_to_their_network(world, client_for, viewer, page, link)
     response = client_for(viewer).get(page)
     assert response.status_code == 200
     assert f'href="{link}' in response.content.decode()
+
+
+def test_pairs_table_escapes_names(world, client_for, analyst):
+    from partners.models import PartnerNation
+
+    PartnerNation.objects.filter(iso3="NGA").update(name="Nigeria <b>&</b>")
+    body = client_for(analyst).get(f"{PAGE}?{QUERY}").content.decode()
+    assert "Nigeria &lt;b&gt;&amp;&lt;/b&gt;" in body
+    assert "Nigeria <b>" not in body
