@@ -19,7 +19,8 @@
         id: e.source + "-" + e.target,
         source: e.source,
         target: e.target,
-        width: 1 + 9 * e.engagements / heaviest,
+        // Relative to the heaviest pair, but a network of single engagements keeps thin lines.
+        width: 1.5 + 6.5 * e.engagements / Math.max(heaviest, 4),
         engagements: e.engagements
       },
       classes: e.first_time ? "first-time" : ""
@@ -30,7 +31,7 @@
     elements: elements,
     // Drawn to a canvas, without animation, so a printout or a screenshot shows the final layout.
     layout: { name: elements.length > 400 ? "circle" : "cose", animate: false, randomize: false, nodeRepulsion: 9000 },
-    wheelSensitivity: 0.2,
+    maxZoom: 1.6,
     style: [
       {
         selector: "node",

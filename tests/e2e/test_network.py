@@ -8,6 +8,7 @@ import pytest
 
 from assessments.services import assessment_run_execute, assessment_run_request
 from tests.assessments.factories import make_engagement
+from tests.e2e.conftest import screenshot
 from tests.e2e.test_own_origin import outside, sign_in, strict_page, visit  # noqa: F401  (strict_page: a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,3 +35,4 @@ def test_the_network_draws_its_partners_from_the_app_alone(strict_page, live_ser
     assert outside(seen["requests"], live_server.url) == []
     assert any("/static/vendor/cytoscape/" in request for request in seen["requests"])
     assert seen["violations"] == [] and seen["console"] == []
+    screenshot(strict_page, "analyst-network")
