@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from assessments.dashboard_selectors import comparison_request_clean
 from assessments.filtersets import QuarterField
 from assessments.models import Indicator, Measurement, Objective
-from assessments.network import network_request_clean
+from assessments.network import network_request_from
 from core.filters import values_of
 from partners import selectors as partner_selectors
 from partners.models import PartnerNation
@@ -267,14 +267,7 @@ class NetworkFilterForm(forms.Form):
     def clean(self):
         data = super().clean()
         try:
-            data["request"] = network_request_clean(
-                region=data.get("region", ""),
-                subregion=data.get("subregion", ""),
-                intermediate_region=data.get("intermediate_region", ""),
-                organization=data.get("organization", ""),
-                first=data.get("from", ""),
-                last=data.get("to", ""),
-            )
+            data["request"] = network_request_from(data)
         except forms.ValidationError as exc:
             for field, errors in exc.error_dict.items():
                 self.add_error(field, errors)

@@ -150,6 +150,15 @@ def network_request_clean(
     return NetworkRequest(scope=Scope(**names), first=start, last=end)
 
 
+def network_request_from(params) -> NetworkRequest:
+    """``network_request_clean`` of query parameters as the page and the API name them (``from``, ``to``)."""
+    return network_request_clean(
+        **{name: params.get(name) or "" for name in SCOPE_PARAMETERS},
+        first=params.get("from") or "",
+        last=params.get("to") or "",
+    )
+
+
 @dataclass
 class Edge:
     partner: PartnerNation

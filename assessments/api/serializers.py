@@ -10,7 +10,7 @@ from rest_framework import serializers
 from assessments.choices import COMPONENTS, Component, Confidence
 from assessments.dashboard_selectors import comparison_request_clean
 from assessments.models import Alert, AssessmentRun, Indicator, Measurement, Objective, PartnerScore
-from assessments.network import network_request_clean
+from assessments.network import network_request_from
 from assessments.periods import Quarter
 from core.api.schema import QUARTER_SCHEMA
 from partners.models import PartnerNation
@@ -485,14 +485,7 @@ class NetworkQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs):
         try:
-            return network_request_clean(
-                region=attrs["region"],
-                subregion=attrs["subregion"],
-                intermediate_region=attrs["intermediate_region"],
-                organization=attrs["organization"],
-                first=attrs["from"],
-                last=attrs["to"],
-            )
+            return network_request_from(attrs)
         except DjangoValidationError as exc:
             raise _field_errors(exc) from exc
 
