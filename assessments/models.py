@@ -484,8 +484,8 @@ class PairQuarter(models.Model):
             models.CheckConstraint(condition=Q(partner__lt=F("other")), name="pair_quarter_ordered"),
         ]
         # The network reads a scope's pairs (partner and other among its partners) for a window and for the
-        # history before it: an index-only scan of this one covers both (a heap scan was ~130 ms per query for
-        # a region at a million engagements).
+        # history before it: this index holds every column both read, so PostgreSQL may answer them from
+        # the index alone (bench/README.md, "Cooperation network").
         indexes = [
             models.Index(
                 fields=["partner", "other", "period"],
