@@ -177,11 +177,7 @@ def test_changes_read_as_old_and_new_values(client_for, admin_user_role, planner
         planner, organizations=["AU"], participants=[{"partner": "SEN", "role": "host", "personnel": 40}]
     )
     services.engagement_update(
-        engagement=engagement,
-        updated_by=planner,
-        host_country="GHA",
-        status="in_progress",
-        organizations=["AU", "ECOWAS"],
+        engagement=engagement, updated_by=planner, host_country="GHA", status="in_progress", organizations=["AU", "ECOWAS"]
     )
     rows = rendered_rows(
         client_for(admin_user_role).get("/audit/", {"model": "engagements.engagement", "action": "~"}).content.decode()

@@ -31,9 +31,7 @@ def busy_spring(make_user, reference_data):
             start_date=start,
             end_date=end,
             host_country=partners[0],
-            participants=[
-                {"partner": code, "role": "host" if i == 0 else "participant"} for i, code in enumerate(partners)
-            ],
+            participants=[{"partner": code, "role": "host" if i == 0 else "participant"} for i, code in enumerate(partners)],
             **extra,
         )
 

@@ -145,9 +145,7 @@ def test_planner_records_completes_and_reports_an_engagement(page, login, planne
     days = page.locator(".cal-month").get_by_role("link", name=TITLE)
     expect(days).to_have_count(2)
     # The status and the dates are read out, not left to colour and position.
-    expect(days.first).to_have_accessible_name(
-        re.compile(rf"^{TITLE}\s*, .*10 March 2026 .* 20 March 2026, .*Completed$")
-    )
+    expect(days.first).to_have_accessible_name(re.compile(rf"^{TITLE}\s*, .*10 March 2026 .* 20 March 2026, .*Completed$"))
     screenshot(page, "planner-5-calendar")
     page.get_by_role("link", name="Timeline", exact=True).click()
     expect(page.get_by_role("table", name="Engagements on a timeline").get_by_role("link", name=TITLE)).to_be_visible()
