@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 
+from django.utils.text import slugify
 from django.utils.translation import ngettext
 
 from assessments.choices import COMPONENTS, Component
@@ -288,3 +289,23 @@ def comparison_csv(table: str, *, comparison: dict, component_rows: list[dict]):
 
 def _cell(value):
     return _num(value) if isinstance(value, float) else ("" if value is None else value)
+
+
+def network_csv(table: str, *, network: dict):
+    """The cooperation network's tables: its edges (the default; one row per pair) or its nodes."""
+    scope = network["scope"].label
+    name = f"network-{slugify(scope)}-{network['first']}-{network['last']}"
+    if table == "nodes":
+        return csv_response(
+            filename=f"{name}-partners.csv",
+            header=["partner", "name", "partners", "shared_engagements", "first_time_pairings"],
+            rows=([n.partner.iso3, n.partner.name, n.partners, n.engagements, n.first_time] for n in network["nodes"]),
+        )
+    return csv_response(
+        filename=f"{name}.csv",
+        header=["partner", "other", "shared_engagements", "first_shared_quarter", "first_time"],
+        rows=(
+            [e.partner.iso3, e.other.iso3, e.engagements, str(e.first_quarter), "yes" if e.first_time else "no"]
+            for e in network["edges"]
+        ),
+    )

@@ -129,6 +129,11 @@ class Scope:
             q &= Q(**{f"{prefix}intermediate_region__iexact": self.intermediate_region})
         return q
 
+    def partners(self, queryset: QuerySet[PartnerNation]) -> QuerySet[PartnerNation]:
+        """The partners of the region, subregion and intermediate region (organizations are dated: ask
+        their memberships on a day)."""
+        return queryset.filter(self._partner_q(""))
+
     def scores(self, queryset: QuerySet[PartnerScore]) -> QuerySet[PartnerScore]:
         queryset = queryset.filter(self._partner_q("partner__"))
         if self.organization:

@@ -24,9 +24,10 @@ from django.views.decorators.http import require_GET, require_POST
 from assessments import charts, selectors, tables
 from assessments import dashboard_exports as exports
 from assessments import dashboard_selectors as dash
+from assessments import network as networks
 from assessments.choices import COMPONENTS, Component, RunTrigger, score_labels
 from assessments.filtersets import SCORE_ORDERING, PartnerScoreFilterSet
-from assessments.forms import DashboardFilterForm, PartnerComparisonForm, RecomputeForm
+from assessments.forms import DashboardFilterForm, NetworkFilterForm, PartnerComparisonForm, RecomputeForm
 from assessments.models import PartnerScore
 from assessments.periods import PeriodError, Quarter
 from assessments.services import assessment_run_request, scoring_model_active
@@ -132,6 +133,7 @@ def overview(request):
             user=request.user, scores=dash.quarter_scores(scope=scope, quarter=quarter, model=model)
         ),
         recompute_period=quarter,
+        network_url=networks.network_url(scope, last=quarter),
     )
     return _render(request, "assessments/overview.html", "assessments/_overview_main.html", context)
 
@@ -232,6 +234,28 @@ def compare(request):
     return render(request, "assessments/compare.html", context)
 
 
+# --- the cooperation network ------------------------------------------------------------------------------
+
+
+def network(request):
+    """Who trains with whom in a region or organization over a window of quarters: a graph, the same data
+    as tables, and CSV. Without a scope the page only shows the form; bad input is a message beside the
+    field and a 400."""
+    bound = any(name in request.GET for name in (*networks.SCOPE_PARAMETERS, "from", "to"))
+    form = NetworkFilterForm(request.GET if bound else None)
+    context = {"form": form, "section": "scores", "network": None}
+    if not bound:
+        return render(request, "assessments/network.html", context)
+    if not form.is_valid():
+        return render(request, "assessments/network.html", context, status=400)
+    found = networks.cooperation_network(user=request.user, request=form.cleaned_data["request"])
+    table = exports.requested_table(request)
+    if table:
+        return exports.network_csv(table, network=found)
+    context.update(network=found, graph=networks.network_graph(found), pair_rows=tables.network_pair_rows(found))
+    return render(request, "assessments/network.html", context)
+
+
 # --- organizations and regions ------------------------------------------------------------------------------
 
 MEMBER_SORTS = {"partner": "partner__name", "delta_overall": "delta_overall", "engagement_count": "engagement_count"}
@@ -295,6 +319,7 @@ def _group_page(request, *, scope, title, subtitle, members, back, filename, ext
         "querystring": querystring_without(request, "export", "table"),
         "sort_querystring": querystring_without(request, "sort", "export", "table"),
         "section": "scores",
+        "network_url": networks.network_url(scope, last=quarter),
         **(extra or {}),
     }
     status = 400 if period_error else 200

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from assessments.dashboard_selectors import comparison_request_clean
 from assessments.filtersets import QuarterField
 from assessments.models import Indicator, Measurement, Objective
+from assessments.network import network_request_from
 from core.filters import values_of
 from partners import selectors as partner_selectors
 from partners.models import PartnerNation
@@ -280,4 +281,43 @@ class ScoringModelDraftForm(forms.Form):
             for name, value in self.cleaned_data.items()
             if name.startswith("weight_")
         }
+        return data
+
+
+class NetworkFilterForm(forms.Form):
+    """The cooperation network's scope and window, as the URL names them (``region``, ``subregion``,
+    ``intermediate_region``, ``organization``, ``from``, ``to``). Lists offer today's reference data; the
+    rules are ``network.network_request_clean``'s (the API asks it too): this form maps its errors."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label, level, everything in (
+            ("region", _("Region"), "region", _("Any region")),
+            ("subregion", _("Subregion"), "subregion", _("Any subregion")),
+            ("intermediate_region", _("Intermediate region"), "intermediate_region", _("Any intermediate region")),
+        ):
+            choices = [("", everything), *[(v, v) for v in partner_selectors.region_choices(level)]]
+            self.fields[name] = forms.CharField(label=label, required=False, widget=forms.Select(choices=choices))
+        organizations = [("", _("Any organization")), *[(v, v) for v in partner_selectors.organization_acronyms()]]
+        self.fields["organization"] = forms.CharField(
+            label=_("Organization"), required=False, widget=forms.Select(choices=organizations)
+        )
+        self.fields["from"] = forms.CharField(
+            label=_("From quarter"),
+            required=False,
+            help_text=_("YYYY-Qn; by default the eight quarters ending with To"),
+        )
+        self.fields["to"] = forms.CharField(
+            label=_("To quarter"),
+            required=False,
+            help_text=_("YYYY-Qn; the latest scored quarter that has ended by default"),
+        )
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["request"] = network_request_from(data)
+        except forms.ValidationError as exc:
+            for field, errors in exc.error_dict.items():
+                self.add_error(field, errors)
         return data

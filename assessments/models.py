@@ -514,6 +514,49 @@ class QuarterActivityCount(ScopedQuarter):
         return f"{Quarter.of(self.period)} {self.scope_name} {self.engagement_type}: {self.engagements}"
 
 
+class PairQuarter(models.Model):
+    """How many engagements two partners took part in together (as host, lead or any other role), counting
+    the engagements that start in one quarter, as the last run counted them: the cooperation network reads
+    these rows instead of pairing up a million engagements' participants on every visit.
+
+    Engagements count as the scores count them (completed or in progress, not deleted). Each pair is stored
+    once, the partner with the smaller id first; restricted engagements are counted apart, because a
+    viewer's network never includes them. A quarter has been counted when ``QuarterActivity`` has its row:
+    runs count the pairs of every quarter they count the activity of, in the same transaction.
+    """
+
+    partner = models.ForeignKey(
+        "partners.PartnerNation", verbose_name=_("partner"), on_delete=models.CASCADE, related_name="+"
+    )
+    other = models.ForeignKey(
+        "partners.PartnerNation", verbose_name=_("other partner"), on_delete=models.CASCADE, related_name="+"
+    )
+    period = models.DateField(_("quarter"), help_text=_("First day of the quarter."))
+    restricted = models.BooleanField(_("restricted"))
+    engagements = models.PositiveIntegerField(_("shared engagements"))
+
+    class Meta:
+        verbose_name = _("partner pair quarter")
+        verbose_name_plural = _("partner pair quarters")
+        constraints = [
+            models.UniqueConstraint(fields=["period", "partner", "other", "restricted"], name="pair_quarter_unique"),
+            models.CheckConstraint(condition=Q(partner__lt=F("other")), name="pair_quarter_ordered"),
+        ]
+        # The network reads a scope's pairs (partner and other among its partners) for a window and for the
+        # history before it: this index holds every column both read, so PostgreSQL may answer them from
+        # the index alone (bench/README.md, "Cooperation network").
+        indexes = [
+            models.Index(
+                fields=["partner", "other", "period"],
+                include=["restricted", "engagements"],
+                name="pair_quarter_history",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{Quarter.of(self.period)} {self.partner_id}-{self.other_id}: {self.engagements}"
+
+
 class EngagementObjective(models.Model):
     """A planner's statement that an engagement served one of its participants' objectives: the objective's
     page lists the engagements that served it beside its indicators' progress, and a partner's assessment

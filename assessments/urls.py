@@ -7,6 +7,7 @@ app_name = "assessments"
 urlpatterns = [
     path("", dashboard_views.overview, name="overview"),
     path("compare/", dashboard_views.compare, name="compare"),
+    path("network/", dashboard_views.network, name="network"),
     path("partners/<str:iso3>/", dashboard_views.partner_scores, name="partner"),
     path("organizations/<str:acronym>/", dashboard_views.organization_dashboard, name="organization"),
     path("regions/<slug:slug>/", dashboard_views.region_dashboard, name="region"),

@@ -18,6 +18,7 @@ copy() { # package, files...
 copy chart.js dist/chart.umd.min.js dist/chart.umd.min.js.map LICENSE.md
 copy axe-core axe.min.js LICENSE
 copy world-atlas countries-110m.json LICENSE
+copy cytoscape dist/cytoscape.min.js LICENSE
 # Redoc comes from the pinned drf-spectacular-sidecar (a Python package), patched not to fetch a CDN logo.
 "${PYTHON:-.venv/bin/python}" scripts/vendor_redoc.py
 echo "static/vendor updated:"; ls -R static/vendor

@@ -18,6 +18,7 @@ from assessments.models import (
     PartnerScore,
     ScoringModelDraft,
 )
+from assessments.network import network_request_from
 from assessments.periods import Quarter
 from core.api.schema import QUARTER_SCHEMA
 from partners.models import PartnerNation
@@ -371,6 +372,13 @@ class MeasurementSerializer(serializers.ModelSerializer):
         validators = []  # the service reports a second measurement on the same day on the date field
 
 
+def _field_errors(exc: DjangoValidationError) -> serializers.ValidationError:
+    """A rule's ``ValidationError`` keyed by field, as the API's 400 answers them."""
+    return serializers.ValidationError(
+        {field: [str(m) for e in errors for m in e.messages] for field, errors in exc.error_dict.items()}
+    )
+
+
 # --- partners compared ----------------------------------------------------------------------------------------
 
 
@@ -389,9 +397,7 @@ class PartnerComparisonQuerySerializer(serializers.Serializer):
         try:
             partners, quarter = comparison_request_clean(codes=attrs["partners"], period=attrs["period"] or None)
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(
-                {field: [str(m) for e in errors for m in e.messages] for field, errors in exc.error_dict.items()}
-            ) from exc
+            raise _field_errors(exc) from exc
         return {"partners": partners, "quarter": quarter}
 
 
@@ -582,3 +588,76 @@ class ScoringPreviewAnswerSerializer(serializers.Serializer):
     result = ScoringPreviewResultSerializer(
         allow_null=True, help_text="The latest preview that succeeded (null before the first one)."
     )
+
+
+# --- the cooperation network ------------------------------------------------------------------------------
+
+
+class NetworkQuerySerializer(serializers.Serializer):
+    """The network's query: a scope (``region``, ``subregion``, ``intermediate_region``, ``organization``)
+    and a window (``from``, ``to``). The rules are ``network.network_request_clean``'s, asked here as by the
+    page's form; its messages come back keyed by the parameter."""
+
+    region = serializers.CharField(required=False, allow_blank=True, default="")
+    subregion = serializers.CharField(required=False, allow_blank=True, default="")
+    intermediate_region = serializers.CharField(required=False, allow_blank=True, default="")
+    organization = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(required=False, allow_blank=True, default="")
+        fields["to"] = serializers.CharField(required=False, allow_blank=True, default="")
+        return fields
+
+    def validate(self, attrs):
+        try:
+            return network_request_from(attrs)
+        except DjangoValidationError as exc:
+            raise _field_errors(exc) from exc
+
+
+class NetworkNodeSerializer(serializers.Serializer):
+    partner = serializers.CharField(source="partner.iso3", help_text="ISO alpha-3 code.")
+    name = serializers.CharField(source="partner.name")
+    partners = serializers.IntegerField(help_text="How many partners of the scope it shares engagements with.")
+    shared_engagements = serializers.IntegerField(
+        source="engagements",
+        help_text="The sum of its pairs' shared engagements (an engagement with three others counts three times).",
+    )
+    first_time_pairings = serializers.IntegerField(source="first_time")
+
+
+class NetworkEdgeSerializer(serializers.Serializer):
+    partner = serializers.CharField(source="partner.iso3", help_text="ISO alpha-3 code (the first by name).")
+    other = serializers.CharField(source="other.iso3", help_text="ISO alpha-3 code.")
+    shared_engagements = serializers.IntegerField(
+        source="engagements", help_text="Engagements of the window both took part in."
+    )
+    first_shared_quarter = QuarterLabelField(
+        source="first_quarter", help_text="The pair's first shared quarter in all the history you may see."
+    )
+    first_time = serializers.BooleanField(help_text="True when the first shared quarter is inside the window.")
+
+
+class NetworkScopeSerializer(serializers.Serializer):
+    region = serializers.CharField()
+    subregion = serializers.CharField()
+    intermediate_region = serializers.CharField()
+    organization = serializers.CharField()
+
+
+class CooperationNetworkSerializer(serializers.Serializer):
+    scope = NetworkScopeSerializer()
+    nodes = NetworkNodeSerializer(many=True, help_text="Partners of the scope with at least one shared engagement.")
+    edges = NetworkEdgeSerializer(many=True, help_text="Pairs of partners, the most shared engagements first.")
+    first_time_pairings = serializers.IntegerField(source="first_time_count")
+    live_quarters = serializers.ListField(
+        child=QuarterLabelField(),
+        help_text="Quarters of the window no run had counted yet: counted from the engagements for this answer.",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = QuarterLabelField(source="first", help_text="The window's first quarter.")
+        fields["to"] = QuarterLabelField(source="last", help_text="The window's last quarter.")
+        return fields

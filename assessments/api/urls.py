@@ -3,6 +3,7 @@ from django.urls import re_path
 from assessments.api.views import (
     AlertViewSet,
     AssessmentRunViewSet,
+    CooperationNetworkView,
     IndicatorViewSet,
     MeasurementViewSet,
     ObjectiveViewSet,
@@ -23,5 +24,6 @@ router.register("assessments/measurements", MeasurementViewSet, basename="assess
 # Answers with or without the trailing slash, like the router's routes.
 urlpatterns = [
     re_path(r"^assessments/compare/?$", PartnerComparisonView.as_view(), name="assessment-compare"),
+    re_path(r"^assessments/network/?$", CooperationNetworkView.as_view(), name="assessment-network"),
     *router.urls,
 ]

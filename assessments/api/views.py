@@ -15,8 +15,10 @@ from assessments.api.serializers import (
     AlertSerializer,
     AssessmentRunRequestSerializer,
     AssessmentRunSerializer,
+    CooperationNetworkSerializer,
     IndicatorSerializer,
     MeasurementSerializer,
+    NetworkQuerySerializer,
     ObjectiveSerializer,
     PartnerComparisonQuerySerializer,
     PartnerComparisonSerializer,
@@ -36,6 +38,7 @@ from assessments.filtersets import (
     PartnerScoreFilterSet,
 )
 from assessments.models import Alert, PartnerScore, ScoringModel, ScoringPreview
+from assessments.network import cooperation_network
 from assessments.periods import PeriodError, Quarter
 from assessments.rules import may_activate_scoring_models, may_draft_scoring_models
 from assessments.services import whatif as whatif_services
@@ -442,3 +445,35 @@ class ScoringModelDraftViewSet(viewsets.ModelViewSet):
     def activate(self, request, pk=None):
         draft = whatif_services.scoring_model_draft_activate(draft=self.get_object(), user=request.user)
         return self._answer(draft, status.HTTP_202_ACCEPTED)
+
+
+class CooperationNetworkView(APIView):
+    """Who trains with whom in a region or organization: what the network page shows, from the same selector."""
+
+    @extend_schema(
+        summary="Cooperation network: partners of a region or organization and their shared engagements",
+        description="Partners as nodes; pairs of partners as edges weighted by the engagements both took part in "
+        "(completed or in progress, starting in the window, any role), with the pair's first shared quarter and "
+        "whether the pairing is first-time (its first shared engagement is in the window). An organization's "
+        "partners are its members on the last day of each quarter. Restricted engagements count only for users "
+        "who may read them, for the weights and for the first shared quarter alike. Give at least one of region, "
+        "subregion, intermediate_region or organization; the window defaults to the 8 quarters ending with the "
+        "latest scored quarter that has ended, and spans at most 40. A bad parameter is a 400 naming it.",
+        parameters=[
+            OpenApiParameter("region", str, description="UN M49 region, e.g. Africa."),
+            OpenApiParameter("subregion", str, description="UN M49 subregion, e.g. Sub-Saharan Africa."),
+            OpenApiParameter(
+                "intermediate_region", str, description="UN M49 intermediate region, e.g. Western Africa."
+            ),
+            OpenApiParameter("organization", str, description="Organization acronym, e.g. ECOWAS."),
+            OpenApiParameter("from", QUARTER_SCHEMA, description="First quarter, YYYY-Qn."),
+            OpenApiParameter("to", QUARTER_SCHEMA, description="Last quarter, YYYY-Qn."),
+        ],
+        responses=CooperationNetworkSerializer,
+        tags=["assessments"],
+    )
+    def get(self, request):
+        query = NetworkQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        network = cooperation_network(user=request.user, request=query.validated_data)
+        return Response(CooperationNetworkSerializer(network).data)

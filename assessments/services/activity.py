@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from assessments.models import ActivityScope, AssessmentRun, QuarterActivity, QuarterActivityCount
 from assessments.periods import Quarter
+from assessments.services.pairs import pairs_store
 from assessments.sql import scoring_settings
 from engagements.choices import Sensitivity, Status
 from engagements.models import Engagement, Participation
@@ -297,10 +298,13 @@ def activity_rows(
 
 
 def activity_store(*, run: AssessmentRun | None, counts: dict[CountKey, QuarterCounts]) -> None:
-    """Replace the snapshots of the counted quarters, every scope. Must run inside the caller's transaction."""
+    """Replace the snapshots of the counted quarters, every scope, and recount their partner pairs (the
+    cooperation network's snapshot, ``services/pairs.py``): a quarter with activity rows has its pairs
+    counted too. Must run inside the caller's transaction."""
     if not counts:
         return
     periods = sorted({quarter.start for _kind, _name, quarter in counts})
+    pairs_store(quarters={quarter for _kind, _name, quarter in counts})
     QuarterActivityCount.objects.filter(period__in=periods).delete()
     QuarterActivity.objects.filter(period__in=periods).delete()
     activity, by_type = activity_rows(counts, run_id_of=lambda _quarter: run.pk if run else None, now=timezone.now())

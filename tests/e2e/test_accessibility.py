@@ -164,6 +164,7 @@ def test_assessment_pages_for_an_analyst(page, login, world):
         f"/assessments/indicators/{world['indicator'].pk}/",
         "/assessments/objectives/new/",
         "/assessments/alerts/",
+        "/assessments/network/?region=Africa&from=2025-Q1&to=2026-Q2",
     ]
     assert audit(page, urls) == {}
 

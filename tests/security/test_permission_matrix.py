@@ -101,6 +101,7 @@ PAGES = {
     "assessments:overview": {"GET": READ},
     "assessments:partner": {"GET": READ},
     "assessments:compare": {"GET": READ},
+    "assessments:network": {"GET": READ},
     "assessments:organization": {"GET": READ},
     "assessments:region": {"GET": READ},
     "assessments:methodology": {"GET": READ},
@@ -177,6 +178,7 @@ API = {
     "/api/v1/calendar-feed/": {"get": SELF, "post": SELF},
     "/api/v1/assessments/scores/": {"get": READ},
     "/api/v1/assessments/compare/": {"get": READ},
+    "/api/v1/assessments/network/": {"get": READ},
     "/api/v1/assessments/scores/{iso3}/{period}/explain/": {"get": READ},
     "/api/v1/engagements/export/": {"get": READ},
     "/api/v1/assessments/alerts/": {"get": READ},
@@ -550,6 +552,11 @@ CANARY_PAGE_EXTRAS = [
     *[f"/assessments/regions/western-africa/?period=2025-Q1&export=csv&table={t}" for t in _GROUP_TABLES],
     "/assessments/compare/?partners=SEN,GHA&period=2025-Q1",
     *[f"/assessments/compare/?partners=SEN,GHA&period=2025-Q1&export=csv&table={t}" for t in _COMPARE_TABLES],
+    "/assessments/network/?organization=ECOWAS&from=2025-Q1&to=2025-Q1",
+    *[
+        f"/assessments/network/?organization=ECOWAS&from=2025-Q1&to=2025-Q1&export=csv&table={t}"
+        for t in ("edges", "nodes")
+    ],
 ]
 CANARY_API_EXTRAS = [
     "/api/v1/engagements/?q={title}",
@@ -564,16 +571,23 @@ CANARY_API_EXTRAS = [
     "/api/v1/assessments/scores/GHA/2025-Q1/explain/",
     "/api/v1/assessments/scores/?partner=SEN,GHA",
     "/api/v1/assessments/compare/?partners=SEN,GHA&period=2025-Q1",
+    "/api/v1/assessments/network/?organization=ECOWAS&from=2025-Q1&to=2025-Q1",
     # Not even "busy": the canary's partners and host on its dates are free for a viewer.
     "/api/v1/engagements/availability/?start=2025-01-10&end=2025-03-01&partner=GHA,SEN&host=SEN",
 ]
 CANARY_PAGES = [name for name, methods in PAGES.items() if methods.get("GET") == READ]
-# The change feed (with since) and the comparison (with partners) are in the extras.
+# The change feed (with since), the comparison (with partners) and the network (with a scope) are in the extras.
 CANARY_API = [
     path
     for path, methods in API.items()
     if methods.get("get") == READ
-    and path not in ("/api/v1/changes/", "/api/v1/assessments/compare/", "/api/v1/engagements/availability/")
+    and path
+    not in (
+        "/api/v1/changes/",
+        "/api/v1/assessments/compare/",
+        "/api/v1/assessments/network/",
+        "/api/v1/engagements/availability/",
+    )
 ]
 
 
@@ -692,6 +706,12 @@ def test_counts_leave_the_restricted_engagement_out_for_viewers(world):
         ("/api/v1/changes/?since=2000-01-01T00:00:00Z", lambda body: len({r["id"] for r in body["results"]})),
     ]:
         assert count(viewer.get(url).json()) == count(analyst.get(url).json()) - 1, url
+    # The canary is the only engagement that pairs two ECOWAS members (SEN and GHA) in 2025-Q1.
+    network = "/api/v1/assessments/network/?organization=ECOWAS&from=2025-Q1&to=2025-Q1"
+    assert viewer.get(network).json()["edges"] == []
+    assert [(e["partner"], e["other"], e["shared_engagements"]) for e in analyst.get(network).json()["edges"]] == [
+        ("GHA", "SEN", 1)
+    ]
     explained = viewer.get("/api/v1/assessments/scores/SEN/2025-Q1/explain/").json()
     assert [line["engagement_count"] for line in explained["restricted"]] == [1] * 6
     assert explained["engagement_count"] == len(explained["engagements"]) + 1
