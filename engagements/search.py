@@ -24,15 +24,19 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import BooleanField, Expression, FloatField, Value
+from django.db.models import BooleanField, Expression, F, FloatField, Value
 from django.db.models.functions import Concat
 
+from core.paging import RankOrder
 from partners.text import KEY_SEPARATOR, search_key
 
 CONFIG = "engagement_search"  # the text search configuration the migration creates (simple + unaccent)
 MAX_WORDS = 12  # more words than anyone types; bounds the query a URL can build
 _WORD = re.compile(r"\w+")
 FOLD_FUNCTION = "ENGAGEMENT_SEARCH_FOLD"
+# Matches too many to rank (past LIST_EXACT_COUNT_LIMIT) are listed latest start first: engagement_start read
+# backwards, each row checked until the page is full.
+MANY_MATCHES_ORDER = [F("start_date").desc(), F("id").desc()]
 
 
 def search_words(text: str) -> list[str]:
@@ -171,9 +175,12 @@ def search(queryset, text: str, *, rank: bool):
     queryset = queryset.filter(SearchMatch(query))
     if rank:
         # An expression, not an annotation: the paginator re-applies the order to the page's rows
-        # (core.paging.RowsFirstPaginator), where no annotation exists.
+        # (core.paging.RowsFirstPaginator), where no annotation exists. A RankOrder: past the exact-count
+        # limit the paginator drops it and pages the matches latest start first, along the start-date
+        # index, stopping after the page; ranking them, or the list's current-first order, would read
+        # every match (bench/README.md).
         ordering = queryset.query.order_by or queryset.model._meta.ordering
-        queryset = queryset.order_by(SearchRank(query).desc(), *ordering)
+        queryset = queryset.order_by(RankOrder(SearchRank(query), many=MANY_MATCHES_ORDER), *ordering)
     return queryset
 
 
