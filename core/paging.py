@@ -2,7 +2,7 @@ import json
 
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Case, IntegerField, OrderBy, Q, QuerySet, Subquery, Value, When
 from django.utils.functional import cached_property
 
@@ -205,7 +205,7 @@ class RowsFirstPaginator(Paginator):
             loaded = self.load(Subquery(rows.values("pk")[bottom:top])).order_by(*ordering)
         if not self.count_estimated:
             return self._get_page(loaded, number, self)
-        shown = list(loaded)
+        shown = _walked(loaded) if self.rank_dropped else list(loaded)
         if not shown and number > 1:
             raise EmptyPage(self.error_messages["no_results"])
         more = len(shown) > self.per_page
@@ -234,6 +234,27 @@ class EstimatedPage(Page):
 
     def has_next(self):
         return self.more
+
+
+def _walked(queryset) -> list:
+    """``queryset``'s rows, planned to follow an index in the order asked (PostgreSQL: no bitmap scan, no
+    sequential scan for this statement).
+
+    For a search whose rank was dropped: its matches are known to be many (past the exact-count limit), but
+    the planner multiplies each word's frequency as if words were independent, so "ivory coast training"
+    (14,851 matches) is expected to match 1,025 rows; it then collects and sorts every match through the
+    GIN index (900 ms at load) instead of reading the start-date index backwards until the page is full
+    (5,235 rows, 137 ms; bench/README.md)."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    nested = connection.in_atomic_block
+    with transaction.atomic(using=queryset.db, savepoint=False), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off")
+        rows = list(queryset)
+        if nested:  # the settings would last until the enclosing transaction ends
+            cursor.execute("SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT")
+    return rows
 
 
 def _compiled(queryset):
