@@ -242,7 +242,7 @@ def _walked(queryset) -> list:
 
     For a search whose rank was dropped: its matches are known to be many (past the exact-count limit), but
     the planner multiplies each word's frequency as if words were independent, so "ivory coast training"
-    (14,851 matches) is expected to match 1,025 rows; it then collects and sorts every match through the
+    (15,989 matches) is expected to match 1,025 rows; it then collects and sorts every match through the
     GIN index (900 ms at load) instead of reading the start-date index backwards until the page is full
     (5,235 rows, 137 ms; bench/README.md)."""
     connection = connections[queryset.db]
