@@ -3,7 +3,7 @@ import json
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections, transaction
-from django.db.models import Case, IntegerField, OrderBy, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, F, IntegerField, OrderBy, Q, QuerySet, Subquery, Value, When
 from django.utils.functional import cached_property
 
 PAGE_SIZES = (25, 50, 100, 200)
@@ -81,6 +81,7 @@ class RowsFirstPaginator(Paginator):
         self.rank_dropped = False
         self._asked = 1  # the page asked for: how far the head of a SplitOrder must be counted
         self._head = None  # (capped count of the head, the cap), from the count's query
+        self._ranked_ids = None  # (page number, its ids), found with a ranked search's count
 
     def _rows_first(self) -> bool:
         rows = self.object_list
@@ -107,7 +108,10 @@ class RowsFirstPaginator(Paginator):
         if limit is None and split is None:
             return super().count
         counted = rows.order_by().values("pk")
-        if split is None:
+        ordering = self._ordering()
+        if split is None and limit is not None and isinstance(ordering[0], RankOrder) and not self.orphans:
+            total = self._count_ranked(rows, ordering, limit)
+        elif split is None:
             total = (counted if limit is None else counted[: limit + 1]).count()
         else:
             total, head, cap = self._count_with_head(rows, split, limit)
@@ -116,6 +120,31 @@ class RowsFirstPaginator(Paginator):
             return total
         self.count_estimated = True
         return max(planner_rows(counted), limit + 1)
+
+    def _count_ranked(self, rows, ordering, limit) -> int:
+        """A ranked search's count (up to ``limit`` + 1) and the ids of the page asked for, in one statement.
+
+        Ranking reads every match and so does counting them: one scan of the matches instead of two (the
+        GIN index's posting lists, then each match in the table). Past the limit the ids are not used (the
+        rank is dropped)."""
+        keys = {f"order_key_{n}": _order_key(key) for n, key in enumerate(ordering)}
+        capped = rows.order_by().annotate(row_id=F("pk"), **{name: key[0] for name, key in keys.items()})
+        sql, params = _compiled(capped.values("row_id", *keys)[: limit + 1])
+        if sql is None:
+            return 0
+        order = ", ".join(f"{name} {direction}" for name, (_, direction) in keys.items())
+        bottom = (self._asked - 1) * self.per_page
+        statement = (
+            f"SELECT row_id, COUNT(*) OVER () FROM ({sql}) AS matches "  # noqa: S608 (Django's SQL, values as params)
+            f"ORDER BY {order} LIMIT {int(self.per_page)} OFFSET {int(bottom)}"
+        )
+        with connections[rows.db].cursor() as cursor:
+            cursor.execute(statement, params)
+            found = cursor.fetchall()
+        if not found:  # past the last page: count on its own
+            return rows.order_by().values("pk")[: limit + 1].count()
+        self._ranked_ids = (self._asked, [row[0] for row in found])
+        return found[0][1]
 
     def _count_with_head(self, rows, split, limit):
         """The count and the head's count in one statement, and how far the head was counted (None: all).
@@ -201,6 +230,8 @@ class RowsFirstPaginator(Paginator):
         if isinstance(ordering[0], SplitOrder):
             ids = ordering[0].page_ids(rows, bottom, top, self._head_count(rows, ordering[0], top))
             loaded = self.load(Subquery(rows.model._base_manager.filter(ids).values("pk"))).order_by(*ordering[1:])
+        elif not self.count_estimated and self._ranked_ids and self._ranked_ids[0] == number:
+            loaded = self.load(self._ranked_ids[1]).order_by(*ordering)  # found while counting
         else:
             loaded = self.load(Subquery(rows.values("pk")[bottom:top])).order_by(*ordering)
         if not self.count_estimated:
@@ -255,6 +286,20 @@ def _walked(queryset) -> list:
         if nested:  # the settings would last until the enclosing transaction ends
             cursor.execute("SET LOCAL enable_bitmapscan TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT")
     return rows
+
+
+def _order_key(key):
+    """An ordering key as (expression, SQL direction) for an outer ORDER BY over its annotation."""
+    if isinstance(key, str):
+        key = F(key[1:]).desc() if key.startswith("-") else F(key).asc()
+    if not isinstance(key, OrderBy):
+        key = key.asc()
+    direction = "DESC" if key.descending else "ASC"
+    if key.nulls_first:
+        direction += " NULLS FIRST"
+    elif key.nulls_last:
+        direction += " NULLS LAST"
+    return key.expression, direction
 
 
 def _compiled(queryset):

@@ -127,3 +127,17 @@ def test_the_schema_describes_count_estimated(api_for, viewer):
     page = schema["components"]["schemas"]["PaginatedEngagementList"]
     assert page["properties"]["count_estimated"]["type"] == "boolean"
     assert "count_estimated" in page["required"]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_a_ranked_search_is_counted_and_paged_in_one_statement(settings, api_for, planner, searched, size):
+    """Below the limit the count and the page's ids come from one ranked statement (core.paging): every page
+    in rank order, the same as the search's order without the limit; past the last page, a 404."""
+    settings.LIST_EXACT_COUNT_LIMIT = 10
+    client = api_for(planner)
+    with CaptureQueriesContext(connection) as queries:
+        seen, bodies = walk(client, {"q": "flintlock"}, size)
+    assert seen == [searched[name].pk for name in ("title", "current", "past")]
+    assert all(body["count"] == 3 and body["count_estimated"] is False for body in bodies)
+    assert sum("COUNT(*) OVER ()" in q["sql"] for q in queries.captured_queries) == len(bodies)
+    assert client.get(API, {"q": "flintlock", "page_size": size, "page": 9}).status_code == 404
