@@ -68,7 +68,8 @@ class RowsFirstPaginator(Paginator):
     ``RankOrder`` first in the order is dropped, and each page loads one row more to know whether a next
     page exists (so following "next" reaches every row whatever the estimate). Counting a broad search's
     430,000 matches exactly reads them all; counting to 10,001 reads 10,001. The head of a ``SplitOrder``
-    is counted in the same query, capped at the page's end (all the page needs to know).
+    is counted in the same query, capped at the page's end (all the page needs to know). A ranked order
+    (``RankOrder`` first) below the limit is counted and paged in one statement.
     """
 
     def __init__(

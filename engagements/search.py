@@ -4,7 +4,8 @@ Rules (DESIGN, second edition, "Search"): ``q`` is split into words; every word 
 a word matches the start of a word of the engagement ("flint 2027" finds "Flintlock 2027"); accents and
 case do not count ("Thies" finds "Thiès"). Searched: title, reference, location, description, the series
 name, and the host's and every participant's name, official name, aliases ("Ivory Coast", "Burma") and
-ISO codes. With ``q`` and no explicit ``ordering``, the best match comes first.
+ISO codes. With ``q`` and no explicit ``ordering``, the best match comes first; past
+``LIST_EXACT_COUNT_LIMIT`` matches (counted no further), latest start first (``core.paging.RankOrder``).
 
 The texts that live in other tables (series and country names) are copied, normalised, into
 ``Engagement.search_names`` by every write path (services, import, demo generator:
