@@ -18,6 +18,7 @@ import run as bench  # noqa: E402  (sets up Django on the benchmark database)
 
 SEARCHES = ["flint 2025", "senegal naval port", "lion", "ivory coast training", "senegal", "training"]
 LIST_PATHS = [
+    "/api/v1/engagements/?page_size=100&status=completed&partner=NGA",  # issue 8's reference request
     *[f"/engagements/?q={q.replace(' ', '+')}" for q in SEARCHES],
     *[f"/api/v1/engagements/?page_size=100&q={q.replace(' ', '+')}" for q in SEARCHES],
     "/engagements/",
@@ -27,6 +28,7 @@ LIST_PATHS = [
     "/engagements/?view=recent",
     "/engagements/?view=mine",
     "/api/v1/engagements/?page_size=100",
+    "/api/v1/engagements/?page_size=100&page=250",
 ]
 
 

@@ -274,6 +274,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 XLSX_MAX_UNCOMPRESSED_BYTES = env_int("XLSX_MAX_UNCOMPRESSED_MB", 200) * 1024 * 1024
 XLSX_MAX_SHARED_STRINGS = env_int("XLSX_MAX_SHARED_STRINGS", 1_000_000)
 XLSX_MAX_CELLS = env_int("XLSX_MAX_CELLS", 5_000_000)
+# The engagement list and API count exactly up to this many rows; past it the count is PostgreSQL's estimate
+# (``count_estimated``) and a search lists its matches in the list's order, unranked (core/paging.py).
+LIST_EXACT_COUNT_LIMIT = env_int("LIST_EXACT_COUNT_LIMIT", 10_000)
 
 # Sessions end after a working day, and at once on logout or password change (Django's session hash).
 SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_SECONDS", 8 * 3600)

@@ -40,7 +40,9 @@ class EngagementFilterSet(django_filters.FilterSet):
         label=_("Search"),
         help_text=_(
             "Every word must match the start of a word, in any order, without accents or case: title, reference, "
-            "location, description, series, or the host's or a participant's name, alias or ISO code"
+            "location, description, series, or the host's or a participant's name, alias or ISO code. Best match "
+            "first unless an order is chosen; when more match than are counted exactly (count_estimated), latest "
+            "start first"
         ),
     )
     view = django_filters.ChoiceFilter(

@@ -4,7 +4,8 @@ Rules (DESIGN, second edition, "Search"): ``q`` is split into words; every word 
 a word matches the start of a word of the engagement ("flint 2027" finds "Flintlock 2027"); accents and
 case do not count ("Thies" finds "Thiès"). Searched: title, reference, location, description, the series
 name, and the host's and every participant's name, official name, aliases ("Ivory Coast", "Burma") and
-ISO codes. With ``q`` and no explicit ``ordering``, the best match comes first.
+ISO codes. With ``q`` and no explicit ``ordering``, the best match comes first; past
+``LIST_EXACT_COUNT_LIMIT`` matches (counted no further), latest start first (``core.paging.RankOrder``).
 
 The texts that live in other tables (series and country names) are copied, normalised, into
 ``Engagement.search_names`` by every write path (services, import, demo generator:
@@ -24,15 +25,19 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import BooleanField, Expression, FloatField, Value
+from django.db.models import BooleanField, Expression, F, FloatField, Value
 from django.db.models.functions import Concat
 
+from core.paging import RankOrder
 from partners.text import KEY_SEPARATOR, search_key
 
 CONFIG = "engagement_search"  # the text search configuration the migration creates (simple + unaccent)
 MAX_WORDS = 12  # more words than anyone types; bounds the query a URL can build
 _WORD = re.compile(r"\w+")
 FOLD_FUNCTION = "ENGAGEMENT_SEARCH_FOLD"
+# Matches too many to rank (past LIST_EXACT_COUNT_LIMIT) are listed latest start first: engagement_start read
+# backwards, each row checked until the page is full.
+MANY_MATCHES_ORDER = [F("start_date").desc(), F("id").desc()]
 
 
 def search_words(text: str) -> list[str]:
@@ -171,9 +176,12 @@ def search(queryset, text: str, *, rank: bool):
     queryset = queryset.filter(SearchMatch(query))
     if rank:
         # An expression, not an annotation: the paginator re-applies the order to the page's rows
-        # (core.paging.RowsFirstPaginator), where no annotation exists.
+        # (core.paging.RowsFirstPaginator), where no annotation exists. A RankOrder: past the exact-count
+        # limit the paginator drops it and pages the matches latest start first, along the start-date
+        # index, stopping after the page; ranking them, or the list's current-first order, would read
+        # every match (bench/README.md).
         ordering = queryset.query.order_by or queryset.model._meta.ordering
-        queryset = queryset.order_by(SearchRank(query).desc(), *ordering)
+        queryset = queryset.order_by(RankOrder(SearchRank(query), many=MANY_MATCHES_ORDER), *ordering)
     return queryset
 
 

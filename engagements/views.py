@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.utils import ErrorDict
@@ -156,7 +157,10 @@ def _engagement_list_page(request, filterset, engagements, *, status=200):
     errors = context["filter_errors"]
     context |= {
         "page": paginate(
-            request, engagements, load=lambda ids: selectors.engagement_list(user=request.user).filter(pk__in=ids)
+            request,
+            engagements,
+            load=lambda ids: selectors.engagement_list(user=request.user).filter(pk__in=ids),
+            exact_count_limit=settings.LIST_EXACT_COUNT_LIMIT,
         ),
         "querystring": querystring_without(request, "page"),
         "can_add": request.user.has_perm(ADD),

@@ -18,11 +18,43 @@ class StandardPagination(PageNumberPagination):
 
 
 class RowsFirstPagination(StandardPagination):
-    """The same pages, found by id first when the view has ``load_page_rows(ids)`` (RowsFirstPaginator)."""
+    """The same pages, found by id first when the view has ``load_page_rows(ids)`` (RowsFirstPaginator).
+
+    ``count_estimated`` follows ``count``: true when the view's ``exact_count_limit`` was passed and
+    ``count`` is PostgreSQL's estimate ("next" is then still exact: it is given while rows remain)."""
 
     def paginate_queryset(self, queryset, request, view=None):
-        self.django_paginator_class = functools.partial(RowsFirstPaginator, load=getattr(view, "load_page_rows", None))
+        self.django_paginator_class = functools.partial(
+            RowsFirstPaginator,
+            load=getattr(view, "load_page_rows", None),
+            exact_count_limit=getattr(view, "exact_count_limit", None),
+        )
         return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        body = response.data
+        response.data = {
+            "count": body["count"],
+            "count_estimated": self.page.paginator.count_estimated,
+            **{key: value for key, value in body.items() if key != "count"},
+        }
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"] = {
+            "count": answer["properties"]["count"],
+            "count_estimated": {
+                "type": "boolean",
+                "description": "True when `count` is an estimate: lists with more rows than the exact-count "
+                "limit (10,000 by default) are counted exactly up to it only. `next` stays exact.",
+                "example": False,
+            },
+            **{key: value for key, value in answer["properties"].items() if key != "count"},
+        }
+        answer["required"] = [*answer.get("required", ["count", "results"]), "count_estimated"]
+        return answer
 
 
 class FeedPagination(StandardPagination):

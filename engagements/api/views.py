@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
@@ -231,6 +232,10 @@ class EngagementViewSet(viewsets.ModelViewSet):
         return extensions.prepare(
             selectors.engagement_list(user=self.request.user).select_related("after_action__submitted_by")
         )
+
+    @property
+    def exact_count_limit(self):
+        return settings.LIST_EXACT_COUNT_LIMIT  # past it, the count is estimated (RowsFirstPagination)
 
     def load_page_rows(self, ids):
         """The list page's rows, found by id first (RowsFirstPagination); filters were applied to find them."""
@@ -464,7 +469,6 @@ class EngagementViewSet(viewsets.ModelViewSet):
             AfterActionSerializer(report).data, status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED
         )
 
-
     def _approval_input(self, request):
         serializer = ApprovalInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -498,7 +502,9 @@ class EngagementViewSet(viewsets.ModelViewSet):
         engagement = self.get_object()
         data = self._approval_input(request)
         with service_errors():
-            decide(engagement=engagement, user=request.user, comment=data["comment"], expected_version=data.get("version"))
+            decide(
+                engagement=engagement, user=request.user, comment=data["comment"], expected_version=data.get("version")
+            )
         return self._respond(engagement.pk)
 
     @extend_schema(

@@ -65,3 +65,53 @@ def test_without_load_or_order_it_pages_as_django_does(engagements):
     assert [e.pk for e in RowsFirstPaginator(rows, 4).page(3)] == [e.pk for e in Paginator(rows, 4).page(3)]
     unordered = list(Engagement.objects.all())
     assert list(RowsFirstPaginator(unordered, 4, load=_load).page(1)) == unordered[:4]
+
+
+@pytest.mark.parametrize(
+    "count, shown", [(10_001, 10_000), (36_388, 36_000), (429_909, 430_000), (999_949, 1_000_000), (42, 42)]
+)
+def test_an_estimated_count_is_shown_with_two_significant_digits(count, shown):
+    paginator = RowsFirstPaginator([], 10)
+    paginator.__dict__["count"] = count
+    assert paginator.rounded_count == shown
+
+
+def test_the_head_of_a_split_order_is_counted_only_as_far_as_the_page(engagements):
+    """Pages of a SplitOrder past the head, and the head counted capped, give the one-statement order."""
+    from django.db.models import Case, F, IntegerField, Q, Value, When
+
+    from core.paging import SplitOrder
+
+    split = SplitOrder(
+        head=Q(status="planned"),
+        head_order=["start_date", "-id"],
+        tail=~Q(status="planned"),
+        tail_order=["-start_date", "-id"],
+        bucket=Case(When(status="planned", then=Value(0)), default=Value(1), output_field=IntegerField()),
+    )
+    then = Case(When(status="planned", then=F("start_date"))).asc()
+    rows = Engagement.objects.order_by(split, then, F("start_date").desc(), F("id").desc())
+    expected = [
+        e.pk
+        for e in sorted(
+            engagements,
+            key=lambda e: (
+                e.status != "planned",
+                e.start_date if e.status == "planned" else -e.start_date.toordinal(),
+                -e.pk,
+            ),
+        )
+    ]
+    for size in (1, 2, 4):
+        for limit in (None, 3):
+            seen = []
+            paginator = RowsFirstPaginator(rows, size, load=_load, exact_count_limit=limit)
+            number = 1
+            while True:
+                page = paginator.page(number)
+                seen += [e.pk for e in page]
+                if not page.has_next():
+                    break
+                number += 1
+                paginator = RowsFirstPaginator(rows, size, load=_load, exact_count_limit=limit)
+            assert seen == expected, (size, limit)

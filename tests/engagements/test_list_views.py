@@ -38,6 +38,11 @@ def create(user, title, start, end, **extra):
 
 @pytest.fixture
 def timeline(planner, make_user, reference_data):
+    return make_timeline(planner, make_user)
+
+
+def make_timeline(planner, make_user):
+    """Two past, two current and two coming engagements, created by two planners."""
     other = make_user("planner2", "planner")
     return {
         "past_old": create(other, "Past old", days(-400), days(-390)),
