@@ -3,6 +3,7 @@
 import datetime
 
 import django_filters
+from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +30,20 @@ VIEWS = [
     ("mine", _("Mine")),
     ("recent", _("Recently changed")),
 ]
+
+
+def exact_count_limit(params) -> int | None:
+    """How far an engagement list is counted exactly (pages and API ask this; None: no limit).
+
+    A search, or the whole list, is counted up to ``LIST_EXACT_COUNT_LIMIT`` and estimated past it (counting
+    430,000 matches of a broad word costs what reading them costs). A list narrowed by other filters only is
+    counted exactly: those counts come from indexes, and the planner's estimates for them (a partner's
+    ``id = ANY(ARRAY(...))``) can be off by a factor of three."""
+    searched = bool((params.get("q") or "").strip())
+    narrowed = any(
+        values_of(params, name) for name in EngagementFilterSet.base_filters if name not in ("q", "ordering")
+    )
+    return settings.LIST_EXACT_COUNT_LIMIT if searched or not narrowed else None
 
 
 class EngagementFilterSet(django_filters.FilterSet):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.utils import ErrorDict
@@ -22,7 +21,7 @@ from core.paging import paginate, querystring_without
 from core.roles import role_of
 from engagements import deconfliction, exchange, rules, selectors, services
 from engagements.choices import Domain, EngagementType, Sensitivity, Status, ThreatFocus
-from engagements.filtersets import VIEWS, EngagementFilterSet
+from engagements.filtersets import VIEWS, EngagementFilterSet, exact_count_limit
 from engagements.forms import (
     AfterActionForm,
     ApprovalForm,
@@ -160,7 +159,7 @@ def _engagement_list_page(request, filterset, engagements, *, status=200):
             request,
             engagements,
             load=lambda ids: selectors.engagement_list(user=request.user).filter(pk__in=ids),
-            exact_count_limit=settings.LIST_EXACT_COUNT_LIMIT,
+            exact_count_limit=exact_count_limit(request.GET),
         ),
         "querystring": querystring_without(request, "page"),
         "can_add": request.user.has_perm(ADD),
