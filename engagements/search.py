@@ -51,8 +51,14 @@ def search_words(text: str) -> list[str]:
 
 
 def tsquery(words: list[str]) -> str:
-    """``to_tsquery`` input: every word, as a prefix. Words are ``\\w+`` only, so quoting them is safe."""
-    return " & ".join(f"'{word}':*" for word in words)
+    """``to_tsquery`` input: every word, as a prefix. Words are ``\\w+`` only, so quoting them is safe.
+
+    PostgreSQL's parser reads a number after a hyphen as signed: "Lion-2025" is stored as ``lion`` and
+    ``-2025``. A word of digits therefore also matches as that signed number, so searching the title as
+    written finds it."""
+    return " & ".join(
+        f"('{word}':* | '-{word}':*)" if word.isdigit() else f"'{word}':*" for word in words
+    )
 
 
 def partner_terms(*, name_key: str, iso3: str, iso2: str) -> str:

@@ -155,7 +155,24 @@ def test_search_words(text, words):
 
 
 def test_tsquery_asks_every_word_as_a_prefix():
-    assert tsquery(["flint", "2027"]) == "'flint':* & '2027':*"
+    # A word of digits also matches as the signed number PostgreSQL's parser makes of "Lion-2025".
+    assert tsquery(["flint", "2027"]) == "'flint':* & ('2027':* | '-2027':*)"
+
+
+@pytest.mark.parametrize("query", ["Canary-3406381540", "canary 3406381540", "3406381540", "Canary-34063"])
+def test_a_hyphenated_number_is_found_as_written(api_for, viewer, planner, reference_data, query):
+    # The parser stores "Canary-3406381540" as "canary" and "-3406381540": the title typed as it is written
+    # must still find it (an all-digit code after a hyphen once made a title unfindable).
+    engagement = services.engagement_create(
+        created_by=planner,
+        title="Canary-3406381540",
+        engagement_type="exercise",
+        domain="land",
+        start_date=D(2025, 2, 3),
+        end_date=D(2025, 2, 7),
+        host_country="SEN",
+    ).engagement
+    assert ids(api_for(viewer).get(URL, {"q": query})) == [engagement.pk]
 
 
 def test_search_words_are_bounded():
