@@ -15,6 +15,8 @@ import io
 import json
 
 from django.db import connection, models
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from core.hostile import NullCharacterError
@@ -129,4 +131,17 @@ def copy_new(model: type[models.Model], rows: list[dict]) -> list:
         for row, pk in zip(rows, draw_ids(model, len(rows)), strict=True)
     ]
     _stream(model, fields, values)
-    return [model.from_db(connection.alias, names, row) for row in values]
+    if post_init.has_listeners(model) or pre_init.has_listeners(model):
+        return [model.from_db(connection.alias, names, row) for row in values]
+    return [_loaded(model, names, row) for row in values]
+
+
+def _loaded(model: type[models.Model], names: list[str], row: list) -> models.Model:
+    """A saved instance of ``row``, as ``Model.from_db`` makes it without the signals nobody listens to and
+    the per-field work of ``__init__`` (a third of writing 100,000 new engagements)."""
+    instance = model.__new__(model)
+    instance.__dict__.update(zip(names, row, strict=True))
+    state = ModelState()
+    state.adding, state.db = False, connection.alias
+    instance._state = state
+    return instance
