@@ -1,12 +1,13 @@
 """Importing engagements from CSV or XLSX: all or nothing, with every bad row reported.
 
-The file is read twice, row by row, so memory stays bounded whatever its size: the first pass validates
-every row through the services' check-only steps (``engagement_create_clean`` for a new engagement,
-``engagement_update_clean`` for one its reference names: the same rules as pages and API, status policy
-included) and writes nothing; the second,
-only when no row is bad and it is not a dry run, writes in one transaction: new engagements in bulk
-batches, changed ones through ``engagement_update`` (with history), unchanged ones not at all. A row whose
-``reference`` exists updates that engagement, so importing the same file twice changes nothing.
+The file is read once, in batches, so memory stays bounded whatever its size. Every row is checked through
+the services' check-only steps (``engagement_create_clean`` for a new engagement, ``engagement_update_clean``
+for one its reference names: the same rules as pages and API, status policy included). The check (dry run)
+writes nothing. A real import writes each batch once it is checked, while no row so far is bad, in one
+transaction: new engagements in bulk (``engagements_bulk_create``, by COPY), changed ones through
+``engagement_update`` (with history), unchanged ones not at all. A bad row stops the writing, the rest of
+the file is still checked for the report, and the transaction rolls back: nothing is half-saved. A row
+whose ``reference`` exists updates that engagement, so importing the same file twice changes nothing.
 """
 
 from __future__ import annotations
@@ -155,7 +156,11 @@ def _read_csv(handle: IO[bytes]) -> Iterator[tuple[int, dict[str, str]]]:
                 continue
             if len(values) > len(header):
                 raise ImportFileError(_("Line %(line)s has more cells than the header.") % {"line": line})
-            yield line, {column: exchange.cell_text(value) for column, value in zip(header, values, strict=False)}
+            row = {}
+            for column, value in zip(header, values, strict=False):
+                cell = value.strip()  # exchange.cell_text, the call saved for the cells that need more
+                row[column] = exchange.cell_text(cell) if cell[:1] == "'" else cell
+            yield line, row
     except UnicodeDecodeError as exc:
         raise ImportFileError(_("The file is not UTF-8 text: save it as CSV UTF-8 or XLSX.")) from exc
     except csv.Error as exc:
