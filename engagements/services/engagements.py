@@ -326,10 +326,12 @@ def _by_attname(fields: dict) -> dict:
 
 @transaction.atomic
 def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, import_batch=None) -> list[Engagement]:
-    """Create many checked engagements with a few bulk statements (imports, demo data).
+    """Create many checked engagements with a few bulk statements (imports, the API's bulk create).
 
-    Same rules as ``engagement_create`` (the input went through ``engagement_create_clean``); history rows
-    are written in bulk with the user, and the partners' scores are marked stale once for the whole batch.
+    Same rules as ``engagement_create`` (the input went through ``engagement_create_clean``). The rows are
+    written by COPY, a statement per table (``core/copy.py``); history rows are written in bulk with the
+    user, and the partners' scores are marked stale once for the whole batch. The engagements returned
+    hold their column values (related records by id), not loaded relations.
     """
     if not engagements:
         return []
