@@ -255,20 +255,41 @@ class _Rollback(Exception):
     pass
 
 
+def _cpu_seconds(pid: int | None = None) -> float | None:
+    """CPU seconds used so far by this process, or by the PostgreSQL backend ``pid`` when the server runs on
+    this machine (None otherwise): on a machine shared with other work, wall time says little, while the
+    CPU time of the two processes an import runs in adds up to what it takes on an idle machine."""
+    if pid is None:
+        return time.process_time()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_import(rows: int) -> list[tuple]:
     from engagements.demo import _copy
     from engagements.imports import engagements_import
 
     content = _import_file(rows)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid(), inet_server_addr() IS NULL OR host(inet_server_addr()) = '127.0.0.1'")
+        backend, local = cursor.fetchone()
+    server_before = _cpu_seconds(backend) if local else None
+    python_before = _cpu_seconds()
     started = time.perf_counter()
     try:
         with transaction.atomic():
             report = engagements_import(handle=io.BytesIO(content), name="bench.csv", user=None, dry_run=False)
             assert report.applied and report.to_create == rows, report.as_dict()
             elapsed = time.perf_counter() - started
+            python_cpu = _cpu_seconds() - python_before
+            server_cpu = _cpu_seconds(backend) - server_before if server_before is not None else None
             raise _Rollback
     except _Rollback:
         pass
+    cpu = f"CPU: Python {python_cpu:.1f} s" + (f" + PostgreSQL {server_cpu:.1f} s" if server_cpu is not None else "")
     # The floor: COPY of the same engagement rows straight into a scratch copy of the table.
     import csv
 
@@ -292,8 +313,8 @@ def bench_import(rows: int) -> list[tuple]:
         (
             f"import {rows:,} rows (CSV, validate + write)",
             f"{rows / elapsed:,.0f} rows/s ({elapsed:.1f} s)",
-            f"COPY of the same rows {rows / copy_seconds:,.0f} rows/s, ratio {elapsed / copy_seconds:.0f}x",
-            ">= 2,000 rows/s",
+            f"{cpu}; COPY of the same rows {rows / copy_seconds:,.0f} rows/s, ratio {elapsed / copy_seconds:.0f}x",
+            ">= 10,000 rows/s",
         ),
     ]
 

@@ -261,6 +261,11 @@ class RowProblem(Exception):
 
 def cell_text(value) -> str:
     """A cell as text: XLSX cells arrive as numbers and datetimes, CSV cells as strings."""
+    if type(value) is str:  # every CSV cell: the quick way first
+        text = value.strip()
+        if text[:1] == "'" and text[1:2] in ("=", "+", "@", "-"):
+            text = text[1:]
+        return text
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):

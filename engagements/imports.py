@@ -1,12 +1,13 @@
 """Importing engagements from CSV or XLSX: all or nothing, with every bad row reported.
 
-The file is read twice, row by row, so memory stays bounded whatever its size: the first pass validates
-every row through the services' check-only steps (``engagement_create_clean`` for a new engagement,
-``engagement_update_clean`` for one its reference names: the same rules as pages and API, status policy
-included) and writes nothing; the second,
-only when no row is bad and it is not a dry run, writes in one transaction: new engagements in bulk
-batches, changed ones through ``engagement_update`` (with history), unchanged ones not at all. A row whose
-``reference`` exists updates that engagement, so importing the same file twice changes nothing.
+The file is read once, in batches, so memory stays bounded whatever its size. Every row is checked through
+the services' check-only steps (``engagement_create_clean`` for a new engagement, ``engagement_update_clean``
+for one its reference names: the same rules as pages and API, status policy included). The check (dry run)
+writes nothing. A real import writes each batch once it is checked, while no row so far is bad, in one
+transaction: new engagements in bulk (``engagements_bulk_create``, by COPY), changed ones through
+``engagement_update`` (with history), unchanged ones not at all. A bad row stops the writing, the rest of
+the file is still checked for the report, and the transaction rolls back: nothing is half-saved. A row
+whose ``reference`` exists updates that engagement, so importing the same file twice changes nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from engagements import deconfliction, exchange, rules, services
 from engagements.models import AfterActionReport, Engagement, ImportBatch, Participation, PartnerChange
 from partners.selectors import partner_by_name
 
-BATCH_SIZE = 1000
+# Rows checked, then written, together: each batch costs a few statements (COPY per table, history).
+BATCH_SIZE = 5000
 # From this many written rows on, an import refreshes the tables' planner statistics before it commits.
 ANALYZE_AFTER_ROWS = 5000
 MAX_REPORTED_ERRORS = 500
@@ -154,7 +156,11 @@ def _read_csv(handle: IO[bytes]) -> Iterator[tuple[int, dict[str, str]]]:
                 continue
             if len(values) > len(header):
                 raise ImportFileError(_("Line %(line)s has more cells than the header.") % {"line": line})
-            yield line, {column: exchange.cell_text(value) for column, value in zip(header, values, strict=False)}
+            row = {}
+            for column, value in zip(header, values, strict=False):
+                cell = value.strip()  # exchange.cell_text, the call saved for the cells that need more
+                row[column] = exchange.cell_text(cell) if cell[:1] == "'" else cell
+            yield line, row
     except UnicodeDecodeError as exc:
         raise ImportFileError(_("The file is not UTF-8 text: save it as CSV UTF-8 or XLSX.")) from exc
     except csv.Error as exc:
@@ -277,10 +283,11 @@ class _Importer:
 
     user: object
     scope: set[int] | None
+    default_unit: object  # the unit a new row without one gets (rules.default_owner_unit), asked once
 
     @classmethod
     def of(cls, user) -> _Importer:
-        return cls(user=user, scope=rules.writable_unit_ids(user))
+        return cls(user=user, scope=rules.writable_unit_ids(user), default_unit=rules.default_owner_unit(user))
 
     def refusal(self, unit_id) -> str | None:
         return rules.unit_write_refusal(self.user, unit_id, scope=self.scope)
@@ -301,7 +308,7 @@ def _check_row(
     if current is not None and (refusal := importer.refusal(current.engagement.owner_unit_id)):
         return None, [RowError(line, "owner_unit", refusal, reference)]
     if current is None and "owner_unit" not in payload:
-        unit = rules.default_owner_unit(importer.user)
+        unit = importer.default_unit
         payload["owner_unit"] = unit
         if unit is None and importer.scope is not None and not importer.scope:
             return None, [RowError(line, "owner_unit", rules.NO_UNIT(), reference)]
@@ -367,6 +374,10 @@ def _preview_row(
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 
 
+class _NothingSaved(Exception):
+    """A row is bad: the import's transaction rolls back whatever it wrote."""
+
+
 def engagements_import(
     *, handle: IO[bytes], name: str = "", user, dry_run: bool = True, file_name: str = "", preview: bool = True
 ) -> ImportReport:
@@ -375,15 +386,39 @@ def engagements_import(
     The check (``dry_run``) lists the first ``MAX_PREVIEW_ROWS`` rows as they will be written, with warnings
     (unless ``preview`` is false: the command line prints counts and errors only).
 
+    The import reads the file once: each batch of rows is checked, then written while no row so far is bad;
+    the first bad row stops the writing, the rest of the file is still checked for the report, and the
+    transaction rolls back, so nothing is half-saved.
+
     Raises ImportFileError when the file as a whole cannot be read.
     """
     report = ImportReport(dry_run=dry_run)
+    if dry_run:
+        _check_file(handle, name, user, report, writer=None, preview=preview)
+        if not report.ok:
+            report.preview, report.preview_truncated = [], False
+        return report
+    try:
+        with transaction.atomic(), services.changes_coalesced():  # one recompute for the whole file
+            writer = _Writer(user, file_name=file_name or name)
+            _check_file(handle, name, user, report, writer=writer, preview=False)
+            if not report.ok:
+                raise _NothingSaved
+            writer.finish(report)
+    except _NothingSaved:
+        pass
+    return report
+
+
+def _check_file(handle: IO[bytes], name: str, user, report: ImportReport, *, writer, preview: bool) -> None:
+    """Check every row into ``report``; with a ``writer``, write each batch while every row so far is good."""
     lookups = services.Lookups()
     importer = _Importer.of(user)
     seen_references: dict[str, int] = {}
     for batch in _batches(handle, name):
         references = [row.get("reference", "").strip() for _line, row in batch]
         existing = _existing([r for r in references if r])
+        accepted: list[tuple[services.CleanEngagement, _Stored | None]] = []
         for (line, row), reference in zip(batch, references, strict=True):
             report.rows += 1
             if reference:
@@ -398,6 +433,10 @@ def engagements_import(
                     )
                     continue
                 seen_references[reference] = line
+                if writer is not None and reference in writer.drawn:  # numbered by this import, rows above
+                    message = _("Reference %(reference)s is already used.") % {"reference": reference}
+                    report.add_error(RowError(line, "reference", message, reference))
+                    continue
             _host_country_named(line, row, lookups, report)
             checked, errors = _check_row(line, row, lookups, existing, importer)
             for error in errors:
@@ -420,68 +459,60 @@ def engagements_import(
                 else:
                     report.unchanged += 1
                     action = UNCHANGED
-            if preview and dry_run and report.ok:  # once a row is bad the report is about errors, not a preview
+            if action != UNCHANGED:
+                accepted.append((checked, current))
+            if preview and report.ok:  # once a row is bad the report is about errors, not a preview
                 if len(report.preview) < MAX_PREVIEW_ROWS:
                     report.preview.append(_preview_row(line, checked, current, action, changed, user))
                 else:
                     report.preview_truncated = True
+        if writer is not None and report.ok:
+            writer.write(accepted, report)
     if report.rows == 0:
         raise ImportFileError(_("The file has a header but no rows."))
-    if dry_run or not report.ok:
-        if not report.ok:
-            report.preview, report.preview_truncated = [], False
-        return report
-    _apply(handle, name, user, report, file_name=file_name or name)
-    return report
 
 
-@transaction.atomic
-def _apply(handle: IO[bytes], name: str, user, report: ImportReport, *, file_name: str) -> None:
-    batch = ImportBatch.objects.create(
-        file_name=file_name[:255], created_by=user if getattr(user, "pk", None) else None, rows=report.rows
-    )
-    with services.changes_coalesced():  # one recompute for the whole file, queued on commit
-        _apply_batches(handle, name, user, report, import_batch=batch)
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        created_count=report.to_create, updated_count=report.to_update, unchanged_count=report.unchanged
-    )
-    if report.to_create + report.to_update >= ANALYZE_AFTER_ROWS:
-        # The scoring run queued on commit needs statistics that know about these rows (core.db.analyze).
-        analyze(Engagement, Participation, AfterActionReport, PartnerChange)
-    report.applied = True
-    report.batch_id = batch.pk
+class _Writer:
+    """Writes an import's checked rows batch by batch, inside the import's transaction: new engagements in
+    bulk (``engagements_bulk_create``: COPY, history and search names included), changed ones through
+    ``engagement_update`` (with history)."""
 
+    def __init__(self, user, *, file_name: str):
+        self.user = user
+        self.drawn: set[str] = set()  # the references this import numbered
+        self.batch = ImportBatch.objects.create(
+            file_name=file_name[:255], created_by=user if getattr(user, "pk", None) else None, rows=0
+        )
 
-def _apply_batches(handle: IO[bytes], name: str, user, report: ImportReport, *, import_batch: ImportBatch) -> None:
-    lookups = services.Lookups()
-    importer = _Importer.of(user)
-    for batch in _batches(handle, name):
-        references = [row.get("reference", "").strip() for _line, row in batch]
-        existing = _existing([r for r in references if r])
+    def write(self, accepted: list[tuple[services.CleanEngagement, _Stored | None]], report: ImportReport) -> None:
         new = []
-        for (line, row), reference in zip(batch, references, strict=True):
-            _host_country_named(line, row, lookups)
-            checked, errors = _check_row(line, row, lookups, existing, importer)
-            if errors or checked is None:
-                # The file changed between the passes, or a rule now refuses it: write nothing.
-                raise ValidationError(
-                    errors[0].message if errors else _("Line %(line)s is no longer valid.") % {"line": line}
-                )
-            current = existing.get(reference)
+        for checked, current in accepted:
             if current is None:
                 new.append(checked)
                 continue
-            if _canonical(checked, current.row) == current.row:
-                continue
             services.engagement_update(
                 engagement=Engagement(pk=current.pk),  # the service reads it again, locked
-                updated_by=user,
+                updated_by=self.user,
                 participants=checked.participants,
                 organizations=checked.organizations,
                 after_action=checked.after_action,
-                import_batch=import_batch,
+                import_batch=self.batch,
                 **checked.fields,
             )
-        created = services.engagements_bulk_create(engagements=new, created_by=user, import_batch=import_batch)
+        created = services.engagements_bulk_create(engagements=new, created_by=self.user, import_batch=self.batch)
+        self.drawn.update(e.reference for e, checked in zip(created, new, strict=True) if not checked.reference)
         room = max(0, 100 - len(report.created_references))
         report.created_references.extend(e.reference for e in created[:room])
+
+    def finish(self, report: ImportReport) -> None:
+        ImportBatch.objects.filter(pk=self.batch.pk).update(
+            rows=report.rows,
+            created_count=report.to_create,
+            updated_count=report.to_update,
+            unchanged_count=report.unchanged,
+        )
+        if report.to_create + report.to_update >= ANALYZE_AFTER_ROWS:
+            # The scoring run queued on commit needs statistics that know about these rows (core.db.analyze).
+            analyze(Engagement, Participation, AfterActionReport, PartnerChange)
+        report.applied = True
+        report.batch_id = self.batch.pk

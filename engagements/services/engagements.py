@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from core.copy import copy_new, copy_values
 from core.history import history_record_created
 from core.roles import role_of
 from engagements import deconfliction, rules
@@ -310,12 +311,27 @@ def engagement_delete(*, engagement: Engagement, user, reason: str) -> Engagemen
     return engagement
 
 
+_RELATIONS = {f.name: f.attname for f in Engagement._meta.concrete_fields if f.is_relation}
+
+
+def _by_attname(fields: dict) -> dict:
+    """Checked field values keyed as the table's columns: a related record by its id."""
+    by_column = dict(fields)
+    for name, column in _RELATIONS.items():
+        if name in by_column:
+            value = by_column.pop(name)
+            by_column[column] = getattr(value, "pk", value)
+    return by_column
+
+
 @transaction.atomic
 def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, import_batch=None) -> list[Engagement]:
-    """Create many checked engagements with a few bulk statements (imports, demo data).
+    """Create many checked engagements with a few bulk statements (imports, the API's bulk create).
 
-    Same rules as ``engagement_create`` (the input went through ``engagement_create_clean``); history rows
-    are written in bulk with the user, and the partners' scores are marked stale once for the whole batch.
+    Same rules as ``engagement_create`` (the input went through ``engagement_create_clean``). The rows are
+    written by COPY, a statement per table (``core/copy.py``); history rows are written in bulk with the
+    user, and the partners' scores are marked stale once for the whole batch. The engagements returned
+    hold their column values (related records by id), not loaded relations.
     """
     if not engagements:
         return []
@@ -331,63 +347,66 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
     drawn = {year: iter(reference_allocate(year=year, count=len(items))) for year, items in by_year.items()}
     now = timezone.now()
     names = search_names_builder()
-    objects = [
-        Engagement(
-            **item.fields,
-            reference=item.reference or next(drawn[item.fields["start_date"].year]),
-            created_by=created_by,
-            updated_by=created_by,
-            created_at=now,
-            updated_at=now,
-            search_names=names(
+    user_id = getattr(created_by, "pk", None)
+    batch_id = getattr(import_batch, "pk", None)
+    rows = [
+        {
+            **_by_attname(item.fields),
+            "reference": item.reference or next(drawn[item.fields["start_date"].year]),
+            "created_by_id": user_id,
+            "updated_by_id": user_id,
+            "created_at": now,
+            "updated_at": now,
+            "search_names": names(
                 series_id=item.fields["series"].pk if item.fields.get("series") else None,
                 host_id=item.fields["host_country"].pk,
                 participant_ids=[row["partner"].pk for row in item.participants],
             ),
-            import_batch=import_batch,
-        )
+            "import_batch_id": batch_id,
+        }
         for item in engagements
     ]
-    created = Engagement.objects.bulk_create(objects)
-    if any(e.pk is None for e in created):
-        # Databases without RETURNING: read the ids back by reference.
-        ids = dict(
-            Engagement.objects.filter(reference__in=[e.reference for e in created]).values_list("reference", "id")
-        )
-        for engagement in created:
-            engagement.pk = engagement.id = ids[engagement.reference]
+    created = copy_new(Engagement, rows)  # COPY with ids drawn first (core/copy.py)
     new_ids = [e.pk for e in created]
     # History in SQL (core/history.py): the same "created" records bulk_create_with_history writes.
     history_record_created(Engagement, where_field="id", values=new_ids, user=created_by, date=now)
     pairs = list(zip(created, engagements, strict=True))
-    through = Engagement.organizations.through
-    through.objects.bulk_create(
-        [through(engagement_id=e.pk, organization_id=o.pk) for e, item in pairs for o in item.organizations]
+    # The related rows as plain values, by COPY (core/copy.py): no model instance per row.
+    copy_values(
+        Engagement.organizations.through,
+        [{"engagement_id": e.pk, "organization_id": o.pk} for e, item in pairs for o in item.organizations],
     )
-    Participation.objects.bulk_create(
-        [Participation(engagement_id=e.pk, **row) for e, item in pairs for row in item.participants]
+    taking_part = [(e, row) for e, item in pairs for row in item.participants]
+    copy_values(
+        Participation,
+        [
+            {"engagement_id": e.pk, "partner_id": row["partner"].pk, **{k: v for k, v in row.items() if k != "partner"}}
+            for e, row in taking_part
+        ],
     )
     history_record_created(Participation, where_field="engagement", values=new_ids, user=created_by, date=now)
     reports = [
-        AfterActionReport(
-            engagement_id=e.pk,
-            submitted_by=created_by,
-            **{"submitted_at": now, **{k: v for k, v in item.after_action.items() if v is not None}},
-        )
+        {
+            "engagement_id": e.pk,
+            "submitted_by_id": getattr(created_by, "pk", None),
+            "submitted_at": now,
+            **{k: v for k, v in item.after_action.items() if v is not None},
+        }
         for e, item in pairs
         if item.after_action is not None
     ]
     if reports:
-        AfterActionReport.objects.bulk_create(reports)
+        copy_values(AfterActionReport, reports)
         history_record_created(AfterActionReport, where_field="engagement", values=new_ids, user=created_by, date=now)
-    changes = [
-        PartnerChange(partner_id=row["partner"].pk, engagement_id=e.pk, first_day=e.start_date, last_day=e.end_date)
-        for e, item in pairs
-        for row in item.participants
-    ]
-    PartnerChange.objects.bulk_create(changes, batch_size=2000)
+    copy_values(
+        PartnerChange,
+        [
+            {"partner_id": row["partner"].pk, "engagement_id": e.pk, "first_day": e.start_date, "last_day": e.end_date}
+            for e, row in taking_part
+        ],
+    )
     # Every engagement's days, those without partners too: they move the overview's counts.
-    announce_changes({c.partner_id for c in changes}, {(e.start_date, e.end_date) for e in created})
+    announce_changes({row["partner"].pk for _e, row in taking_part}, {(e.start_date, e.end_date) for e in created})
     announce_engagement_event("created", new_ids)
     return created
 

@@ -1,0 +1,124 @@
+"""Large imports: the rows COPY writes batch by batch are complete (history, search names, partner changes,
+text exactly as given), and a bad row anywhere, the last batch included, leaves nothing saved."""
+
+import pytest
+
+from core.models import Unit
+from engagements import imports, services
+from engagements.models import (
+    AfterActionReport,
+    Engagement,
+    ImportBatch,
+    Participation,
+    PartnerChange,
+    ReferenceCounter,
+)
+from engagements.services.search import engagement_search_refresh
+from tests.engagements.test_imports import csv_file, good_row, run
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE_TEXT = 'Tab\there, a back\\slash, \\N, a "quote",\nand a new line'
+
+
+def rows(count):
+    hosts = ["GHA", "NGA", "SEN", "KEN"]
+    made = []
+    for n in range(count):
+        made.append(
+            good_row(
+                title=f"Exercise {n}",
+                host_country=hosts[n % 4],
+                participants=f"{hosts[n % 4]}:host:{n};USA:lead:5" if n % 3 else "",
+                organizations="ECOWAS" if n % 2 else "",
+                description=HOSTILE_TEXT if n % 5 == 0 else "",
+                status="completed" if n % 3 else "planned",
+                aar_summary="Boarding drills went well." if n % 3 else "",
+                interoperability_rating="4" if n % 3 else "",
+                capacity_rating="3" if n % 3 else "",
+                trust_rating="5" if n % 3 else "",
+                start_date=f"{2020 + n % 5}-03-03",
+                end_date=f"{2020 + n % 5}-03-14",
+            )
+        )
+    return made
+
+
+def test_a_large_import_writes_history_search_names_and_changes_for_every_row(planner, reference_data, monkeypatch):
+    monkeypatch.setattr(imports, "BATCH_SIZE", 40)  # four batches
+    report = run(csv_file(rows(130)), planner, dry_run=False)
+    assert report.ok and report.applied and report.to_create == 130, report.as_dict()
+    engagements = Engagement.objects.filter(import_batch_id=report.batch_id)
+    ids = list(engagements.values_list("pk", flat=True))
+    assert len(ids) == 130
+    batch = ImportBatch.objects.get(pk=report.batch_id)
+    assert (batch.rows, batch.created_count, batch.created_by) == (130, 130, planner)
+    # One "created" history record per engagement, participation and report, by the importer.
+    assert Engagement.history.filter(id__in=ids, history_type="+", history_user=planner).count() == 130
+    participations = Participation.objects.filter(engagement_id__in=ids)
+    assert participations.count() == 2 * 86  # the rows with participants: n % 3 != 0
+    assert Participation.history.filter(engagement_id__in=ids, history_type="+").count() == participations.count()
+    assert AfterActionReport.objects.filter(engagement_id__in=ids).count() == 86
+    assert AfterActionReport.history.filter(engagement_id__in=ids, history_type="+").count() == 86
+    assert PartnerChange.objects.filter(engagement_id__in=ids).count() == participations.count()
+    # The search names are those the services keep: recomputing them changes nothing.
+    assert engagement_search_refresh(engagement_ids=ids) == 0
+    assert "ghana" in engagements.get(title="Exercise 0").search_names.lower()
+    # Text with tabs, backslashes, new lines and COPY's own null marker comes back exactly as given.
+    assert engagements.get(title="Exercise 5").description == HOSTILE_TEXT
+    assert engagements.get(title="Exercise 1").description == ""
+    assert list(engagements.get(title="Exercise 1").organizations.values_list("acronym", flat=True)) == ["ECOWAS"]
+    # Defaults as a single create gives them: the importer's unit, version 1, not deleted.
+    one = engagements.get(title="Exercise 2")
+    assert one.owner_unit == Unit.objects.get(members=planner)
+    assert (one.version, one.deleted_at, one.created_by, one.updated_by) == (1, None, planner, planner)
+    assert one.threat_focus == ["maritime_crime"]
+    # Reference numbers are drawn per year without gaps or repeats, and the counters follow.
+    references = sorted(engagements.filter(start_date__year=2020).values_list("reference", flat=True))
+    assert references == [f"ENG-2020-{n:06d}" for n in range(1, 27)]
+    assert ReferenceCounter.objects.get(year=2020).last_number == 26
+
+
+def test_a_bad_row_in_the_last_batch_leaves_nothing_saved(planner, reference_data, monkeypatch):
+    monkeypatch.setattr(imports, "BATCH_SIZE", 40)
+    written = []
+    real = services.engagements_bulk_create
+
+    def spy(**kwargs):
+        written.append(len(kwargs["engagements"]))
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "engagements_bulk_create", spy)
+    file_rows = rows(130)
+    file_rows[-1]["end_date"] = "2001-01-01"  # before its start date
+    report = run(csv_file(file_rows), planner, dry_run=False)
+    assert written == [40, 40, 40]  # the first batches were written ...
+    assert not report.ok and not report.applied and report.batch_id is None
+    assert [e.column for e in report.errors] == ["end_date"]  # its line counts the descriptions' new lines
+    assert "cannot be before the start date" in report.errors[0].message
+    # ... and rolled back with the rest: nothing of the import remains.
+    assert not Engagement.objects.exists()
+    assert not Engagement.history.exists()
+    assert not Participation.objects.exists() and not Participation.history.exists()
+    assert not AfterActionReport.objects.exists() and not PartnerChange.objects.exists()
+    assert not ImportBatch.objects.exists()
+    assert not ReferenceCounter.objects.filter(last_number__gt=0).exists()
+    # The same file corrected imports whole.
+    file_rows[-1]["end_date"] = "2024-03-14"
+    assert run(csv_file(file_rows), planner, dry_run=False).to_create == 130
+
+
+def test_a_reference_the_import_itself_drew_is_refused_further_down(planner, reference_data, monkeypatch):
+    """A row naming a reference that a row above it, written in an earlier batch, was just given is a bad
+    row: it would otherwise update that new engagement."""
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    file_rows = [
+        good_row(title="First", start_date="2025-03-03"),
+        good_row(title="Second", start_date="2025-03-03"),
+        good_row(title="Third", reference="ENG-2025-000001"),
+    ]
+    report = run(csv_file(file_rows), planner, dry_run=False)
+    assert [(e.line, e.column, e.message) for e in report.errors] == [
+        (4, "reference", "Reference ENG-2025-000001 is already used.")
+    ]
+    assert not Engagement.objects.exists()
