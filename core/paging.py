@@ -7,6 +7,9 @@ from django.db.models import Case, F, IntegerField, OrderBy, Q, QuerySet, Subque
 from django.utils.functional import cached_property
 
 PAGE_SIZES = (25, 50, 100, 200)
+# Past an estimated count there is no last page to check a number against: a number past this one is past
+# any list (and its offset would overflow the database's integers).
+MAX_PAGE_NUMBER = 10_000_000
 
 
 class SplitOrder(OrderBy):
@@ -196,11 +199,13 @@ class RowsFirstPaginator(Paginator):
             raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
         if number < 1:
             raise EmptyPage(self.error_messages["min_page"])
+        if number > MAX_PAGE_NUMBER:
+            raise EmptyPage(self.error_messages["no_results"])
         return number  # no last page to check against: an estimate has none; an empty page is refused below
 
     def _note_asked(self, number) -> None:
         try:
-            self._asked = max(1, int(number))
+            self._asked = min(max(1, int(number)), MAX_PAGE_NUMBER)
         except (TypeError, ValueError):
             self._asked = 1
 
