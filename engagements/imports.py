@@ -307,7 +307,9 @@ def _check_row(
             return None, [RowError(line, "owner_unit", rules.NO_UNIT(), reference)]
     try:
         if current is None:
-            checked = services.engagement_create_clean(lookups=lookups, reference=reference or None, **payload)
+            checked = services.engagement_create_clean(
+                lookups=lookups, reference=reference or None, created_by=importer.user, **payload
+            )
         else:
             checked = services.engagement_update_clean(
                 engagement=current.engagement,

@@ -87,10 +87,12 @@ def with_owner_unit(user, data: dict) -> dict:
 
 
 def creation_checks(user, checked: CleanEngagement, *, scope=False) -> None:
-    """What the creator may create: an engagement of their units. (In any status, approved too: history is
-    entered after the fact, DESIGN "Data model"; approval as a move is four-eyes.)"""
+    """What the creator may create: an engagement of their units, in a status they may give a new one
+    (``rules.creation_status_refusal``: approved only for admins; approval is four-eyes)."""
     unit = checked.fields.get("owner_unit")
     scope_check(user, unit.pk if unit else None, scope=scope)
+    if refusal := rules.creation_status_refusal(user, checked.fields.get("status")):
+        raise ValidationError({"status": [refusal]})
 
 
 def _history_user(instance, user):
@@ -138,7 +140,8 @@ def engagement_create(
 ) -> SaveResult:
     """Create an engagement with its participants, frameworks and (optionally) its after-action report.
 
-    A new engagement may be created in any status: history is often entered after the fact.
+    A new engagement may be created in any status (history is often entered after the fact), but approved
+    only by an admin (``rules.creation_status_refusal``).
     """
     scope = creator_check(created_by)
     checked = engagement_create_clean(
@@ -147,6 +150,7 @@ def engagement_create(
         after_action=after_action,
         reference=reference,
         extensions=extensions,
+        created_by=created_by,
         **with_owner_unit(created_by, data),
     )
     creation_checks(created_by, checked, scope=scope)
