@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from core import xlsx
 from core.db import analyze
-from engagements import deconfliction, exchange, rules, services
+from engagements import deconfliction, exchange, extensions, rules, services
 from engagements.models import AfterActionReport, Engagement, ImportBatch, Participation, PartnerChange
 from partners.selectors import partner_by_name
 
@@ -241,10 +241,15 @@ def _canonical(checked: services.CleanEngagement, current: list[str]) -> list[st
         values[name] = getattr(fields[name], key) if fields.get(name) else None
     for column, name in exchange.AAR_COLUMNS.items():
         values[column] = report.get(name) if report else None
+    cells = {}
+    for extension in extensions.file_extensions():
+        cell = extension.to_cell(checked.extensions.get(extension.name, extensions.KEEP))
+        cells[extension.name] = current[exchange.COLUMNS.index(extension.name)] if cell is None else cell
     row = exchange.row_from_values(
         values,
         organizations=[organization.acronym for organization in checked.organizations],
         participants=[(p["partner"].iso3, p["role"], p["personnel"]) for p in checked.participants],
+        extensions=cells,
     )
     position = exchange.COLUMNS.index("aar_submitted_at")
     if report and not report.get("submitted_at"):
@@ -481,6 +486,7 @@ def _apply_batches(handle: IO[bytes], name: str, user, report: ImportReport, *, 
                 participants=checked.participants,
                 organizations=checked.organizations,
                 after_action=checked.after_action,
+                extensions=exchange.service_input(row).get("extensions"),  # checked again with the row
                 import_batch=import_batch,
                 **checked.fields,
             )

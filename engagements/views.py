@@ -19,7 +19,7 @@ from core.filters import values_of
 from core.models import Unit
 from core.paging import paginate, querystring_without
 from core.roles import role_of
-from engagements import deconfliction, exchange, rules, selectors, services
+from engagements import deconfliction, exchange, extensions, rules, selectors, services
 from engagements.choices import Domain, EngagementType, Sensitivity, Status, ThreatFocus
 from engagements.filtersets import VIEWS, EngagementFilterSet
 from engagements.forms import (
@@ -213,6 +213,7 @@ def _render_detail(request, engagement, *, dismissing=None, status=200):
         "approval_form": ApprovalForm(initial={"version": engagement.version}),
         "threat_labels": [dict(ThreatFocus.choices).get(v, v) for v in engagement.threat_focus or []],
         "today": timezone.localdate(),
+        "extension_panels": extensions.detail_panels(engagement=engagement, user=request.user),
     }
     return render(request, "engagements/engagement_detail.html", context, status=status)
 

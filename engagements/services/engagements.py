@@ -22,6 +22,7 @@ from core.roles import role_of
 from engagements import deconfliction, rules
 from engagements.choices import Status
 from engagements.extensions import apply_all as extensions_apply
+from engagements.extensions import apply_new_all as extensions_apply_new
 from engagements.models import (
     AfterActionReport,
     Approval,
@@ -390,6 +391,7 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
         for row in item.participants
     ]
     PartnerChange.objects.bulk_create(changes, batch_size=2000)
+    extensions_apply_new([(e, item.extensions) for e, item in pairs], user=created_by)  # objectives served
     # Every engagement's days, those without partners too: they move the overview's counts.
     announce_changes({c.partner_id for c in changes}, {(e.start_date, e.end_date) for e in created})
     announce_engagement_event("created", new_ids)
