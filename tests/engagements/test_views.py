@@ -55,6 +55,7 @@ CSV_COLUMNS = [
     "lessons_learned",
     "recommendations",
     "aar_submitted_at",
+    "objectives",  # the assessments app's column, through engagements.extensions
 ]
 
 
