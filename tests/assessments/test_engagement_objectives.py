@@ -226,6 +226,18 @@ def test_the_exchange_file_carries_the_objectives_and_reimports_unchanged(unit_p
     assert kept.applied and list(engagement.objective_links.values_list("objective_id", flat=True)) == [ken.pk]
 
 
+def test_the_bulk_create_links_objectives_and_refuses_the_others(unit_planner):
+    ken, sen = ObjectiveFactory(partner=partner("KEN")), ObjectiveFactory(partner=partner("SEN"))
+    client = APIClient()
+    client.force_authenticate(unit_planner)
+    bad = client.post("/api/v1/engagements/bulk/", [_payload(), _payload(objectives=[sen.pk])], format="json")
+    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["[1].objectives"]
+    made = client.post("/api/v1/engagements/bulk/", [_payload(objectives=[ken.pk]), _payload()], format="json")
+    assert made.status_code == 201, made.content
+    assert [row["objectives"] for row in made.json()["results"]] == [[ken.pk], []]
+    assert EngagementObjective.objects.get().linked_by == unit_planner
+
+
 def test_the_engagement_page_shows_the_objectives_it_serves(client, make_user):
     ken, tza = (
         ObjectiveFactory(partner=partner("KEN"), title="Coastal patrols"),
