@@ -73,6 +73,52 @@ def apply(*, engagement, value, user):
     engagement_objectives_set(engagement=engagement, objective_ids=value, user=user)
 
 
+def apply_new(*, items, user):
+    """New engagements' objectives (imports and the bulk create), in one statement."""
+    EngagementObjective.objects.bulk_create(
+        [
+            EngagementObjective(engagement_id=engagement.pk, objective_id=pk, linked_by=user)
+            for engagement, objective_ids in items
+            for pk in objective_ids
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+
+
+# The exchange file's ``objectives`` column: the ids (as in the API) separated by ";", in ascending order.
+def cells(engagement_ids: list[int]) -> dict[int, str]:
+    found: dict[int, list[int]] = {}
+    for engagement_id, objective_id in (
+        EngagementObjective.objects.filter(engagement_id__in=engagement_ids)
+        .values_list("engagement_id", "objective_id")
+        .order_by("engagement_id", "objective_id")
+    ):
+        found.setdefault(engagement_id, []).append(objective_id)
+    return {pk: ";".join(str(i) for i in ids) for pk, ids in found.items()}
+
+
+def read_cell(text: str) -> list[str]:
+    return [part.strip() for part in text.split(";") if part.strip()]  # ids are checked by ``clean``
+
+
+def to_cell(value) -> str | None:
+    if value is KEEP or isinstance(value, tuple):  # left alone (or pruned with the participants): as stored
+        return None
+    return ";".join(str(i) for i in sorted(value or []))
+
+
+def detail_context(*, engagement, user):
+    """The engagement page's "Objectives served" panel: the objectives, with their partner, line of effort and
+    status, linked to their pages. Whoever may read the engagement reads its objectives (as in the API)."""
+    objectives = list(
+        Objective.objects.filter(engagement_links__engagement=engagement)
+        .select_related("partner")
+        .order_by("partner__name", "title", "pk")
+    )
+    return {"objectives": objectives, "engagement": engagement}
+
+
 def _choices():
     rows = Objective.objects.select_related("partner").order_by("partner__name", "title")
     grouped: dict[str, list] = {}
@@ -139,5 +185,11 @@ def register() -> None:
             initial=initial,
             api_field=ObjectiveIdsField,
             prepare=prepare,
+            cells=cells,
+            read_cell=read_cell,
+            to_cell=to_cell,
+            apply_new=apply_new,
+            detail_template="assessments/engagement_objectives_panel.html",
+            detail_context=detail_context,
         )
     )

@@ -1,8 +1,10 @@
 """The engagement exchange format: one row per engagement, shared by CSV/XLSX export and import.
 
 Participants are ``ISO3:role:personnel`` separated by ``;``, organizations and threat focus are values
-separated by ``;``. Export writes exactly what import reads, so exporting and re-importing a file
-changes nothing.
+separated by ``;``. Fields that other apps own through ``engagements.extensions`` (the objectives an
+engagement serves: their ids separated by ``;``) are columns after the engagement's own, written and read by
+the extension. Export writes exactly what import reads, so exporting and re-importing a file changes
+nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +41,16 @@ COLUMNS = [
     *AAR_COLUMNS,
 ]
 REQUIRED_COLUMNS = REQUIRED_FIELDS
+# The columns of engagement extensions (engagements.extensions), added when they register, after the others.
+EXTENSION_COLUMNS: list[str] = []
+
+
+def column_add(name: str) -> None:
+    if name not in EXTENSION_COLUMNS:
+        EXTENSION_COLUMNS.append(name)
+        COLUMNS.append(name)
+
+
 # Where a service error about a field is reported in the file.
 FIELD_TO_COLUMN = {
     "after_action": "aar_summary",
@@ -138,10 +150,15 @@ _FORMATS = {
 
 
 def row_from_values(
-    values: dict, *, organizations: Iterable[str], participants: Iterable[tuple[str, str, int]]
+    values: dict,
+    *,
+    organizations: Iterable[str],
+    participants: Iterable[tuple[str, str, int]],
+    extensions: dict[str, str] | None = None,
 ) -> list[str]:
     """The file's row from the engagement's values (keyed as in ``ROW_FIELDS``; the AAR's are None when
-    there is no report), its organizations' acronyms and its participants as (iso3, role, personnel)."""
+    there is no report), its organizations' acronyms, its participants as (iso3, role, personnel) and its
+    extension columns' cells by name."""
     has_report = values["aar_summary"] is not None
     row = {
         **{
@@ -150,6 +167,7 @@ def row_from_values(
         **dict.fromkeys(() if has_report else AAR_COLUMNS, ""),
         "organizations": ";".join(sorted(organizations)),
         "participants": ";".join(f"{iso3}:{role}:{personnel}" for iso3, role, personnel in sorted(participants)),
+        **{name: (extensions or {}).get(name, "") for name in EXTENSION_COLUMNS},
     }
     return [row[column] for column in COLUMNS]
 
@@ -165,7 +183,9 @@ def export_rows(queryset, *, chunk_size: int = 2000) -> Iterator[list[str]]:
 
 
 def rows_by_id(ids: list[int]) -> dict[int, list[str]]:
-    """The file rows of these engagements by id, from three plain-value queries."""
+    """The file rows of these engagements by id, from three plain-value queries and one per extension column."""
+    from engagements.extensions import file_extensions
+
     values = {
         row["pk"]: {column: row[name] for column, name in ROW_FIELDS.items()}
         for row in Engagement.objects.filter(pk__in=ids).values("pk", *ROW_FIELDS.values())
@@ -184,8 +204,14 @@ def rows_by_id(ids: list[int]) -> dict[int, list[str]]:
         .order_by()
     ):
         organizations.setdefault(engagement_id, []).append(acronym)
+    cells = {extension.name: extension.cells(list(values)) for extension in file_extensions()} if values else {}
     return {
-        pk: row_from_values(found, organizations=organizations.get(pk, ()), participants=participants.get(pk, ()))
+        pk: row_from_values(
+            found,
+            organizations=organizations.get(pk, ()),
+            participants=participants.get(pk, ()),
+            extensions={name: by_id.get(pk, "") for name, by_id in cells.items()},
+        )
         for pk, found in values.items()
     }
 
@@ -316,4 +342,14 @@ def service_input(row: dict[str, str]) -> dict:
         del data["point_of_contact"]  # a file without the column leaves the points of contact alone
     if any(row.get(column) for column in AAR_COLUMNS):
         data["after_action"] = {field: row.get(column, "") for column, field in AAR_COLUMNS.items()}
+    from engagements.extensions import file_extensions
+
+    # An extension's column left out of the file leaves its values alone (new engagements: none).
+    given = {
+        extension.name: extension.read_cell(row[extension.name] or "")
+        for extension in file_extensions()
+        if extension.name in row
+    }
+    if given:
+        data["extensions"] = given
     return data

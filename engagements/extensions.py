@@ -11,6 +11,14 @@ field, and the steps the engagement services call (like ``core.panels`` for the 
 The services call ``clean`` with the other checks (its messages join the same 400, under ``name``) and
 ``apply`` inside their transaction, after the participants are written; forms and serializers add the
 fields; list reads call ``prepare`` so a page of rows costs a fixed number of queries.
+
+An extension that gives ``cells`` and ``read_cell`` is also a column of the exchange file (export and
+import, ``engagements.exchange``), named after it: ``cells`` writes the column for many engagements in one
+query, ``read_cell`` reads a cell as the value ``clean`` takes (so a file is checked by the same rule as
+the form and the API), ``to_cell`` writes a clean value as the cell export would write it (the import's
+"unchanged" check), and ``apply_new`` writes the values of many new engagements at once (imports and the
+bulk create, which write new engagements in bulk). ``detail_template`` and ``detail_context`` add a panel
+to the engagement's page (the objectives it serves).
 """
 
 from __future__ import annotations
@@ -39,6 +47,21 @@ class EngagementExtension:
     api_field: Callable[[], Any]
     # (queryset) -> the queryset with what ``represent``/``api_field`` read prefetched
     prepare: Callable[[Any], Any]
+    # The exchange file's column (all four, or none): (engagement ids) -> {id: cell text}, in one query;
+    # (cell text) -> the value ``clean`` takes; (clean value) -> the cell, None when it keeps the stored
+    # one; (*, items: [(engagement, clean value)], user) -> write for new engagements, in bulk.
+    cells: Callable[[list[int]], dict[int, str]] | None = None
+    read_cell: Callable[[str], Any] | None = None
+    to_cell: Callable[[Any], str | None] | None = None
+    apply_new: Callable[..., None] | None = None
+
+    # The engagement page's panel: a template and (*, engagement, user) -> its context (None: not shown).
+    detail_template: str | None = None
+    detail_context: Callable[..., dict | None] | None = None
+
+    @property
+    def in_file(self) -> bool:
+        return self.cells is not None
 
 
 _EXTENSIONS: dict[str, EngagementExtension] = {}
@@ -46,10 +69,31 @@ _EXTENSIONS: dict[str, EngagementExtension] = {}
 
 def engagement_extension_register(extension: EngagementExtension) -> None:
     _EXTENSIONS[extension.name] = extension  # ready() may run more than once: the last wins
+    if extension.in_file:
+        from engagements import exchange
+
+        exchange.column_add(extension.name)
+
+
+def file_extensions() -> list[EngagementExtension]:
+    """The extensions that are columns of the exchange file, in the order of its columns."""
+    return [extension for extension in _EXTENSIONS.values() if extension.in_file]
 
 
 def engagement_extensions() -> list[EngagementExtension]:
     return list(_EXTENSIONS.values())
+
+
+def detail_panels(*, engagement, user) -> list[dict]:
+    """The engagement page's panels from the extensions, each ``{"template", "context"}`` (as core.panels);
+    the page is only shown to users who may read the engagement."""
+    panels = []
+    for extension in _EXTENSIONS.values():
+        if extension.detail_template and extension.detail_context:
+            context = extension.detail_context(engagement=engagement, user=user)
+            if context is not None:
+                panels.append({"template": extension.detail_template, "context": context})
+    return panels
 
 
 def prepare(queryset):
@@ -78,3 +122,17 @@ def clean_all(values: dict | None, *, engagement, partner_ids: set[int] | None, 
 def apply_all(clean: dict, *, engagement, user) -> None:
     for name, value in clean.items():
         _EXTENSIONS[name].apply(engagement=engagement, value=value, user=user)
+
+
+def apply_new_all(items: list[tuple[Any, dict]], *, user) -> None:
+    """Write every extension's clean value for many new engagements: ``items`` are (engagement, clean values),
+    in bulk where the extension can (``apply_new``), else one by one."""
+    for name, extension in _EXTENSIONS.items():
+        values = [(engagement, clean[name]) for engagement, clean in items if clean.get(name) not in (None, KEEP)]
+        if not values:
+            continue
+        if extension.apply_new is not None:
+            extension.apply_new(items=values, user=user)
+        else:
+            for engagement, value in values:
+                extension.apply(engagement=engagement, value=value, user=user)

@@ -154,7 +154,8 @@ class EngagementForm(forms.Form):
         self.fields["series"].choices = [("", _("None"))] + choices.series
         if status_choices is not None:
             # Editing: the status can stay or make one of the moves the status policy allows now (as the
-            # status buttons do): ``status_choices`` is the current status and those moves.
+            # status buttons do): ``status_choices`` is the current status and those moves. Creating: the
+            # statuses the user may give a new engagement (``rules.creation_statuses``).
             labels = dict(Status.choices)
             self.fields["status"].choices = [(value, labels[value]) for value in status_choices]
 

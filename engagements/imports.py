@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from core import xlsx
 from core.db import analyze
-from engagements import deconfliction, exchange, rules, services
+from engagements import deconfliction, exchange, extensions, rules, services
 from engagements.models import AfterActionReport, Engagement, ImportBatch, Participation, PartnerChange
 from partners.selectors import partner_by_name
 
@@ -247,10 +247,15 @@ def _canonical(checked: services.CleanEngagement, current: list[str]) -> list[st
         values[name] = getattr(fields[name], key) if fields.get(name) else None
     for column, name in exchange.AAR_COLUMNS.items():
         values[column] = report.get(name) if report else None
+    cells = {}
+    for extension in extensions.file_extensions():
+        cell = extension.to_cell(checked.extensions.get(extension.name, extensions.KEEP))
+        cells[extension.name] = current[exchange.COLUMNS.index(extension.name)] if cell is None else cell
     row = exchange.row_from_values(
         values,
         organizations=[organization.acronym for organization in checked.organizations],
         participants=[(p["partner"].iso3, p["role"], p["personnel"]) for p in checked.participants],
+        extensions=cells,
     )
     position = exchange.COLUMNS.index("aar_submitted_at")
     if report and not report.get("submitted_at"):
@@ -314,7 +319,9 @@ def _check_row(
             return None, [RowError(line, "owner_unit", rules.NO_UNIT(), reference)]
     try:
         if current is None:
-            checked = services.engagement_create_clean(lookups=lookups, reference=reference or None, **payload)
+            checked = services.engagement_create_clean(
+                lookups=lookups, reference=reference or None, created_by=importer.user, **payload
+            )
         else:
             checked = services.engagement_update_clean(
                 engagement=current.engagement,
@@ -418,7 +425,7 @@ def _check_file(handle: IO[bytes], name: str, user, report: ImportReport, *, wri
     for batch in _batches(handle, name):
         references = [row.get("reference", "").strip() for _line, row in batch]
         existing = _existing([r for r in references if r])
-        accepted: list[tuple[services.CleanEngagement, _Stored | None]] = []
+        accepted: list[tuple[services.CleanEngagement, _Stored | None, dict]] = []
         for (line, row), reference in zip(batch, references, strict=True):
             report.rows += 1
             if reference:
@@ -460,7 +467,7 @@ def _check_file(handle: IO[bytes], name: str, user, report: ImportReport, *, wri
                     report.unchanged += 1
                     action = UNCHANGED
             if action != UNCHANGED:
-                accepted.append((checked, current))
+                accepted.append((checked, current, row))
             if preview and report.ok:  # once a row is bad the report is about errors, not a preview
                 if len(report.preview) < MAX_PREVIEW_ROWS:
                     report.preview.append(_preview_row(line, checked, current, action, changed, user))
@@ -484,9 +491,9 @@ class _Writer:
             file_name=file_name[:255], created_by=user if getattr(user, "pk", None) else None, rows=0
         )
 
-    def write(self, accepted: list[tuple[services.CleanEngagement, _Stored | None]], report: ImportReport) -> None:
+    def write(self, accepted: list[tuple[services.CleanEngagement, _Stored | None, dict]], report: ImportReport) -> None:
         new = []
-        for checked, current in accepted:
+        for checked, current, row in accepted:
             if current is None:
                 new.append(checked)
                 continue
@@ -496,6 +503,7 @@ class _Writer:
                 participants=checked.participants,
                 organizations=checked.organizations,
                 after_action=checked.after_action,
+                extensions=exchange.service_input(row).get("extensions"),  # checked again with the row
                 import_batch=self.batch,
                 **checked.fields,
             )

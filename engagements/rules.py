@@ -432,6 +432,21 @@ def OWNER_UNIT_NEEDED() -> str:  # noqa: N802
     return _("Choose the unit that owns this engagement.")
 
 
+def creation_status_refusal(user, status: str | None) -> str | None:
+    """Why ``user`` may not create an engagement in ``status``; None if they may. A new engagement may take
+    any status (history is often entered after the fact), except approved: approval is four-eyes
+    (``approval_refusal``), so a planner's new engagement starts planned and an approver approves it. Those
+    who write everything (admins, the system loading history or demo data) may record it approved."""
+    if status == Status.APPROVED and not writes_everything(user):
+        return _("A new engagement starts as planned; ask an approver to approve it.")
+    return None
+
+
+def creation_statuses(user) -> list[str]:
+    """The statuses ``user`` may give a new engagement (the create form's choices)."""
+    return [status for status in Status.values if creation_status_refusal(user, status) is None]
+
+
 # --- four-eyes approval -----------------------------------------------------------------------------------
 
 # What an approver approved: a change to any of these sends an approved engagement back to planned.

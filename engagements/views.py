@@ -19,7 +19,7 @@ from core.filters import values_of
 from core.models import Unit
 from core.paging import paginate, querystring_without
 from core.roles import role_of
-from engagements import deconfliction, exchange, rules, selectors, services
+from engagements import deconfliction, exchange, extensions, rules, selectors, services
 from engagements.choices import Domain, EngagementType, Sensitivity, Status, ThreatFocus
 from engagements.filtersets import VIEWS, EngagementFilterSet, exact_count_limit
 from engagements.forms import (
@@ -216,6 +216,7 @@ def _render_detail(request, engagement, *, dismissing=None, status=200):
         "approval_form": ApprovalForm(initial={"version": engagement.version}),
         "threat_labels": [dict(ThreatFocus.choices).get(v, v) for v in engagement.threat_focus or []],
         "today": timezone.localdate(),
+        "extension_panels": extensions.detail_panels(engagement=engagement, user=request.user),
     }
     return render(request, "engagements/engagement_detail.html", context, status=status)
 
@@ -338,15 +339,20 @@ def engagement_create(request):
         # A planner without a unit writes nothing: the page says why instead of offering a form.
         return render(request, "engagements/no_unit.html", {"message": rules.NO_UNIT()}, status=403)
     choices, owners = ReferenceChoices.load(), OwnerChoices.load(request.user)
+    statuses = rules.creation_statuses(request.user)  # approved for admins only: approval is four-eyes
     if request.method == "GET":
         unit = rules.default_owner_unit(request.user)
-        form = EngagementForm(choices=choices, owners=owners, initial={"owner_unit": unit.code if unit else ""})
+        form = EngagementForm(
+            choices=choices, owners=owners, status_choices=statuses, initial={"owner_unit": unit.code if unit else ""}
+        )
         return _render_form(request, form=form, formset=participant_formset(choices=choices))
     return _save_form(
         request,
-        form=EngagementForm(request.POST, choices=choices, owners=owners),
+        form=EngagementForm(request.POST, choices=choices, owners=owners, status_choices=statuses),
         formset=participant_formset(request.POST, choices=choices),
-        check=lambda values: services.engagement_create_clean(**services.with_owner_unit(request.user, values)),
+        check=lambda values: services.engagement_create_clean(
+            created_by=request.user, **services.with_owner_unit(request.user, values)
+        ),
         save=lambda values: services.engagement_create(created_by=request.user, **values),
     )
 

@@ -14,7 +14,6 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from engagements.choices import Sensitivity, Status
 from engagements.models import Engagement, may_read_restricted
@@ -61,13 +60,9 @@ def report_reminders_create(*, today: datetime.date | None = None) -> int:
     )
     overdue = missing.filter(status=Status.COMPLETED, end_date__lt=deadline_first)
     made = 0
-    for kind, rows, title in (
-        (NotificationKind.REPORT_DUE, due, _("After-action report due by %(date)s: %(reference)s %(title)s")),
-        (
-            NotificationKind.REPORT_OVERDUE,
-            overdue,
-            _("After-action report overdue since %(date)s: %(reference)s %(title)s"),
-        ),
+    for kind, rows, message in (
+        (NotificationKind.REPORT_DUE, due, "report_due"),
+        (NotificationKind.REPORT_OVERDUE, overdue, "report_overdue"),
     ):
         for engagement in rows.order_by("end_date", "pk"):
             deadline = engagement.end_date + datetime.timedelta(days=AAR_OVERDUE_DAYS)
@@ -76,9 +71,8 @@ def report_reminders_create(*, today: datetime.date | None = None) -> int:
                     kind=kind,
                     key=f"{kind}:{engagement.pk}:{engagement.end_date.isoformat()}",
                     recipient_ids=_readers(engagement, [engagement.contact_id]),
-                    title=title
-                    % {"date": deadline.isoformat(), "reference": engagement.reference, "title": engagement.title},
-                    body=_("Write it on the engagement's page."),
+                    message=message,
+                    params={"date": deadline.isoformat(), "reference": engagement.reference, "title": engagement.title},
                     url=reverse("engagements:after_action", args=[engagement.pk]),
                 )
             )
@@ -90,16 +84,15 @@ def approval_requested_notify(*, engagement_id: int, requested_by_id: int | None
     if engagement is None:
         return 0
     requester = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
-    who = (requester.get_full_name() or requester.get_username()) if requester else _("A planner")
+    who = (requester.get_full_name() or requester.get_username()) if requester else ""
     recipients = [pk for pk in approver_ids if pk != requested_by_id]
     return len(
         notifications_create(
             kind=NotificationKind.APPROVAL_REQUESTED,
             key=f"approval_requested:{engagement.pk}:{engagement.version}",
             recipient_ids=_readers(engagement, recipients),
-            title=_("Approval requested: %(reference)s %(title)s")
-            % {"reference": engagement.reference, "title": engagement.title},
-            body=_("%(who)s asks you to approve this engagement.") % {"who": who},
+            message="approval_requested" if who else "approval_requested_anonymously",
+            params={"reference": engagement.reference, "title": engagement.title, "who": who},
             url=_engagement_url(engagement.pk),
         )
     )
@@ -111,16 +104,13 @@ def approval_decided_notify(
     engagement = Engagement.objects.live().filter(pk=engagement_id).first()
     if engagement is None:
         return 0
-    labels = {"reference": engagement.reference, "title": engagement.title}
-    title = (
-        _("Approved: %(reference)s %(title)s") if approved else _("Approval refused: %(reference)s %(title)s")
-    ) % labels
     return len(
         notifications_create(
             kind=NotificationKind.APPROVAL_DECIDED,
             key=f"approval_decided:{engagement.pk}:{engagement.version}:{'yes' if approved else 'no'}",
             recipient_ids=_readers(engagement, [pk for pk in recipient_ids if pk != decided_by_id]),
-            title=title,
+            message="approval_given" if approved else "approval_refused",
+            params={"reference": engagement.reference, "title": engagement.title},
             body=comment,
             url=_engagement_url(engagement.pk),
         )
@@ -149,10 +139,14 @@ def alerts_notify(*, alert_ids) -> int:
                 kind=NotificationKind.ALERT_RAISED,
                 key=f"alert:{alert.pk}",
                 recipient_ids=recipients,
-                title=_("Score alert: %(partner)s fell %(delta).1f points in %(period)s")
-                % {"partner": partner.name, "delta": -alert.delta_overall, "period": alert.period_label},
-                body=_("Overall %(before).1f to %(after).1f.")
-                % {"before": alert.previous_overall, "after": alert.overall},
+                message="alert_raised",
+                params={
+                    "partner": partner.name,
+                    "delta": -float(alert.delta_overall),
+                    "period": str(alert.period_label),
+                    "before": float(alert.previous_overall),
+                    "after": float(alert.overall),
+                },
                 url=reverse("assessments:partner", args=[partner.iso3]),
             )
         )

@@ -23,6 +23,10 @@ class Notification(models.Model):
     key = models.CharField(_("key"), max_length=200)
     title = models.CharField(_("title"), max_length=300)
     body = models.TextField(_("text"), blank=True)
+    # What it says, worded when read in the reader's language (notifications.messages); ``title`` and
+    # ``body`` keep the wording in the site's language (older notifications have no key: they show those).
+    message = models.CharField(_("message"), max_length=50, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
@@ -49,6 +53,37 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    @property
+    def shown_title(self) -> str:
+        """The title in the active language (the reader's)."""
+        from notifications.messages import title_of
+
+        return title_of(self.message, self.params or {}) or self.title
+
+    @property
+    def shown_body(self) -> str:
+        from notifications.messages import text_of
+
+        return text_of(self.message, self.params or {}) or self.body
+
+
+class UserLanguage(models.Model):
+    """The language a user last read the site in (set at login and on their inbox), so what is sent to them
+    without a request of theirs (e-mails) speaks it too."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="notification_language"
+    )
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("user language")
+        verbose_name_plural = _("user languages")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language}"
 
 
 class NotificationPreference(models.Model):

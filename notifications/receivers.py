@@ -6,6 +6,7 @@ report reminders do not depend on signals at all.
 
 import logging
 
+from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
 from assessments.signals import assessment_run_finished
@@ -52,3 +53,14 @@ def notify_approval_decided(
         )
     except Exception:
         logger.exception("Could not notify the decision on engagement %s", engagement_id)
+
+
+@receiver(user_logged_in, dispatch_uid="notifications.user_language")
+def remember_user_language(sender, *, request, user, **kwargs):
+    """The language the user signs in with: their e-mails are worded in it (notifications.messages)."""
+    from notifications.services import user_language_remember
+
+    try:
+        user_language_remember(user=user, language=getattr(request, "LANGUAGE_CODE", None))
+    except Exception:
+        logger.exception("Could not remember the language of user %s", user.pk)

@@ -21,12 +21,13 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from notifications import rules
 from notifications.choices import Delivery, NotificationKind
-from notifications.models import Follow, Notification, NotificationPreference
+from notifications.messages import language_of, stored_wording
+from notifications.models import Follow, Notification, NotificationPreference, UserLanguage
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +57,25 @@ def _deliveries(user_ids: Iterable[int], kind: str) -> dict[int, str]:
 
 @transaction.atomic
 def notifications_create(
-    *, kind: str, key: str, recipient_ids: Iterable[int], title: str, body: str = "", url: str = ""
+    *,
+    kind: str,
+    key: str,
+    recipient_ids: Iterable[int],
+    message: str = "",
+    params: dict | None = None,
+    title: str = "",
+    body: str = "",
+    url: str = "",
 ) -> list[int]:
     """One notification per recipient for the event ``key``, unless they have it already. Returns the ids of
-    those made now; their immediate e-mails are queued after commit."""
+    those made now; their immediate e-mails are queued after commit.
+
+    ``message`` and ``params`` say what it says (``notifications.messages``), worded when read in the
+    reader's language; ``body`` is the text when the message has none of its own (an approver's comment).
+    Without ``message``, ``title`` and ``body`` are shown as given."""
+    params = dict(params or {})
+    if message:
+        title, body = stored_wording(message, params, body)
     recipient_ids = sorted({int(i) for i in recipient_ids if i})
     if not recipient_ids:
         return []
@@ -76,6 +92,8 @@ def notifications_create(
                 key=key[:200],
                 title=title[:300],
                 body=body,
+                message=message,
+                params=params,
                 url=url[:500],
                 delivery=deliveries[user_id],
             )
@@ -91,6 +109,15 @@ def notifications_create(
         for pk in immediate:
             transaction.on_commit(lambda pk=pk: send_notification_email.delay(pk))
     return [pk for pk, _delivery in made]
+
+
+def user_language_remember(*, user, language: str | None) -> None:
+    """Remember the language ``user`` reads the site in (``messages.language_of``: their e-mails speak it)."""
+    if not getattr(user, "pk", None) or language not in dict(settings.LANGUAGES):
+        return
+    if UserLanguage.objects.filter(user_id=user.pk, language=language).exists():
+        return
+    UserLanguage.objects.update_or_create(user_id=user.pk, defaults={"language": language})
 
 
 # --- reading --------------------------------------------------------------------------------------------
@@ -159,9 +186,9 @@ def _send(*, to: str, subject: str, body: str) -> None:
 
 
 def _item_text(notification: Notification) -> str:
-    lines = [notification.title]
-    if notification.body:
-        lines.append(notification.body)
+    lines = [notification.shown_title]
+    if notification.shown_body:
+        lines.append(notification.shown_body)
     if notification.url:
         lines.append(absolute_url(notification.url))
     return "\n".join(lines)
@@ -206,11 +233,9 @@ def notification_email_send(*, notification_id: int) -> bool:
             return False
         notification = rows[0]
         try:
-            _send(
-                to=notification.recipient.email,
-                subject=notification.title,
-                body=_item_text(notification) + "\n\n-- \n" + _footer(),
-            )
+            with translation.override(language_of(notification.recipient)):  # the recipient's language
+                subject, body = notification.shown_title, _item_text(notification) + "\n\n-- \n" + _footer()
+            _send(to=notification.recipient.email, subject=subject, body=body)
         except MAIL_ERRORS as exc:
             failure = exc
         _record_attempt(rows, error=failure)
@@ -233,8 +258,9 @@ def digest_send(*, user_id: int) -> int:
         )
         if not rows or _without_address(rows):
             return 0
-        subject = _("Engagement Tracker: %(count)s notifications") % {"count": len(rows)}
-        body = "\n\n".join(_item_text(row) for row in rows) + "\n\n-- \n" + _footer()
+        with translation.override(language_of(rows[0].recipient)):  # the recipient's language
+            subject = _("Engagement Tracker: %(count)s notifications") % {"count": len(rows)}
+            body = "\n\n".join(_item_text(row) for row in rows) + "\n\n-- \n" + _footer()
         try:
             _send(to=rows[0].recipient.email, subject=subject, body=body)
         except MAIL_ERRORS as exc:

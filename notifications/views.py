@@ -18,6 +18,7 @@ from organizations.models import Organization
 
 
 def inbox(request):
+    services.user_language_remember(user=request.user, language=request.LANGUAGE_CODE)  # for their e-mails
     unread_only = request.GET.get("unread") == "1"
     page = paginate(request, selectors.inbox(user=request.user, unread_only=unread_only))
     context = {"page": page, "unread_only": unread_only, "querystring": querystring_without(request, "page")}

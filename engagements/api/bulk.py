@@ -166,7 +166,7 @@ class EngagementBulkCreateView(WriteContractMixin, APIView):
                 parsed.append((index, arguments))
             else:
                 errors[index] = _row_errors(index, serializer.errors)
-        checked, problems = services.engagement_bulk_create_clean(rows=parsed)
+        checked, problems = services.engagement_bulk_create_clean(rows=parsed, created_by=request.user)
         for index, error in problems.items():
             errors[index] = _row_errors(index, error)
         if errors:

@@ -261,7 +261,9 @@ class EngagementViewSet(viewsets.ModelViewSet):
         every_error(
             self,
             serializer,
-            lambda arguments: services.engagement_create_clean(**services.with_owner_unit(request.user, arguments)),
+            lambda arguments: services.engagement_create_clean(
+                created_by=request.user, **services.with_owner_unit(request.user, arguments)
+            ),
         )
         arguments = serializer.service_arguments()
         arguments.pop("expected_version", None)

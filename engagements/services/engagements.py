@@ -23,6 +23,7 @@ from core.roles import role_of
 from engagements import deconfliction, rules
 from engagements.choices import Status
 from engagements.extensions import apply_all as extensions_apply
+from engagements.extensions import apply_new_all as extensions_apply_new
 from engagements.models import (
     AfterActionReport,
     Approval,
@@ -88,10 +89,12 @@ def with_owner_unit(user, data: dict) -> dict:
 
 
 def creation_checks(user, checked: CleanEngagement, *, scope=False) -> None:
-    """What the creator may create: an engagement of their units. (In any status, approved too: history is
-    entered after the fact, DESIGN "Data model"; approval as a move is four-eyes.)"""
+    """What the creator may create: an engagement of their units, in a status they may give a new one
+    (``rules.creation_status_refusal``: approved only for admins; approval is four-eyes)."""
     unit = checked.fields.get("owner_unit")
     scope_check(user, unit.pk if unit else None, scope=scope)
+    if refusal := rules.creation_status_refusal(user, checked.fields.get("status")):
+        raise ValidationError({"status": [refusal]})
 
 
 def _history_user(instance, user):
@@ -139,7 +142,8 @@ def engagement_create(
 ) -> SaveResult:
     """Create an engagement with its participants, frameworks and (optionally) its after-action report.
 
-    A new engagement may be created in any status: history is often entered after the fact.
+    A new engagement may be created in any status (history is often entered after the fact), but approved
+    only by an admin (``rules.creation_status_refusal``).
     """
     scope = creator_check(created_by)
     checked = engagement_create_clean(
@@ -148,6 +152,7 @@ def engagement_create(
         after_action=after_action,
         reference=reference,
         extensions=extensions,
+        created_by=created_by,
         **with_owner_unit(created_by, data),
     )
     creation_checks(created_by, checked, scope=scope)
@@ -405,6 +410,7 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
             for e, row in taking_part
         ],
     )
+    extensions_apply_new([(e, item.extensions) for e, item in pairs], user=created_by)  # objectives served
     # Every engagement's days, those without partners too: they move the overview's counts.
     announce_changes({row["partner"].pk for _e, row in taking_part}, {(e.start_date, e.end_date) for e in created})
     announce_engagement_event("created", new_ids)

@@ -46,6 +46,8 @@ class _Keep:
 
 
 KEEP = _Keep()
+# ``created_by`` not given to a check-only step: the write asks the creator's rules (``creation_checks``).
+UNASKED = object()
 
 
 class InputError(ValidationError):
@@ -426,12 +428,15 @@ def engagement_create_clean(
     reference: str | None = None,
     lookups: Lookups | None = None,
     extensions: Mapping | None = None,
+    created_by=UNASKED,
     **data,
 ) -> CleanEngagement:
     """Check a new engagement without writing anything; raises one InputError with every problem.
 
     A new engagement may be created in any status (history is often entered after the fact), so the
-    status policy's move and date rules do not apply; a report still needs an engagement under way."""
+    status policy's move and date rules do not apply; a report still needs an engagement under way. Given
+    ``created_by``, the statuses the creator may not give a new engagement (approved, for a planner:
+    ``rules.creation_status_refusal``) join the other problems; the write asks again in any case."""
     _refuse_unknown(data)
     participants, organizations = list(participants or []), list(organizations or [])
     lookups = lookups or _lookups_for(data, participants, organizations)
@@ -442,6 +447,8 @@ def engagement_create_clean(
     clean_orgs = resolve_organizations(organizations, lookups, lambda m: problems.add("organizations", m))
     clean_aar = _clean_after_action(after_action, problems, partial=False) if after_action else None
     _cross_checks(clean, problems)
+    if created_by is not UNASKED and (refusal := rules.creation_status_refusal(created_by, clean.get("status"))):
+        problems.add("status", refusal)
     if clean_aar is not None and (
         refusal := rules.report_refusal(status=clean.get("status"), start_date=clean.get("start_date"), new=False)
     ):
@@ -462,7 +469,7 @@ def _partner_ids(rows: Iterable[Mapping]) -> set[int]:
 
 
 def engagement_bulk_create_clean(
-    *, rows: Iterable[tuple[int, Mapping]], lookups: Lookups | None = None
+    *, rows: Iterable[tuple[int, Mapping]], created_by=UNASKED, lookups: Lookups | None = None
 ) -> tuple[dict[int, CleanEngagement], dict[int, ValidationError]]:
     """Check many new engagements without writing: each row by ``engagement_create_clean`` (the same
     messages as a single create), every row before answering, with one ``Lookups`` for all of them (three
@@ -473,7 +480,7 @@ def engagement_bulk_create_clean(
     problems: dict[int, ValidationError] = {}
     for index, arguments in rows:
         try:
-            checked[index] = engagement_create_clean(lookups=lookups, **arguments)
+            checked[index] = engagement_create_clean(lookups=lookups, created_by=created_by, **arguments)
         except ValidationError as exc:  # an InputError: fields, and participants by row
             problems[index] = exc
     return checked, problems

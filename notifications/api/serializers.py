@@ -8,6 +8,10 @@ from notifications.models import Notification
 class NotificationSerializer(serializers.ModelSerializer):
     is_read = serializers.BooleanField(read_only=True)
     url = serializers.CharField(read_only=True, help_text=_("The page it is about, a path of this site."))
+    title = serializers.CharField(
+        source="shown_title", read_only=True, help_text=_("In the request's language (Accept-Language).")
+    )
+    body = serializers.CharField(source="shown_body", read_only=True)
 
     class Meta:
         model = Notification

@@ -3,6 +3,7 @@ listed on the objective's page with ratings and progress, and the partner page's
 
 import ast
 import datetime
+import io
 from pathlib import Path
 
 import pytest
@@ -177,6 +178,89 @@ def test_partner_page_shows_objectives_no_engagement_served_in_the_window(client
     unserved = page[page.index('id="unserved-objectives"') :]
     assert "Secretly served" in unserved[: unserved.index("</div>")]  # restricted means invisible
     assert idle.pk
+
+
+def test_the_exchange_file_carries_the_objectives_and_reimports_unchanged(unit_planner, reference_data):
+    """The ``objectives`` column (ids separated by ";"), filled through the extension: export, re-import
+    unchanged, change it, refuse another partner's objective beside the column, create with objectives."""
+    from engagements import exchange
+    from engagements.models import Engagement
+    from tests.engagements import test_imports as files
+
+    ken, tza, sen = (ObjectiveFactory(partner=partner(code)) for code in ("KEN", "TZA", "SEN"))
+    engagement = make_engagement(["KEN", "TZA"], datetime.date(2025, 2, 1), datetime.date(2025, 2, 10))
+    for objective in (tza, ken):
+        EngagementObjective.objects.create(engagement=engagement, objective=objective)
+    assert "objectives" in exchange.COLUMNS
+    exported = files.export_csv()
+    row = dict(zip(exchange.COLUMNS, exchange.rows_by_id([engagement.pk])[engagement.pk], strict=True))
+    assert row["objectives"] == f"{min(ken.pk, tza.pk)};{max(ken.pk, tza.pk)}"
+    assert row["objectives"] in exported
+
+    again = files.run(io.BytesIO(exported.encode()), unit_planner, dry_run=False)
+    assert again.ok and (again.unchanged, again.to_update, again.to_create) == (1, 0, 0)
+
+    refused = files.run(files.csv_file([row | {"objectives": f"{ken.pk};{sen.pk}"}]), unit_planner, dry_run=False)
+    assert [(e.line, e.column) for e in refused.errors] == [(2, "objectives")]
+    assert "Senegal" in refused.errors[0].message and not refused.applied
+    assert set(engagement.objective_links.values_list("objective_id", flat=True)) == {ken.pk, tza.pk}
+
+    changed = files.run(files.csv_file([row | {"objectives": str(ken.pk)}]), unit_planner, dry_run=False)
+    assert changed.applied and changed.to_update == 1
+    assert list(engagement.objective_links.values_list("objective_id", flat=True)) == [ken.pk]
+
+    new = files.good_row(
+        title="New with objectives", participants="KEN:host:10;TZA:participant:5", objectives=f"{tza.pk}"
+    )
+    created = files.run(files.csv_file([new]), unit_planner, dry_run=False)
+    assert created.applied and created.to_create == 1, [e.as_dict() for e in created.errors]
+    made = Engagement.objects.get(title="New with objectives")
+    assert list(made.objective_links.values_list("objective_id", flat=True)) == [tza.pk]
+    # A file without the column leaves the links alone.
+    without = {c: v for c, v in row.items() if c != "objectives"} | {"title": "Renamed"}
+    kept = files.run(
+        files.csv_file([without], columns=[c for c in exchange.COLUMNS if c != "objectives"]),
+        unit_planner,
+        dry_run=False,
+    )
+    assert kept.applied and list(engagement.objective_links.values_list("objective_id", flat=True)) == [ken.pk]
+
+
+def test_the_bulk_create_links_objectives_and_refuses_the_others(unit_planner):
+    ken, sen = ObjectiveFactory(partner=partner("KEN")), ObjectiveFactory(partner=partner("SEN"))
+    client = APIClient()
+    client.force_authenticate(unit_planner)
+    bad = client.post("/api/v1/engagements/bulk/", [_payload(), _payload(objectives=[sen.pk])], format="json")
+    assert bad.status_code == 400 and list(bad.json()["errors"]) == ["[1].objectives"]
+    made = client.post("/api/v1/engagements/bulk/", [_payload(objectives=[ken.pk]), _payload()], format="json")
+    assert made.status_code == 201, made.content
+    assert [row["objectives"] for row in made.json()["results"]] == [[ken.pk], []]
+    assert EngagementObjective.objects.get().linked_by == unit_planner
+
+
+def test_the_engagement_page_shows_the_objectives_it_serves(client, make_user):
+    ken, tza = (
+        ObjectiveFactory(partner=partner("KEN"), title="Coastal patrols"),
+        ObjectiveFactory(partner=partner("TZA"), title="Port security"),
+    )
+    ObjectiveFactory(partner=partner("KEN"), title="Not served")
+    engagement = make_engagement(["KEN", "TZA"], datetime.date(2025, 2, 1), datetime.date(2025, 2, 10))
+    EngagementObjective.objects.create(engagement=engagement, objective=ken)
+    secret = make_engagement(["TZA"], datetime.date(2025, 2, 1), datetime.date(2025, 2, 10), sensitivity="restricted")
+    EngagementObjective.objects.create(engagement=secret, objective=tza)
+    client.force_login(make_user("vi", "viewer"))
+    page = client.get(f"/engagements/{engagement.pk}/").content.decode()
+    panel = page[page.index('id="objectives"') :]
+    panel = panel[: panel.index("</section>")]
+    assert "Coastal patrols" in panel and reverse("assessments:objective", args=[ken.pk]) in panel
+    assert "Port security" not in panel and "Not served" not in panel
+    assert client.get(f"/engagements/{secret.pk}/").status_code == 404  # restricted means invisible
+    client.force_login(make_user("an", "analyst"))
+    page = client.get(f"/engagements/{secret.pk}/").content.decode()
+    assert "Port security" in page[page.index('id="objectives"') :]
+    unlinked = make_engagement(["KEN"], datetime.date(2025, 3, 1), datetime.date(2025, 3, 2))
+    page = client.get(f"/engagements/{unlinked.pk}/").content.decode()
+    assert "not linked to any objective" in page
 
 
 def _imports(path: Path) -> set[str]:

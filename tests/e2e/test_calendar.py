@@ -27,7 +27,7 @@ def busy_spring(make_user, reference_data):
             title=title,
             engagement_type=extra.pop("engagement_type", "exercise"),
             domain="land",
-            status=extra.pop("status", "approved"),
+            status=extra.pop("status", "planned"),
             start_date=start,
             end_date=end,
             host_country=partners[0],

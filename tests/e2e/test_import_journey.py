@@ -39,7 +39,7 @@ ROWS = [
         "title": "Lake Chad medical exchange",
         "engagement_type": "humanitarian_assistance",
         "domain": "joint",
-        "status": "approved",
+        "status": "planned",  # a planner's new engagement starts planned (approval is four-eyes)
         "start_date": "2026-06-01",
         "end_date": "2026-06-05",
         "host_country": "TCD",

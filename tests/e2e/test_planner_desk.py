@@ -164,7 +164,7 @@ ROWS = [
         "title": "Lake Chad medical exchange",
         "engagement_type": "humanitarian_assistance",
         "domain": "joint",
-        "status": "approved",
+        "status": "planned",  # a planner's new engagement starts planned (approval is four-eyes)
         "start_date": "",
         "end_date": "",
         "host_country": "TCD",

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from engagements.models import Engagement
 from engagements.services import engagement_create
 from tests.e2e.conftest import screenshot
+from tests.engagements.factories import approve
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,17 +23,17 @@ START, END = datetime.date(2026, 3, 10), datetime.date(2026, 3, 20)
 def planner_with_a_busy_march(make_user, reference_data):
     planner = make_user("planner-e2e", "planner", first_name="Pat", last_name="Planner")
     # Already on record: Ghana hosts another exercise in the same days.
-    engagement_create(
+    other = engagement_create(
         created_by=planner,
         title=OTHER_TITLE,
         engagement_type="exercise",
         domain="maritime",
-        status="approved",
         start_date=datetime.date(2026, 3, 15),
         end_date=datetime.date(2026, 3, 25),
         host_country="GHA",
         participants=[{"partner": "GHA", "role": "host"}, {"partner": "USA", "role": "lead"}],
-    )
+    ).engagement
+    approve(other)  # approved by an approver of the unit (four eyes)
     return planner
 
 
@@ -145,7 +146,9 @@ def test_planner_records_completes_and_reports_an_engagement(page, login, planne
     days = page.locator(".cal-month").get_by_role("link", name=TITLE)
     expect(days).to_have_count(2)
     # The status and the dates are read out, not left to colour and position.
-    expect(days.first).to_have_accessible_name(re.compile(rf"^{TITLE}\s*, .*10 March 2026 .* 20 March 2026, .*Completed$"))
+    expect(days.first).to_have_accessible_name(
+        re.compile(rf"^{TITLE}\s*, .*10 March 2026 .* 20 March 2026, .*Completed$")
+    )
     screenshot(page, "planner-5-calendar")
     page.get_by_role("link", name="Timeline", exact=True).click()
     expect(page.get_by_role("table", name="Engagements on a timeline").get_by_role("link", name=TITLE)).to_be_visible()

@@ -75,3 +75,20 @@ class AfterActionReportFactory(factory.django.DjangoModelFactory):
     capacity_rating = 3
     trust_rating = 3
     submitted_at = factory.LazyFunction(timezone.now)
+
+
+def approve(engagement: Engagement, *, comment: str = "") -> Engagement:
+    """Approve ``engagement`` as a real approval does (four eyes): through the service, by an approver of its
+    unit who did not create it. A planner's new engagement starts planned (rules.creation_status_refusal),
+    so tests that need an approved one create it planned and approve it here."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from engagements import services
+
+    approver = get_user_model().objects.get_or_create(username="test-approver")[0]
+    approver.groups.add(Group.objects.get(name="approver"))
+    engagement.owner_unit.members.add(approver)
+    services.engagement_approve(engagement=engagement, user=approver, comment=comment)
+    engagement.refresh_from_db()
+    return engagement

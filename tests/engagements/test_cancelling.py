@@ -24,8 +24,8 @@ def history_reasons(engagement):
 # --- the page -------------------------------------------------------------------------------------------
 
 
-def test_cancelling_on_the_page_asks_why_and_keeps_the_reason(client_for, planner, reference_data):
-    engagement = create(planner, status="approved")
+def test_cancelling_on_the_page_asks_why_and_keeps_the_reason(client_for, planner, admin_user_role, reference_data):
+    engagement = create(admin_user_role, status="approved")  # recorded as approved: admins only
     client = client_for(planner)
     detail = content(client.get(f"/engagements/{engagement.pk}/"))
     assert f"{status_url(engagement)}?status=cancelled" in detail  # a link to the confirmation, not a move
@@ -53,10 +53,10 @@ def test_cancelling_on_the_page_asks_why_and_keeps_the_reason(client_for, planne
     assert REASON in content(client.get(f"/engagements/{engagement.pk}/"))  # shown in the history
 
 
-def test_the_edit_form_cannot_cancel_without_a_reason(client_for, planner, reference_data):
+def test_the_edit_form_cannot_cancel_without_a_reason(client_for, planner, admin_user_role, reference_data):
     from tests.engagements.test_rules import form_for
 
-    engagement = create(planner, status="approved")
+    engagement = create(admin_user_role, status="approved")  # recorded as approved: admins only
     client = client_for(planner)
     edit = content(client.get(f"/engagements/{engagement.pk}/edit/"))
     select = edit[edit.index('name="status"') : edit.index("</select>", edit.index('name="status"'))]
@@ -104,8 +104,8 @@ def test_a_planner_may_not_reopen(client_for, planner, reference_data):
 # --- the API --------------------------------------------------------------------------------------------
 
 
-def test_the_api_needs_a_reason_to_cancel(api_for, planner):
-    engagement = create(planner, status="approved")
+def test_the_api_needs_a_reason_to_cancel(api_for, planner, admin_user_role):
+    engagement = create(admin_user_role, status="approved")  # recorded as approved: admins only
     api = api_for(planner)
     url = f"/api/v1/engagements/{engagement.pk}/status/"
     missing = api.post(url, {"status": "cancelled"}, format="json")
@@ -142,7 +142,7 @@ def test_the_api_lets_only_an_admin_reopen(api_for, planner, admin_user_role):
 def test_an_import_cannot_cancel_or_reopen(planner, admin_user_role, reference_data):
     """The file has no reason column: moving to cancelled (or out of it) by import is a row error that says
     where to do it instead."""
-    engagement = create(planner, status="approved")
+    engagement = create(admin_user_role, status="approved")  # recorded as approved: admins only
     row = dict(zip(exchange.COLUMNS, exchange.rows_by_id([engagement.pk])[engagement.pk], strict=True))
     report = files.run(files.csv_file([row | {"status": "cancelled"}]), planner, dry_run=False)
     assert [(e.line, e.column) for e in report.errors] == [(2, "status")]

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from engagements import selectors
-from tests.engagements.test_views import content, create
+from tests.engagements.test_views import content, create, create_approved
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +22,10 @@ def dated(planner, reference_data):
         "stale_planned": create(
             planner, title="Stale planned", status="planned", start_date=days(-20), end_date=days(-10)
         ),
-        "stale_approved": create(
-            planner, title="Stale approved", status="approved", start_date=days(-9), end_date=days(-2)
-        ),
+        "stale_approved": create_approved(planner, title="Stale approved", start_date=days(-9), end_date=days(-2)),
         "running": create(planner, title="Running now", status="in_progress", start_date=days(-2), end_date=days(3)),
-        "ends_today": create(planner, title="Ends today", status="approved", start_date=days(-1), end_date=days(0)),
-        "upcoming": create(planner, title="Coming soon", status="approved", start_date=days(10), end_date=days(12)),
+        "ends_today": create_approved(planner, title="Ends today", start_date=days(-1), end_date=days(0)),
+        "upcoming": create_approved(planner, title="Coming soon", start_date=days(10), end_date=days(12)),
         "far": create(planner, title="Far future", status="planned", start_date=days(200), end_date=days(202)),
         "done": create(planner, title="Done properly", status="completed", start_date=days(-30), end_date=days(-25)),
         "secret": create(

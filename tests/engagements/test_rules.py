@@ -42,7 +42,10 @@ def rolled_back(action):
 
 
 def make(planner, status, *, has_report=False, dates=PAST):
-    return pages.create(planner, status=status, after_action=REPORT if has_report else None, **dates)
+    # A planner's new engagement starts planned (rules.creation_status_refusal): an approved one is recorded
+    # by the system, as history is, and the planner then works on it.
+    creator = None if status == "approved" else planner
+    return pages.create(creator, status=status, after_action=REPORT if has_report else None, **dates)
 
 
 CASES = [

@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from engagements import services
 from engagements.models import AfterActionReport, Engagement, Participation, PartnerChange
 from engagements.signals import engagement_data_changed
+from tests.engagements.factories import approve
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +157,7 @@ def test_the_database_refuses_what_must_never_be_stored(planner, reference_data)
     ],
 )
 def test_the_status_machine(planner, reference_data, start, target, allowed):
-    engagement = create(planner, status=start)
+    engagement = create(planner, status=start) if start != "approved" else approve(create(planner))
     if allowed:
         services.engagement_change_status(engagement=engagement, status=target, user=planner, reason="Host withdrew")
         engagement.refresh_from_db()

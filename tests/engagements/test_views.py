@@ -18,6 +18,7 @@ from tests.engagements.factories import (
     EngagementFactory,
     ExerciseSeriesFactory,
     ParticipationFactory,
+    approve,
     default_unit,
     partner,
 )
@@ -54,6 +55,7 @@ CSV_COLUMNS = [
     "lessons_learned",
     "recommendations",
     "aar_submitted_at",
+    "objectives",  # the assessments app's column, through engagements.extensions
 ]
 
 
@@ -89,6 +91,12 @@ def create(user, **overrides):
     }
     values.update(overrides)
     return services.engagement_create(created_by=user, **values).engagement
+
+
+def create_approved(user, **overrides):
+    """An approved engagement as a planner gets one: created planned by ``user`` (a new engagement starts
+    planned), then approved by an approver of its unit (four eyes)."""
+    return approve(create(user, **overrides))
 
 
 def form_data(participants=(("CIV", "host", "400"), ("USA", "lead", "600")), spare_rows=1, **fields) -> dict:
@@ -223,12 +231,11 @@ def varied(planner, reference_data):
             series="african-lion",
             location_name="Tan-Tan",
         ),
-        "baltops": create(
+        "baltops": create_approved(
             planner,
             title="BALTOPS 2025",
             engagement_type="multilateral_drill",
             domain="maritime",
-            status="approved",
             start_date=D(2025, 6, 5),
             end_date=D(2025, 6, 20),
             host_country="POL",
@@ -475,7 +482,7 @@ def test_detail_shows_facts_participants_map_report_and_history(client_for, plan
     ],
 )
 def test_status_buttons_offer_only_allowed_moves(client_for, planner, reference_data, status, offered):
-    engagement = create(planner, status=status)
+    engagement = create_approved(planner) if status == "approved" else create(planner, status=status)
     html = content(client_for(planner).get(f"/engagements/{engagement.pk}/"))
     buttons = set(re.findall(r'<button type="submit" name="status" value="([a-z_]+)"', html))
     asking = set(re.findall(rf"/engagements/{engagement.pk}/status/\?status=([a-z_]+)", html))
@@ -704,10 +711,12 @@ def test_edit_offers_only_allowed_statuses_and_refuses_others(client_for, planne
 
 
 def test_status_moves_forward_and_illegal_moves_are_refused(client_for, planner, reference_data):
-    engagement = create(planner, status="approved")
+    engagement = create_approved(planner)
     client = client_for(planner)
     response = client.post(
-        f"/engagements/{engagement.pk}/status/", {"status": "in_progress", "version": "1"}, follow=True
+        f"/engagements/{engagement.pk}/status/",
+        {"status": "in_progress", "version": str(engagement.version)},
+        follow=True,
     )
     assert "Status changed to In progress." in content(response)
     engagement.refresh_from_db()

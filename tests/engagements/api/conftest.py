@@ -3,7 +3,7 @@ import datetime
 import pytest
 
 from engagements import services
-from tests.engagements.factories import ExerciseSeriesFactory
+from tests.engagements.factories import ExerciseSeriesFactory, approve
 
 D = datetime.date
 
@@ -69,15 +69,17 @@ def three(planner, reference_data):
             participants=[{"partner": "EST"}, {"partner": "FIN"}],
             organizations=["NATO", "EU"],
         ).engagement,
-        "advisers": make(
-            created_by=planner,
-            title="Coast guard advisers",
-            engagement_type="advisory_mission",
-            domain="land",
-            status="approved",
-            start_date=D(2024, 1, 15),
-            end_date=D(2024, 3, 1),
-            host_country="SEN",
-            participants=[{"partner": "SEN"}, {"partner": "FRA"}],
-        ).engagement,
+        "advisers": approve(
+            make(
+                created_by=planner,
+                title="Coast guard advisers",
+                engagement_type="advisory_mission",
+                domain="land",
+                status="planned",
+                start_date=D(2024, 1, 15),
+                end_date=D(2024, 3, 1),
+                host_country="SEN",
+                participants=[{"partner": "SEN"}, {"partner": "FRA"}],
+            ).engagement
+        ),
     }
