@@ -4,6 +4,7 @@ import logging
 
 from django.dispatch import receiver
 
+from assessments.signals import assessment_run_finished
 from engagements.signals import engagement_data_changed
 
 logger = logging.getLogger(__name__)
@@ -22,3 +23,13 @@ def recompute_on_engagement_change(sender, *, partner_ids, first_day, last_day, 
         scores_mark_stale(partner_ids=partner_ids, first_day=first_day, last_day=last_day, spans=spans)
     except Exception:
         logger.exception("Could not queue the recompute for partners %s", sorted(partner_ids or []))
+
+
+@receiver(engagement_data_changed, dispatch_uid="assessments.dashboards_stale_on_engagement_change")
+@receiver(assessment_run_finished, dispatch_uid="assessments.dashboards_stale_on_run_finished")
+def dashboards_stale(sender, **kwargs):
+    """Engagement writes (bulk ones and imports included) and a run's end, both after commit, change what
+    the dashboards, lists and counts show: their cached copies become stale (core/page_cache.py)."""
+    from core.page_cache import generation_bump
+
+    generation_bump()

@@ -156,7 +156,11 @@ def _engagement_list_page(request, filterset, engagements, *, status=200):
     errors = context["filter_errors"]
     context |= {
         "page": paginate(
-            request, engagements, load=lambda ids: selectors.engagement_list(user=request.user).filter(pk__in=ids)
+            request,
+            engagements,
+            load=lambda ids: selectors.engagement_list(user=request.user).filter(pk__in=ids),
+            # Every engagement write bumps the data generation (core/page_cache.py).
+            cache_counts=True,
         ),
         "querystring": querystring_without(request, "page"),
         "can_add": request.user.has_perm(ADD),
