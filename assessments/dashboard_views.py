@@ -40,8 +40,10 @@ from organizations import selectors as organization_selectors
 from partners import selectors as partner_selectors
 
 FRAGMENT_HEADER = "X-Fragment"
-# A printed partner brief lists the most recent contributing engagements only; the page lists them all.
+# A printed partner brief lists the most recent contributing engagements only; the page lists them all, a
+# page of them at a time (a large partner has tens of thousands in its window: megabytes of HTML at once).
 PRINTED_ENGAGEMENTS = 12
+LISTED_ENGAGEMENTS = 100
 
 
 def _wants_fragment(request) -> bool:
@@ -201,6 +203,7 @@ def partner_scores(request, iso3: str):
     if table and not period_error:
         return exports.partner_csv(table, partner=partner, quarter=quarter, data=data)
     explanation = data["explanation"]
+    contributions = paginate(request, explanation["engagements"], default_size=LISTED_ENGAGEMENTS)
     context = {
         **data,
         "partner": partner,
@@ -236,8 +239,10 @@ def partner_scores(request, iso3: str):
         "history_rows": tables.history_rows(data["history"], quarter=quarter, request=request),
         "restricted_lines": exports.restricted_lines(explanation),
         "contribution_rows": tables.contribution_rows(
-            explanation["engagements"], role_labels=dict(ParticipantRole.choices), print_limit=PRINTED_ENGAGEMENTS
+            contributions.object_list, role_labels=dict(ParticipantRole.choices), print_limit=PRINTED_ENGAGEMENTS
         ),
+        "page": contributions,
+        "querystring": querystring_without(request, "page", "export", "table"),
     }
     status = 400 if period_error else 200
     return _render(

@@ -18,10 +18,15 @@ class StandardPagination(PageNumberPagination):
 
 
 class RowsFirstPagination(StandardPagination):
-    """The same pages, found by id first when the view has ``load_page_rows(ids)`` (RowsFirstPaginator)."""
+    """The same pages, found by id first when the view has ``load_page_rows(ids)`` (RowsFirstPaginator), their
+    counts kept in the cache when the view says ``cache_counts`` (core/page_cache.py)."""
 
     def paginate_queryset(self, queryset, request, view=None):
-        self.django_paginator_class = functools.partial(RowsFirstPaginator, load=getattr(view, "load_page_rows", None))
+        self.django_paginator_class = functools.partial(
+            RowsFirstPaginator,
+            load=getattr(view, "load_page_rows", None),
+            cache_counts=getattr(view, "cache_counts", False),
+        )
         return super().paginate_queryset(queryset, request, view)
 
 

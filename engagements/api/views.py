@@ -212,6 +212,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
     serializer_class = EngagementSerializer
     filterset_class = EngagementFilterSet
     pagination_class = RowsFirstPagination
+    cache_counts = True  # every engagement write bumps the data generation (core/page_cache.py)
     permission_classes = [ModelRolePermission]
     permission_model = Engagement
     action_permissions = {

@@ -155,7 +155,7 @@ def test_french_and_english_are_cached_apart(snapshots, scored, analyst, client_
 
 
 def test_list_counts_follow_visibility_and_writes(
-    snapshots, scored, analyst, viewer, client_for, django_capture_on_commit_callbacks
+    snapshots, scored, analyst, viewer, client_for, api_for, django_capture_on_commit_callbacks
 ):
     def count(user, partner):
         html = client_for(user).get("/engagements/", {"partner": partner}).content.decode()
@@ -164,9 +164,35 @@ def test_list_counts_follow_visibility_and_writes(
     assert count(analyst, "KEN") == 1 and count(viewer, "KEN") == 0  # the restricted one exists for analysts only
     assert count(analyst, "KEN") == 1 and count(viewer, "KEN") == 0  # and so in the cached counts
     assert count(viewer, "GHA") == 2
+    api = api_for(viewer)
+    assert api.get("/api/v1/engagements/", {"partner": "GHA"}).json()["count"] == 2
     with django_capture_on_commit_callbacks(execute=True):
         make_engagement(["GHA"], D(2025, 1, 1), D(2025, 1, 2))
     assert count(viewer, "GHA") == 3
+    assert api.get("/api/v1/engagements/", {"partner": "GHA"}).json()["count"] == 3
+    assert api_for(analyst).get("/api/v1/engagements/", {"partner": "KEN"}).json()["count"] == 1
+    assert api.get("/api/v1/engagements/", {"partner": "KEN"}).json()["count"] == 0
+
+
+def test_the_partner_page_lists_its_contributions_a_page_at_a_time(
+    snapshots, scored, analyst, client_for, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for day in range(1, 31):
+            make_engagement(["GHA"], D(2024, 11, day), D(2024, 11, day))
+        run("2024-Q4")
+
+    def rows(page):
+        html = client.get("/assessments/partners/GHA/", {"period": "2024-Q4", "page_size": 25, "page": page})
+        html = html.content.decode()
+        table = html[html.index('class="data small contributions"') :]
+        return table[: table.index("</table>")].count("<tr"), html
+
+    client = client_for(analyst)
+    first, html = rows(1)
+    assert "The 32 engagements that contributed" in html and "Page 1 of 2 (32 in all)" in html
+    second, html = rows(2)
+    assert (first, second) == (1 + 25, 1 + 7)  # the head row, then the engagements
 
 
 def test_pages_are_computed_when_redis_is_down(settings, scored, analyst, client_for):
