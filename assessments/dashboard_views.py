@@ -59,8 +59,10 @@ def _render(request, template: str, fragment: str, context: dict, status: int = 
     if key is not None:
         context = {**context, "csrf_token": page_cache.CSRF_PLACEHOLDER}
     main = render_to_string(fragment, context, request=request)
-    if key is not None and status == 200:
+    if status == 200:
         page_cache.fragment_set(key, main, shell)
+    else:
+        page_cache.fragment_release(key)
     return _page(request, template, main, {**context, **shell}, status=status)
 
 

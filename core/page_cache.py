@@ -44,6 +44,8 @@ GENERATION_KEY = "dashboards:generation"
 BUMPED_AT_KEY = "dashboards:bumped-at"
 # Put in the cached HTML where a form's CSRF token goes (never a valid token), replaced on every request.
 CSRF_PLACEHOLDER = "csrf-token-of-the-request"
+# One reader renders a missing page while the others wait for it (``fragment_get``), this long at most.
+RENDER_LOCK_SECONDS, RENDER_WAIT_SECONDS = 30, 10
 # The apps whose saves and deletes can change a dashboard, a list or a count.
 WATCHED_APPS = frozenset({"partners", "organizations", "engagements", "assessments"})
 
@@ -142,15 +144,37 @@ def fragment_key(request, kind: str, *, extra=()) -> str | None:
 
 
 def fragment_get(key: str | None):
-    """The cached entry (``(html, extra)``) for ``key``, or None."""
+    """The cached entry (``(html, extra)``) for ``key``, or None: then this request renders it and must call
+    ``fragment_set`` or ``fragment_release``.
+
+    After a write, every reader misses at once; rendering the same page in each of them would cost eight
+    times one on two cores. The first one renders (it takes a short lock); the others wait for its copy,
+    which is of the current generation (never an older one), and render it themselves only if it has not
+    come after ``RENDER_WAIT_SECONDS``."""
     if key is None:
         return None
-    return cache.get(key)
+    entry = cache.get(key)
+    if entry is not None or cache.add(f"{key}:rendering", 1, timeout=RENDER_LOCK_SECONDS):
+        return entry
+    deadline = time.monotonic() + RENDER_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        entry = cache.get(key)
+        if entry is not None:
+            return entry
+    return None
 
 
 def fragment_set(key: str | None, html: str, extra: dict | None = None) -> None:
     if key is not None and _may_store():
         cache.set(key, (html, extra or {}), timeout=settings.DASHBOARD_CACHE_SECONDS)
+    fragment_release(key)
+
+
+def fragment_release(key: str | None) -> None:
+    """The page was not kept (an error, a 400): let the next reader render it without waiting."""
+    if key is not None:
+        cache.delete(f"{key}:rendering")
 
 
 def with_request_token(request, html: str) -> str:
