@@ -74,10 +74,12 @@ class RowsFirstPaginator(Paginator):
         ordering = rows.query.order_by or rows.model._meta.ordering
         if ordering and isinstance(ordering[0], SplitOrder):
             ids = ordering[0].page_ids(rows, bottom, top, cache_counts=self.cache_counts)
-            loaded = self.load(Subquery(rows.model._base_manager.filter(ids).values("pk"))).order_by(*ordering[1:])
+            page_ids, ordering = rows.model._base_manager.filter(ids).values("pk"), ordering[1:]
         else:
-            loaded = self.load(Subquery(rows.values("pk")[bottom:top])).order_by(*ordering)
-        return self._get_page(loaded, number, self)
+            page_ids = rows.values("pk")[bottom:top]
+        # With ``cache_counts`` the page's ids are kept too: finding them is the other costly query of a page.
+        page_ids = page_cache.ids_cached(page_ids) if self.cache_counts else Subquery(page_ids)
+        return self._get_page(self.load(page_ids).order_by(*ordering), number, self)
 
 
 def paginate(request, queryset, *, default_size: int = 50, load=None, cache_counts: bool = False):

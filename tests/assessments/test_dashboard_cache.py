@@ -167,8 +167,9 @@ def test_list_counts_follow_visibility_and_writes(
     api = api_for(viewer)
     assert api.get("/api/v1/engagements/", {"partner": "GHA"}).json()["count"] == 2
     with django_capture_on_commit_callbacks(execute=True):
-        make_engagement(["GHA"], D(2025, 1, 1), D(2025, 1, 2))
+        added = make_engagement(["GHA"], D(2025, 1, 1), D(2025, 1, 2))
     assert count(viewer, "GHA") == 3
+    assert added.reference in client_for(viewer).get("/engagements/", {"partner": "GHA"}).content.decode()
     assert api.get("/api/v1/engagements/", {"partner": "GHA"}).json()["count"] == 3
     assert api_for(analyst).get("/api/v1/engagements/", {"partner": "KEN"}).json()["count"] == 1
     assert api.get("/api/v1/engagements/", {"partner": "KEN"}).json()["count"] == 0
