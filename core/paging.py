@@ -78,7 +78,7 @@ class RowsFirstPaginator(Paginator):
         else:
             page_ids = rows.values("pk")[bottom:top]
         # With ``cache_counts`` the page's ids are kept too: finding them is the other costly query of a page.
-        page_ids = page_cache.ids_cached(page_ids) if self.cache_counts else Subquery(page_ids)
+        page_ids = page_cache.ids_cached(page_ids) if self.cache_counts and page_cache.enabled() else Subquery(page_ids)
         return self._get_page(self.load(page_ids).order_by(*ordering), number, self)
 
 
