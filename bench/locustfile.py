@@ -13,6 +13,7 @@ and passes, in the environment:
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import os
@@ -54,7 +55,8 @@ class Reader(HttpUser):
 
 
 class Planner(HttpUser):
-    """``mixed`` only: saves its engagement's title with the version it last read (a refused write is a 409)."""
+    """``mixed`` only: saves its engagement's title and end date with the version it last read (a refused
+    write would be a 409)."""
 
     wait_time = constant(1)  # a planner saves about once a second; readers do not wait
     fixed_count = int(os.environ.get("LOAD_PLANNER_CLIENTS", "1"))  # the other clients are readers
@@ -64,13 +66,18 @@ class Planner(HttpUser):
         token, self.engagement = planners[next(_planner_numbers) % len(planners)]
         self.headers = {**PROXY, "Authorization": f"Token {token}", "Content-Type": "application/json"}
         self.url = f"/api/v1/engagements/{self.engagement}/"
-        self.version = self.client.get(self.url, headers=self.headers, name="write: read version").json()["version"]
+        engagement = self.client.get(self.url, headers=self.headers, name="write: read version").json()
+        self.version = engagement["version"]
+        # Its end moves by a day and back, so that each save makes scores stale and queues a run.
+        end, start = (datetime.date.fromisoformat(engagement[name]) for name in ("end_date", "start_date"))
+        self.ends = [end, end - datetime.timedelta(days=1)] if end > start else [end]
         self.saved = 0
 
     @task
     def save(self):
         self.saved += 1
-        body = json.dumps({"title": f"Load test save {self.saved}", "version": self.version})
+        end = self.ends[self.saved % len(self.ends)].isoformat()
+        body = json.dumps({"title": f"Load test save {self.saved}", "end_date": end, "version": self.version})
         with self.client.patch(
             self.url, data=body, headers=self.headers, name="write engagement", catch_response=True
         ) as response:
