@@ -229,6 +229,7 @@ def main() -> int:
     parser.add_argument("--mixed-seconds", type=int, default=60)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--planners", type=int, default=2, help="planner clients in the mixed load")
+    parser.add_argument("--mixed-only", action="store_true", help="only the mixed load")
     options = parser.parse_args()
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     port = free_port()
@@ -243,6 +244,8 @@ def main() -> int:
         log(f"gunicorn (3 workers, debug off) on port {port} and one worker are up")
         setup = manage_shell(env, SETUP.replace("PLANNERS", str(options.planners)))
         common = {"LOAD_SESSION": setup["session"], "LOAD_TOKEN": setup["token"]}
+        if options.mixed_only:
+            options.clients = [8]
         for name, path in PATHS.items():  # first requests: connections, templates, the snapshot of each page
             drive(
                 env,
@@ -253,7 +256,7 @@ def main() -> int:
                 users=["Reader"],
                 extra={**common, "LOAD_SCENARIO": "read", "LOAD_NAME": name, "LOAD_PATH": path},
             )
-        for clients in options.clients:
+        for clients in [] if options.mixed_only else options.clients:
             for name, path in PATHS.items():
                 extra = {**common, "LOAD_SCENARIO": "read", "LOAD_NAME": name, "LOAD_PATH": path}
                 row = drive(env, workdir, port, clients=clients, seconds=options.seconds, users=["Reader"], extra=extra)
