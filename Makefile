@@ -11,7 +11,7 @@ PORT ?= 8000
 # `make run` is the embedded development mode: debug on, SQLite, eager tasks, unless the environment says otherwise.
 RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 
-.PHONY: run test lint check-python migrate bootstrap shell worker beat bench bench-backfill replica assets clean-venv production-check
+.PHONY: run test lint check-python migrate bootstrap shell worker beat bench bench-load bench-backfill replica assets clean-venv production-check
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
@@ -61,8 +61,16 @@ beat: $(VENV)/.installed
 
 # The benchmark table on a million engagements (PostgreSQL; BENCH_DATABASE_URL to choose the database,
 # BENCH_BROKER_URL the Redis database of the worker that executes the one-quarter run; bench/README.md).
+# Then, on the same database, the production-mode load (bench-load below).
 bench: $(VENV)/.installed-dev
 	$(PY) bench/run.py
+	$(PY) bench/load.py
+
+# Pages and the API served as production serves them (gunicorn x3, debug off, a real worker), driven by locust
+# with 1 and 8 clients, and a mixed read/write load (bench/load.py; BENCH_DATABASE_URL, BENCH_LOAD_PORT,
+# BENCH_ARGS="--seconds 10" for a quicker run).
+bench-load: $(VENV)/.installed-dev
+	$(PY) bench/load.py $(BENCH_ARGS)
 
 # The 40-quarter backfill through real workers: in one piece, fanned out over 1 and 2 processes
 # (bench/README.md; BENCH_DATABASE_URL, BENCH_BROKER_URL, BENCH_ARGS="--engagements 2000" for a quick check).

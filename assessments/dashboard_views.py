@@ -12,11 +12,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -32,25 +34,66 @@ from assessments.models import PartnerScore
 from assessments.periods import PeriodError, Quarter
 from assessments.services import assessment_run_request, scoring_model_active
 from assessments.services.scoring import MULTILATERAL_MIN_PARTNERS
+from core import page_cache
 from core.paging import paginate, querystring_without
 from engagements.choices import ParticipantRole
 from organizations import selectors as organization_selectors
 from partners import selectors as partner_selectors
 
 FRAGMENT_HEADER = "X-Fragment"
-# A printed partner brief lists the most recent contributing engagements only; the page lists them all.
+# A printed partner brief lists the most recent contributing engagements only; the page lists them all, a
+# page of them at a time (a large partner has tens of thousands in its window: megabytes of HTML at once).
 PRINTED_ENGAGEMENTS = 12
+LISTED_ENGAGEMENTS = 100
 
 
 def _wants_fragment(request) -> bool:
     return request.headers.get(FRAGMENT_HEADER) == "dashboard"
 
 
-def _render(request, template: str, fragment: str, context: dict, status: int = 200):
-    """The whole page, or only its main content when the in-place script asks for it."""
-    response = render(request, fragment if _wants_fragment(request) else template, context, status=status)
+def _render(request, template: str, fragment: str, context: dict, status: int = 200, *, snapshot=None):
+    """The whole page, or only its main content when the in-place script asks for it.
+
+    The main content is rendered first; with ``snapshot`` (the key and the little the page around it
+    needs, see ``_snapshot_key``) it is kept in the cache with a placeholder for the CSRF token."""
+    key, shell = snapshot or (None, {})
+    if key is not None:
+        context = {**context, "csrf_token": page_cache.CSRF_PLACEHOLDER}
+    main = render_to_string(fragment, context, request=request)
+    if status == 200:
+        page_cache.fragment_set(key, main, shell)
+    else:
+        page_cache.fragment_release(key)
+    return _page(request, template, main, {**context, **shell}, status=status)
+
+
+def _page(request, template: str, main: str, context: dict, status: int = 200):
+    main = mark_safe(page_cache.with_request_token(request, main))  # noqa: S308 (our own rendered template)
+    if _wants_fragment(request):
+        response = HttpResponse(main, status=status)
+    else:
+        context = {**context, "main_html": main}
+        context.pop("csrf_token", None)
+        response = render(request, template, context, status=status)
     patch_vary_headers(response, [FRAGMENT_HEADER])
     return response
+
+
+def _snapshot_key(request, kind: str, model) -> str | None:
+    """The cache key of this page's main content (None: not cached): exports and anything but a plain GET
+    are computed each time; the scoring model and the current quarter (the default period) are in the key."""
+    if exports.requested_table(request):
+        return None
+    return page_cache.fragment_key(request, kind, extra=(model.pk, model.version, str(Quarter.current())))
+
+
+def _cached(request, template: str, key: str | None, context: dict):
+    """The page from its cached main content, or None when it is not cached."""
+    hit = page_cache.fragment_get(key)
+    if hit is None:
+        return None
+    main, shell = hit
+    return _page(request, template, main, {**context, **shell})
 
 
 def _can_run(user) -> bool:
@@ -73,6 +116,10 @@ def _quarter_from(request, default: Quarter) -> tuple[Quarter, str | None]:
 def overview(request):
     """Where cooperation grows and where it slips: tiles, the score map, trends, movers, alerts, all scores."""
     model = scoring_model_active()
+    key = _snapshot_key(request, "overview", model)
+    page = _cached(request, "assessments/overview.html", key, {"section": "scores"})
+    if page is not None:
+        return page
     periods = selectors.score_periods(scoring_model=model)
     form = DashboardFilterForm.with_reference_choices(request.GET or None)
     context = {
@@ -135,7 +182,13 @@ def overview(request):
         recompute_period=quarter,
         network_url=networks.network_url(scope, last=quarter),
     )
-    return _render(request, "assessments/overview.html", "assessments/_overview_main.html", context)
+    return _render(
+        request,
+        "assessments/overview.html",
+        "assessments/_overview_main.html",
+        context,
+        snapshot=(key, {"quarter": quarter}),
+    )
 
 
 # --- a partner's assessment ---------------------------------------------------------------------------------
@@ -148,6 +201,10 @@ def partner_scores(request, iso3: str):
     if partner is None:
         raise Http404(_("No partner nation with the code %(code)s.") % {"code": iso3})
     model = scoring_model_active()
+    key = _snapshot_key(request, "partner", model)
+    page = _cached(request, "assessments/partner.html", key, {"partner": partner, "section": "scores"})
+    if page is not None:
+        return page
     trend = dash.partner_trend(partner=partner, model=model)
     quarter, period_error = _quarter_from(request, trend[-1].quarter if trend else Quarter.current())
     data = dash.partner_assessment(partner=partner, quarter=quarter, trend=trend, user=request.user, model=model)
@@ -156,6 +213,7 @@ def partner_scores(request, iso3: str):
         return exports.partner_csv(table, partner=partner, quarter=quarter, data=data)
     explanation = data["explanation"]
     trend_rows = [{"quarter": s.quarter, **{n: getattr(s, n) for n in exports.SCORE_COLUMNS}} for s in trend]
+    contributions = paginate(request, explanation["engagements"], default_size=LISTED_ENGAGEMENTS)
     context = {
         **data,
         "partner": partner,
@@ -189,11 +247,20 @@ def partner_scores(request, iso3: str):
         "history_rows": tables.history_rows(data["history"], quarter=quarter, request=request),
         "restricted_lines": exports.restricted_lines(explanation),
         "contribution_rows": tables.contribution_rows(
-            explanation["engagements"], role_labels=dict(ParticipantRole.choices), print_limit=PRINTED_ENGAGEMENTS
+            contributions.object_list, role_labels=dict(ParticipantRole.choices), print_limit=PRINTED_ENGAGEMENTS
         ),
+        "page": contributions,
+        "querystring": querystring_without(request, "page", "export", "table"),
     }
     status = 400 if period_error else 200
-    return _render(request, "assessments/partner.html", "assessments/_partner_main.html", context, status=status)
+    return _render(
+        request,
+        "assessments/partner.html",
+        "assessments/_partner_main.html",
+        context,
+        status=status,
+        snapshot=(key, {}),
+    )
 
 
 # --- partners compared -------------------------------------------------------------------------------------
@@ -275,6 +342,10 @@ def _sorted_members(scores, sort: str):
 def _group_page(request, *, scope, title, subtitle, members, back, filename, extra=None):
     """The organization and region pages: members compared for a quarter, on a map, and their mean over time."""
     model = scoring_model_active()
+    key = _snapshot_key(request, "group", model)
+    page = _cached(request, "assessments/group.html", key, {"title": title, "section": "scores"})
+    if page is not None:
+        return page
     periods = selectors.score_periods(scoring_model=model)
     quarter, period_error = _quarter_from(request, periods[0] if periods else Quarter.current())
     scores, sort = _sorted_members(
@@ -323,7 +394,9 @@ def _group_page(request, *, scope, title, subtitle, members, back, filename, ext
         **(extra or {}),
     }
     status = 400 if period_error else 200
-    return _render(request, "assessments/group.html", "assessments/_group_main.html", context, status=status)
+    return _render(
+        request, "assessments/group.html", "assessments/_group_main.html", context, status=status, snapshot=(key, {})
+    )
 
 
 def organization_dashboard(request, acronym: str):

@@ -35,3 +35,13 @@ def settle_model_activation(sender, *, run_id, **kwargs):
         scoring_model_activation_settle(run_id=run_id)
     except Exception:
         logger.exception("Could not settle the scoring-model activation of run %s", run_id)
+
+
+@receiver(engagement_data_changed, dispatch_uid="assessments.dashboards_stale_on_engagement_change")
+@receiver(assessment_run_finished, dispatch_uid="assessments.dashboards_stale_on_run_finished")
+def dashboards_stale(sender, **kwargs):
+    """Engagement writes (bulk ones and imports included) and a run's end, both after commit, change what
+    the dashboards, lists and counts show: their cached copies become stale (core/page_cache.py)."""
+    from core.page_cache import generation_bump
+
+    generation_bump()

@@ -224,6 +224,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "engagement-tracker"}}
+# How long a rendered dashboard snapshot or a list count is kept (core/page_cache.py): only with a shared
+# cache (local memory is per process, so another process would not see the invalidation), never in tests
+# unless a test asks for it. 0 turns it off.
+DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 600) if REDIS_URL and not TESTING else 0
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -44,3 +45,16 @@ class CoreConfig(AppConfig):
             dispatch_uid="core.deactivated_users_lose_their_tokens",
             weak=False,
         )
+
+        from django.db.models.signals import m2m_changed, post_delete
+
+        from core import page_cache
+
+        def _domain_data_written(sender, using=DEFAULT_DB_ALIAS, **kwargs):
+            # Any save or delete of domain data makes the cached dashboards and counts stale (core/page_cache.py);
+            # bulk writes announce themselves through the engagement outbox and a run's end.
+            if sender._meta.app_label in page_cache.WATCHED_APPS:
+                page_cache.generation_bump_on_commit(using)
+
+        for signal in (post_save, post_delete, m2m_changed):
+            signal.connect(_domain_data_written, dispatch_uid="core.page_cache", weak=False)

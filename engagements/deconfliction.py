@@ -179,17 +179,28 @@ def classify(plan: Plan, other: Engagement, shared_partners: list) -> Finding | 
 
 
 def _candidates(plan: Plan, others):
+    """The first ``MAX_CANDIDATES`` others by start date that share a partner over the plan's days, or its
+    host over its days or near its start. Each condition is its own query, each read along its index: joined
+    by OR in one statement, PostgreSQL scans every engagement (14 s on a save at a million engagements)."""
     overlapping = Q(start_date__lte=plan.end_date, end_date__gte=plan.start_date)
-    wanted = Q(pk__in=[])
+    wanted = []
     if plan.partner_ids:
         taking_part = Participation.objects.filter(partner_id__in=plan.partner_ids).values("engagement_id")
-        wanted |= overlapping & Q(pk__in=taking_part)
+        wanted.append(overlapping & Q(pk__in=taking_part))
     if plan.host_country_id is not None:
         window = datetime.timedelta(days=DUPLICATE_WINDOW_DAYS)
-        wanted |= Q(host_country_id=plan.host_country_id) & (
-            overlapping | Q(start_date__gte=plan.start_date - window, start_date__lte=plan.start_date + window)
+        wanted.append(
+            Q(host_country_id=plan.host_country_id)
+            & (overlapping | Q(start_date__gte=plan.start_date - window, start_date__lte=plan.start_date + window))
         )
-    return others.filter(wanted).select_related("host_country").order_by("start_date", "id")[:MAX_CANDIDATES]
+    ids = set()
+    for condition in wanted:
+        ids.update(others.filter(condition).order_by("start_date", "id").values_list("pk", flat=True)[:MAX_CANDIDATES])
+    return (
+        Engagement.objects.filter(pk__in=ids)
+        .select_related("host_country")
+        .order_by("start_date", "id")[:MAX_CANDIDATES]
+    )
 
 
 def dismissed_pairs(engagement_id: int) -> dict[int, FindingDismissal]:
@@ -203,7 +214,7 @@ def dismissed_pairs(engagement_id: int) -> dict[int, FindingDismissal]:
 def findings(plan: Plan, *, user=None, dismissed: set[int] | frozenset[int] = frozenset()) -> list[Finding]:
     """The findings for ``plan``, ranked (kind, then start date), at most ``MAX_FINDINGS``. Cancelled and
     deleted engagements never conflict; with ``user``, only what that user may read counts; the engagements
-    in ``dismissed`` are left out. Three queries whatever the data."""
+    in ``dismissed`` are left out. At most four queries whatever the data."""
     if not (plan.start_date and plan.end_date) or plan.end_date < plan.start_date:
         return []
     if not plan.partner_ids and plan.host_country_id is None:

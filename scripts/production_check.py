@@ -286,6 +286,34 @@ def run_checks(client: Client, processes: dict, env: dict) -> None:
     log(f"beat and the worker run the schedule: worker last seen {seen}")
 
 
+def start(kinds, env: dict, workdir: Path) -> tuple[dict[str, subprocess.Popen], dict[str, Path]]:
+    """Start each process kind through `scripts/serve.sh`, each in its own session, its output in a log."""
+    processes, logs = {}, {}
+    for kind in kinds:
+        logs[kind] = workdir / f"{kind}.log"
+        processes[kind] = subprocess.Popen(
+            ["sh", str(ROOT / "scripts" / "serve.sh"), kind],
+            cwd=ROOT,
+            env=env,
+            stdout=logs[kind].open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return processes, logs
+
+
+def stop(processes: dict[str, subprocess.Popen]) -> None:
+    """Stop them with all their children (gunicorn's and Celery's workers), killing those that linger."""
+    for process in processes.values():
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 def main() -> int:
     if not shutil.which("psql"):
         log("psql is missing: PostgreSQL's client is needed")
@@ -298,16 +326,7 @@ def main() -> int:
     logs: dict[str, Path] = {}
     began = time.monotonic()
     try:
-        for kind in ("web", "worker", "beat"):
-            logs[kind] = workdir / f"{kind}.log"
-            processes[kind] = subprocess.Popen(
-                ["sh", str(ROOT / "scripts" / "serve.sh"), kind],
-                cwd=ROOT,
-                env=env,
-                stdout=logs[kind].open("wb"),
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        processes, logs = start(("web", "worker", "beat"), env, workdir)
         run_checks(Client(port), processes, env)
     except (CheckFailed, subprocess.CalledProcessError) as error:
         log(f"FAILED: {error}")
@@ -316,14 +335,7 @@ def main() -> int:
             print(f"--- last lines of the {kind} log ---", *lines, sep="\n", flush=True)
         return 1
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop(processes)
         shutil.rmtree(workdir, ignore_errors=True)
     log(f"passed in {time.monotonic() - began:.0f} s")
     return 0
