@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from assessments.periods import quarter_display
 
@@ -108,14 +108,21 @@ def confidence_label(value) -> str:
 
 
 @register.simple_tag
+def confidence_counts(score_row) -> str:
+    """What a score's confidence rests on, in words ("1 engagement counted, 0 with an after-action report")."""
+    return ngettext(
+        "%(engagements)s engagement counted, %(reports)s with an after-action report",
+        "%(engagements)s engagements counted, %(reports)s with an after-action report",
+        score_row.engagement_count,
+    ) % {"engagements": score_row.engagement_count, "reports": score_row.report_count}
+
+
+@register.simple_tag
 def confidence_badge(score_row) -> str:
     """A score's confidence as a badge whose title gives the counts it rests on; empty without a score."""
     if score_row is None or not getattr(score_row, "confidence", ""):
         return ""
-    title = gettext("%(engagements)s engagements counted, %(reports)s with an after-action report") % {
-        "engagements": score_row.engagement_count,
-        "reports": score_row.report_count,
-    }
+    title = confidence_counts(score_row)
     return format_html(
         '<span class="badge badge-confidence-{}" title="{}" data-confidence="{}">{}</span>',
         score_row.confidence,
