@@ -387,7 +387,9 @@ def _sums_by_subqueries(*, quarter: Quarter, model: ScoringModel, partner_ids) -
             quarters_overlapped=quarters_overlapped,
         )
     )
-    with scoring_settings(work_mem="64MB"):  # the after-action reports hashed in one batch, no sort on disk
+    # The after-action reports hashed in one batch, no sort on disk; on the database the rows are read from
+    # (a dashboard's explanation reads on the replica when there is one: core/replica.py).
+    with scoring_settings(using=rows.db, work_mem="64MB"):
         return list(rows)
 
 
