@@ -103,6 +103,17 @@ def copy_values(model: type[models.Model], rows: list[dict]) -> None:
     _stream(model, fields, ([row.get(name, defaults[name]) for name in names] for row in rows))
 
 
+def copy_objects(model: type[models.Model], objects: list, *, chunk: int = 100_000) -> None:
+    """Insert unsaved instances of ``model`` (PostgreSQL), every stored column as the instances hold it, one
+    ``COPY`` per ``chunk`` instances; ids left unset are numbered by the database (the demo generator)."""
+    if not objects:
+        return
+    fields = _columns(model, with_id=objects[0].pk is not None)
+    names = [f.attname for f in fields]
+    for start in range(0, len(objects), chunk):
+        _stream(model, fields, ([getattr(o, name) for name in names] for o in objects[start : start + chunk]))
+
+
 def draw_ids(model: type[models.Model], count: int) -> list[int]:
     """``count`` new ids from the sequence of ``model``'s table (PostgreSQL), as an INSERT would take them."""
     quote = connection.ops.quote_name

@@ -24,7 +24,6 @@ from __future__ import annotations
 import bisect
 import csv
 import datetime
-import io
 import json
 import random
 from dataclasses import dataclass, field
@@ -33,9 +32,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from core.copy import copy_objects, draw_ids
 from core.db import analyze
 from core.history import history_record_created
 from core.models import Unit
@@ -526,35 +526,6 @@ def _references(plan_: Plan) -> list[str]:
     return references
 
 
-def _copy(table: str, columns: list[str], rows) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow(["\\N" if value is None else value for value in row])
-    buffer.seek(0)
-    with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
-            buffer,  # noqa: S608 (our table names)
-        )
-
-
-def _copy_objects(model, objects: list, *, chunk: int) -> None:
-    """COPY unsaved model instances into their table, every concrete column (an auto id left to the database)."""
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and objects and objects[0].pk is None)]
-
-    def value(instance, model_field):
-        raw = getattr(instance, model_field.attname)
-        return json.dumps(raw) if isinstance(model_field, models.JSONField) else raw
-
-    for start in range(0, len(objects), chunk):
-        _copy(
-            model._meta.db_table,
-            [f.column for f in fields],
-            ([value(instance, f) for f in fields] for instance in objects[start : start + chunk]),
-        )
-
-
 # Two commands and their offices (code, name, parent code), and which demo accounts belong where: the
 # engagements hosted in Africa belong to the first command's offices, those in Europe to the second's, the
 # rest to the default unit (settings.DEFAULT_UNIT_CODE).
@@ -671,17 +642,9 @@ def write(plan_: Plan, *, user=None, chunk: int = 100_000) -> Summary:
     engagements = _engagement_objects(plan_, series=series, user_id=user_id, now=now)
     copy = connection.vendor == "postgresql"
     if copy:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT COALESCE(MAX(id), 0) FROM engagements_engagement")
-            base_id = cursor.fetchone()[0]
-        for number, engagement in enumerate(engagements, start=base_id + 1):
-            engagement.pk = number
-        _copy_objects(Engagement, engagements, chunk=chunk)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT setval(pg_get_serial_sequence('engagements_engagement', 'id'), %s)",
-                [engagements[-1].pk if engagements else base_id or 1],
-            )
+        for engagement, pk in zip(engagements, draw_ids(Engagement, len(engagements)), strict=True):
+            engagement.pk = pk
+        copy_objects(Engagement, engagements, chunk=chunk)
     else:
         engagements = Engagement.objects.bulk_create(engagements, batch_size=2000)
     ids = [e.pk for e in engagements]
@@ -710,7 +673,7 @@ def write(plan_: Plan, *, user=None, chunk: int = 100_000) -> Summary:
     ]
     for model, objects in related:
         if copy:
-            _copy_objects(model, objects, chunk=chunk)
+            copy_objects(model, objects, chunk=chunk)
         else:
             model.objects.bulk_create(objects, batch_size=2000)
     _history(ids, user=user, date=now, chunk=chunk)
