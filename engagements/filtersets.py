@@ -3,7 +3,6 @@
 import datetime
 
 import django_filters
-from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -30,17 +29,6 @@ VIEWS = [
     ("mine", _("Mine")),
     ("recent", _("Recently changed")),
 ]
-
-
-def exact_count_limit(params) -> int | None:
-    """How far an engagement list is counted exactly (pages and API ask this; None: no limit): up to
-    ``LIST_EXACT_COUNT_LIMIT``, then estimated, for a search, a filtered list and the whole list alike.
-
-    Counting costs what reading the rows costs: 430,000 matches of a broad word, or the 311,432 engagements
-    of the busiest partner (240 ms of a 460 ms page on a million engagements, bench/README.md). Past the
-    limit the planner's estimate can be low (a partner's ``id = ANY(ARRAY(...))``): the answer then says
-    "more than" the limit, never less than the pages proved, and ``count_estimated`` tells integrators."""
-    return settings.LIST_EXACT_COUNT_LIMIT
 
 
 class EngagementFilterSet(django_filters.FilterSet):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.utils import ErrorDict
@@ -21,7 +22,7 @@ from core.paging import paginate, querystring_without
 from core.roles import role_of
 from engagements import deconfliction, exchange, extensions, rules, selectors, services
 from engagements.choices import Domain, EngagementType, Sensitivity, Status, ThreatFocus
-from engagements.filtersets import VIEWS, EngagementFilterSet, exact_count_limit
+from engagements.filtersets import VIEWS, EngagementFilterSet
 from engagements.forms import (
     AfterActionForm,
     ApprovalForm,
@@ -159,7 +160,7 @@ def _engagement_list_page(request, filterset, engagements, *, status=200):
             request,
             engagements,
             load=lambda ids: selectors.engagement_list(user=request.user).filter(pk__in=ids),
-            exact_count_limit=exact_count_limit(request.GET),
+            exact_count_limit=settings.LIST_EXACT_COUNT_LIMIT,
         ),
         "querystring": querystring_without(request, "page"),
         "can_add": request.user.has_perm(ADD),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
@@ -51,7 +52,7 @@ from engagements.api.serializers import (
     FindingsSerializer,
     SavedFilterSerializer,
 )
-from engagements.filtersets import EngagementFilterSet, exact_count_limit
+from engagements.filtersets import EngagementFilterSet
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, SavedFilter
 
 
@@ -234,7 +235,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
 
     @property
     def exact_count_limit(self):
-        return exact_count_limit(self.request.query_params)  # past it, the count is estimated (RowsFirstPagination)
+        return settings.LIST_EXACT_COUNT_LIMIT  # past it, the count is estimated (RowsFirstPagination)
 
     def load_page_rows(self, ids):
         """The list page's rows, found by id first (RowsFirstPagination); filters were applied to find them."""
