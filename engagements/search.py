@@ -14,7 +14,11 @@ The texts that live in other tables (series and country names) are copied, norma
 - **PostgreSQL**: a stored ``tsvector`` column ``search_vector`` generated from title and reference
   (weight A), ``search_names`` (B), location (C) and description (D) with the text search configuration
   ``engagement_search`` (``simple`` + ``unaccent``), under a GIN index (migration
-  ``0006_engagement_search_document``). ``q`` becomes ``to_tsquery('w1':* & 'w2':*)``; rank is ``ts_rank``.
+  ``0006_engagement_search_document``). ``q`` is ``to_tsquery('w1':* & 'w2':*)``; rank is ``ts_rank`` of
+  that query. The index is asked the same question with each prefix replaced by the words it names
+  (``('training' | 'trainings') & ...``, from ``engagement_search_lexeme``, migration
+  ``0013_search_lexemes``): the same engagements, but the index skips along the named words' lists instead
+  of collecting every document of every word of a prefix (``search_queries``; bench/README.md).
 - **SQLite** (the embedded default): no index; each word must be a substring of the folded text (title,
   reference, location, description and ``search_names``, folded by a Python function registered on the
   connection). Simpler: a word may match inside another ("lion" finds "rebellion"), and rows keep the
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import re
 
+from django.db import connections
 from django.db.models import BooleanField, Expression, F, FloatField, Value
 from django.db.models.functions import Concat
 
@@ -35,6 +40,9 @@ CONFIG = "engagement_search"  # the text search configuration the migration crea
 MAX_WORDS = 12  # more words than anyone types; bounds the query a URL can build
 _WORD = re.compile(r"\w+")
 FOLD_FUNCTION = "ENGAGEMENT_SEARCH_FOLD"
+LEXEME_TABLE = "engagement_search_lexeme"  # every word of every search document (triggers keep it; 0013)
+# A prefix naming more words than this is left a prefix ("s", "tr"): so many lists are no faster to skip along.
+MAX_NAMED_WORDS = 64
 # Matches too many to rank (past LIST_EXACT_COUNT_LIMIT) are listed latest start first: engagement_start read
 # backwards, each row checked until the page is full.
 MANY_MATCHES_ORDER = [F("start_date").desc(), F("id").desc()]
@@ -56,9 +64,63 @@ def tsquery(words: list[str]) -> str:
     PostgreSQL's parser reads a number after a hyphen as signed: "Lion-2025" is stored as ``lion`` and
     ``-2025``. A word of digits therefore also matches as that signed number, so searching the title as
     written finds it."""
-    return " & ".join(
-        f"('{word}':* | '-{word}':*)" if word.isdigit() else f"'{word}':*" for word in words
-    )
+    return " & ".join(_bracketed(_prefixes(word)) for word in words)
+
+
+def _prefixes(word: str) -> list[str]:
+    return [f"'{word}':*", f"'-{word}':*"] if word.isdigit() else [f"'{word}':*"]
+
+
+def _bracketed(alternatives: list[str]) -> str:
+    return alternatives[0] if len(alternatives) == 1 else "(" + " | ".join(alternatives) + ")"
+
+
+_QUERIES_SQL = rf"""
+SELECT normal, CASE WHEN prefix IS NULL THEN NULL ELSE ARRAY(
+    SELECT lexeme FROM {LEXEME_TABLE} WHERE lexeme >= prefix AND lexeme < prefix || chr(1114111)
+    ORDER BY lexeme LIMIT %s) END
+FROM (
+    SELECT normal, substring(normal FROM '^''([^''\\]+)'':\*$') AS prefix, ord
+    FROM (
+        SELECT to_tsquery('{CONFIG}'::regconfig, item)::text AS normal, ord
+        FROM unnest(%s::text[]) WITH ORDINALITY AS items (item, ord)
+    ) AS normalised
+) AS prefixes
+ORDER BY ord
+"""  # noqa: S608 (the table's and configuration's names are constants)
+
+
+def search_queries(words: list[str], *, using: str) -> tuple[str, str]:
+    """Two ``tsquery`` texts (read as they are by ``::tsquery``), normalised by PostgreSQL in one query:
+
+    - ``ranked``: ``to_tsquery(tsquery(words))`` itself, the query the rank is computed for. A constant: a
+      ``to_tsquery(...)`` call in a select list is evaluated again for every row (it is only stable).
+    - ``named``: what the index is asked. It matches exactly what ``ranked`` matches, each prefix replaced by
+      the words of the documents that start with it (``'training':*`` becomes ``'training' | 'trainings'``),
+      read from ``engagement_search_lexeme``, a superset of the documents' words kept by triggers. For a
+      prefix, the GIN index collects every document of every word it names before intersecting the words
+      ("training": 430,000 documents); for named words it reads the rarest list and skips along the others.
+      A prefix naming no word, more than ``MAX_NAMED_WORDS`` or one the tsquery syntax would need escaped
+      stays a prefix.
+
+    Empty when no word is left once normalised (nothing matches)."""
+    items = [_prefixes(word) for word in words]
+    with connections[using].cursor() as cursor:
+        cursor.execute(_QUERIES_SQL, [MAX_NAMED_WORDS + 1, [item for word in items for item in word]])
+        found = iter(cursor.fetchall())
+    ranked, named = [], []
+    for word in items:
+        as_typed, as_named = [], []
+        for normal, lexemes in (next(found) for _ in word):
+            if not normal:  # no lexeme in it: to_tsquery drops it too
+                continue
+            as_typed.append(f"({normal})")
+            plain = lexemes and len(lexemes) <= MAX_NAMED_WORDS and not any("'" in w or "\\" in w for w in lexemes)
+            as_named += [f"'{lexeme}'" for lexeme in lexemes] if plain else [f"({normal})"]
+        if as_typed:
+            ranked.append(_bracketed(as_typed))
+            named.append(_bracketed(as_named))
+    return " & ".join(ranked), " & ".join(named)
 
 
 def partner_terms(*, name_key: str, iso3: str, iso2: str) -> str:
@@ -87,7 +149,8 @@ class _SearchVector(Expression):
 
 
 class SearchMatch(Expression):
-    """``search_vector @@ to_tsquery(...)`` (PostgreSQL): the GIN index answers it."""
+    """``search_vector @@ query`` (PostgreSQL), ``query`` a normalised ``tsquery`` text (``search_queries``):
+    the GIN index answers it."""
 
     output_field = BooleanField()
     conditional = True
@@ -98,7 +161,7 @@ class SearchMatch(Expression):
 
     def as_sql(self, compiler, connection):
         vector, params = compiler.compile(_SearchVector())
-        return f"{vector} @@ to_tsquery('{CONFIG}'::regconfig, %s)", [*params, self.query]
+        return f"{vector} @@ %s::tsquery", [*params, self.query]
 
 
 class SearchRank(SearchMatch):
@@ -109,7 +172,7 @@ class SearchRank(SearchMatch):
 
     def as_sql(self, compiler, connection):
         vector, params = compiler.compile(_SearchVector())
-        return f"ts_rank({vector}, to_tsquery('{CONFIG}'::regconfig, %s))", [*params, self.query]
+        return f"ts_rank({vector}, %s::tsquery)", [*params, self.query]
 
 
 class _Fold(Expression):
@@ -178,8 +241,10 @@ def search(queryset, text: str, *, rank: bool):
         return queryset
     if not _is_postgresql(queryset):
         return fallback_search(queryset, words)
-    query = tsquery(words)
-    queryset = queryset.filter(SearchMatch(query))
+    ranked, named = search_queries(words, using=queryset.db)
+    if not named:
+        return queryset.none()
+    queryset = queryset.filter(SearchMatch(named))
     if rank:
         # An expression, not an annotation: the paginator re-applies the order to the page's rows
         # (core.paging.RowsFirstPaginator), where no annotation exists. A RankOrder: past the exact-count
@@ -187,7 +252,7 @@ def search(queryset, text: str, *, rank: bool):
         # index, stopping after the page; ranking them, or the list's current-first order, would read
         # every match (bench/README.md).
         ordering = queryset.query.order_by or queryset.model._meta.ordering
-        queryset = queryset.order_by(RankOrder(SearchRank(query), many=MANY_MATCHES_ORDER), *ordering)
+        queryset = queryset.order_by(RankOrder(SearchRank(ranked), many=MANY_MATCHES_ORDER), *ordering)
     return queryset
 
 
@@ -199,8 +264,6 @@ def fallback_search(queryset, words: list[str]):
 
 
 def _is_postgresql(queryset) -> bool:
-    from django.db import connections
-
     return connections[queryset.db].vendor == "postgresql"
 
 
