@@ -113,8 +113,9 @@ class RowsFirstPaginator(Paginator):
             return super().count
         counted = rows.order_by().values("pk")
         ordering = self._ordering()
+        estimate = None
         if split is None and limit is not None and isinstance(ordering[0], RankOrder) and not self.orphans:
-            total = self._count_ranked(rows, ordering, limit)
+            total, estimate = self._count_ranked(rows, ordering, limit)
         elif split is None:
             total = (counted if limit is None else counted[: limit + 1]).count()
         else:
@@ -123,19 +124,28 @@ class RowsFirstPaginator(Paginator):
         if limit is None or total <= limit:
             return total
         self.count_estimated = True
-        return max(planner_rows(counted), limit + 1)
+        return max(planner_rows(counted) if estimate is None else estimate, limit + 1)
 
-    def _count_ranked(self, rows, ordering, limit) -> int:
-        """A ranked search's count (up to ``limit`` + 1) and the ids of the page asked for, in one statement.
+    def _count_ranked(self, rows, ordering, limit) -> tuple[int, int | None]:
+        """A ranked search's count (up to ``limit`` + 1) and the ids of the page asked for, in one statement;
+        and the planner's estimate of the count.
 
         Ranking reads every match and so does counting them: one scan of the matches instead of two (the
         GIN index's posting lists, then each match in the table). Past the limit the ids are not used (the
-        rank is dropped)."""
+        rank is dropped), so when the planner expects more matches than the limit they are first counted
+        without ranking them ("training": 10,001 ranks computed for nothing); only if that count stays
+        within the limit (the estimate was high) are they ranked."""
         keys = {f"order_key_{n}": _order_key(key) for n, key in enumerate(ordering)}
         capped = rows.order_by().annotate(row_id=F("pk"), **{name: key[0] for name, key in keys.items()})
         sql, params = _compiled(capped.values("row_id", *keys)[: limit + 1])
         if sql is None:
-            return 0
+            return 0, None
+        counted = rows.order_by().values("pk")
+        estimate = planner_rows(counted)
+        if estimate > limit:
+            total = counted[: limit + 1].count()
+            if total > limit:
+                return total, estimate
         order = ", ".join(f"{name} {direction}" for name, (_, direction) in keys.items())
         bottom = (self._asked - 1) * self.per_page
         statement = (
@@ -146,9 +156,9 @@ class RowsFirstPaginator(Paginator):
             cursor.execute(statement, params)
             found = cursor.fetchall()
         if not found:  # past the last page: count on its own
-            return rows.order_by().values("pk")[: limit + 1].count()
+            return counted[: limit + 1].count(), estimate
         self._ranked_ids = (self._asked, [row[0] for row in found])
-        return found[0][1]
+        return found[0][1], estimate
 
     def _count_with_head(self, rows, split, limit):
         """The count and the head's count in one statement, and how far the head was counted (None: all).

@@ -158,3 +158,29 @@ def test_a_ranked_search_is_counted_and_paged_in_one_statement(settings, api_for
     assert all(body["count"] == 3 and body["count_estimated"] is False for body in bodies)
     assert sum("COUNT(*) OVER ()" in q["sql"] for q in queries.captured_queries) == len(bodies)
     assert client.get(API, {"q": "flintlock", "page_size": size, "page": 9}).status_code == 404
+
+
+@pytest.mark.parametrize("expected", [1, 1_000_000])
+def test_a_search_expected_past_the_limit_is_counted_before_it_is_ranked(
+    settings, monkeypatch, api_for, planner, searched, expected
+):
+    """When the planner expects more matches than the limit, they are counted first without their rank (which
+    would be dropped); an estimate that was too high only costs that count: the matches are then ranked as
+    usual. The answers are the same whatever the planner expected."""
+    import core.paging
+
+    client = api_for(planner)
+    monkeypatch.setattr(core.paging, "planner_rows", lambda queryset: expected)
+    settings.LIST_EXACT_COUNT_LIMIT = 10
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(API, {"q": "flintlock"}).json()
+    assert sum("COUNT(*) OVER ()" in q["sql"] for q in queries.captured_queries) == 1  # ranked, whatever expected
+    assert body["count"] == 3 and body["count_estimated"] is False
+    assert names(client.get(API, {"q": "flintlock"}), searched) == ["title", "current", "past"]
+    settings.LIST_EXACT_COUNT_LIMIT = 2
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(API, {"q": "flintlock"}).json()
+    ranked = sum("COUNT(*) OVER ()" in q["sql"] for q in queries.captured_queries)
+    assert ranked == (0 if expected > 2 else 1)  # expected past the limit: never ranked
+    assert body["count_estimated"] is True and body["count"] == max(expected, 3)
+    assert [row["id"] for row in body["results"]] == [searched[name].pk for name in ("current", "past", "title")]
