@@ -13,8 +13,6 @@ from django.db import migrations
 
 LEXEME_SQL = """
 CREATE TABLE engagement_search_lexeme (lexeme text COLLATE "C" PRIMARY KEY);
-INSERT INTO engagement_search_lexeme (lexeme)
-    SELECT DISTINCT unnest(tsvector_to_array(search_vector)) FROM engagements_engagement;
 
 -- Sorted inserts: two writers adding the same new words take them in the same order (no deadlock).
 CREATE FUNCTION engagement_search_lexemes_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -42,6 +40,12 @@ CREATE TRIGGER engagement_search_lexemes_insert AFTER INSERT ON engagements_enga
 CREATE TRIGGER engagement_search_lexemes_update AFTER UPDATE ON engagements_engagement
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION engagement_search_lexemes_updated();
+
+-- After the triggers: creating them locked out writers until this migration commits, so every row is either
+-- read here or written later (and added by a trigger).
+INSERT INTO engagement_search_lexeme (lexeme)
+    SELECT DISTINCT unnest(tsvector_to_array(search_vector)) FROM engagements_engagement
+    ON CONFLICT DO NOTHING;
 """
 
 UNDO_SQL = """
