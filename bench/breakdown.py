@@ -1,6 +1,10 @@
 """Where a one-quarter scoring run spends its time, statement by statement, on the benchmark database.
 
     BENCH_DATABASE_URL=postgres://.../db .venv/bin/python bench/breakdown.py [--repeat 3] [--quarter 2026-Q3]
+    BENCH_DATABASE_URL=... BENCH_BROKER_URL=redis://... .venv/bin/python bench/breakdown.py --served
+
+With ``--served``: the run through gunicorn and a real worker, split into the POST, the wait for the worker,
+the work and the time until the poller sees it finished.
 
 Executes the run as the worker does (``assessment_run_execute`` in this process, after one warm-up run) and
 prints, for the median run: each SQL statement with its wall time in the database (time from sending it to
@@ -28,7 +32,7 @@ def label(sql: str) -> str:
     text = " ".join(sql.split())
     head = text[:60]
     rules = [
-        ("COUNT(*) OVER (PARTITION BY", "partner sums (one pass)"),
+        ("SUM(w) FILTER (WHERE rated = 1)", "partner sums (one pass)"),
         ("WITH counted AS MATERIALIZED", "activity count, every scope"),
         ('INSERT INTO "assessments_pairquarter"', "pairs: INSERT ... SELECT"),
         ('DELETE FROM "assessments_pairquarter"', "pairs: delete the quarter"),
@@ -83,10 +87,35 @@ def one_run(quarter: str) -> tuple[float, list[tuple[str, float]]]:
     return total, statements
 
 
+def served_runs(quarter: str, repeat: int) -> None:
+    """The run as users ask for it (bench/served.py): where the time between the POST and the answer that
+    says the run has finished goes, from the client's clock and the run's own timestamps (same machine)."""
+    import datetime
+
+    from served import served
+
+    from assessments.models import AssessmentRun
+
+    with served(os.environ["DATABASE_URL"], os.environ.get("BENCH_BROKER_URL", bench.DEFAULT_BROKER)) as app:
+        app.run_through_api([quarter])  # warm-up
+        for _ in range(repeat):
+            posted = datetime.datetime.now(datetime.UTC)
+            seconds, answer = app.run_through_api([quarter])
+            seen = datetime.datetime.now(datetime.UTC)
+            run = AssessmentRun.objects.get(pk=answer["id"])
+            print(
+                f"POST to finished {seconds:.3f} s: created {(run.created_at - posted).total_seconds():.3f} s "
+                f"after the POST was sent, picked up and started {(run.started_at - run.created_at).total_seconds():.3f} s "
+                f"later, worked {(run.finished_at - run.started_at).total_seconds():.3f} s, "
+                f"seen finished {(seen - run.finished_at).total_seconds():.3f} s after (commit, poll, GET)"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quarter", default=None, help="default: the previous quarter")
+    parser.add_argument("--served", action="store_true", help="through gunicorn and a worker (bench/served.py)")
     args = parser.parse_args()
     from assessments.periods import Quarter
     from assessments.services.runs import scoring_model_active
@@ -94,6 +123,10 @@ def main() -> None:
     model = scoring_model_active()
     quarter = Quarter.parse(args.quarter) if args.quarter else Quarter.current().shift(-1)
     print(f"load average {os.getloadavg()[0]:.2f}; quarter {quarter}")
+    if args.served:
+        served_runs(str(quarter), args.repeat)
+        print(f"load average {os.getloadavg()[0]:.2f}")
+        return
     floor_before, _ = bench.timed(lambda: bench.floor_query(quarter, model), args.repeat)
     one_run(str(quarter))  # warm-up
     runs = [one_run(str(quarter)) for _ in range(args.repeat)]
