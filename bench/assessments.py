@@ -37,6 +37,7 @@ SPAN_DAYS = (datetime.date(2025, 12, 31) - FIRST_DAY).days
 def generate(engagements: int, seed: int = 7) -> None:
     from assessments.models import Indicator, Measurement, Objective
     from engagements.models import AfterActionReport, Engagement, Participation
+    from engagements.services.shape import engagement_shape_refresh
     from organizations.models import Organization
     from partners.models import PartnerNation
 
@@ -83,6 +84,7 @@ def generate(engagements: int, seed: int = 7) -> None:
     Participation.objects.bulk_create(participations, batch_size=5000)
     AfterActionReport.objects.bulk_create(reports, batch_size=5000)
     through.objects.bulk_create(frameworks, batch_size=5000)
+    engagement_shape_refresh()  # the stored number of partners and framework flag (engagements.services.shape)
     objectives = Objective.objects.bulk_create(
         [
             Objective(partner_id=pid, line_of_effort="interoperability", title=f"Objective {pid}")

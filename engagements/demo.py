@@ -590,6 +590,7 @@ def _engagement_objects(plan_: Plan, *, series: dict, user_id, now) -> list[Enga
     participants: dict[int, list[int]] = {}
     for i, pid, _role, _personnel in plan_.participations:
         participants.setdefault(i, []).append(pid)
+    under_framework = {i for i, _oid in plan_.organizations}
     names = search_names_builder()  # the search document's names, as the services write them
     units = demo_units_ensure()
     owners = _owner_for_hosts(units)
@@ -622,6 +623,9 @@ def _engagement_objects(plan_: Plan, *, series: dict, user_id, now) -> list[Enga
                 host_id=row["host_country_id"],
                 participant_ids=participants.get(i, ()),
             ),
+            # engagements.services.shape: from the participations and frameworks written with them
+            partner_count=len(participants.get(i, ())),
+            under_framework=i in under_framework,
         )
         for i, row in enumerate(plan_.engagements)
     ]

@@ -171,6 +171,11 @@ class Engagement(models.Model):
     # The series and countries' names, aliases and codes, folded: what ``q`` searches besides the row's own
     # texts. Kept by every write path (engagements.services.search); see engagements/search.py.
     search_names = models.TextField(_("search names"), blank=True, default="", editable=False)
+    # What the scores ask of every counted engagement on every run, kept on the row by every write path
+    # (engagements.services.shape) so that a run reads it with the dates instead of counting participations
+    # and looking up frameworks again: how many partners take part, and whether it runs under a framework.
+    partner_count = models.PositiveIntegerField(_("number of partners"), default=0, editable=False)
+    under_framework = models.BooleanField(_("under a framework"), default=False, editable=False)
     # The import that last created or changed it: after an import the planner lands on its rows.
     import_batch = models.ForeignKey(
         "engagements.ImportBatch",
@@ -181,7 +186,9 @@ class Engagement(models.Model):
         on_delete=models.SET_NULL,
         related_name="engagements",
     )
-    history = HistoricalRecords(m2m_fields=[organizations], excluded_fields=["search_names"])
+    history = HistoricalRecords(
+        m2m_fields=[organizations], excluded_fields=["search_names", "partner_count", "under_framework"]
+    )
 
     objects = EngagementQuerySet.as_manager()
 
@@ -221,6 +228,12 @@ class Engagement(models.Model):
                 fields=["id"],
                 include=["start_date", "status", "deleted_at", "sensitivity", "end_date"],
                 name="engagement_listing",
+            ),
+            # A scoring run reads a window's engagements by id with what it counts: from the index alone.
+            models.Index(
+                fields=["id"],
+                include=["start_date", "end_date", "status", "deleted_at", "partner_count", "under_framework"],
+                name="engagement_scoring",
             ),
         ]
         constraints = [

@@ -21,11 +21,11 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import TruncQuarter
 from django.utils import timezone
 
-from assessments.models import ActivityScope, AssessmentRun, QuarterActivity, QuarterActivityCount
+from assessments.models import ActivityScope, AssessmentRun, PairQuarter, QuarterActivity, QuarterActivityCount
 from assessments.periods import Quarter
-from assessments.services.pairs import pairs_store
+from assessments.services.pairs import pairs_store, snapshot_delete
 from assessments.sql import scoring_settings
-from engagements.choices import Sensitivity, Status
+from engagements.choices import SCORED_STATUSES, Sensitivity, Status
 from engagements.models import Engagement, Participation
 from organizations.choices import MEMBER_STATUSES
 from organizations.models import Membership, Organization
@@ -105,7 +105,7 @@ def activity_count(quarters: list[Quarter]) -> dict[CountKey, QuarterCounts]:
 INDEXED_QUARTERS = 4
 
 
-def _one_pass_sql(*, indexed: bool) -> str:
+def _one_pass_sql(*, indexed: bool, pairs: bool = False) -> str:
     """The single statement behind ``_count_in_one_pass``, with the tables' names filled in.
 
     ``counted`` (materialised once) holds each counted engagement starting in the range with each of its
@@ -114,6 +114,11 @@ def _one_pass_sql(*, indexed: bool) -> str:
     quarter, the engagements by type and restriction are then counted from the distinct (scope, engagement)
     pairs, and the partners engaged (and those with an unrestricted engagement) from the (scope, partner)
     pairs: hashed, where COUNT(DISTINCT ...) sorted every scoped row.
+
+    With ``pairs``, the same statement also writes the cooperation network's pair snapshot of the wanted
+    quarters (``paired``, an ``INSERT`` in a data-modifying CTE) from the ``counted`` rows it has read
+    anyway: the scored ones (completed or in progress) self-joined on their engagement, as ``pair_rows``
+    counts them. The separate ``INSERT ... SELECT`` read the quarter's engagements and participations again.
     """
     tables = {
         "engagement": Engagement._meta.db_table,
@@ -135,14 +140,28 @@ def _one_pass_sql(*, indexed: bool) -> str:
         ) p ON TRUE"""  # noqa: S608 (our table names and expressions; values are parameters)
     else:
         participations = f"LEFT JOIN {tables['participation']} p ON p.engagement_id = e.id"
+    paired = ""
+    if pairs:
+        quote = connection.ops.quote_name
+        columns_of_pairs = ", ".join(
+            quote(PairQuarter._meta.get_field(name).column)
+            for name in ("partner", "other", "period", "restricted", "engagements")
+        )
+        paired = f"""paired AS (
+        INSERT INTO {quote(PairQuarter._meta.db_table)} ({columns_of_pairs})
+        SELECT a.partner_id, b.partner_id, a.period, a.restricted, COUNT(*)
+        FROM counted a JOIN counted b ON b.engagement_id = a.engagement_id AND b.partner_id > a.partner_id
+        WHERE a.scored AND a.period = ANY(%s::date[])
+        GROUP BY a.partner_id, b.partner_id, a.period, a.restricted
+    ), """  # noqa: S608 (our table names and expressions; values are parameters)
     return f"""
     WITH counted AS MATERIALIZED (
         SELECT e.id AS engagement_id, e.start_date, DATE_TRUNC('quarter', e.start_date)::date AS period,
-               e.engagement_type, e.sensitivity = %s AS restricted, p.partner_id
+               e.engagement_type, e.sensitivity = %s AS restricted, e.status = ANY(%s) AS scored, p.partner_id
         FROM {tables["engagement"]} e
         {participations}
         WHERE e.deleted_at IS NULL AND e.status <> %s AND e.start_date >= %s AND e.start_date <= %s
-    ), scoped AS (
+    ), {paired}scoped AS (
         SELECT %s AS kind, '' AS name, {columns} FROM counted c
         {regions}
         UNION ALL
@@ -164,17 +183,20 @@ def _one_pass_sql(*, indexed: bool) -> str:
     """  # noqa: S608 (our table names and expressions; values are parameters)
 
 
-def _count_in_one_pass(quarters: list[Quarter]) -> dict[CountKey, QuarterCounts]:
+def _count_in_one_pass(quarters: list[Quarter], *, pairs: bool = False) -> dict[CountKey, QuarterCounts]:
     """``activity_count`` on PostgreSQL: one statement over the quarters' rows, every scope at once (the
     grouped queries per scope each joined every participation again: 2 to 4 s apiece on a million
-    engagements, bench/README.md)."""
+    engagements, bench/README.md). With ``pairs``, the statement also inserts the quarters' partner pairs
+    (their earlier rows must be gone: ``activity_store``)."""
     wanted = set(quarters)
     first, last = min(quarters), max(quarters)
     params = [
         Sensitivity.RESTRICTED,
+        [str(status) for status in SCORED_STATUSES],
         Status.CANCELLED,
         first.start,
         last.end,
+        *([sorted(q.start for q in wanted)] if pairs else []),
         ActivityScope.EVERYTHING.value,
         ActivityScope.REGION.value,
         ActivityScope.SUBREGION.value,
@@ -186,7 +208,7 @@ def _count_in_one_pass(quarters: list[Quarter]) -> dict[CountKey, QuarterCounts]
     # Sorting the scoped rows (some 240,000 for one quarter of a million engagements) spills to disk with
     # the default 4 MB of work_mem: 0.3 s more.
     with scoring_settings(work_mem="64MB"), connection.cursor() as cursor:
-        cursor.execute(_one_pass_sql(indexed=last.index - first.index < INDEXED_QUARTERS), params)
+        cursor.execute(_one_pass_sql(indexed=last.index - first.index < INDEXED_QUARTERS, pairs=pairs), params)
         rows = cursor.fetchall()
     for kind, name, period, by_type, engagement_type, restricted, engagements, partners, unrestricted in rows:
         quarter = quarter_of(period)
@@ -297,16 +319,27 @@ def activity_rows(
     return activity, by_type
 
 
-def activity_store(*, run: AssessmentRun | None, counts: dict[CountKey, QuarterCounts]) -> None:
-    """Replace the snapshots of the counted quarters, every scope, and recount their partner pairs (the
-    cooperation network's snapshot, ``services/pairs.py``): a quarter with activity rows has its pairs
-    counted too. Must run inside the caller's transaction."""
-    if not counts:
+def activity_store(*, run: AssessmentRun | None, quarters: Iterable[Quarter]) -> None:
+    """Count ``quarters`` from today's data (``activity_count``) and replace their snapshots, every scope, and
+    their partner pairs (the cooperation network's snapshot, ``services/pairs.py``): a quarter with activity
+    rows has its pairs counted too. Must run inside the caller's transaction.
+
+    On PostgreSQL, for up to ``INDEXED_QUARTERS`` quarters (a run of one or two quarters), the statement that
+    counts the activity also writes the pairs (``_one_pass_sql``); otherwise the pairs are counted apart
+    (``pairs_store``), as the hashed plan of a backfill reads them best on its own."""
+    quarters = sorted(set(quarters))
+    if not quarters:
         return
-    periods = sorted({quarter.start for _kind, _name, quarter in counts})
-    pairs_store(quarters={quarter for _kind, _name, quarter in counts})
-    QuarterActivityCount.objects.filter(period__in=periods).delete()
-    QuarterActivity.objects.filter(period__in=periods).delete()
+    periods = [quarter.start for quarter in quarters]
+    together = connection.vendor == "postgresql" and quarters[-1].index - quarters[0].index < INDEXED_QUARTERS
+    if together:
+        snapshot_delete(PairQuarter.objects.filter(period__in=periods))
+        counts = _count_in_one_pass(quarters, pairs=True)
+    else:
+        pairs_store(quarters=quarters)
+        counts = activity_count(quarters)
+    snapshot_delete(QuarterActivityCount.objects.filter(period__in=periods))
+    snapshot_delete(QuarterActivity.objects.filter(period__in=periods))
     activity, by_type = activity_rows(counts, run_id_of=lambda _quarter: run.pk if run else None, now=timezone.now())
     QuarterActivity.objects.bulk_create(activity, batch_size=1000)
     QuarterActivityCount.objects.bulk_create(by_type, batch_size=1000)

@@ -42,7 +42,7 @@ from assessments.choices import RunStatus
 from assessments.locks import QuarterBusy, quarters_lock
 from assessments.models import AssessmentRun, AssessmentRunPart, PartnerScore
 from assessments.periods import Quarter, parse_periods
-from assessments.services.activity import activity_count, activity_store
+from assessments.services.activity import activity_store
 from assessments.services.runs import (
     TRANSIENT_ERRORS,
     _announce_finished,
@@ -156,10 +156,9 @@ def assessment_run_part_execute(
                 error="",
             )
             results = {quarter: scores_compute(quarter=quarter, model=model, partner_ids=partner_ids)}
-            counts = activity_count([quarter])
             with transaction.atomic():
                 written = scores_store(run=run, model=model, results=results, partner_ids=partner_ids, neighbours=False)
-                activity_store(run=run, counts=counts)
+                activity_store(run=run, quarters=[quarter])
                 parts.update(status=RunStatus.SUCCEEDED, finished_at=timezone.now(), scores_written=written)
     except Exception as exc:
         _part_fail(run, part, exc, retrying=will_retry and isinstance(exc, RETRIED_ERRORS))

@@ -61,15 +61,23 @@ def quarter_blocks(quarters: Iterable[Quarter]) -> list[tuple[Quarter, Quarter]]
     return [(first, last) for first, last in blocks]
 
 
+def snapshot_delete(queryset: QuerySet) -> int:
+    """Delete a snapshot's rows in one ``DELETE`` statement. ``QuerySet.delete`` selects every row first and
+    deletes them in batches whenever any receiver listens to ``post_delete`` (the page cache's does, for
+    every model): 44 statements and 0.26 s for one quarter's pairs on a million engagements. Nothing refers to
+    these rows, and the run's end makes the cached pages stale itself (``assessment_run_finished``)."""
+    return queryset._raw_delete(queryset.db)
+
+
 def pairs_store(*, quarters: Iterable[Quarter]) -> None:
     """Recount the pairs of ``quarters`` from today's data, replacing their rows. Must run inside the
     caller's transaction (the run's, beside the scores and the activity counts)."""
     blocks = quarter_blocks(quarters)
     if not blocks:
         return
-    PairQuarter.objects.filter(
-        period__in=[q.start for first, last in blocks for q in quarter_range(first, last)]
-    ).delete()
+    snapshot_delete(
+        PairQuarter.objects.filter(period__in=[q.start for first, last in blocks for q in quarter_range(first, last)])
+    )
     table = connection.ops.quote_name(PairQuarter._meta.db_table)
     columns = ", ".join(
         connection.ops.quote_name(PairQuarter._meta.get_field(name).column)

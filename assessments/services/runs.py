@@ -33,7 +33,7 @@ from assessments.choices import (
 from assessments.locks import ScoringBusy, scoring_lock
 from assessments.models import Alert, AssessmentRun, AssessmentRunPart, PartnerScore, ScoringModel
 from assessments.periods import PeriodError, Quarter, default_periods, parse_periods, quarter_range
-from assessments.services.activity import activity_count, activity_store, counted_quarters
+from assessments.services.activity import activity_store, counted_quarters
 from assessments.services.scoring import ComputedScore, scores_compute
 from assessments.signals import assessment_run_finished
 from core.exceptions import Unavailable
@@ -400,10 +400,9 @@ def _execute_locked(run_id, *, will_retry: bool) -> AssessmentRun:
         partner_ids = list(run.partner_ids or [])
         model = run.scoring_model
         results = {q: scores_compute(quarter=q, model=model, partner_ids=partner_ids) for q in quarters}
-        activity = activity_count(quarters)
         with transaction.atomic():
             written = scores_store(run=run, model=model, results=results, partner_ids=partner_ids)
-            activity_store(run=run, counts=activity)
+            activity_store(run=run, quarters=quarters)
             run.status = RunStatus.SUCCEEDED
             run.finished_at = timezone.now()
             run.partners_scored = len({pid for scores in results.values() for pid in scores})

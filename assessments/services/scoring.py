@@ -296,27 +296,26 @@ def _engagement_sums(*, quarter: Quarter, model: ScoringModel, partner_ids) -> d
 
 
 def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
-    """``_engagement_sums`` for every partner on PostgreSQL: each counted participation once, with its
-    engagement's number of partners as a window function over the same rows (every partner is there when no
-    partner is filtered), then one aggregate per partner.
+    """``_engagement_sums`` for every partner on PostgreSQL: each counted participation once, joined to its
+    engagement's row, which holds its number of partners and whether it runs under a framework
+    (``Engagement.partner_count`` and ``under_framework``, kept by every write path:
+    engagements.services.shape), then one aggregate per partner, computed in parallel as in the floor query.
 
     The grouped queryset's subqueries per row (number of partners, framework) ran in a single process
-    after a sort of every row by partner: 7.7 s against 1.7 s for the floor query on a million engagements
-    (bench/README.md, the plans). Here the rows are read in parallel as in the floor query, the framework
-    list is hashed once, and only the window function sorts.
+    after a sort of every row by partner: 7.7 s against 1.7 s for the floor query on a million engagements;
+    counting the partners by a window function over the same rows still sorted them all in one process
+    (bench/README.md, the plans).
     """
     window = window_of(quarter, model)
     rated = Q(engagement__after_action__isnull=False)
     one, zero = Value(1), Value(0)
+    multilateral = Q(engagement__partner_count__gte=MULTILATERAL_MIN_PARTNERS) | Q(engagement__under_framework=True)
     rows = (
         counted_participations(quarter=quarter, model=model)
         .annotate(
             w=F("weight"),
             rated=Case(When(rated, then=one), default=zero),
-            framework=Case(
-                When(engagement_id__in=Engagement.organizations.through.objects.values("engagement_id"), then=one),
-                default=zero,
-            ),
+            multilateral=Case(When(multilateral, then=one), default=zero),
             **{name: _rating_points(name) for name in RATED_COMPONENTS},
             **{
                 f"overlaps_{index}": Case(
@@ -328,10 +327,9 @@ def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
         )
         .values(
             "partner_id",
-            "engagement_id",
             "w",
             "rated",
-            "framework",
+            "multilateral",
             *RATED_COMPONENTS,
             *(f"overlaps_{index}" for index in range(len(window))),
         )
@@ -344,15 +342,14 @@ def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
                COUNT(*) FILTER (WHERE rated = 1) AS rated_count,
                SUM(w) FILTER (WHERE rated = 1) AS rated_weight_sum,
                {", ".join(f"{expression} AS {name}" for name, expression in points.items())},
-               SUM(w) FILTER (WHERE partners >= %s OR framework = 1) AS multilateral_weight_sum,
+               SUM(w) FILTER (WHERE multilateral = 1) AS multilateral_weight_sum,
                {overlapped} AS quarters_overlapped
-        FROM (SELECT counted.*, COUNT(*) OVER (PARTITION BY engagement_id) AS partners FROM ({inner}) counted) rows
+        FROM ({inner}) counted
         GROUP BY partner_id
     """  # noqa: S608 (our table names and expressions; values are parameters)
-    # Without merge joins the planner reads the rows in parallel by hash joins, as for the floor query,
-    # then sorts them for the window function; with them, it walks three whole indexes in one process.
+    # Without merge joins the planner reads the rows in parallel by hash joins, as for the floor query.
     with scoring_settings(work_mem="64MB", enable_mergejoin="off"), connection.cursor() as cursor:
-        cursor.execute(sql, [MULTILATERAL_MIN_PARTNERS, *params])
+        cursor.execute(sql, params)
         columns = [column.name for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 

@@ -50,6 +50,7 @@ from engagements.services.inputs import (
 )
 from engagements.services.references import reference_allocate, reference_reserve
 from engagements.services.search import engagement_search_refresh, search_names_builder
+from engagements.services.shape import engagement_shape_write
 
 
 @dataclass
@@ -172,6 +173,7 @@ def engagement_create_apply(*, checked: CleanEngagement, created_by) -> Engageme
     if checked.organizations:
         engagement.organizations.set(checked.organizations)
     _write_participants(engagement, checked.participants, created_by)
+    engagement_shape_write(engagement)
     engagement_search_refresh(engagement_ids=[engagement.pk])
     if checked.after_action is not None:
         _write_after_action(engagement, checked.after_action, created_by)
@@ -252,6 +254,8 @@ def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement,
         engagement.organizations.set(checked.organizations)
     if checked.participants is not None:
         _write_participants(engagement, checked.participants, updated_by)
+    if checked.participants is not None or checked.organizations is not None:
+        engagement_shape_write(engagement)
     engagement_search_refresh(engagement_ids=[engagement.pk])
     if checked.after_action is not None:
         _write_after_action(engagement, checked.after_action, updated_by)
@@ -368,6 +372,9 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
                 participant_ids=[row["partner"].pk for row in item.participants],
             ),
             "import_batch_id": batch_id,
+            # engagements.services.shape: the same lists are written below
+            "partner_count": len(item.participants),
+            "under_framework": bool(item.organizations),
         }
         for item in engagements
     ]

@@ -9,6 +9,7 @@ import factory
 
 from assessments.models import Indicator, Measurement, Objective
 from engagements.models import Engagement, Participation
+from engagements.services.shape import engagement_shape_write
 from organizations.models import Organization
 from tests.engagements import factories as engagement_factories
 from tests.engagements.factories import AfterActionReportFactory, partner
@@ -69,6 +70,7 @@ def make_engagement(
     )
     if organizations:
         engagement.organizations.set(Organization.objects.filter(acronym__in=organizations))
+    engagement_shape_write(engagement)  # what the services keep on the row (engagements.services.shape)
     if ratings:
         AfterActionReportFactory(
             engagement=engagement,

@@ -20,6 +20,7 @@ from assessments.models import Alert, AssessmentRun, PartnerScore, ScoringModel
 from assessments.services import assessment_run_execute, assessment_run_request
 from assessments.templatetags.score_maps import score_bucket
 from engagements.models import AfterActionReport, Engagement, Participation, PartnerChange
+from engagements.services.shape import engagement_shape_refresh
 from organizations.models import Membership
 from tests.assessments.factories import IndicatorFactory, MeasurementFactory, ObjectiveFactory, make_engagement, partner
 from tests.engagements.factories import default_unit
@@ -567,6 +568,7 @@ def _bulk_engagements(count: int, *, offset: int) -> None:
             for k in range(2 + n % 3)
         ]
     )
+    engagement_shape_refresh(engagement_ids=[e.pk for e in engagements])  # as the bulk services keep them
     AfterActionReport.objects.bulk_create(
         [
             AfterActionReport(

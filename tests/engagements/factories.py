@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core.models import Unit
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
+from engagements.services.shape import engagement_shape_write
 from partners.models import PartnerNation
 
 
@@ -58,11 +59,18 @@ class EngagementFactory(factory.django.DjangoModelFactory):
 class ParticipationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Participation
+        skip_postgeneration_save = True  # the hook below writes the engagement, not the participation
 
     engagement = factory.SubFactory(EngagementFactory)
     partner = factory.LazyFunction(lambda: partner("USA"))
     role = "participant"
     personnel = 100
+
+    @factory.post_generation
+    def shape(obj, create, extracted, **kwargs):
+        """The engagement's stored number of partners, as the services keep it (engagements.services.shape)."""
+        if create:
+            engagement_shape_write(obj.engagement)
 
 
 class AfterActionReportFactory(factory.django.DjangoModelFactory):
