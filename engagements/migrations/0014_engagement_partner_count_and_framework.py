@@ -20,7 +20,7 @@ def fill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("engagements", "0012_owner_unit_required"),
+        ("engagements", "0013_search_lexemes"),
         ("organizations", "0001_initial"),
     ]
 
