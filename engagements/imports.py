@@ -153,14 +153,17 @@ def _read_csv(handle: IO[bytes]) -> Iterator[tuple[int, dict[str, str]]]:
         line = 1
         for values in reader:
             line = reader.line_num
-            if not "".join(values).strip():  # no cell but blanks (one call, not one per cell)
+            joined = "".join(values)
+            if not joined.strip():  # no cell but blanks (one call, not one per cell)
                 continue
             if len(values) > len(header):
                 raise ImportFileError(_("Line %(line)s has more cells than the header.") % {"line": line})
-            row = {}
-            for column, value in zip(header, values, strict=False):
-                cell = value.strip()  # exchange.cell_text, the call saved for the cells that need more
-                row[column] = exchange.cell_text(cell) if cell[:1] == "'" else cell
+            # exchange.cell_text, the call saved for the cells that need more (a leading quote: rare).
+            row = dict(zip(header, map(str.strip, values), strict=False))
+            if "'" in joined:
+                for column, cell in row.items():
+                    if cell[:1] == "'":
+                        row[column] = exchange.cell_text(cell)
             yield line, row
     except UnicodeDecodeError as exc:
         raise ImportFileError(_("The file is not UTF-8 text: save it as CSV UTF-8 or XLSX.")) from exc
