@@ -269,7 +269,6 @@ def _cpu_seconds(pid: int | None = None) -> float | None:
 
 
 def bench_import(rows: int) -> list[tuple]:
-    from engagements.demo import _copy
     from engagements.imports import engagements_import
 
     content = _import_file(rows)
@@ -304,7 +303,11 @@ def bench_import(rows: int) -> list[tuple]:
                 cursor.execute(
                     "CREATE TEMP TABLE bench_copy (title text, engagement_type text, domain text, status text, start_date date, end_date date)"
                 )
-            _copy("bench_copy", ["title", "engagement_type", "domain", "status", "start_date", "end_date"], copy_rows)
+            buffer = io.StringIO()
+            csv.writer(buffer).writerows(copy_rows)
+            buffer.seek(0)
+            with connection.cursor() as cursor:
+                cursor.cursor.copy_expert("COPY bench_copy FROM STDIN WITH (FORMAT csv)", buffer)
             copy_seconds = time.perf_counter() - started
             raise _Rollback
     except _Rollback:

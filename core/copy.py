@@ -5,14 +5,25 @@ their participants that was most of the write's time (bench/README.md). ``copy_i
 rows as one ``COPY ... FROM STDIN`` stream per table, in the text format (every value escaped, so no value
 is ever read as a NULL or a column break). Ids the caller needs are drawn from the table's sequence first,
 so concurrent writers never collide. Other databases get ``bulk_create``.
+
+Inside ``in_background()`` (a long import, in its transaction) these streams and the bulk ``INSERT ...
+SELECT`` statements of ``core.history`` are sent by a second thread, in the order they were made, on the
+same connection and so in the same transaction, while this thread goes on checking the next rows:
+psycopg2 releases the GIL while PostgreSQL works, so the two overlap instead of adding up.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import io
+import itertools
 import json
+import queue
+import threading
+import time
+from collections.abc import Callable
 
 from django.db import connection, models
 from django.db.models.base import ModelState
@@ -59,19 +70,190 @@ def _converter(model_field):
 
 def _stream(model: type[models.Model], fields: list, rows) -> None:
     """COPY ``rows`` (each a sequence of values in the order of ``fields``) into ``model``'s table."""
-    converters = [_converter(f) for f in fields]
-    buffer = io.StringIO()
-    write = buffer.write
-    for row in rows:
-        write("\t".join([convert(value) for convert, value in zip(converters, row, strict=True)]))
-        write("\n")
-    text = buffer.getvalue()
+    rows = rows if isinstance(rows, list) else list(rows)
+    if not rows:
+        return
+    # Column by column: a column of one kind of value (text, whole numbers, dates, nothing) is converted
+    # by one call over all its values instead of a Python call per value.
+    columns = [_column_text(_converter(f), column) for f, column in zip(fields, zip(*rows, strict=True), strict=True)]
+    text = "".join(["\t".join(line) + "\n" for line in zip(*columns, strict=True)])
     if "\x00" in text:  # what the execute wrapper (core.hostile) refuses for every other statement
         raise NullCharacterError()
     quote = connection.ops.quote_name
     sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) FROM STDIN"
+    data = text.encode()
+    # One read of the whole stream: each read takes the GIL, which a writer thread waits for (in_background).
+    send(lambda cursor: cursor.copy_expert(sql, io.BytesIO(data), len(data) + 1))
+
+
+_NONE = type(None)
+
+
+def _column_text(convert, values: tuple) -> list[str] | tuple:
+    """``convert`` applied to each of ``values``, as COPY's text (the same answer, quicker for a column
+    whose values are all of one usual kind)."""
+    kinds = set(map(type, values))
+    if len(kinds) == 1:
+        kind = next(iter(kinds))
+        if kind is str and convert in (_text, _plain):
+            return tuple(map(str.translate, values, itertools.repeat(_ESCAPES)))
+        if kind is int and convert in (_number, _plain):
+            return tuple(map(str, values))
+        if kind is _NONE:
+            return ("\\N",) * len(values)
+        if kind is datetime.date and convert is _plain:
+            return tuple(map(datetime.date.isoformat, values))
+        if kind is datetime.datetime and convert is _plain:
+            return tuple(map(datetime.datetime.isoformat, values))
+    return tuple(map(convert, values))
+
+
+# --- sending from a second thread -------------------------------------------------------------------------
+
+_current = threading.local()
+
+
+def send(statement: Callable) -> None:
+    """Run ``statement(cursor)`` now (Django's cursor), or queue it for the writer thread of the enclosing
+    ``in_background()`` block (a psycopg2 cursor): either way after every statement sent before it."""
+    writer = getattr(_current, "writer", None)
+    if writer is not None:
+        writer.submit(statement)
+        return
     with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(sql, io.StringIO(text))
+        statement(cursor)
+
+
+class _Writer:
+    """A thread that runs queued statements, in order, on the connection of the thread that made it. After
+    a statement fails it runs no other; the failure is raised in the making thread at its next ``submit``
+    and at ``drain``.
+
+    One connection serves one statement at a time: psycopg2 does not lock it for the whole of a COPY, so a
+    query of the making thread in the middle of one would corrupt the exchange. ``turn`` is held by the
+    writer for each statement and by the making thread for each of its own (``taking_turns``). The making
+    thread goes first: its queries come in bursts (drawing ids, reference numbers) and it waits for their
+    answers, while the writer's statements can wait. So the writer starts a statement only when the making
+    thread neither waits for the connection nor used it in the last ``PAUSE`` seconds (a lock alone lets
+    the writer take it back statement after statement: the checker then waited for the whole queue)."""
+
+    # Statements queued at most (a batch of an import makes about eight): a checker far ahead of PostgreSQL
+    # waits instead of holding every batch's rows in memory.
+    WAITING = 32
+    PAUSE = 0.003
+
+    def __init__(self, raw_connection, errors):
+        self.raw = raw_connection
+        self.errors = errors  # Django's wrapper: a failure is raised as django.db's IntegrityError ...
+        self.queue: queue.Queue = queue.Queue(maxsize=self.WAITING)
+        self.turn = threading.Lock()
+        self.asking = threading.Condition()  # guards ``waiting`` and ``last``: the making thread's use
+        self.waiting = 0
+        self.last = 0.0
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="copy-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            statement = self.queue.get()
+            try:
+                if statement is None:
+                    return
+                if self.error is None:
+                    self._make_way()
+                    with self.turn, self.errors, self.raw.cursor() as cursor:
+                        statement(cursor)
+            except BaseException as exc:  # noqa: BLE001 - raised again in the making thread
+                self.error = exc
+            finally:
+                self.queue.task_done()
+
+    def _make_way(self) -> None:
+        """Wait while the making thread is using the connection (see the class)."""
+        with self.asking:
+            while True:
+                pause = self.last + self.PAUSE - time.monotonic()
+                if not self.waiting and pause <= 0:
+                    return
+                self.asking.wait(None if self.waiting else pause)
+
+    def raise_failure(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def submit(self, statement: Callable) -> None:
+        self.raise_failure()
+        self.queue.put(statement)
+
+    def drain(self) -> None:
+        """Wait until every queued statement ran; raise the first failure."""
+        self.queue.join()
+        self.raise_failure()
+
+    def stop(self) -> None:
+        """Drop what is still queued, wait for the statement under way, end the thread."""
+        self.error = self.error or _Stopped()
+        self.queue.put(None)
+        self.thread.join()
+
+    def taking_turns(self, execute, sql, params, many, context):
+        """Django's execute wrapper for the making thread: its statements wait for the writer's."""
+        with self.asking:
+            self.waiting += 1
+        try:
+            with self.turn:
+                return execute(sql, params, many, context)
+        finally:
+            with self.asking:
+                self.waiting -= 1
+                self.last = time.monotonic()
+                self.asking.notify_all()
+
+
+class _Stopped(Exception):
+    """The block ended before its queued statements ran (it raised): they are dropped."""
+
+
+@contextlib.contextmanager
+def in_background():
+    """Inside a transaction: COPY streams and ``core.history`` statements made in this block are sent by a
+    second thread while this one goes on; the block waits for all of them at its end and raises the first
+    failure, so the enclosing transaction rolls back as it would have. Statements other code sends through
+    the connection meanwhile run in between: use it only around writes whose later reads do not depend on
+    what is queued (an import's new rows), and ``drain`` before any that do. Other databases, or outside a
+    transaction: nothing changes."""
+    if (
+        connection.vendor != "postgresql"
+        or not connection.in_atomic_block
+        or getattr(_current, "writer", None) is not None
+    ):
+        yield None
+        return
+    connection.ensure_connection()
+    writer = _Writer(connection.connection, connection.wrap_database_errors)
+    _current.writer = writer
+    try:
+        with connection.execute_wrapper(writer.taking_turns):
+            yield writer
+            writer.drain()
+    except BaseException as exc:
+        failure = writer.error
+        if failure is None or failure is exc:
+            raise
+        # This thread's error came after the writer's (a statement on the transaction it had aborted).
+        raise failure from exc
+    finally:
+        _current.writer = None
+        writer.stop()
+
+
+def wait_for_background() -> None:
+    """Inside ``in_background()``: wait until every statement queued so far ran (before a write or a read
+    that depends on them); raise the first failure. Elsewhere nothing is queued."""
+    writer = getattr(_current, "writer", None)
+    if writer is not None:
+        writer.drain()
 
 
 def _columns(model: type[models.Model], *, with_id: bool) -> list:
@@ -144,15 +326,16 @@ def copy_new(model: type[models.Model], rows: list[dict]) -> list:
     _stream(model, fields, values)
     if post_init.has_listeners(model) or pre_init.has_listeners(model):
         return [model.from_db(connection.alias, names, row) for row in values]
-    return [_loaded(model, names, row) for row in values]
+    alias = connection.alias  # a lookup through the connection proxy each time costs more than the rest
+    return [_loaded(model, names, row, alias) for row in values]
 
 
-def _loaded(model: type[models.Model], names: list[str], row: list) -> models.Model:
+def _loaded(model: type[models.Model], names: list[str], row: list, alias: str) -> models.Model:
     """A saved instance of ``row``, as ``Model.from_db`` makes it without the signals nobody listens to and
     the per-field work of ``__init__`` (a third of writing 100,000 new engagements)."""
     instance = model.__new__(model)
     instance.__dict__.update(zip(names, row, strict=True))
     state = ModelState()
-    state.adding, state.db = False, connection.alias
+    state.adding, state.db = False, alias
     instance._state = state
     return instance

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 from django.db import connection, models
 
+from core.copy import send
+
 HISTORY_FIELDS = {"history_id", "history_date", "history_change_reason", "history_type", "history_user"}
 # SQLite allows 999 variables per statement in older builds.
 CHUNK = 900
@@ -50,10 +52,12 @@ def history_record_created(
         f"WHERE {connection.ops.quote_name(where_column)} "
     )
     user_id = getattr(user, "pk", None)
+    if connection.vendor == "postgresql":
+        # After the COPY of the rows it copies, in the background inside ``core.copy.in_background``.
+        parameters = [date, user_id, reason, list(values)]
+        send(lambda cursor: cursor.execute(insert + "= ANY(%s)", parameters))
+        return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(insert + "= ANY(%s)", [date, user_id, reason, list(values)])
-            return
         values = list(values)
         for start in range(0, len(values), CHUNK):
             chunk = values[start : start + CHUNK]

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core import xlsx
+from core.copy import in_background, wait_for_background
 from core.db import analyze
 from engagements import deconfliction, exchange, extensions, rules, services
 from engagements.models import AfterActionReport, Engagement, ImportBatch, Participation, PartnerChange
@@ -152,14 +153,17 @@ def _read_csv(handle: IO[bytes]) -> Iterator[tuple[int, dict[str, str]]]:
         line = 1
         for values in reader:
             line = reader.line_num
-            if not any(v.strip() for v in values):
+            joined = "".join(values)
+            if not joined.strip():  # no cell but blanks (one call, not one per cell)
                 continue
             if len(values) > len(header):
                 raise ImportFileError(_("Line %(line)s has more cells than the header.") % {"line": line})
-            row = {}
-            for column, value in zip(header, values, strict=False):
-                cell = value.strip()  # exchange.cell_text, the call saved for the cells that need more
-                row[column] = exchange.cell_text(cell) if cell[:1] == "'" else cell
+            # exchange.cell_text, the call saved for the cells that need more (a leading quote: rare).
+            row = dict(zip(header, map(str.strip, values), strict=False))
+            if "'" in joined:
+                for column, cell in row.items():
+                    if cell[:1] == "'":
+                        row[column] = exchange.cell_text(cell)
             yield line, row
     except UnicodeDecodeError as exc:
         raise ImportFileError(_("The file is not UTF-8 text: save it as CSV UTF-8 or XLSX.")) from exc
@@ -408,9 +412,11 @@ def engagements_import(
     try:
         with transaction.atomic(), services.changes_coalesced():  # one recompute for the whole file
             writer = _Writer(user, file_name=file_name or name)
-            _check_file(handle, name, user, report, writer=writer, preview=False)
-            if not report.ok:
-                raise _NothingSaved
+            # New rows are sent to PostgreSQL by a second thread while the next batch is checked (core.copy).
+            with in_background():
+                _check_file(handle, name, user, report, writer=writer, preview=False)
+                if not report.ok:
+                    raise _NothingSaved
             writer.finish(report)
     except _NothingSaved:
         pass
@@ -497,6 +503,7 @@ class _Writer:
             if current is None:
                 new.append(checked)
                 continue
+            wait_for_background()  # an update reads other engagements (its findings): the new ones are written
             services.engagement_update(
                 engagement=Engagement(pk=current.pk),  # the service reads it again, locked
                 updated_by=self.user,

@@ -114,6 +114,7 @@ class Engagement(models.Model):
         verbose_name=_("host country"),
         on_delete=models.PROTECT,
         related_name="hosted_engagements",
+        db_index=False,  # engagement_host_start (host_country, start_date) serves it
     )
     location_name = models.CharField(_("location"), max_length=200, blank=True)
     latitude = _coordinate(_("latitude"), 90, _("Latitude must be between -90 and 90."))
@@ -142,6 +143,7 @@ class Engagement(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="engagements",
+        db_index=False,  # engagement_series_start (series, start_date) serves it
     )
     owner_unit = models.ForeignKey(
         "core.Unit",
@@ -149,6 +151,7 @@ class Engagement(models.Model):
         on_delete=models.PROTECT,
         related_name="engagements",
         help_text=_("The unit that owns the engagement: its planners write it, its approvers approve it."),
+        db_index=False,  # engagement_owner_start (owner_unit, start_date) serves it
     )
     point_of_contact = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -287,11 +290,21 @@ class Engagement(models.Model):
 class Participation(models.Model):
     """A partner nation's part in an engagement: its role and how many personnel it sent."""
 
+    # No index of their own: the unique (engagement, partner) and participation_partner (partner, engagement)
+    # serve both (every index costs each imported row).
     engagement = models.ForeignKey(
-        Engagement, verbose_name=_("engagement"), on_delete=models.CASCADE, related_name="participations"
+        Engagement,
+        verbose_name=_("engagement"),
+        on_delete=models.CASCADE,
+        related_name="participations",
+        db_index=False,
     )
     partner = models.ForeignKey(
-        "partners.PartnerNation", verbose_name=_("partner"), on_delete=models.PROTECT, related_name="participations"
+        "partners.PartnerNation",
+        verbose_name=_("partner"),
+        on_delete=models.PROTECT,
+        related_name="participations",
+        db_index=False,
     )
     role = models.CharField(
         _("role"), max_length=20, choices=ParticipantRole.choices, default=ParticipantRole.PARTICIPANT

@@ -1,8 +1,9 @@
 """core/copy.py: rows written by COPY come back exactly as given, with their ids and defaults."""
 
 import pytest
+from django.db import IntegrityError, transaction
 
-from core.copy import copy_new, copy_values
+from core.copy import copy_new, copy_values, in_background, wait_for_background
 from core.hostile import NullCharacterError
 from engagements.models import ExerciseSeries
 
@@ -27,3 +28,22 @@ def test_a_null_character_is_refused_and_nothing_written():
     with pytest.raises(NullCharacterError):
         copy_values(ExerciseSeries, [{"slug": "ok", "name": "fine"}, {"slug": "bad", "name": "a\x00b"}])
     assert not ExerciseSeries.objects.filter(slug__in=["ok", "bad"]).exists()
+
+
+def test_in_background_sends_in_order_while_this_thread_queries():
+    with transaction.atomic(), in_background() as writer:
+        assert writer is not None  # PostgreSQL, in a transaction: a second thread sends
+        copy_values(ExerciseSeries, [{"slug": "bg-1", "name": "One"}])
+        assert not ExerciseSeries.objects.filter(slug="nothing").exists()  # this thread's query, meanwhile
+        copy_values(ExerciseSeries, [{"slug": "bg-2", "name": "Two"}])
+        wait_for_background()
+        assert ExerciseSeries.objects.filter(slug__in=["bg-1", "bg-2"]).count() == 2
+        copy_values(ExerciseSeries, [{"slug": "bg-3", "name": "Three"}])
+    assert ExerciseSeries.objects.filter(slug__startswith="bg-").count() == 3  # the block waited for the rest
+
+
+def test_a_failure_in_the_background_is_raised_and_everything_rolls_back():
+    with pytest.raises(IntegrityError), transaction.atomic(), in_background():
+        copy_values(ExerciseSeries, [{"slug": "first", "name": "First"}])
+        copy_values(ExerciseSeries, [{"slug": "twice", "name": "A"}, {"slug": "twice", "name": "B"}])
+    assert not ExerciseSeries.objects.filter(slug__in=["first", "twice"]).exists()
