@@ -22,7 +22,7 @@ INDEXES = [
 class Migration(migrations.Migration):
     dependencies = [
         ("core", "0007_approver_group"),
-        ("engagements", "0012_owner_unit_required"),
+        ("engagements", "0014_engagement_partner_count_and_framework"),
         ("partners", "0002_partner_aliases_search_key"),
     ]
 
