@@ -44,7 +44,10 @@ CSV_PATH = BENCH / "growth.csv"
 PNG_PATH = BENCH / "growth.png"
 PREDICT_AT = 10_000_000
 RESULT_MARK = "growth-result: "
-PAGES = ["overview", "partner page", "list, partner filter", "list, search", "API list"]  # bench/load.py PATHS
+sys.path.insert(0, str(BENCH))
+from load import PATHS  # noqa: E402  (the pages of bench/load.py; it sets no Django up)
+
+PAGES = list(PATHS)
 # Measure key -> label, in the table's order.
 MEASURES = {
     "backfill_1": "backfill, 40 quarters, fanned out, 1 worker process",
@@ -66,6 +69,12 @@ def size_label(engagements: int) -> str:
         if engagements >= unit and engagements % (unit // 10) == 0:
             return f"{engagements / unit:g}{suffix}"
     return str(engagements)
+
+
+def display_label(engagements: int) -> str:
+    """As ``size_label``, millions with a capital M: '250k', '1M', '10M'."""
+    label = size_label(engagements)
+    return label[:-1] + "M" if label.endswith("m") else label
 
 
 def growth_exponent(points: list[tuple[float, float]]) -> float | None:
@@ -128,7 +137,7 @@ def table(rows: list[dict], sizes: list[int]) -> list[str]:
     """The growth table (markdown) from CSV rows: one line per measure, one column per size (with the 1-minute
     load average before/after it), then the exponent overall and per interval, and the 10M prediction."""
     found = {(int(row["engagements"]), row["measure"]): row for row in rows}
-    head = [f"{size_label(size)} (load)" for size in sizes]
+    head = [f"{display_label(size)} (load)" for size in sizes]
     lines = [
         "| measure | " + " | ".join(head) + " | exponent (per interval) | at 10M, predicted |",
         "| --- | " + " | ".join("---" for _ in sizes) + " | --- | --- |",
@@ -171,42 +180,52 @@ def write_rows(rows: list[dict], path: Path = CSV_PATH) -> None:
 
 
 def plot(rows: list[dict], sizes: list[int], path: Path = PNG_PATH) -> None:
-    """Each measure against engagements, log-log, with its extrapolation to 10M dashed."""
+    """Each measure against engagements, log-log, with its extrapolation to 10M dashed: the runs in seconds on
+    the left, the pages in milliseconds on the right."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     found = {(int(row["engagements"]), row["measure"]): float(row["seconds"]) for row in rows if row["seconds"]}
-    figure, axes = plt.subplots(figsize=(11, 6.5), dpi=110)
+    figure, panels = plt.subplots(1, 2, figsize=(13, 7.2), dpi=110)
     colours = plt.get_cmap("tab10").colors
     markers = "osD^v<>ph*"
-    for number, (key, label) in enumerate(MEASURES.items()):
-        points = [(size, found[size, key]) for size in sizes if (size, key) in found]
-        if not points:
-            continue
-        exponent = growth_exponent(points)
-        colour, marker = colours[number % len(colours)], markers[number % len(markers)]
-        xs, ys = zip(*points, strict=True)
-        slope = "" if exponent is None else f" (slope {exponent:.2f})"
-        axes.plot(xs, ys, marker=marker, color=colour, linewidth=1.8, label=label + slope)
-        predicted = extrapolate(points, PREDICT_AT)
-        if predicted is not None:
-            axes.plot([xs[-1], PREDICT_AT], [ys[-1], predicted], linestyle="--", color=colour, linewidth=1, alpha=0.6)
-    axes.axhline(BACKFILL_TARGET, color="grey", linestyle=":", linewidth=1)
-    axes.annotate("backfill target with 2 processes: 60 s", (sizes[0], BACKFILL_TARGET), xytext=(2, 3),
-                  textcoords="offset points", fontsize=8, color="grey")  # fmt: skip
-    axes.axvline(PREDICT_AT, color="lightgrey", linewidth=1)
-    axes.set_xscale("log")
-    axes.set_yscale("log")
-    ticks = [*sizes, PREDICT_AT]
-    axes.set_xticks(ticks, [size_label(t) for t in ticks])
-    axes.minorticks_off()
-    axes.set_xlabel("engagements (generate_demo_data --years 10 --seed 7); dashed: extrapolated to 10M")
-    axes.set_ylabel("seconds (log scale)")
-    axes.set_title("How cost grows with the data (issue 22)")
-    axes.grid(True, which="major", alpha=0.3)
-    axes.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    groups = [
+        (panels[0], [key for key in MEASURES if not key.startswith("page ")], 1, "seconds"),
+        (panels[1], [key for key in MEASURES if key.startswith("page ")], 1000, "milliseconds, median at 1 client"),
+    ]
+    for axes, keys, scale, unit in groups:
+        for number, key in enumerate(keys):
+            points = [(size, found[size, key]) for size in sizes if (size, key) in found]
+            if not points:
+                continue
+            exponent = growth_exponent(points)
+            colour, marker = colours[number % len(colours)], markers[number % len(markers)]
+            xs, ys = zip(*points, strict=True)
+            label = MEASURES[key].removeprefix("page p50 at 1 client: ")
+            slope = "" if exponent is None else f", slope {exponent:.2f}"
+            axes.plot(xs, [y * scale for y in ys], marker=marker, color=colour, linewidth=1.8, label=label + slope)
+            predicted = extrapolate(points, PREDICT_AT)
+            if predicted is not None:
+                axes.plot([xs[-1], PREDICT_AT], [ys[-1] * scale, predicted * scale], linestyle="--", color=colour,
+                          linewidth=1, alpha=0.7)  # fmt: skip
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        ticks = [*sizes, PREDICT_AT]
+        axes.set_xticks(ticks, [display_label(t) for t in ticks])
+        axes.minorticks_off()
+        axes.axvline(PREDICT_AT, color="lightgrey", linewidth=1)
+        axes.set_xlabel("engagements (log); dashed: extrapolated to 10M")
+        axes.set_ylabel(f"{unit} (log)")
+        axes.grid(True, which="major", alpha=0.3)
+        axes.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
+    panels[0].axhline(BACKFILL_TARGET, color="grey", linestyle=":", linewidth=1)
+    panels[0].annotate("backfill target with 2 processes: 60 s", (PREDICT_AT, BACKFILL_TARGET), xytext=(-4, -11),
+                       textcoords="offset points", fontsize=8, color="grey", ha="right")  # fmt: skip
+    panels[0].set_title("Scoring: 40-quarter backfill, one-quarter run, floor query")
+    panels[1].set_title("Pages in production mode (gunicorn, debug off)")
+    figure.suptitle("How cost grows with the data (generate_demo_data --years 10 --seed 7)")
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
