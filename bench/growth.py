@@ -128,8 +128,10 @@ def human(seconds: float | None) -> str:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 100:
         return f"{seconds:.1f} s"
-    if seconds < 3600:
+    if seconds < 600:
         return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
 
 
@@ -221,11 +223,13 @@ def plot(rows: list[dict], sizes: list[int], path: Path = PNG_PATH) -> None:
         axes.grid(True, which="major", alpha=0.3)
         axes.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
     panels[0].axhline(BACKFILL_TARGET, color="grey", linestyle=":", linewidth=1)
-    panels[0].annotate("backfill target with 2 processes: 60 s", (PREDICT_AT, BACKFILL_TARGET), xytext=(-4, -11),
-                       textcoords="offset points", fontsize=8, color="grey", ha="right")  # fmt: skip
+    panels[0].annotate("backfill target with 2 processes: 60 s", (sizes[0], BACKFILL_TARGET), xytext=(4, -11),
+                       textcoords="offset points", fontsize=8, color="grey", ha="left")  # fmt: skip
     panels[0].set_title("Scoring: 40-quarter backfill, one-quarter run, floor query")
     panels[1].set_title("Pages in production mode (gunicorn, debug off)")
-    figure.suptitle("How cost grows with the data (generate_demo_data --years 10 --seed 7)")
+    loads = [float(row[k]) for row in rows if int(row["engagements"]) in sizes for k in ("load_before", "load_after")]
+    load = f"; load average {min(loads):.1f} to {max(loads):.1f} on {os.cpu_count()} cores" if loads else ""
+    figure.suptitle(f"How cost grows with the data (generate_demo_data --years 10 --seed 7){load}")
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
