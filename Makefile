@@ -11,7 +11,7 @@ PORT ?= 8000
 # `make run` is the embedded development mode: debug on, SQLite, eager tasks, unless the environment says otherwise.
 RUN_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 
-.PHONY: run test lint check-python migrate bootstrap shell worker beat bench bench-load bench-backfill replica assets clean-venv production-check
+.PHONY: run test lint check-python migrate bootstrap shell worker beat bench bench-load bench-backfill bench-growth replica assets clean-venv production-check
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
@@ -76,6 +76,13 @@ bench-load: $(VENV)/.installed-dev
 # (bench/README.md; BENCH_DATABASE_URL, BENCH_BROKER_URL, BENCH_ARGS="--engagements 2000" for a quick check).
 bench-backfill: $(VENV)/.installed-dev
 	$(PY) bench/backfill.py $(BENCH_ARGS)
+
+# How cost grows (issue 22): the backfill over 1 and 2 worker processes, the one-quarter run and the pages at
+# 250k, 500k and 1M engagements, one database each (BENCH_GROWTH_DATABASE names them; BENCH_BROKER_URL,
+# BENCH_REDIS_URL; BENCH_ARGS="--database 1000000=postgres://..." for an existing copy); writes
+# bench/growth.csv and bench/growth.png (bench/README.md).
+bench-growth: $(VENV)/.installed-dev
+	$(PY) bench/growth.py $(BENCH_ARGS)
 
 # A streaming read replica of the local PostgreSQL on port 5433 (pg_basebackup; idempotent). Then
 # DATABASE_REPLICA_URL=postgres://postgres@127.0.0.1:5433/<database> sends dashboard reads there.

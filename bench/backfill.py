@@ -148,6 +148,16 @@ def timed_backfill(quarters: int, timeout: float) -> tuple[float, object]:
     return wall, run
 
 
+def measure(processes: int, fanned_out: bool, quarters: int, timeout: float) -> tuple[float, object]:
+    """A real worker of ``processes`` processes started, a ``quarters``-quarter backfill requested and timed to
+    its end, the worker stopped: the seconds and the finished run."""
+    worker = start_worker(processes, fanned_out)
+    try:
+        return timed_backfill(quarters, timeout)
+    finally:
+        stop_worker(worker)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--engagements", type=int, default=1_000_000)
@@ -161,11 +171,7 @@ def main() -> None:
     print(f"database {connection.settings_dict['NAME']}: {count:,} engagements; {os.cpu_count()} CPUs", flush=True)
     rows, results = [], []
     for label, processes, fanned_out in CONFIGURATIONS:
-        worker = start_worker(processes, fanned_out)
-        try:
-            wall, run = timed_backfill(args.quarters, args.timeout)
-        finally:
-            stop_worker(worker)
+        wall, run = measure(processes, fanned_out, args.quarters, args.timeout)
         parts = run.parts.count()
         rows.append((label, wall, parts, run.scores_written))
         results.append(scores_now())

@@ -24,6 +24,7 @@ Redis databases: ``BENCH_BROKER_URL`` and ``BENCH_REDIS_URL`` (default 8 and 9 o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime
 import json
@@ -223,6 +224,47 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
+@contextlib.contextmanager
+def serving(database_url: str):
+    """The application served as production serves it (gunicorn x3, debug off, one worker) on
+    ``database_url``; yields ``(env, workdir, port)`` and stops every process after."""
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    env = environment(port, workdir, database_url)
+    processes: dict[str, subprocess.Popen] = {}
+    try:
+        processes, _logs = production_check.start(("web", "worker"), env, workdir)
+        wait_healthy(port, processes)
+        log(f"gunicorn (3 workers, debug off) on port {port} and one worker are up")
+        yield env, workdir, port
+    finally:
+        production_check.stop(processes)
+        if os.environ.get("BENCH_LOAD_KEEP_LOGS"):
+            log(f"logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def warm(env: dict, workdir: Path, port: int, common: dict) -> None:
+    """First requests on every path: connections, templates, the snapshot of each page."""
+    for name, path in PATHS.items():
+        drive(
+            env,
+            workdir,
+            port,
+            clients=1,
+            seconds=3,
+            users=["Reader"],
+            extra={**common, "LOAD_SCENARIO": "read", "LOAD_NAME": name, "LOAD_PATH": path},
+        )
+
+
+def read_path(env: dict, workdir: Path, port: int, common: dict, name: str, *, clients: int, seconds: int) -> dict:
+    """One path of ``PATHS`` alone, ``clients`` clients back to back for ``seconds``: its locust row."""
+    extra = {**common, "LOAD_SCENARIO": "read", "LOAD_NAME": name, "LOAD_PATH": PATHS[name]}
+    return drive(env, workdir, port, clients=clients, seconds=seconds, users=["Reader"], extra=extra)[name]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=20, help="each measured run (default 20)")
@@ -232,35 +274,17 @@ def main() -> int:
     parser.add_argument("--mixed-only", action="store_true", help="only the mixed load")
     options = parser.parse_args()
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
-    port = free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    env = environment(port, workdir, database_url)
-    processes: dict[str, subprocess.Popen] = {}
     table: list[tuple[str, str, str, str]] = []
     failures = 0
-    try:
-        processes, _logs = production_check.start(("web", "worker"), env, workdir)
-        wait_healthy(port, processes)
-        log(f"gunicorn (3 workers, debug off) on port {port} and one worker are up")
+    with serving(database_url) as (env, workdir, port):
         setup = manage_shell(env, SETUP.replace("PLANNERS", str(options.planners)))
         common = {"LOAD_SESSION": setup["session"], "LOAD_TOKEN": setup["token"]}
         if options.mixed_only:
             options.clients = [8]
-        for name, path in PATHS.items():  # first requests: connections, templates, the snapshot of each page
-            drive(
-                env,
-                workdir,
-                port,
-                clients=1,
-                seconds=3,
-                users=["Reader"],
-                extra={**common, "LOAD_SCENARIO": "read", "LOAD_NAME": name, "LOAD_PATH": path},
-            )
+        warm(env, workdir, port, common)
         for clients in [] if options.mixed_only else options.clients:
             for name, path in PATHS.items():
-                extra = {**common, "LOAD_SCENARIO": "read", "LOAD_NAME": name, "LOAD_PATH": path}
-                row = drive(env, workdir, port, clients=clients, seconds=options.seconds, users=["Reader"], extra=extra)
-                row = row[name]
+                row = read_path(env, workdir, port, common, name, clients=clients, seconds=options.seconds)
                 failures += row["failures"]
                 is_api = path.startswith("/api/")
                 if clients == max(options.clients):
@@ -334,12 +358,6 @@ def main() -> int:
                 f"no error: {verdict(failures == 0)}",
             )
         )
-    finally:
-        production_check.stop(processes)
-        if os.environ.get("BENCH_LOAD_KEEP_LOGS"):
-            log(f"logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     width = max(len(row[0]) for row in table)
     print()
     print(f"| {'production mode (gunicorn x3, debug off, a real worker)'.ljust(width)} | figure | detail | target |")

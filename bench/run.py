@@ -111,19 +111,22 @@ def floor_query(quarter, model):
     return list(counted_participations(quarter=quarter, model=model).values("partner_id").annotate(w=Sum("weight")))
 
 
-def bench_scoring(repeat: int, *, backfill: bool = True) -> list[tuple]:
-    """One quarter (the previous one) scored the way users ask for it: ``POST /api/v1/assessments/runs/`` to
-    gunicorn with debug off, executed by a real Celery worker, timed from the POST until the run's API says
-    it has finished (bench/served.py). Then the 40-quarter backfill, executed in this process."""
-    from served import served
-
-    from assessments.periods import Quarter, quarter_range
-    from assessments.services import assessment_run_execute, assessment_run_request
+def floor_seconds(quarter, repeat: int) -> list[float]:
+    """Seconds of ``floor_query`` for ``quarter`` under the active scoring model, ``repeat`` times."""
     from assessments.services.runs import scoring_model_active
 
     model = scoring_model_active()
-    quarter = Quarter.current().shift(-1)
-    floor, _ = timed(lambda: floor_query(quarter, model), repeat)
+    seconds, _ = timed(lambda: floor_query(quarter, model), repeat)
+    return seconds
+
+
+def served_run_seconds(quarter, repeat: int) -> tuple[list[float], list[float]]:
+    """One quarter scored the way users ask for it: ``POST /api/v1/assessments/runs/`` to gunicorn with
+    debug off, executed by a real Celery worker, timed from the POST until the run's API says it has finished
+    (bench/served.py), ``repeat`` times after one warming run: the seconds of each, and the seconds each
+    spent in the worker (its ``started_at`` to ``finished_at``)."""
+    from served import served
+
     database_url = os.environ["DATABASE_URL"]
     broker_url = os.environ.get("BENCH_BROKER_URL", DEFAULT_BROKER)
     run_seconds, worker_seconds = [], []
@@ -135,6 +138,18 @@ def bench_scoring(repeat: int, *, backfill: bool = True) -> list[tuple]:
             if run.get("started_at") and run.get("finished_at"):
                 started, finished = (datetime.datetime.fromisoformat(run[k]) for k in ("started_at", "finished_at"))
                 worker_seconds.append((finished - started).total_seconds())
+    return run_seconds, worker_seconds
+
+
+def bench_scoring(repeat: int, *, backfill: bool = True) -> list[tuple]:
+    """One quarter (the previous one) scored the way users ask for it (``served_run_seconds``), next to its
+    floor. Then the 40-quarter backfill, executed in this process."""
+    from assessments.periods import Quarter, quarter_range
+    from assessments.services import assessment_run_execute, assessment_run_request
+
+    quarter = Quarter.current().shift(-1)
+    floor = floor_seconds(quarter, repeat)
+    run_seconds, worker_seconds = served_run_seconds(quarter, repeat)
     run_median, floor_median = median(run_seconds), median(floor)
     ratio = run_median / floor_median
     met = "met" if ratio <= 1.5 and run_median < 3 else "NOT met"
