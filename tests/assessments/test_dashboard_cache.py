@@ -1,9 +1,9 @@
-"""Dashboard snapshots and list counts in Redis (core/page_cache.py): served again only to users who may see
-the same thing, in the same language, until a write or a scoring run makes them stale.
+"""Dashboard snapshots in Redis (core/page_cache.py): served again only to users who may see the same thing,
+in the same language, until a write they depend on or a scoring run makes them stale.
 
 Tests run with the snapshot cache off (settings); these turn it on, on the real Redis, under a key prefix of
-their own. Commits are simulated with ``django_capture_on_commit_callbacks(execute=True)``: the generation
-moves after commit, as it does in production.
+their own. Commits are simulated with ``django_capture_on_commit_callbacks(execute=True)``: the tags move
+after commit, as they do in production.
 """
 
 from __future__ import annotations
