@@ -229,24 +229,40 @@ def main() -> int:
     parser.add_argument("--mixed-seconds", type=int, default=60)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--planners", type=int, default=2, help="planner clients in the mixed load")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per gunicorn worker (GUNICORN_THREADS; default 1: three requests at once, in processes)",
+    )
     parser.add_argument("--mixed-only", action="store_true", help="only the mixed load")
+    parser.add_argument(
+        "--mixed-paths",
+        nargs="+",
+        choices=list(PATHS),
+        default=list(PATHS),
+        metavar="NAME",
+        help="what the readers of the mixed load read (default: all five paths; e.g. 'overview' 'partner page'"
+        " for the cached dashboards alone)",
+    )
     options = parser.parse_args()
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    env = environment(port, workdir, database_url)
+    env = {**environment(port, workdir, database_url), "GUNICORN_THREADS": str(options.threads)}
     processes: dict[str, subprocess.Popen] = {}
     table: list[tuple[str, str, str, str]] = []
     failures = 0
     try:
         processes, _logs = production_check.start(("web", "worker"), env, workdir)
         wait_healthy(port, processes)
-        log(f"gunicorn (3 workers, debug off) on port {port} and one worker are up")
+        log(f"gunicorn (3 workers x {options.threads} threads, debug off) on port {port} and one worker are up")
         setup = manage_shell(env, SETUP.replace("PLANNERS", str(options.planners)))
         common = {"LOAD_SESSION": setup["session"], "LOAD_TOKEN": setup["token"]}
         if options.mixed_only:
             options.clients = [8]
-        for name, path in PATHS.items():  # first requests: connections, templates, the snapshot of each page
+        warm = {name: PATHS[name] for name in options.mixed_paths} if options.mixed_only else PATHS
+        for name, path in warm.items():  # first requests: connections, templates, the snapshot of each page
             drive(
                 env,
                 workdir,
@@ -295,7 +311,7 @@ def main() -> int:
             extra={
                 **common,
                 "LOAD_SCENARIO": "mixed",
-                "LOAD_PATHS": json.dumps(PATHS),
+                "LOAD_PATHS": json.dumps({name: PATHS[name] for name in options.mixed_paths}),
                 "LOAD_PLANNERS": json.dumps(setup["planners"]),
                 "LOAD_PLANNER_CLIENTS": str(options.planners),
             },
