@@ -33,8 +33,9 @@ reader can never store data older than the versions it holds.
 it; the others meanwhile get the previous copy, but only within ``DASHBOARD_STALE_SECONDS`` of the first
 change it misses (each bump records when it happened) and never for an ``X-Fragment`` request (the
 "Recompute now" script asks for the new numbers that way). Past that bound, or with no copy at all, they
-wait for the renderer's copy (``RENDER_WAIT_SECONDS`` at most, then render it themselves). A save therefore
-never makes every reader render, and no reader sees a page older than the bound.
+wait for the renderer's copy, and one of them takes over if the renderer gives up or its lock expires
+(``RENDER_WAIT_SECONDS`` at most, then they render it themselves). A save therefore never makes every
+reader render, and no reader sees a page older than the bound.
 
 **The key** holds everything that changes the output apart from the data: the page and its query string,
 the user's *visibility class* (the sorted set of their permissions, which decides whether restricted
@@ -69,7 +70,7 @@ CSRF_PLACEHOLDER = "csrf-token-of-the-request"
 # Where the part of a page rendered for each request goes (the freshness line: pending changes, runs).
 LIVE_PLACEHOLDER = "<!-- live part of the page -->"
 # One reader renders a page while the others serve the stale copy or wait for its copy, this long at most.
-RENDER_LOCK_SECONDS, RENDER_WAIT_SECONDS = 30, 10
+RENDER_LOCK_SECONDS = RENDER_WAIT_SECONDS = 30
 # The apps whose saves and deletes bump ``data``, and the models of theirs announced otherwise.
 WATCHED_APPS = frozenset({"partners", "organizations", "assessments"})
 ANNOUNCED_MODELS = frozenset({("assessments", "assessmentrun"), ("assessments", "assessmentrunpart")})
@@ -252,12 +253,17 @@ def snapshot_open(request, kind: str, *, tags: Iterable[str], extra=()) -> Snaps
     if entry is not None and may_serve_stale and _within_stale_bound(entry, versions):
         snapshot.entry, snapshot.stale = entry[:2], True
         return snapshot
+    # Wait for the renderer's copy; take over if it gave up (an error, a 400) or its lock expired. Never
+    # render beside it before RENDER_WAIT_SECONDS: on a busy machine that is what makes a render slow.
     deadline = time.monotonic() + RENDER_WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(0.05)
         entry = cache.get(key)
         if entry is not None and _is_fresh(entry, versions):
             snapshot.entry = entry[:2]
+            return snapshot
+        if cache.add(f"{key}:rendering", 1, timeout=RENDER_LOCK_SECONDS):
+            snapshot.locked = True
             return snapshot
     return snapshot
 

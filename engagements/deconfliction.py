@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from django.contrib.postgres.fields import DateRangeField
 from django.db import connection
 from django.db.backends.postgresql.psycopg_any import DateRange
-from django.db.models import F, Func, Q, Value
+from django.db.models import DateField, ExpressionWrapper, F, Func, Q, Value
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -182,14 +182,18 @@ def classify(plan: Plan, other: Engagement, shared_partners: list) -> Finding | 
 
 
 def _overlapping(others, plan: Plan):
-    """``others`` whose days meet the plan's. On PostgreSQL as an overlap of day ranges, read along the GiST
-    index ``engagement_span`` (migration 0013): compared as two dates, PostgreSQL walked the start-date
-    index from the oldest engagement, 928,457 rows read to find 964 (0.27 to 0.5 s of every save at a
-    million engagements, most of it)."""
+    """``others`` whose days meet the plan's, in start-date order (the order ``_candidates`` reads the first
+    of). On PostgreSQL as an overlap of day ranges, read along the GiST index ``engagement_span`` (migration
+    0013), then sorted: compared as two dates and read in start-date order, PostgreSQL walked the start-date
+    index from the oldest engagement, 928,457 rows read to find the 964 it needed (0.27 s idle, 1.3 s loaded,
+    most of a save at a million engagements; 0.33 s loaded this way). The order is on ``start_date + 0``
+    so that the planner cannot choose that walk again: it would, as it expects overlaps anywhere in it."""
     if connection.vendor != "postgresql":
-        return others.filter(start_date__lte=plan.end_date, end_date__gte=plan.start_date)
+        found = others.filter(start_date__lte=plan.end_date, end_date__gte=plan.start_date)
+        return found.order_by("start_date", "id")
     span = Func(F("start_date"), F("end_date"), Value("[]"), function="daterange", output_field=DateRangeField())
-    return others.alias(span=span).filter(span__overlap=DateRange(plan.start_date, plan.end_date, "[]"))
+    found = others.alias(span=span).filter(span__overlap=DateRange(plan.start_date, plan.end_date, "[]"))
+    return found.alias(starts=ExpressionWrapper(F("start_date") + 0, output_field=DateField())).order_by("starts", "id")
 
 
 def _candidates(plan: Plan, others):
@@ -207,11 +211,11 @@ def _candidates(plan: Plan, others):
             others.filter(
                 Q(host_country_id=plan.host_country_id)
                 & (overlapping | Q(start_date__gte=plan.start_date - window, start_date__lte=plan.start_date + window))
-            )
+            ).order_by("start_date", "id")
         )
     ids = set()
     for found in wanted:
-        ids.update(found.order_by("start_date", "id").values_list("pk", flat=True)[:MAX_CANDIDATES])
+        ids.update(found.values_list("pk", flat=True)[:MAX_CANDIDATES])
     return (
         Engagement.objects.filter(pk__in=ids)
         .select_related("host_country")
