@@ -295,7 +295,8 @@ def engagement_activity(*, user, scope: Scope, first: Quarter, last: Quarter) ->
         if value in counts
     ]
     totals = [sum(s["counts"][i] for s in series) for i in range(len(quarters))]
-    return {"quarters": [str(q) for q in quarters], "series": series, "totals": totals}
+    # ``live``: some quarter was counted from today's engagements (a cached page then depends on them).
+    return {"quarters": [str(q) for q in quarters], "series": series, "totals": totals, "live": bool(missing)}
 
 
 def _scope_rows(manager, scope: Scope):
@@ -323,13 +324,28 @@ def partners_engaged(*, user, scope: Scope, quarter: Quarter) -> int:
 
 
 def freshness(*, scores: QuerySet[PartnerScore], user, partner_ids: list[int] | None = None) -> dict:
-    """When the scores shown were computed, by which run and scoring model, and what waits to be scored.
+    """When the scores shown were computed, by which run and scoring model, and what waits to be scored:
+    ``freshness_of_scores`` and ``freshness_pending`` together. Five queries."""
+    return freshness_merge(freshness_of_scores(scores), freshness_pending(user=user, partner_ids=partner_ids))
 
-    ``scores`` are the score rows the page shows; ``partner_ids`` narrows the pending changes to those
-    partners (all partners when None). Changes to restricted engagements are not counted for a ``user`` who
-    may not read them (a count and its quarters would tell that one was changed). Five queries.
-    """
+
+def freshness_of_scores(scores: QuerySet[PartnerScore], model: ScoringModel | None = None) -> dict:
+    """When the scores shown (``scores``, the rows the page shows) were computed, by which run and model
+    (``model``, the active one by default, when none is stored): it changes only when a run ends, so it is
+    kept with a cached page. One query, two without ``model``."""
     latest = scores.order_by("-computed_at").select_related("run", "scoring_model").first()
+    return {
+        "computed_at": latest.computed_at if latest else None,
+        "run": latest.run if latest else None,
+        "scoring_model": latest.scoring_model if latest else (model or scoring_model_active()),
+    }
+
+
+def freshness_pending(*, user, partner_ids: list[int] | None = None) -> dict:
+    """What waits to be scored: pending changes (of ``partner_ids`` only when given), queued and running
+    runs, a model being recomputed. It changes with every save, so it is read for each request, outside a
+    cached page. Changes to restricted engagements are not counted for a ``user`` who may not read them (a
+    count and its quarters would tell that one was changed). Four queries."""
     pending = PartnerChange.objects.filter(processed_at__isnull=True).filter(readable_by(user, via="engagement__"))
     if partner_ids is not None:
         pending = pending.filter(partner_id__in=partner_ids)
@@ -348,9 +364,6 @@ def freshness(*, scores: QuerySet[PartnerScore], user, partner_ids: list[int] | 
             lookback=model.lookback_quarters,
         )
     return {
-        "computed_at": latest.computed_at if latest else None,
-        "run": latest.run if latest else None,
-        "scoring_model": latest.scoring_model if latest else model,
         "active_model": model,
         "pending_changes": pending_summary["n"],
         "pending_quarters": [str(q) for q in pending_quarters],
@@ -359,6 +372,11 @@ def freshness(*, scores: QuerySet[PartnerScore], user, partner_ids: list[int] | 
         # A newly activated model whose scores are still being computed: the page shows the active one's.
         "recomputing": scoring_model_recomputing(),
     }
+
+
+def freshness_merge(of_scores: dict, pending: dict) -> dict:
+    """The freshness line's context: the scores' part (kept with a cached page) and the pending part."""
+    return {**of_scores, **pending}
 
 
 def quarters_to_recompute(*, quarter: Quarter, partner_ids: list[int] | None = None) -> list[Quarter]:

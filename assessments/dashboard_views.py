@@ -51,24 +51,28 @@ def _wants_fragment(request) -> bool:
     return request.headers.get(FRAGMENT_HEADER) == "dashboard"
 
 
-def _render(request, template: str, fragment: str, context: dict, status: int = 200, *, snapshot=None):
+def _render(request, template: str, fragment: str, context: dict, status: int = 200, *, snapshot=None, around=None):
     """The whole page, or only its main content when the in-place script asks for it.
 
-    The main content is rendered first; with ``snapshot`` (the key and the little the page around it
-    needs, see ``_snapshot_key``) it is kept in the cache with a placeholder for the CSRF token."""
-    key, shell = snapshot or (None, {})
-    if key is not None:
-        context = {**context, "csrf_token": page_cache.CSRF_PLACEHOLDER}
+    The main content is rendered first, with a placeholder where its live part goes (the freshness line,
+    see ``_live_part``); with ``snapshot`` (``page_cache.Snapshot``) it is kept in the cache with a
+    placeholder for the CSRF token too, beside ``around``: what the page around it and the live part need."""
+    around = around or {}
+    context = {**context, "live_part": mark_safe(page_cache.LIVE_PLACEHOLDER)}  # noqa: S308 (a constant)
+    if snapshot is not None:
+        context["csrf_token"] = page_cache.CSRF_PLACEHOLDER
     main = render_to_string(fragment, context, request=request)
-    if status == 200:
-        page_cache.fragment_set(key, main, shell)
-    else:
-        page_cache.fragment_release(key)
-    return _page(request, template, main, {**context, **shell}, status=status)
+    if snapshot is not None:
+        if status == 200:
+            snapshot.store(main, around)
+        else:
+            snapshot.release()
+    return _page(request, template, main, {**context, **around}, status=status)
 
 
 def _page(request, template: str, main: str, context: dict, status: int = 200):
-    main = mark_safe(page_cache.with_request_token(request, main))  # noqa: S308 (our own rendered template)
+    live = _live_part(request, context) if page_cache.LIVE_PLACEHOLDER in main else ""
+    main = mark_safe(page_cache.with_request_parts(request, main, live))  # noqa: S308 (our own rendered templates)
     if _wants_fragment(request):
         response = HttpResponse(main, status=status)
     else:
@@ -79,20 +83,38 @@ def _page(request, template: str, main: str, context: dict, status: int = 200):
     return response
 
 
-def _snapshot_key(request, kind: str, model) -> str | None:
-    """The cache key of this page's main content (None: not cached): exports and anything but a plain GET
-    are computed each time; the scoring model and the current quarter (the default period) are in the key."""
+def _live_part(request, shell: dict) -> str:
+    """The freshness line, read and rendered for each request: what waits to be scored changes with every
+    save, so it is never part of a cached page (``freshness``, the scores' part of it, is)."""
+    pending = dash.freshness_pending(user=request.user, partner_ids=shell.get("pending_partner_ids"))
+    context = {
+        "freshness": dash.freshness_merge(shell["freshness"], pending),
+        "can_run": _can_run(request.user),
+        "recompute_period": shell.get("recompute_period"),
+        "recompute_partner": shell.get("recompute_partner"),
+    }
+    return render_to_string("assessments/_freshness.html", context, request=request)
+
+
+def _snapshot(request, kind: str, model, *, tags) -> page_cache.Snapshot | None:
+    """This page's cached copy (None: not cached): exports and anything but a plain GET are computed each
+    time; the scoring model and the current quarter (the default period) are in the key. ``tags``: what
+    the page may depend on besides scores and reference data (core/page_cache.py)."""
     if exports.requested_table(request):
         return None
-    return page_cache.fragment_key(request, kind, extra=(model.pk, model.version, str(Quarter.current())))
+    return page_cache.snapshot_open(
+        request,
+        kind,
+        tags=[page_cache.SCORES, page_cache.DATA, *tags],
+        extra=(model.pk, model.version, str(Quarter.current())),
+    )
 
 
-def _cached(request, template: str, key: str | None, context: dict):
-    """The page from its cached main content, or None when it is not cached."""
-    hit = page_cache.fragment_get(key)
-    if hit is None:
+def _cached(request, template: str, snapshot: page_cache.Snapshot | None, context: dict):
+    """The page from its cached main content, or None when this request must render it."""
+    if snapshot is None or snapshot.entry is None:
         return None
-    main, shell = hit
+    main, shell = snapshot.entry
     return _page(request, template, main, {**context, **shell})
 
 
@@ -116,8 +138,8 @@ def _quarter_from(request, default: Quarter) -> tuple[Quarter, str | None]:
 def overview(request):
     """Where cooperation grows and where it slips: tiles, the score map, trends, movers, alerts, all scores."""
     model = scoring_model_active()
-    key = _snapshot_key(request, "overview", model)
-    page = _cached(request, "assessments/overview.html", key, {"section": "scores"})
+    snapshot = _snapshot(request, "overview", model, tags=[page_cache.ENGAGEMENTS])
+    page = _cached(request, "assessments/overview.html", snapshot, {"section": "scores"})
     if page is not None:
         return page
     periods = selectors.score_periods(scoring_model=model)
@@ -132,7 +154,14 @@ def overview(request):
     }
     if form.is_bound and not form.is_valid():
         context["invalid"] = True
-        return _render(request, "assessments/overview.html", "assessments/_overview_main.html", context, status=400)
+        return _render(
+            request,
+            "assessments/overview.html",
+            "assessments/_overview_main.html",
+            context,
+            status=400,
+            snapshot=snapshot,
+        )
     filters = form.cleaned_data if form.is_bound else {}
     quarter = filters.get("period") or (periods[0] if periods else Quarter.current())
     scope = dash.Scope(**{name: filters.get(name, "") for name in dash.SCOPE_FIELDS})
@@ -176,18 +205,21 @@ def overview(request):
         sortable=[name for _field, name in SCORE_ORDERING],
         querystring=querystring_without(request, "page", "export", "table"),
         sort_querystring=querystring_without(request, "page", "ordering", "export", "table"),
-        freshness=dash.freshness(
-            user=request.user, scores=dash.quarter_scores(scope=scope, quarter=quarter, model=model)
-        ),
-        recompute_period=quarter,
+        freshness=dash.freshness_of_scores(dash.quarter_scores(scope=scope, quarter=quarter, model=model), model),
         network_url=networks.network_url(scope, last=quarter),
     )
+    if snapshot is not None:
+        # Counts of quarters no run has counted are read from today's engagements.
+        snapshot.depends = {page_cache.SCORES, page_cache.DATA} | (
+            {page_cache.ENGAGEMENTS} if activity["live"] else set()
+        )
     return _render(
         request,
         "assessments/overview.html",
         "assessments/_overview_main.html",
         context,
-        snapshot=(key, {"quarter": quarter}),
+        snapshot=snapshot,
+        around={"quarter": quarter, "freshness": context["freshness"], "recompute_period": quarter},
     )
 
 
@@ -201,8 +233,10 @@ def partner_scores(request, iso3: str):
     if partner is None:
         raise Http404(_("No partner nation with the code %(code)s.") % {"code": iso3})
     model = scoring_model_active()
-    key = _snapshot_key(request, "partner", model)
-    page = _cached(request, "assessments/partner.html", key, {"partner": partner, "section": "scores"})
+    # Its contributing engagements and its figures from today's data are read live: its engagements count.
+    partner_tag = page_cache.partner_tag(partner.pk)
+    snapshot = _snapshot(request, "partner", model, tags=[partner_tag])
+    page = _cached(request, "assessments/partner.html", snapshot, {"partner": partner, "section": "scores"})
     if page is not None:
         return page
     trend = dash.partner_trend(partner=partner, model=model)
@@ -233,14 +267,8 @@ def partner_scores(request, iso3: str):
             last_day=quarter.end,
             user=request.user,
         ),
-        "freshness": dash.freshness(
-            user=request.user,
-            scores=PartnerScore.objects.filter(partner=partner, scoring_model=model),
-            partner_ids=[partner.pk],
-        ),
+        "freshness": dash.freshness_of_scores(PartnerScore.objects.filter(partner=partner, scoring_model=model), model),
         "can_run": _can_run(request.user),
-        "recompute_period": quarter,
-        "recompute_partner": partner.iso3,
         "section": "scores",
         "print_engagements": PRINTED_ENGAGEMENTS,
         "multilateral_min_partners": MULTILATERAL_MIN_PARTNERS,
@@ -253,13 +281,22 @@ def partner_scores(request, iso3: str):
         "querystring": querystring_without(request, "page", "export", "table"),
     }
     status = 400 if period_error else 200
+    if snapshot is not None:
+        snapshot.depends = {page_cache.SCORES, page_cache.DATA, partner_tag}
+    around = {
+        "freshness": context["freshness"],
+        "recompute_period": quarter,
+        "recompute_partner": partner.iso3,
+        "pending_partner_ids": [partner.pk],
+    }
     return _render(
         request,
         "assessments/partner.html",
         "assessments/_partner_main.html",
         context,
         status=status,
-        snapshot=(key, {}),
+        snapshot=snapshot,
+        around=around,
     )
 
 
@@ -342,8 +379,8 @@ def _sorted_members(scores, sort: str):
 def _group_page(request, *, scope, title, subtitle, members, back, filename, extra=None):
     """The organization and region pages: members compared for a quarter, on a map, and their mean over time."""
     model = scoring_model_active()
-    key = _snapshot_key(request, "group", model)
-    page = _cached(request, "assessments/group.html", key, {"title": title, "section": "scores"})
+    snapshot = _snapshot(request, "group", model, tags=[])
+    page = _cached(request, "assessments/group.html", snapshot, {"title": title, "section": "scores"})
     if page is not None:
         return page
     periods = selectors.score_periods(scoring_model=model)
@@ -382,11 +419,8 @@ def _group_page(request, *, scope, title, subtitle, members, back, filename, ext
         "trend_chart": charts.trend_chart(trend, [("overall", _("Mean overall score"))]),
         "component_charts": charts.component_multiples(trend),
         "components": Component.choices,
-        "freshness": dash.freshness(
-            user=request.user, scores=dash.quarter_scores(scope=scope, quarter=quarter, model=model)
-        ),
+        "freshness": dash.freshness_of_scores(dash.quarter_scores(scope=scope, quarter=quarter, model=model), model),
         "can_run": _can_run(request.user),
-        "recompute_period": quarter,
         "querystring": querystring_without(request, "export", "table"),
         "sort_querystring": querystring_without(request, "sort", "export", "table"),
         "section": "scores",
@@ -394,8 +428,17 @@ def _group_page(request, *, scope, title, subtitle, members, back, filename, ext
         **(extra or {}),
     }
     status = 400 if period_error else 200
+    if snapshot is not None:
+        snapshot.depends = {page_cache.SCORES, page_cache.DATA}
+    around = {"freshness": context["freshness"], "recompute_period": quarter}
     return _render(
-        request, "assessments/group.html", "assessments/_group_main.html", context, status=status, snapshot=(key, {})
+        request,
+        "assessments/group.html",
+        "assessments/_group_main.html",
+        context,
+        status=status,
+        snapshot=snapshot,
+        around=around,
     )
 
 

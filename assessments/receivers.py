@@ -38,10 +38,18 @@ def settle_model_activation(sender, *, run_id, **kwargs):
 
 
 @receiver(engagement_data_changed, dispatch_uid="assessments.dashboards_stale_on_engagement_change")
-@receiver(assessment_run_finished, dispatch_uid="assessments.dashboards_stale_on_run_finished")
-def dashboards_stale(sender, **kwargs):
-    """Engagement writes (bulk ones and imports included) and a run's end, both after commit, change what
-    the dashboards, lists and counts show: their cached copies become stale (core/page_cache.py)."""
-    from core.page_cache import generation_bump
+def dashboards_stale_on_engagement_change(sender, *, partner_ids, **kwargs):
+    """Engagement writes (bulk ones and imports included), after commit: the pages that read these
+    partners' engagements live (a partner's assessment, counts of quarters no run has counted) are stale;
+    the other dashboards wait for the run the write queued (core/page_cache.py)."""
+    from core.page_cache import engagements_changed
 
-    generation_bump()
+    engagements_changed(partner_ids or ())
+
+
+@receiver(assessment_run_finished, dispatch_uid="assessments.dashboards_stale_on_run_finished")
+def dashboards_stale_on_run_finished(sender, **kwargs):
+    """A run ended, after its commit: every dashboard shows scores, so every cached copy is stale."""
+    from core.page_cache import SCORES, tags_bump
+
+    tags_bump([SCORES])

@@ -225,17 +225,17 @@ def verdict(ok: bool) -> str:
 
 
 @contextlib.contextmanager
-def serving(database_url: str):
-    """The application served as production serves it (gunicorn x3, debug off, one worker) on
-    ``database_url``; yields ``(env, workdir, port)`` and stops every process after."""
+def serving(database_url: str, *, threads: int = 1):
+    """The application served as production serves it (gunicorn x3 with ``threads`` threads each, debug off,
+    one worker) on ``database_url``; yields ``(env, workdir, port)`` and stops every process after."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    env = environment(port, workdir, database_url)
+    env = {**environment(port, workdir, database_url), "GUNICORN_THREADS": str(threads)}
     processes: dict[str, subprocess.Popen] = {}
     try:
         processes, _logs = production_check.start(("web", "worker"), env, workdir)
         wait_healthy(port, processes)
-        log(f"gunicorn (3 workers, debug off) on port {port} and one worker are up")
+        log(f"gunicorn (3 workers x {threads} threads, debug off) on port {port} and one worker are up")
         yield env, workdir, port
     finally:
         production_check.stop(processes)
@@ -245,9 +245,10 @@ def serving(database_url: str):
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def warm(env: dict, workdir: Path, port: int, common: dict) -> None:
-    """First requests on every path: connections, templates, the snapshot of each page."""
-    for name, path in PATHS.items():
+def warm(env: dict, workdir: Path, port: int, common: dict, paths: dict | None = None) -> None:
+    """First requests on every path of ``paths`` (default ``PATHS``): connections, templates, the snapshot of
+    each page."""
+    for name, path in (PATHS if paths is None else paths).items():
         drive(
             env,
             workdir,
@@ -271,17 +272,33 @@ def main() -> int:
     parser.add_argument("--mixed-seconds", type=int, default=60)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--planners", type=int, default=2, help="planner clients in the mixed load")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per gunicorn worker (GUNICORN_THREADS; default 1: three requests at once, in processes)",
+    )
     parser.add_argument("--mixed-only", action="store_true", help="only the mixed load")
+    parser.add_argument(
+        "--mixed-paths",
+        nargs="+",
+        choices=list(PATHS),
+        default=list(PATHS),
+        metavar="NAME",
+        help="what the readers of the mixed load read (default: all five paths; e.g. 'overview' 'partner page'"
+        " for the cached dashboards alone)",
+    )
     options = parser.parse_args()
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     table: list[tuple[str, str, str, str]] = []
     failures = 0
-    with serving(database_url) as (env, workdir, port):
+    with serving(database_url, threads=options.threads) as (env, workdir, port):
         setup = manage_shell(env, SETUP.replace("PLANNERS", str(options.planners)))
         common = {"LOAD_SESSION": setup["session"], "LOAD_TOKEN": setup["token"]}
         if options.mixed_only:
             options.clients = [8]
-        warm(env, workdir, port, common)
+        warmed = {name: PATHS[name] for name in options.mixed_paths} if options.mixed_only else PATHS
+        warm(env, workdir, port, common, warmed)
         for clients in [] if options.mixed_only else options.clients:
             for name, path in PATHS.items():
                 row = read_path(env, workdir, port, common, name, clients=clients, seconds=options.seconds)
@@ -319,7 +336,7 @@ def main() -> int:
             extra={
                 **common,
                 "LOAD_SCENARIO": "mixed",
-                "LOAD_PATHS": json.dumps(PATHS),
+                "LOAD_PATHS": json.dumps({name: PATHS[name] for name in options.mixed_paths}),
                 "LOAD_PLANNERS": json.dumps(setup["planners"]),
                 "LOAD_PLANNER_CLIENTS": str(options.planners),
             },

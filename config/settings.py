@@ -228,6 +228,9 @@ else:
 # cache (local memory is per process, so another process would not see the invalidation), never in tests
 # unless a test asks for it. 0 turns it off.
 DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 600) if REDIS_URL and not TESTING else 0
+# How long after a change a reader may still be served the copy of a page rendered before it, while one
+# reader renders the new one (core/page_cache.py, "stale while revalidate").
+DASHBOARD_STALE_SECONDS = env_int("DASHBOARD_STALE_SECONDS", 60)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -51,10 +51,11 @@ class CoreConfig(AppConfig):
         from core import page_cache
 
         def _domain_data_written(sender, using=DEFAULT_DB_ALIAS, **kwargs):
-            # Any save or delete of domain data makes the cached dashboards and counts stale (core/page_cache.py);
-            # bulk writes announce themselves through the engagement outbox and a run's end.
-            if sender._meta.app_label in page_cache.WATCHED_APPS:
-                page_cache.generation_bump_on_commit(using)
+            # A save or delete of reference data, objectives, alerts or scoring models makes the cached
+            # dashboards stale (core/page_cache.py); engagement writes announce themselves through the change
+            # outbox (per partner), and what a run writes through its end.
+            if page_cache.bumps_data(sender._meta.app_label, sender._meta.model_name):
+                page_cache.data_bump_on_commit(using)
 
         for signal in (post_save, post_delete, m2m_changed):
             signal.connect(_domain_data_written, dispatch_uid="core.page_cache", weak=False)

@@ -1,15 +1,41 @@
-"""Rendered dashboard snapshots kept in the shared cache, invalidated by a generation.
+"""Rendered dashboard snapshots kept in the shared cache, each invalidated only by what it depends on.
 
 Why: on two cores, eight concurrent readers get a median under 100 ms only if a page costs about 25 ms of
-work; the dashboards re-aggregate hundreds of thousands of rows each time. Their content changes only when
-data is written or a scoring run moves, so it is rendered once per *generation* and served from Redis.
+work; the dashboards re-aggregate hundreds of thousands of rows each time. Their content changes when a
+scoring run ends or reference data changes, rarely with a single engagement, so a page is rendered once and
+served from Redis until something it depends on changes.
 
-**The generation.** One counter in the cache, bumped after the commit of every write that can change what a
-dashboard shows: any save or delete of a model of the domain apps, the engagement change outbox
-(``engagement_data_changed``, which also covers bulk writes and imports) and a scoring run's end
-(``assessment_run_finished``). Every key holds the generation it was rendered at, so a bump makes every old
-entry unreachable at once (nothing is deleted; old entries expire). Bumping after commit means a reader can
-never store data older than the generation it was read under.
+**Tags.** A page depends on a few *tags*, each a counter in the cache bumped after the commit that changes
+what it stands for (README, "Dashboards served from Redis", has the table):
+
+- ``scores``: a scoring run ended (``assessment_run_finished``): scores, their snapshots of engagement
+  counts, alerts it raised;
+- ``data``: any other save or delete in the partners, organizations and assessments apps (partners,
+  memberships, objectives and indicators, acknowledged alerts, scoring models), but not the run's own
+  bookkeeping (``AssessmentRun``, ``AssessmentRunPart``: a save queues a run, and what a run changes is
+  announced at its end);
+- ``engagements`` and ``partner:<id>``: engagement data changed (the change outbox,
+  ``engagement_data_changed``, sent after commit by every engagement write, bulk ones and imports
+  included), for every partner the write touched, before and after it. Engagement-app models are never
+  bumped by their save signals: the outbox says more precisely what changed.
+
+Every page depends on ``scores`` and ``data``; a partner's assessment also on ``partner:<id>`` (its
+contributing engagements and its figures from today's data are read live); the overview also on
+``engagements`` when a quarter it shows has not been counted by a run (its counts are then live). What
+changes with every save, the pending changes and the queued runs of the "freshness" line, is rendered for
+each request outside the cached content (``LIVE_PLACEHOLDER``), as are the header and the CSRF token.
+
+A reader reads the tags' versions *before* reading any data and stores them with the page; an entry is
+fresh while every tag it depends on still has the version it was rendered at. Bumping after commit means a
+reader can never store data older than the versions it holds.
+
+**Stale while revalidate.** When an entry is out of date, the first reader takes a short lock and renders
+it; the others meanwhile get the previous copy, but only within ``DASHBOARD_STALE_SECONDS`` of the first
+change it misses (each bump records when it happened) and never for an ``X-Fragment`` request (the
+"Recompute now" script asks for the new numbers that way). Past that bound, or with no copy at all, they
+wait for the renderer's copy, and one of them takes over if the renderer gives up or its lock expires
+(``RENDER_WAIT_SECONDS`` at most, then they render it themselves). A save therefore never makes every
+reader render, and no reader sees a page older than the bound.
 
 **The key** holds everything that changes the output apart from the data: the page and its query string,
 the user's *visibility class* (the sorted set of their permissions, which decides whether restricted
@@ -17,12 +43,8 @@ engagements exist for them and which buttons show), the language, the time zone,
 and the current quarter (the default when no scores exist). Never the user: two analysts share entries, an
 analyst and a viewer never do.
 
-**What is cached** is the page's main content (what ``X-Fragment: dashboard`` answers) rendered with a
-placeholder where a form's CSRF token goes; the token of the request being served replaces it, and the page
-around it (header, the user's name, messages) is rendered for each request.
-
 Without a shared cache (no ``REDIS_URL``: local memory is per process) or with ``DASHBOARD_CACHE_SECONDS``
-at 0, nothing is cached. With Redis unreachable the counter cannot be read and every page is computed.
+at 0, nothing is cached. With Redis unreachable the tags cannot be read and every page is computed.
 """
 
 from __future__ import annotations
@@ -30,6 +52,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
@@ -39,38 +63,75 @@ from django.utils import timezone, translation
 
 from core.replica import reading_from_replica
 
-GENERATION_KEY = "dashboards:generation"
+SCORES, DATA, ENGAGEMENTS = "scores", "data", "engagements"
 BUMPED_AT_KEY = "dashboards:bumped-at"
 # Put in the cached HTML where a form's CSRF token goes (never a valid token), replaced on every request.
 CSRF_PLACEHOLDER = "csrf-token-of-the-request"
-# One reader renders a missing page while the others wait for it (``fragment_get``), this long at most.
-RENDER_LOCK_SECONDS, RENDER_WAIT_SECONDS = 30, 10
-# The apps whose saves and deletes can change a dashboard, a list or a count.
-WATCHED_APPS = frozenset({"partners", "organizations", "engagements", "assessments"})
+# Where the part of a page rendered for each request goes (the freshness line: pending changes, runs).
+LIVE_PLACEHOLDER = "<!-- live part of the page -->"
+# One reader renders a page while the others serve the stale copy or wait for its copy, this long at most.
+RENDER_LOCK_SECONDS = RENDER_WAIT_SECONDS = 30
+# The apps whose saves and deletes bump ``data``, and the models of theirs announced otherwise.
+WATCHED_APPS = frozenset({"partners", "organizations", "assessments"})
+ANNOUNCED_MODELS = frozenset({("assessments", "assessmentrun"), ("assessments", "assessmentrunpart")})
 
 
 def enabled() -> bool:
     return settings.DASHBOARD_CACHE_SECONDS > 0
 
 
-def generation() -> int | None:
-    """The current generation, or None when the cache cannot be read (then nothing is cached)."""
-    value = cache.get(GENERATION_KEY)
-    if value is None:
-        cache.add(GENERATION_KEY, 1, timeout=None)
-        value = cache.get(GENERATION_KEY)
-    return value
+def partner_tag(partner_id: int) -> str:
+    return f"partner:{partner_id}"
 
 
-def generation_bump() -> None:
-    """Make every cached snapshot and count stale (call after commit: see ``generation_bump_on_commit``)."""
+def _tag_key(tag: str) -> str:
+    return f"dashboards:tag:{tag}"
+
+
+def _bumped_key(tag: str, version: int) -> str:
+    return f"dashboards:tag:{tag}:bumped:{version}"
+
+
+def _first_version() -> int:
+    """A new counter starts at the time in milliseconds: above any value a lost (evicted) one reached."""
+    return int(time.time() * 1000)
+
+
+def tag_versions(tags: Iterable[str]) -> dict[str, int] | None:
+    """The current version of each tag (started if new), or None when the cache cannot be read."""
+    tags = list(dict.fromkeys(tags))
+    found = cache.get_many([_tag_key(tag) for tag in tags])
+    missing = [tag for tag in tags if _tag_key(tag) not in found]
+    if missing:
+        for tag in missing:
+            cache.add(_tag_key(tag), _first_version(), timeout=None)
+        found.update(cache.get_many([_tag_key(tag) for tag in missing]))
+    if any(_tag_key(tag) not in found for tag in tags):
+        return None
+    return {tag: found[_tag_key(tag)] for tag in tags}
+
+
+def tags_bump(tags: Iterable[str]) -> None:
+    """Make the pages that depend on these tags stale (after commit: see ``data_bump_on_commit``), noting
+    when, so that their stale copies are served only within ``DASHBOARD_STALE_SECONDS`` of it."""
     if not enabled():
         return
-    cache.set(BUMPED_AT_KEY, time.time(), timeout=None)
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # no counter yet (or Redis unreachable): a new one starts above any earlier value
-        cache.add(GENERATION_KEY, 1, timeout=None)
+    now = time.time()
+    bumped = {}
+    for tag in dict.fromkeys(tags):
+        try:
+            version = cache.incr(_tag_key(tag))
+        except ValueError:  # no counter (evicted, or Redis unreachable): start one above any earlier value
+            version = _first_version()
+            cache.set(_tag_key(tag), version, timeout=None)
+        bumped[_bumped_key(tag, version)] = now
+    bumped[BUMPED_AT_KEY] = now
+    cache.set_many(bumped, timeout=max(settings.DASHBOARD_STALE_SECONDS, 1) + RENDER_LOCK_SECONDS)
+
+
+def engagements_changed(partner_ids: Iterable[int]) -> None:
+    """Engagement data changed (after commit) for these partners: their pages and live counts are stale."""
+    tags_bump([ENGAGEMENTS, *(partner_tag(pk) for pk in partner_ids)])
 
 
 def _may_store() -> bool:
@@ -89,10 +150,10 @@ class _PendingBump(threading.local):
 _pending = _PendingBump()
 
 
-def generation_bump_on_commit(using: str = DEFAULT_DB_ALIAS) -> None:
-    """Bump once after the current transaction commits (at once outside one): one bump is queued per
-    transaction however many rows it saves (a rolled-back transaction drops its queued bump, and the next
-    write queues a new one)."""
+def data_bump_on_commit(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Bump ``data`` once after the current transaction commits (at once outside one): one bump is queued
+    per transaction however many rows it saves (a rolled-back transaction drops its queued bump, and the
+    next write queues a new one)."""
     if not enabled():
         return
     connection = connections[using]
@@ -103,10 +164,15 @@ def generation_bump_on_commit(using: str = DEFAULT_DB_ALIAS) -> None:
     def bump():
         if _pending.callback is bump:
             _pending.callback = None
-        generation_bump()
+        tags_bump([DATA])
 
     _pending.callback = bump
     transaction.on_commit(bump, using=using)
+
+
+def bumps_data(app_label: str, model_name: str) -> bool:
+    """Whether a save or delete of this model bumps ``data`` (see the module's docstring)."""
+    return app_label in WATCHED_APPS and (app_label, model_name) not in ANNOUNCED_MODELS
 
 
 def visibility_class(user) -> str:
@@ -118,17 +184,52 @@ def visibility_class(user) -> str:
     return hashlib.sha256(f"{user.is_superuser}:{permissions}".encode()).hexdigest()[:24]
 
 
-def _key(kind: str, parts: tuple, gen: int) -> str:
-    digest = hashlib.sha256(repr(parts).encode()).hexdigest()
-    return f"{kind}:{gen}:{digest}"
+@dataclass
+class Snapshot:
+    """One page's place in the cache for one request. ``entry`` (``(html, extra)``) is what to serve, fresh
+    or stale within the bound; without it this request renders the page and calls ``store`` (or
+    ``release``), naming the tags the page turned out to depend on."""
+
+    key: str
+    versions: dict[str, int]
+    entry: tuple[str, dict] | None = None
+    stale: bool = False
+    locked: bool = False
+    depends: set[str] = field(default_factory=set)
+
+    def store(self, html: str, extra: dict | None = None) -> None:
+        if _may_store():
+            versions = {tag: self.versions[tag] for tag in self.depends}
+            cache.set(self.key, (html, extra or {}, versions), timeout=settings.DASHBOARD_CACHE_SECONDS)
+        self.release()
+
+    def release(self) -> None:
+        """The page was not kept (an error, a 400): let the next reader render it without waiting."""
+        if self.locked:
+            cache.delete(f"{self.key}:rendering")
+            self.locked = False
 
 
-def fragment_key(request, kind: str, *, extra=()) -> str | None:
-    """The key of a page's cached main content for this request, or None when nothing may be cached."""
+def _is_fresh(entry, versions: dict[str, int]) -> bool:
+    return all(tag in versions and version >= versions[tag] for tag, version in entry[2].items())
+
+
+def _within_stale_bound(entry, versions: dict[str, int]) -> bool:
+    """Whether the first change this entry misses happened less than ``DASHBOARD_STALE_SECONDS`` ago."""
+    missed = [_bumped_key(tag, version + 1) for tag, version in entry[2].items() if version < versions.get(tag, 0)]
+    found = cache.get_many(missed)
+    limit = time.time() - settings.DASHBOARD_STALE_SECONDS
+    return len(found) == len(missed) and all(at > limit for at in found.values())
+
+
+def snapshot_open(request, kind: str, *, tags: Iterable[str], extra=()) -> Snapshot | None:
+    """The page's snapshot for this request, or None when nothing may be cached (then render as usual).
+
+    ``tags`` are every tag the page may depend on; their versions are read here, before any data."""
     if not enabled() or request.method != "GET":
         return None
-    gen = generation()
-    if gen is None:
+    versions = tag_versions(tags)
+    if versions is None:
         return None
     query = sorted((name, value) for name in request.GET for value in request.GET.getlist(name))
     parts = (
@@ -139,45 +240,38 @@ def fragment_key(request, kind: str, *, extra=()) -> str | None:
         timezone.get_current_timezone_name(),
         *extra,
     )
-    return _key(f"page:{kind}", parts, gen)
-
-
-def fragment_get(key: str | None):
-    """The cached entry (``(html, extra)``) for ``key``, or None: then this request renders it and must call
-    ``fragment_set`` or ``fragment_release``.
-
-    After a write, every reader misses at once; rendering the same page in each of them would cost eight
-    times one on two cores. The first one renders (it takes a short lock); the others wait for its copy,
-    which is of the current generation (never an older one), and render it themselves only if it has not
-    come after ``RENDER_WAIT_SECONDS``."""
-    if key is None:
-        return None
+    key = f"page:{kind}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
+    snapshot = Snapshot(key=key, versions=versions)
     entry = cache.get(key)
-    if entry is not None or cache.add(f"{key}:rendering", 1, timeout=RENDER_LOCK_SECONDS):
-        return entry
+    if entry is not None and _is_fresh(entry, versions):
+        snapshot.entry = entry[:2]
+        return snapshot
+    snapshot.locked = bool(cache.add(f"{key}:rendering", 1, timeout=RENDER_LOCK_SECONDS))
+    if snapshot.locked:
+        return snapshot
+    may_serve_stale = request.headers.get("X-Fragment") is None
+    if entry is not None and may_serve_stale and _within_stale_bound(entry, versions):
+        snapshot.entry, snapshot.stale = entry[:2], True
+        return snapshot
+    # Wait for the renderer's copy; take over if it gave up (an error, a 400) or its lock expired. Never
+    # render beside it before RENDER_WAIT_SECONDS: on a busy machine that is what makes a render slow.
     deadline = time.monotonic() + RENDER_WAIT_SECONDS
     while time.monotonic() < deadline:
         time.sleep(0.05)
         entry = cache.get(key)
-        if entry is not None:
-            return entry
-    return None
+        if entry is not None and _is_fresh(entry, versions):
+            snapshot.entry = entry[:2]
+            return snapshot
+        if cache.add(f"{key}:rendering", 1, timeout=RENDER_LOCK_SECONDS):
+            snapshot.locked = True
+            return snapshot
+    return snapshot
 
 
-def fragment_set(key: str | None, html: str, extra: dict | None = None) -> None:
-    if key is not None and _may_store():
-        cache.set(key, (html, extra or {}), timeout=settings.DASHBOARD_CACHE_SECONDS)
-    fragment_release(key)
-
-
-def fragment_release(key: str | None) -> None:
-    """The page was not kept (an error, a 400): let the next reader render it without waiting."""
-    if key is not None:
-        cache.delete(f"{key}:rendering")
-
-
-def with_request_token(request, html: str) -> str:
-    """The cached HTML with this request's CSRF token where the placeholder is."""
+def with_request_parts(request, html: str, live: str = "") -> str:
+    """The cached HTML with this request's CSRF token where the placeholder is, and its live part."""
+    if LIVE_PLACEHOLDER in html:
+        html = html.replace(LIVE_PLACEHOLDER, live)
     if CSRF_PLACEHOLDER not in html:
         return html
     return html.replace(CSRF_PLACEHOLDER, get_token(request))

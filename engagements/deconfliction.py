@@ -26,7 +26,10 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.contrib.postgres.fields import DateRangeField
+from django.db import connection
+from django.db.backends.postgresql.psycopg_any import DateRange
+from django.db.models import DateField, ExpressionWrapper, F, Func, Q, Value
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -178,6 +181,21 @@ def classify(plan: Plan, other: Engagement, shared_partners: list) -> Finding | 
     return Finding(kind=kind, other=other, partners=shared_partners, same_host=same_host, reason=reason)
 
 
+def _overlapping(others, plan: Plan):
+    """``others`` whose days meet the plan's, in start-date order (the order ``_candidates`` reads the first
+    of). On PostgreSQL as an overlap of day ranges, read along the GiST index ``engagement_span`` (migration
+    0013), then sorted: compared as two dates and read in start-date order, PostgreSQL walked the start-date
+    index from the oldest engagement, 928,457 rows read to find the 964 it needed (0.27 s idle, 1.3 s loaded,
+    most of a save at a million engagements; 0.33 s loaded this way). The order is on ``start_date + 0``
+    so that the planner cannot choose that walk again: it would, as it expects overlaps anywhere in it."""
+    if connection.vendor != "postgresql":
+        found = others.filter(start_date__lte=plan.end_date, end_date__gte=plan.start_date)
+        return found.order_by("start_date", "id")
+    span = Func(F("start_date"), F("end_date"), Value("[]"), function="daterange", output_field=DateRangeField())
+    found = others.alias(span=span).filter(span__overlap=DateRange(plan.start_date, plan.end_date, "[]"))
+    return found.alias(starts=ExpressionWrapper(F("start_date") + 0, output_field=DateField())).order_by("starts", "id")
+
+
 def _candidates(plan: Plan, others):
     """The first ``MAX_CANDIDATES`` others by start date that share a partner over the plan's days, or its
     host over its days or near its start. Each condition is its own query, each read along its index: joined
@@ -186,16 +204,18 @@ def _candidates(plan: Plan, others):
     wanted = []
     if plan.partner_ids:
         taking_part = Participation.objects.filter(partner_id__in=plan.partner_ids).values("engagement_id")
-        wanted.append(overlapping & Q(pk__in=taking_part))
+        wanted.append(_overlapping(others, plan).filter(pk__in=taking_part))
     if plan.host_country_id is not None:
         window = datetime.timedelta(days=DUPLICATE_WINDOW_DAYS)
         wanted.append(
-            Q(host_country_id=plan.host_country_id)
-            & (overlapping | Q(start_date__gte=plan.start_date - window, start_date__lte=plan.start_date + window))
+            others.filter(
+                Q(host_country_id=plan.host_country_id)
+                & (overlapping | Q(start_date__gte=plan.start_date - window, start_date__lte=plan.start_date + window))
+            ).order_by("start_date", "id")
         )
     ids = set()
-    for condition in wanted:
-        ids.update(others.filter(condition).order_by("start_date", "id").values_list("pk", flat=True)[:MAX_CANDIDATES])
+    for found in wanted:
+        ids.update(found.values_list("pk", flat=True)[:MAX_CANDIDATES])
     return (
         Engagement.objects.filter(pk__in=ids)
         .select_related("host_country")

@@ -20,6 +20,7 @@ case "${1:-}" in
     exec "$GUNICORN" config.wsgi:application \
       --bind "${GUNICORN_BIND:-0.0.0.0:8000}" \
       --workers "${GUNICORN_WORKERS:-3}" \
+      --threads "${GUNICORN_THREADS:-1}" \
       --timeout "${GUNICORN_TIMEOUT:-60}" \
       --access-logfile -
     ;;

@@ -1,9 +1,9 @@
-"""Dashboard snapshots and list counts in Redis (core/page_cache.py): served again only to users who may see
-the same thing, in the same language, until a write or a scoring run makes them stale.
+"""Dashboard snapshots in Redis (core/page_cache.py): served again only to users who may see the same thing,
+in the same language, until a write they depend on or a scoring run makes them stale.
 
 Tests run with the snapshot cache off (settings); these turn it on, on the real Redis, under a key prefix of
-their own. Commits are simulated with ``django_capture_on_commit_callbacks(execute=True)``: the generation
-moves after commit, as it does in production.
+their own. Commits are simulated with ``django_capture_on_commit_callbacks(execute=True)``: the tags move
+after commit, as they do in production.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from assessments.models import Alert, AssessmentRun
 from assessments.services import assessment_run_execute, assessment_run_request
 from core import page_cache
 from engagements.services import engagement_update
+from partners.models import PartnerNation
 from tests.assessments.factories import make_engagement
 
 pytestmark = [pytest.mark.django_db, pytest.mark.requires_redis]
@@ -214,3 +215,139 @@ def test_pages_are_computed_when_redis_is_down(settings, scored, analyst, client
         response = client.get("/assessments/partners/GHA/?period=2024-Q4")
         assert response.status_code == 200 and "Ghana" in response.content.decode()
     assert AssessmentRun.objects.count() == 1
+
+
+# --- what invalidates what (core/page_cache.py, "Tags") --------------------------------------------------------
+
+
+@pytest.fixture
+def renders(monkeypatch):
+    """The keys of the pages rendered and stored since the list was last cleared."""
+    stored = []
+    store = page_cache.Snapshot.store
+
+    def recording(snapshot, *args, **kwargs):
+        stored.append(snapshot.key)
+        return store(snapshot, *args, **kwargs)
+
+    monkeypatch.setattr(page_cache.Snapshot, "store", recording)
+    return stored
+
+
+def served_from_cache(client, url, renders):
+    """The page, and whether it was served from its cached copy (not rendered)."""
+    renders.clear()
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.content.decode(), not renders
+
+
+def test_a_save_makes_stale_only_the_pages_that_read_its_partners(
+    snapshots, scored, analyst, planner, client_for, django_capture_on_commit_callbacks, renders
+):
+    client = client_for(analyst)
+    urls = {
+        "ghana": "/assessments/partners/GHA/?period=2024-Q4",
+        "kenya": "/assessments/partners/KEN/?period=2024-Q4",
+        "overview": "/assessments/?period=2024-Q4",  # every quarter it shows is counted by the run
+        "region": "/assessments/regions/africa/?period=2024-Q4",
+    }
+    for url in urls.values():
+        client.get(url)
+    east = scored["east"]
+    with django_capture_on_commit_callbacks(execute=True):
+        engagement_update(engagement=east, updated_by=planner, title="Lake exercise renamed")
+    kenya, kenya_cached = served_from_cache(client, urls["kenya"], renders)
+    assert not kenya_cached and "Lake exercise renamed" in kenya  # its own contributions, read again
+    for name in ("ghana", "overview", "region"):
+        html, cached = served_from_cache(client, urls[name], renders)
+        assert cached, name  # a save about Kenya and Tanzania leaves them alone...
+        # ...but their freshness line is read for each request: the run the save queued shows at once.
+        assert "A run is queued or running." in html and "No changes are waiting" not in html, name
+
+
+def test_a_finished_run_and_reference_data_refresh_every_page(
+    snapshots, scored, analyst, client_for, django_capture_on_commit_callbacks, renders
+):
+    client = client_for(analyst)
+    urls = [
+        "/assessments/partners/GHA/?period=2024-Q4",
+        "/assessments/?period=2024-Q4",
+        "/assessments/regions/africa/?period=2024-Q4",
+        "/assessments/organizations/EAC/?period=2024-Q4",
+    ]
+    for url in urls:
+        client.get(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        newer = run("2024-Q4")
+    for url in urls:
+        html, cached = served_from_cache(client, url, renders)
+        assert not cached and f"run {str(newer.pk)[:8]}" in html, url
+    ghana = PartnerNation.objects.get(iso3="GHA")
+    with django_capture_on_commit_callbacks(execute=True):
+        ghana.name = "Republic of Ghana"
+        ghana.save(update_fields=["name"])
+    for url in urls[:3]:
+        html, cached = served_from_cache(client, url, renders)
+        assert not cached and "Republic of Ghana" in html, url
+
+
+def test_counts_read_live_follow_every_engagement_save(
+    snapshots, scored, analyst, planner, client_for, django_capture_on_commit_callbacks, renders
+):
+    """The overview of 2024-Q3 also shows 2024-Q2, which no run has counted: its count is read from today's
+    engagements, so any engagement save makes that page stale, and not the overview of 2024-Q4."""
+    client = client_for(analyst)
+    live_url, counted_url = "/assessments/?period=2024-Q3", "/assessments/?period=2024-Q4"
+    before = client.get(live_url).content.decode()
+    client.get(counted_url)
+    assert activity_row(before, "2024-Q2") is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        engagement_update(engagement=scored["west_sep"], updated_by=planner, start_date=D(2024, 6, 20))
+    after, cached = served_from_cache(client, live_url, renders)
+    assert not cached
+    assert activity_row(after, "2024-Q2")[-1] == activity_row(before, "2024-Q2")[-1] + 1
+    _html, cached = served_from_cache(client, counted_url, renders)
+    assert cached
+
+
+def activity_row(html, label):
+    """The cells of the overview's engagements-per-quarter table for one quarter, as numbers."""
+    found = re.search(rf'<th scope="row">{re.escape(label)}</th>((?:<td class="num">\d+</td>)+)', html)
+    return None if found is None else [int(n) for n in re.findall(r"\d+", found.group(1))]
+
+
+class _Busy:
+    """The cache as a reader sees it while another process renders every page (holds every render lock)."""
+
+    def __init__(self, cache):
+        self._cache = cache
+
+    def __getattr__(self, name):
+        return getattr(self._cache, name)
+
+    def add(self, key, *args, **kwargs):
+        return False if key.endswith(":rendering") else self._cache.add(key, *args, **kwargs)
+
+
+def test_while_one_reader_renders_the_others_get_the_previous_copy_for_a_bounded_time(
+    snapshots, settings, scored, analyst, planner, client_for, django_capture_on_commit_callbacks, monkeypatch, renders
+):
+    client = client_for(analyst)
+    url = "/assessments/partners/GHA/?period=2024-Q4"
+    client.get(url)
+    settings.DASHBOARD_STALE_SECONDS = 30
+    monkeypatch.setattr(page_cache, "cache", _Busy(page_cache.cache))
+    monkeypatch.setattr(page_cache, "RENDER_WAIT_SECONDS", 0)  # nobody would store it: render at once
+    with django_capture_on_commit_callbacks(execute=True):
+        engagement_update(engagement=scored["west_dec"], updated_by=planner, title="Coastal patrol renamed")
+    stale, cached = served_from_cache(client, url, renders)
+    assert cached and "Coastal patrol renamed" not in stale  # the copy from before the save...
+    assert "engagement change is waiting to be scored" in stale  # ...with today's freshness line
+    fragment = client.get(url, HTTP_X_FRAGMENT="dashboard").content.decode()
+    assert "Coastal patrol renamed" in fragment  # "Recompute now" asks for the new numbers: never stale
+    with django_capture_on_commit_callbacks(execute=True):
+        engagement_update(engagement=scored["west_dec"], updated_by=planner, title="Coastal patrol, again")
+    assert "Coastal patrol, again" not in client.get(url).content.decode()
+    settings.DASHBOARD_STALE_SECONDS = 0  # the save is now older than the bound: no stale copy any more
+    assert "Coastal patrol, again" in client.get(url).content.decode()
