@@ -230,7 +230,15 @@ def main() -> int:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--planners", type=int, default=2, help="planner clients in the mixed load")
     parser.add_argument("--mixed-only", action="store_true", help="only the mixed load")
+    parser.add_argument(
+        "--paths",
+        nargs="+",
+        choices=list(PATHS),
+        metavar="NAME",
+        help=f"only these paths, measured alone, and no mixed load (names: {', '.join(map(repr, PATHS))})",
+    )
     options = parser.parse_args()
+    paths = {name: PATHS[name] for name in options.paths} if options.paths else PATHS
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
@@ -246,7 +254,7 @@ def main() -> int:
         common = {"LOAD_SESSION": setup["session"], "LOAD_TOKEN": setup["token"]}
         if options.mixed_only:
             options.clients = [8]
-        for name, path in PATHS.items():  # first requests: connections, templates, the snapshot of each page
+        for name, path in paths.items():  # first requests: connections, templates, the snapshot of each page
             drive(
                 env,
                 workdir,
@@ -257,7 +265,7 @@ def main() -> int:
                 extra={**common, "LOAD_SCENARIO": "read", "LOAD_NAME": name, "LOAD_PATH": path},
             )
         for clients in [] if options.mixed_only else options.clients:
-            for name, path in PATHS.items():
+            for name, path in paths.items():
                 extra = {**common, "LOAD_SCENARIO": "read", "LOAD_NAME": name, "LOAD_PATH": path}
                 row = drive(env, workdir, port, clients=clients, seconds=options.seconds, users=["Reader"], extra=extra)
                 row = row[name]
@@ -280,60 +288,61 @@ def main() -> int:
                     )
                 )
                 log(f"{table[-1][0]}: {table[-1][1]} ({table[-1][2]})")
-        # The mixed load: readers on every path, planners saving, the worker scoring what they change.
-        ids = [engagement for _token, engagement in setup["planners"]]
-        before = manage_shell(env, RUNS.replace("SINCE", "'2000-01-01T00:00:00Z'").replace("IDS", repr(ids)))
-        since = datetime.datetime.now(datetime.UTC).isoformat()
-        readers = max(options.clients)
-        mixed = drive(
-            env,
-            workdir,
-            port,
-            clients=readers + options.planners,
-            seconds=options.mixed_seconds,
-            users=["Reader", "Planner"],
-            extra={
-                **common,
-                "LOAD_SCENARIO": "mixed",
-                "LOAD_PATHS": json.dumps(PATHS),
-                "LOAD_PLANNERS": json.dumps(setup["planners"]),
-                "LOAD_PLANNER_CLIENTS": str(options.planners),
-            },
-        )
-        after = manage_shell(env, RUNS.replace("SINCE", repr(since)).replace("IDS", repr(ids)))
-        saves = mixed.get("write engagement", {"count": 0, "failures": 0, "p50": 0, "p95": 0, "rps": 0})
-        answered = saves["count"] - saves["failures"]
-        grown = sum(after["versions"][str(pk)] - before["versions"][str(pk)] for pk in ids)
-        mixed_failures = sum(row["failures"] for row in mixed.values())
-        failures += mixed_failures
-        reads = [row for name, row in mixed.items() if name.startswith("read ")]
-        for name, row in sorted(mixed.items()):
-            if name.startswith("read "):
-                table.append(
-                    (
-                        f"mixed: {name[5:]}",
-                        f"p50 {row['p50']:.0f} ms, p95 {row['p95']:.0f} ms",
-                        f"{row['count']} requests, {row['failures']} failed",
-                        "(while planners save and the worker scores)",
+        if not options.paths:  # --paths: the paths alone
+            # The mixed load: readers on every path, planners saving, the worker scoring what they change.
+            ids = [engagement for _token, engagement in setup["planners"]]
+            before = manage_shell(env, RUNS.replace("SINCE", "'2000-01-01T00:00:00Z'").replace("IDS", repr(ids)))
+            since = datetime.datetime.now(datetime.UTC).isoformat()
+            readers = max(options.clients)
+            mixed = drive(
+                env,
+                workdir,
+                port,
+                clients=readers + options.planners,
+                seconds=options.mixed_seconds,
+                users=["Reader", "Planner"],
+                extra={
+                    **common,
+                    "LOAD_SCENARIO": "mixed",
+                    "LOAD_PATHS": json.dumps(PATHS),
+                    "LOAD_PLANNERS": json.dumps(setup["planners"]),
+                    "LOAD_PLANNER_CLIENTS": str(options.planners),
+                },
+            )
+            after = manage_shell(env, RUNS.replace("SINCE", repr(since)).replace("IDS", repr(ids)))
+            saves = mixed.get("write engagement", {"count": 0, "failures": 0, "p50": 0, "p95": 0, "rps": 0})
+            answered = saves["count"] - saves["failures"]
+            grown = sum(after["versions"][str(pk)] - before["versions"][str(pk)] for pk in ids)
+            mixed_failures = sum(row["failures"] for row in mixed.values())
+            failures += mixed_failures
+            reads = [row for name, row in mixed.items() if name.startswith("read ")]
+            for name, row in sorted(mixed.items()):
+                if name.startswith("read "):
+                    table.append(
+                        (
+                            f"mixed: {name[5:]}",
+                            f"p50 {row['p50']:.0f} ms, p95 {row['p95']:.0f} ms",
+                            f"{row['count']} requests, {row['failures']} failed",
+                            "(while planners save and the worker scores)",
+                        )
                     )
+            table.append(
+                (
+                    f"mixed: saves ({options.planners} planners)",
+                    f"p50 {saves['p50']:.0f} ms, p95 {saves['p95']:.0f} ms",
+                    f"{answered} saved, versions grew by {grown}; runs queued, started or finished meanwhile, as they"
+                    f" are now: {after['runs']}",
+                    f"p95 < {WRITE_P95} ms, none lost: {verdict(saves['p95'] < WRITE_P95 and grown == answered)}",
                 )
-        table.append(
-            (
-                f"mixed: saves ({options.planners} planners)",
-                f"p50 {saves['p50']:.0f} ms, p95 {saves['p95']:.0f} ms",
-                f"{answered} saved, versions grew by {grown}; runs queued, started or finished meanwhile, as they"
-                f" are now: {after['runs']}",
-                f"p95 < {WRITE_P95} ms, none lost: {verdict(saves['p95'] < WRITE_P95 and grown == answered)}",
             )
-        )
-        table.append(
-            (
-                "errors, all runs",
-                str(failures),
-                f"{sum(r['count'] for r in reads)} mixed reads",
-                f"no error: {verdict(failures == 0)}",
+            table.append(
+                (
+                    "errors, all runs",
+                    str(failures),
+                    f"{sum(r['count'] for r in reads)} mixed reads",
+                    f"no error: {verdict(failures == 0)}",
+                )
             )
-        )
     finally:
         production_check.stop(processes)
         if os.environ.get("BENCH_LOAD_KEEP_LOGS"):
