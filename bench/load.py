@@ -263,7 +263,9 @@ def warm(env: dict, workdir: Path, port: int, common: dict, paths: dict | None =
 def read_path(env: dict, workdir: Path, port: int, common: dict, name: str, *, clients: int, seconds: int) -> dict:
     """One path of ``PATHS`` alone, ``clients`` clients back to back for ``seconds``: its locust row."""
     extra = {**common, "LOAD_SCENARIO": "read", "LOAD_NAME": name, "LOAD_PATH": PATHS[name]}
-    return drive(env, workdir, port, clients=clients, seconds=seconds, users=["Reader"], extra=extra)[name]
+    rows = drive(env, workdir, port, clients=clients, seconds=seconds, users=["Reader"], extra=extra)
+    # No row: not one request was answered within the run (locust writes none for that name).
+    return rows.get(name) or {"count": 0, "failures": 1, "p50": float("nan"), "p95": float("nan"), "rps": 0.0}
 
 
 def main() -> int:
@@ -280,6 +282,13 @@ def main() -> int:
     )
     parser.add_argument("--mixed-only", action="store_true", help="only the mixed load")
     parser.add_argument(
+        "--paths",
+        nargs="+",
+        choices=list(PATHS),
+        metavar="NAME",
+        help=f"only these paths, measured alone, and no mixed load (names: {', '.join(map(repr, PATHS))})",
+    )
+    parser.add_argument(
         "--mixed-paths",
         nargs="+",
         choices=list(PATHS),
@@ -289,6 +298,7 @@ def main() -> int:
         " for the cached dashboards alone)",
     )
     options = parser.parse_args()
+    paths = {name: PATHS[name] for name in options.paths} if options.paths else PATHS
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     table: list[tuple[str, str, str, str]] = []
     failures = 0
@@ -297,10 +307,10 @@ def main() -> int:
         common = {"LOAD_SESSION": setup["session"], "LOAD_TOKEN": setup["token"]}
         if options.mixed_only:
             options.clients = [8]
-        warmed = {name: PATHS[name] for name in options.mixed_paths} if options.mixed_only else PATHS
+        warmed = {name: PATHS[name] for name in options.mixed_paths} if options.mixed_only else paths
         warm(env, workdir, port, common, warmed)
         for clients in [] if options.mixed_only else options.clients:
-            for name, path in PATHS.items():
+            for name, path in paths.items():
                 row = read_path(env, workdir, port, common, name, clients=clients, seconds=options.seconds)
                 failures += row["failures"]
                 is_api = path.startswith("/api/")
@@ -321,60 +331,61 @@ def main() -> int:
                     )
                 )
                 log(f"{table[-1][0]}: {table[-1][1]} ({table[-1][2]})")
-        # The mixed load: readers on every path, planners saving, the worker scoring what they change.
-        ids = [engagement for _token, engagement in setup["planners"]]
-        before = manage_shell(env, RUNS.replace("SINCE", "'2000-01-01T00:00:00Z'").replace("IDS", repr(ids)))
-        since = datetime.datetime.now(datetime.UTC).isoformat()
-        readers = max(options.clients)
-        mixed = drive(
-            env,
-            workdir,
-            port,
-            clients=readers + options.planners,
-            seconds=options.mixed_seconds,
-            users=["Reader", "Planner"],
-            extra={
-                **common,
-                "LOAD_SCENARIO": "mixed",
-                "LOAD_PATHS": json.dumps({name: PATHS[name] for name in options.mixed_paths}),
-                "LOAD_PLANNERS": json.dumps(setup["planners"]),
-                "LOAD_PLANNER_CLIENTS": str(options.planners),
-            },
-        )
-        after = manage_shell(env, RUNS.replace("SINCE", repr(since)).replace("IDS", repr(ids)))
-        saves = mixed.get("write engagement", {"count": 0, "failures": 0, "p50": 0, "p95": 0, "rps": 0})
-        answered = saves["count"] - saves["failures"]
-        grown = sum(after["versions"][str(pk)] - before["versions"][str(pk)] for pk in ids)
-        mixed_failures = sum(row["failures"] for row in mixed.values())
-        failures += mixed_failures
-        reads = [row for name, row in mixed.items() if name.startswith("read ")]
-        for name, row in sorted(mixed.items()):
-            if name.startswith("read "):
-                table.append(
-                    (
-                        f"mixed: {name[5:]}",
-                        f"p50 {row['p50']:.0f} ms, p95 {row['p95']:.0f} ms",
-                        f"{row['count']} requests, {row['failures']} failed",
-                        "(while planners save and the worker scores)",
+        if not options.paths:  # --paths: the paths alone
+            # The mixed load: readers on every path, planners saving, the worker scoring what they change.
+            ids = [engagement for _token, engagement in setup["planners"]]
+            before = manage_shell(env, RUNS.replace("SINCE", "'2000-01-01T00:00:00Z'").replace("IDS", repr(ids)))
+            since = datetime.datetime.now(datetime.UTC).isoformat()
+            readers = max(options.clients)
+            mixed = drive(
+                env,
+                workdir,
+                port,
+                clients=readers + options.planners,
+                seconds=options.mixed_seconds,
+                users=["Reader", "Planner"],
+                extra={
+                    **common,
+                    "LOAD_SCENARIO": "mixed",
+                    "LOAD_PATHS": json.dumps({name: PATHS[name] for name in options.mixed_paths}),
+                    "LOAD_PLANNERS": json.dumps(setup["planners"]),
+                    "LOAD_PLANNER_CLIENTS": str(options.planners),
+                },
+            )
+            after = manage_shell(env, RUNS.replace("SINCE", repr(since)).replace("IDS", repr(ids)))
+            saves = mixed.get("write engagement", {"count": 0, "failures": 0, "p50": 0, "p95": 0, "rps": 0})
+            answered = saves["count"] - saves["failures"]
+            grown = sum(after["versions"][str(pk)] - before["versions"][str(pk)] for pk in ids)
+            mixed_failures = sum(row["failures"] for row in mixed.values())
+            failures += mixed_failures
+            reads = [row for name, row in mixed.items() if name.startswith("read ")]
+            for name, row in sorted(mixed.items()):
+                if name.startswith("read "):
+                    table.append(
+                        (
+                            f"mixed: {name[5:]}",
+                            f"p50 {row['p50']:.0f} ms, p95 {row['p95']:.0f} ms",
+                            f"{row['count']} requests, {row['failures']} failed",
+                            "(while planners save and the worker scores)",
+                        )
                     )
+            table.append(
+                (
+                    f"mixed: saves ({options.planners} planners)",
+                    f"p50 {saves['p50']:.0f} ms, p95 {saves['p95']:.0f} ms",
+                    f"{answered} saved, versions grew by {grown}; runs queued, started or finished meanwhile, as they"
+                    f" are now: {after['runs']}",
+                    f"p95 < {WRITE_P95} ms, none lost: {verdict(saves['p95'] < WRITE_P95 and grown == answered)}",
                 )
-        table.append(
-            (
-                f"mixed: saves ({options.planners} planners)",
-                f"p50 {saves['p50']:.0f} ms, p95 {saves['p95']:.0f} ms",
-                f"{answered} saved, versions grew by {grown}; runs queued, started or finished meanwhile, as they"
-                f" are now: {after['runs']}",
-                f"p95 < {WRITE_P95} ms, none lost: {verdict(saves['p95'] < WRITE_P95 and grown == answered)}",
             )
-        )
-        table.append(
-            (
-                "errors, all runs",
-                str(failures),
-                f"{sum(r['count'] for r in reads)} mixed reads",
-                f"no error: {verdict(failures == 0)}",
+            table.append(
+                (
+                    "errors, all runs",
+                    str(failures),
+                    f"{sum(r['count'] for r in reads)} mixed reads",
+                    f"no error: {verdict(failures == 0)}",
+                )
             )
-        )
     width = max(len(row[0]) for row in table)
     print()
     print(f"| {'production mode (gunicorn x3, debug off, a real worker)'.ljust(width)} | figure | detail | target |")

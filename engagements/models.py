@@ -217,9 +217,13 @@ class Engagement(models.Model):
             models.Index(fields=["engagement_type", "start_date"], name="engagement_type_start"),
             models.Index(fields=["series", "start_date"], name="engagement_series_start"),
             models.Index(fields=["owner_unit", "start_date"], name="engagement_owner_start"),
-            # The list's current and coming engagements, counted and sorted from the index (selectors.list_order).
+            # The list's current and coming engagements, counted and sorted from the index (selectors.list_order),
+            # with the status and type filters read there too: "completed" with "not over yet" matches almost
+            # nothing, and without them each of the 51,124 coming rows was read from the table to learn it.
             models.Index(
-                fields=["end_date"], include=["start_date", "id", "deleted_at", "sensitivity"], name="engagement_end"
+                fields=["end_date"],
+                include=["start_date", "id", "deleted_at", "sensitivity", "status", "engagement_type"],
+                name="engagement_end",
             ),
             # The "recently changed" view: latest change first, read backwards from this index.
             models.Index(fields=["updated_at", "id"], name="engagement_updated"),

@@ -16,6 +16,7 @@ from rest_framework import serializers
 from rest_framework.utils.field_mapping import get_field_kwargs
 
 from core.api.pagination import decode_cursor
+from core.api.serializers import QuickReadsMixin
 from core.filters import values_of
 from core.models import Unit
 from engagements import extensions
@@ -100,7 +101,8 @@ class AcronymListField(serializers.ListField):
         return sorted(o.acronym for o in organizations.all())
 
 
-class AfterActionSerializer(serializers.Serializer):
+class AfterActionSerializer(QuickReadsMixin, serializers.Serializer):
+    read_model = AfterActionReport
     summary = TextField(**limits(AfterActionReport, "summary"), help_text=_("What happened and what it achieved."))
     interoperability_rating = serializers.IntegerField(
         **limits(AfterActionReport, "interoperability_rating"), help_text=_("1 (poor) to 5.")
@@ -250,7 +252,7 @@ ENGAGEMENT_RESPONSE_EXAMPLE = {
         ),
     ]
 )
-class EngagementSerializer(serializers.ModelSerializer):
+class EngagementSerializer(QuickReadsMixin, serializers.ModelSerializer):
     """The fields are the model's (``engagements.rules``): those declared here need their own shape (codes for
     references, nested rows); a field added to the model is built by DRF from it, limits included."""
 
@@ -369,7 +371,9 @@ class EngagementSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(WarningSerializer(many=True))
     def get_warnings(self, engagement) -> list[dict]:
-        return WarningSerializer(self.context.get("warnings", []), many=True).data
+        warnings = self.context.get("warnings")
+        # A list's rows have none: no serializer built per row for an empty list.
+        return WarningSerializer(warnings, many=True).data if warnings else []
 
     def service_arguments(self) -> dict:
         """The validated input as keyword arguments of engagement_create / engagement_update."""
