@@ -61,9 +61,11 @@ beat: $(VENV)/.installed
 
 # The benchmark table on a million engagements (PostgreSQL; BENCH_DATABASE_URL to choose the database,
 # BENCH_BROKER_URL the Redis database of the worker that executes the one-quarter run; bench/README.md).
-# Then, on the same database, the production-mode load (bench-load below).
+# Then, on the same database, the 40-quarter backfill through 1 and 2 worker processes (bench-backfill below)
+# and the production-mode load (bench-load below). How cost grows over sizes is `make bench-growth`.
 bench: $(VENV)/.installed-dev
 	$(PY) bench/run.py
+	$(PY) bench/backfill.py
 	$(PY) bench/load.py
 
 # Pages and the API served as production serves them (gunicorn x3, debug off, a real worker), driven by locust

@@ -422,7 +422,9 @@ def test_list_runs_in_constant_queries_with_10000_engagements(
     large, html = _count_queries(client, {"page_size": 100, "ordering": "title"})
     assert large == small_by_title
     assert _count_queries(client, {"page_size": 100, "page": 7})[0] == small
-    with django_assert_max_num_queries(small):
+    # A partner filter asks first how many participations its partners have, to choose its plan (one query,
+    # stopping at LIST_PARTNER_PROBE_FROM: engagements/filtersets.py), whatever the number of rows.
+    with django_assert_max_num_queries(small + 1):
         client.get("/engagements/", {"partner": "USA", "page": 3})
     visible = 10_000 if user_role == "planner" else 10_000 - len(range(0, 10_000, 7))
     assert f"Page 1 of {-(-visible // 100)}" in html
