@@ -19,13 +19,21 @@ from django.db import connection
 from engagements.models import Engagement, Participation
 
 
+def _shape_sql() -> tuple[str, str, str]:
+    """The engagement table's name and the two counts of engagement ``e``, as SQL expressions: its number
+    of participations and whether it has a framework. Both writers below use them."""
+    quote = connection.ops.quote_name
+    participation = quote(Participation._meta.db_table)
+    through = quote(Engagement.organizations.through._meta.db_table)
+    partners = f"(SELECT COUNT(*) FROM {participation} p WHERE p.engagement_id = e.id)"  # noqa: S608 (our table names)
+    framework = f"EXISTS (SELECT 1 FROM {through} f WHERE f.engagement_id = e.id)"  # noqa: S608 (our table names)
+    return quote(Engagement._meta.db_table), partners, framework
+
+
 def engagement_shape_refresh(*, engagement_ids: Iterable[int] | None = None) -> int:
     """Recount ``partner_count`` and ``under_framework`` of the given engagements (all when None) from their
     participations and frameworks, in one UPDATE that writes only the rows that change; returns how many."""
-    quote = connection.ops.quote_name
-    engagement = quote(Engagement._meta.db_table)
-    participation = quote(Participation._meta.db_table)
-    through = quote(Engagement.organizations.through._meta.db_table)
+    engagement, partners, framework = _shape_sql()
     where, params = "", []
     if engagement_ids is not None:
         ids = sorted({int(pk) for pk in engagement_ids})
@@ -33,14 +41,12 @@ def engagement_shape_refresh(*, engagement_ids: Iterable[int] | None = None) -> 
             return 0
         where, params = f"AND e.id IN ({', '.join(['%s'] * len(ids))})", ids
     sql = f"""
-        UPDATE {engagement} e SET partner_count = shape.partners, under_framework = shape.framework
+        UPDATE {engagement} target SET partner_count = shape.partners, under_framework = shape.framework
         FROM (
-            SELECT e.id,
-                   (SELECT COUNT(*) FROM {participation} p WHERE p.engagement_id = e.id) AS partners,
-                   EXISTS (SELECT 1 FROM {through} f WHERE f.engagement_id = e.id) AS framework
-            FROM {engagement} e WHERE TRUE {where}
+            SELECT e.id, {partners} AS partners, {framework} AS framework FROM {engagement} e WHERE TRUE {where}
         ) shape
-        WHERE e.id = shape.id AND (e.partner_count <> shape.partners OR e.under_framework <> shape.framework)
+        WHERE target.id = shape.id
+          AND (target.partner_count <> shape.partners OR target.under_framework <> shape.framework)
     """  # noqa: S608 (our table names; values are parameters)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -50,13 +56,9 @@ def engagement_shape_refresh(*, engagement_ids: Iterable[int] | None = None) -> 
 def engagement_shape_write(engagement: Engagement) -> None:
     """``engagement_shape_refresh`` for one engagement whose participants or frameworks were just written,
     setting the instance's fields as well, so that a later ``save()`` of it writes them unchanged."""
-    quote = connection.ops.quote_name
+    table, partners, framework = _shape_sql()
     sql = f"""
-        UPDATE {quote(Engagement._meta.db_table)} e
-        SET partner_count = (SELECT COUNT(*) FROM {quote(Participation._meta.db_table)} p WHERE p.engagement_id = e.id),
-            under_framework = EXISTS (
-                SELECT 1 FROM {quote(Engagement.organizations.through._meta.db_table)} f WHERE f.engagement_id = e.id
-            )
+        UPDATE {table} e SET partner_count = {partners}, under_framework = {framework}
         WHERE e.id = %s RETURNING partner_count, under_framework
     """  # noqa: S608 (our table names; values are parameters)
     with connection.cursor() as cursor:
