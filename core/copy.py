@@ -73,10 +73,15 @@ def _stream(model: type[models.Model], fields: list, rows) -> None:
     rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
         return
+    _stream_columns(model, fields, list(zip(*rows, strict=True)))
+
+
+def _stream_columns(model: type[models.Model], fields: list, columns: list) -> None:
+    """COPY rows given column by column (each a sequence of values, one per row, in the order of ``fields``)."""
     # Column by column: a column of one kind of value (text, whole numbers, dates, nothing) is converted
     # by one call over all its values instead of a Python call per value.
-    columns = [_column_text(_converter(f), column) for f, column in zip(fields, zip(*rows, strict=True), strict=True)]
-    text = "".join(["\t".join(line) + "\n" for line in zip(*columns, strict=True)])
+    texts = [_column_text(_converter(f), column) for f, column in zip(fields, columns, strict=True)]
+    text = "".join(["\t".join(line) + "\n" for line in zip(*texts, strict=True)])
     if "\x00" in text:  # what the execute wrapper (core.hostile) refuses for every other statement
         raise NullCharacterError()
     quote = connection.ops.quote_name
@@ -283,6 +288,28 @@ def copy_values(model: type[models.Model], rows: list[dict]) -> None:
     defaults = _defaults(fields)
     names = [f.attname for f in fields]
     _stream(model, fields, ([row.get(name, defaults[name]) for name in names] for row in rows))
+
+
+def copy_columns(model: type[models.Model], columns: dict[str, list]) -> None:
+    """``copy_values`` for rows given column by column: each attribute name with its values, one per row, all
+    of the same length (no dict or list made per row: an import's participations and partner changes). A
+    column left out takes the field's default, ``auto_now`` fields the time now. The database numbers them."""
+    count = len(next(iter(columns.values()), ()))
+    if not count:
+        return
+    fields = _columns(model, with_id=False)
+    unknown = set(columns) - {f.attname for f in fields}
+    if unknown or any(len(values) != count for values in columns.values()):
+        raise ValueError(f"Columns of {model.__name__}: unknown {sorted(unknown)} or of different lengths")
+    if connection.vendor != "postgresql":
+        names = list(columns)
+        model.objects.bulk_create(
+            [model(**dict(zip(names, values, strict=True))) for values in zip(*columns.values(), strict=True)],
+            batch_size=2000,
+        )
+        return
+    defaults = _defaults(fields)
+    _stream_columns(model, fields, [columns.get(f.attname) or (defaults[f.attname],) * count for f in fields])
 
 
 def copy_objects(model: type[models.Model], objects: list, *, chunk: int = 100_000) -> None:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from core.copy import copy_new, copy_values
+from core.copy import copy_columns, copy_new, copy_values
 from core.history import history_record_created
 from core.roles import role_of
 from engagements import deconfliction, rules
@@ -333,6 +333,12 @@ def _by_attname(fields: dict) -> dict:
     return by_column
 
 
+# A participant's values besides its partner, with what a row that leaves one out gets.
+_PARTICIPATION_DEFAULTS = [
+    (name, Participation._meta.get_field(name).get_default()) for name in rules.PARTICIPANT_FIELDS if name != "partner"
+]
+
+
 @transaction.atomic
 def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, import_batch=None) -> list[Engagement]:
     """Create many checked engagements with a few bulk statements (imports, the API's bulk create).
@@ -383,18 +389,23 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
     # History in SQL (core/history.py): the same "created" records bulk_create_with_history writes.
     history_record_created(Engagement, where_field="id", values=new_ids, user=created_by, date=now)
     pairs = list(zip(created, engagements, strict=True))
-    # The related rows as plain values, by COPY (core/copy.py): no model instance per row.
-    copy_values(
+    # The related rows column by column, by COPY (core/copy.py): no model instance, dict or list per row.
+    organizations = [(e.pk, o.pk) for e, item in pairs for o in item.organizations]
+    copy_columns(
         Engagement.organizations.through,
-        [{"engagement_id": e.pk, "organization_id": o.pk} for e, item in pairs for o in item.organizations],
+        {"engagement_id": [e for e, _o in organizations], "organization_id": [o for _e, o in organizations]},
     )
     taking_part = [(e, row) for e, item in pairs for row in item.participants]
-    copy_values(
+    participants = [row for _e, row in taking_part]
+    partner_ids = [row["partner"].pk for row in participants]
+    engagement_ids = [e.pk for e, _row in taking_part]
+    copy_columns(
         Participation,
-        [
-            {"engagement_id": e.pk, "partner_id": row["partner"].pk, **{k: v for k, v in row.items() if k != "partner"}}
-            for e, row in taking_part
-        ],
+        {
+            "engagement_id": engagement_ids,
+            "partner_id": partner_ids,
+            **{name: [row.get(name, default) for row in participants] for name, default in _PARTICIPATION_DEFAULTS},
+        },
     )
     history_record_created(Participation, where_field="engagement", values=new_ids, user=created_by, date=now)
     reports = [
@@ -410,12 +421,14 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
     if reports:
         copy_values(AfterActionReport, reports)
         history_record_created(AfterActionReport, where_field="engagement", values=new_ids, user=created_by, date=now)
-    copy_values(
+    copy_columns(
         PartnerChange,
-        [
-            {"partner_id": row["partner"].pk, "engagement_id": e.pk, "first_day": e.start_date, "last_day": e.end_date}
-            for e, row in taking_part
-        ],
+        {
+            "partner_id": partner_ids,
+            "engagement_id": engagement_ids,
+            "first_day": [e.start_date for e, _row in taking_part],
+            "last_day": [e.end_date for e, _row in taking_part],
+        },
     )
     extensions_apply_new([(e, item.extensions) for e, item in pairs], user=created_by)  # objectives served
     # Every engagement's days, those without partners too: they move the overview's counts.
