@@ -48,7 +48,7 @@ from engagements.services.inputs import (
     engagement_update_clean,
     resolve_organizations,
 )
-from engagements.services.references import reference_allocate, reference_reserve
+from engagements.services.references import reference_allocate, reference_reserve, references_allocate
 from engagements.services.search import engagement_search_refresh, search_names_builder
 from engagements.services.shape import engagement_shape_write
 
@@ -359,7 +359,9 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
             reference_reserve(reference=item.reference)
         else:
             by_year.setdefault(item.fields["start_date"].year, []).append(item)
-    drawn = {year: iter(reference_allocate(year=year, count=len(items))) for year, items in by_year.items()}
+    drawn = {
+        year: iter(numbers) for year, numbers in references_allocate({y: len(i) for y, i in by_year.items()}).items()
+    }
     now = timezone.now()
     names = search_names_builder()
     user_id = getattr(created_by, "pk", None)
