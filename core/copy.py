@@ -81,7 +81,7 @@ def _stream_columns(model: type[models.Model], fields: list, columns: list) -> N
     # Column by column: a column of one kind of value (text, whole numbers, dates, nothing) is converted
     # by one call over all its values instead of a Python call per value.
     texts = [_column_text(_converter(f), column) for f, column in zip(fields, columns, strict=True)]
-    text = "".join(["\t".join(line) + "\n" for line in zip(*texts, strict=True)])
+    text = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
     if "\x00" in text:  # what the execute wrapper (core.hostile) refuses for every other statement
         raise NullCharacterError()
     quote = connection.ops.quote_name
@@ -101,6 +101,9 @@ def _column_text(convert, values: tuple) -> list[str] | tuple:
     if len(kinds) == 1:
         kind = next(iter(kinds))
         if kind is str and convert in (_text, _plain):
+            joined = "".join(values)  # one scan for the characters to escape: most columns have none
+            if "\\" not in joined and "\n" not in joined and "\r" not in joined and "\t" not in joined:
+                return values
             return tuple(map(str.translate, values, itertools.repeat(_ESCAPES)))
         if kind is int and convert in (_number, _plain):
             return tuple(map(str, values))
@@ -346,15 +349,21 @@ def copy_new(model: type[models.Model], rows: list[dict]) -> list:
     defaults = _defaults(fields)
     names = [f.attname for f in fields]
     pk_name = model._meta.pk.attname
-    values = [
-        [pk if name == pk_name else row.get(name, defaults[name]) for name in names]
-        for row, pk in zip(rows, draw_ids(model, len(rows)), strict=True)
+    # Column by column (a list per field, not per row), then the rows as tuples for the instances.
+    columns = [
+        draw_ids(model, len(rows)) if name == pk_name else _column_of(rows, name, defaults[name]) for name in names
     ]
-    _stream(model, fields, values)
+    _stream_columns(model, fields, columns)
+    values = list(zip(*columns, strict=True))
     if post_init.has_listeners(model) or pre_init.has_listeners(model):
         return [model.from_db(connection.alias, names, row) for row in values]
     alias = connection.alias  # a lookup through the connection proxy each time costs more than the rest
     return [_loaded(model, names, row, alias) for row in values]
+
+
+def _column_of(rows: list[dict], name: str, default) -> list:
+    """The values of ``name`` in ``rows``, ``default`` where a row leaves it out."""
+    return [row.get(name, default) for row in rows]
 
 
 def _loaded(model: type[models.Model], names: list[str], row: list, alias: str) -> models.Model:
