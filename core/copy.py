@@ -326,8 +326,11 @@ def copy_objects(model: type[models.Model], objects: list, *, chunk: int = 100_0
         _stream(model, fields, ([getattr(o, name) for name in names] for o in objects[start : start + chunk]))
 
 
-def draw_ids(model: type[models.Model], count: int) -> list[int]:
-    """``count`` new ids from the sequence of ``model``'s table (PostgreSQL), as an INSERT would take them."""
+def draw_ids(model: type[models.Model], count: int) -> list[int] | None:
+    """``count`` new ids from the sequence of ``model``'s table, as an INSERT would take them (PostgreSQL;
+    None elsewhere: ``copy_new`` lets ``bulk_create`` number the rows)."""
+    if connection.vendor != "postgresql":
+        return None
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
@@ -337,10 +340,10 @@ def draw_ids(model: type[models.Model], count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def copy_new(model: type[models.Model], rows: list[dict]) -> list:
+def copy_new(model: type[models.Model], rows: list[dict], *, ids: list[int] | None = None) -> list:
     """Insert new rows of ``model`` given as values by attribute name, and return them as saved instances
     with their ids (drawn from the table's sequence first: concurrent writers never collide). A value left
-    out takes the field's default, as in ``copy_values``."""
+    out takes the field's default, as in ``copy_values``. ``ids``: drawn already (``draw_ids``), one per row."""
     if not rows:
         return []
     if connection.vendor != "postgresql":
@@ -350,9 +353,11 @@ def copy_new(model: type[models.Model], rows: list[dict]) -> list:
     names = [f.attname for f in fields]
     pk_name = model._meta.pk.attname
     # Column by column (a list per field, not per row), then the rows as tuples for the instances.
-    columns = [
-        draw_ids(model, len(rows)) if name == pk_name else _column_of(rows, name, defaults[name]) for name in names
-    ]
+    if ids is None:
+        ids = draw_ids(model, len(rows))
+    elif len(ids) != len(rows):
+        raise ValueError(f"{len(ids)} ids for {len(rows)} rows")
+    columns = [list(ids) if name == pk_name else _column_of(rows, name, defaults[name]) for name in names]
     _stream_columns(model, fields, columns)
     values = list(zip(*columns, strict=True))
     if post_init.has_listeners(model) or pre_init.has_listeners(model):

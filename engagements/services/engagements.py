@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from core.copy import copy_columns, copy_new, copy_values
+from core.copy import copy_columns, copy_new, copy_values, draw_ids
 from core.history import history_record_created
 from core.roles import role_of
 from engagements import deconfliction, rules
@@ -339,7 +339,9 @@ _PARTICIPATION_DEFAULTS = [
 ]
 
 
-@transaction.atomic
+# No savepoint inside a transaction (an import's): its two statements would wait for the import's writing thread
+# (core.copy.in_background); nobody catches a failure here to go on, so the enclosing transaction rolls back.
+@transaction.atomic(savepoint=False)
 def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, import_batch=None) -> list[Engagement]:
     """Create many checked engagements with a few bulk statements (imports, the API's bulk create).
 
@@ -362,6 +364,9 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
     drawn = {
         year: iter(numbers) for year, numbers in references_allocate({y: len(i) for y, i in by_year.items()}).items()
     }
+    # This thread's queries together, before the rows are built: inside ``in_background`` each one waits for
+    # the writing thread's statement under way, and the writer starts another after a pause (core.copy).
+    ids = draw_ids(Engagement, len(engagements))
     now = timezone.now()
     names = search_names_builder()
     user_id = getattr(created_by, "pk", None)
@@ -386,7 +391,7 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
         }
         for item in engagements
     ]
-    created = copy_new(Engagement, rows)  # COPY with ids drawn first (core/copy.py)
+    created = copy_new(Engagement, rows, ids=ids)  # COPY with ids drawn first (core/copy.py)
     new_ids = [e.pk for e in created]
     # History in SQL (core/history.py): the same "created" records bulk_create_with_history writes.
     history_record_created(Engagement, where_field="id", values=new_ids, user=created_by, date=now)
