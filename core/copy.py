@@ -73,10 +73,15 @@ def _stream(model: type[models.Model], fields: list, rows) -> None:
     rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
         return
+    _stream_columns(model, fields, list(zip(*rows, strict=True)))
+
+
+def _stream_columns(model: type[models.Model], fields: list, columns: list) -> None:
+    """COPY rows given column by column (each a sequence of values, one per row, in the order of ``fields``)."""
     # Column by column: a column of one kind of value (text, whole numbers, dates, nothing) is converted
     # by one call over all its values instead of a Python call per value.
-    columns = [_column_text(_converter(f), column) for f, column in zip(fields, zip(*rows, strict=True), strict=True)]
-    text = "".join(["\t".join(line) + "\n" for line in zip(*columns, strict=True)])
+    texts = [_column_text(_converter(f), column) for f, column in zip(fields, columns, strict=True)]
+    text = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
     if "\x00" in text:  # what the execute wrapper (core.hostile) refuses for every other statement
         raise NullCharacterError()
     quote = connection.ops.quote_name
@@ -96,6 +101,9 @@ def _column_text(convert, values: tuple) -> list[str] | tuple:
     if len(kinds) == 1:
         kind = next(iter(kinds))
         if kind is str and convert in (_text, _plain):
+            joined = "".join(values)  # one scan for the characters to escape: most columns have none
+            if "\\" not in joined and "\n" not in joined and "\r" not in joined and "\t" not in joined:
+                return values
             return tuple(map(str.translate, values, itertools.repeat(_ESCAPES)))
         if kind is int and convert in (_number, _plain):
             return tuple(map(str, values))
@@ -285,6 +293,28 @@ def copy_values(model: type[models.Model], rows: list[dict]) -> None:
     _stream(model, fields, ([row.get(name, defaults[name]) for name in names] for row in rows))
 
 
+def copy_columns(model: type[models.Model], columns: dict[str, list]) -> None:
+    """``copy_values`` for rows given column by column: each attribute name with its values, one per row, all
+    of the same length (no dict or list made per row: an import's participations and partner changes). A
+    column left out takes the field's default, ``auto_now`` fields the time now. The database numbers them."""
+    count = len(next(iter(columns.values()), ()))
+    if not count:
+        return
+    fields = _columns(model, with_id=False)
+    unknown = set(columns) - {f.attname for f in fields}
+    if unknown or any(len(values) != count for values in columns.values()):
+        raise ValueError(f"Columns of {model.__name__}: unknown {sorted(unknown)} or of different lengths")
+    if connection.vendor != "postgresql":
+        names = list(columns)
+        model.objects.bulk_create(
+            [model(**dict(zip(names, values, strict=True))) for values in zip(*columns.values(), strict=True)],
+            batch_size=2000,
+        )
+        return
+    defaults = _defaults(fields)
+    _stream_columns(model, fields, [columns.get(f.attname) or (defaults[f.attname],) * count for f in fields])
+
+
 def copy_objects(model: type[models.Model], objects: list, *, chunk: int = 100_000) -> None:
     """Insert unsaved instances of ``model`` (PostgreSQL), every stored column as the instances hold it, one
     ``COPY`` per ``chunk`` instances; ids left unset are numbered by the database (the demo generator)."""
@@ -296,8 +326,11 @@ def copy_objects(model: type[models.Model], objects: list, *, chunk: int = 100_0
         _stream(model, fields, ([getattr(o, name) for name in names] for o in objects[start : start + chunk]))
 
 
-def draw_ids(model: type[models.Model], count: int) -> list[int]:
-    """``count`` new ids from the sequence of ``model``'s table (PostgreSQL), as an INSERT would take them."""
+def draw_ids(model: type[models.Model], count: int) -> list[int] | None:
+    """``count`` new ids from the sequence of ``model``'s table, as an INSERT would take them (PostgreSQL;
+    None elsewhere: ``copy_new`` lets ``bulk_create`` number the rows)."""
+    if connection.vendor != "postgresql":
+        return None
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
@@ -307,10 +340,10 @@ def draw_ids(model: type[models.Model], count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def copy_new(model: type[models.Model], rows: list[dict]) -> list:
+def copy_new(model: type[models.Model], rows: list[dict], *, ids: list[int] | None = None) -> list:
     """Insert new rows of ``model`` given as values by attribute name, and return them as saved instances
     with their ids (drawn from the table's sequence first: concurrent writers never collide). A value left
-    out takes the field's default, as in ``copy_values``."""
+    out takes the field's default, as in ``copy_values``. ``ids``: drawn already (``draw_ids``), one per row."""
     if not rows:
         return []
     if connection.vendor != "postgresql":
@@ -319,15 +352,23 @@ def copy_new(model: type[models.Model], rows: list[dict]) -> list:
     defaults = _defaults(fields)
     names = [f.attname for f in fields]
     pk_name = model._meta.pk.attname
-    values = [
-        [pk if name == pk_name else row.get(name, defaults[name]) for name in names]
-        for row, pk in zip(rows, draw_ids(model, len(rows)), strict=True)
-    ]
-    _stream(model, fields, values)
+    # Column by column (a list per field, not per row), then the rows as tuples for the instances.
+    if ids is None:
+        ids = draw_ids(model, len(rows))
+    elif len(ids) != len(rows):
+        raise ValueError(f"{len(ids)} ids for {len(rows)} rows")
+    columns = [list(ids) if name == pk_name else _column_of(rows, name, defaults[name]) for name in names]
+    _stream_columns(model, fields, columns)
+    values = list(zip(*columns, strict=True))
     if post_init.has_listeners(model) or pre_init.has_listeners(model):
         return [model.from_db(connection.alias, names, row) for row in values]
     alias = connection.alias  # a lookup through the connection proxy each time costs more than the rest
     return [_loaded(model, names, row, alias) for row in values]
+
+
+def _column_of(rows: list[dict], name: str, default) -> list:
+    """The values of ``name`` in ``rows``, ``default`` where a row leaves it out."""
+    return [row.get(name, default) for row in rows]
 
 
 def _loaded(model: type[models.Model], names: list[str], row: list, alias: str) -> models.Model:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from core.copy import copy_new, copy_values
+from core.copy import copy_columns, copy_new, copy_values, draw_ids
 from core.history import history_record_created
 from core.roles import role_of
 from engagements import deconfliction, rules
@@ -48,7 +48,7 @@ from engagements.services.inputs import (
     engagement_update_clean,
     resolve_organizations,
 )
-from engagements.services.references import reference_allocate, reference_reserve
+from engagements.services.references import reference_allocate, reference_reserve, references_allocate
 from engagements.services.search import engagement_search_refresh, search_names_builder
 from engagements.services.shape import engagement_shape_write
 
@@ -333,7 +333,15 @@ def _by_attname(fields: dict) -> dict:
     return by_column
 
 
-@transaction.atomic
+# A participant's values besides its partner, with what a row that leaves one out gets.
+_PARTICIPATION_DEFAULTS = [
+    (name, Participation._meta.get_field(name).get_default()) for name in rules.PARTICIPANT_FIELDS if name != "partner"
+]
+
+
+# No savepoint inside a transaction (an import's): its two statements would wait for the import's writing thread
+# (core.copy.in_background); nobody catches a failure here to go on, so the enclosing transaction rolls back.
+@transaction.atomic(savepoint=False)
 def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, import_batch=None) -> list[Engagement]:
     """Create many checked engagements with a few bulk statements (imports, the API's bulk create).
 
@@ -353,7 +361,12 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
             reference_reserve(reference=item.reference)
         else:
             by_year.setdefault(item.fields["start_date"].year, []).append(item)
-    drawn = {year: iter(reference_allocate(year=year, count=len(items))) for year, items in by_year.items()}
+    drawn = {
+        year: iter(numbers) for year, numbers in references_allocate({y: len(i) for y, i in by_year.items()}).items()
+    }
+    # This thread's queries together, before the rows are built: inside ``in_background`` each one waits for
+    # the writing thread's statement under way, and the writer starts another after a pause (core.copy).
+    ids = draw_ids(Engagement, len(engagements))
     now = timezone.now()
     names = search_names_builder()
     user_id = getattr(created_by, "pk", None)
@@ -378,23 +391,28 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
         }
         for item in engagements
     ]
-    created = copy_new(Engagement, rows)  # COPY with ids drawn first (core/copy.py)
+    created = copy_new(Engagement, rows, ids=ids)  # COPY with ids drawn first (core/copy.py)
     new_ids = [e.pk for e in created]
     # History in SQL (core/history.py): the same "created" records bulk_create_with_history writes.
     history_record_created(Engagement, where_field="id", values=new_ids, user=created_by, date=now)
     pairs = list(zip(created, engagements, strict=True))
-    # The related rows as plain values, by COPY (core/copy.py): no model instance per row.
-    copy_values(
+    # The related rows column by column, by COPY (core/copy.py): no model instance, dict or list per row.
+    organizations = [(e.pk, o.pk) for e, item in pairs for o in item.organizations]
+    copy_columns(
         Engagement.organizations.through,
-        [{"engagement_id": e.pk, "organization_id": o.pk} for e, item in pairs for o in item.organizations],
+        {"engagement_id": [e for e, _o in organizations], "organization_id": [o for _e, o in organizations]},
     )
     taking_part = [(e, row) for e, item in pairs for row in item.participants]
-    copy_values(
+    participants = [row for _e, row in taking_part]
+    partner_ids = [row["partner"].pk for row in participants]
+    engagement_ids = [e.pk for e, _row in taking_part]
+    copy_columns(
         Participation,
-        [
-            {"engagement_id": e.pk, "partner_id": row["partner"].pk, **{k: v for k, v in row.items() if k != "partner"}}
-            for e, row in taking_part
-        ],
+        {
+            "engagement_id": engagement_ids,
+            "partner_id": partner_ids,
+            **{name: [row.get(name, default) for row in participants] for name, default in _PARTICIPATION_DEFAULTS},
+        },
     )
     history_record_created(Participation, where_field="engagement", values=new_ids, user=created_by, date=now)
     reports = [
@@ -410,12 +428,14 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
     if reports:
         copy_values(AfterActionReport, reports)
         history_record_created(AfterActionReport, where_field="engagement", values=new_ids, user=created_by, date=now)
-    copy_values(
+    copy_columns(
         PartnerChange,
-        [
-            {"partner_id": row["partner"].pk, "engagement_id": e.pk, "first_day": e.start_date, "last_day": e.end_date}
-            for e, row in taking_part
-        ],
+        {
+            "partner_id": partner_ids,
+            "engagement_id": engagement_ids,
+            "first_day": [e.start_date for e, _row in taking_part],
+            "last_day": [e.end_date for e, _row in taking_part],
+        },
     )
     extensions_apply_new([(e, item.extensions) for e, item in pairs], user=created_by)  # objectives served
     # Every engagement's days, those without partners too: they move the overview's counts.

@@ -98,6 +98,9 @@ class Lookups:
         self.series = series if series is not None else {s.slug: s for s in ExerciseSeries.objects.all()}
         self.units = units if units is not None else {u.code.upper(): u for u in Unit.objects.all()}
         self.users = users if users is not None else {u.username: u for u in _active_users()}
+        # Accepted answers by (field, value given as text): an import's columns repeat a few values (types,
+        # countries, participants), checked once per import instead of once per row (``_clean_fields``).
+        self.accepted: dict = {}
 
     @classmethod
     def for_input(
@@ -462,24 +465,56 @@ _REFERENCES = {
 }
 
 
+def _as_key(value):
+    """``value`` as a key of ``Lookups.accepted`` when its answer depends on it alone: text, nothing, or a
+    list of texts (an import's cells); None for anything else (objects, numbers: checked every time)."""
+    kind = type(value)
+    if kind is str or value is None:
+        return value
+    if kind is list and all(type(item) is str for item in value):
+        return tuple(value)
+    return None
+
+
+def _clean_field(name: str, value, lookups: Lookups, add):
+    if name in _REFERENCES:
+        return _REFERENCES[name](value, lookups, add)
+    if name == "threat_focus":
+        return _threat_focus(value, add)
+    return clean_value(Engagement, name, value, add)
+
+
 def _clean_fields(data: Mapping[str, Any], problems: Problems, lookups: Lookups) -> dict:
     clean = {}
+    accepted = lookups.accepted
+    if len(accepted) > ACCEPTED_AT_MOST:  # titles never repeat: memory stays bounded whatever the file
+        accepted.clear()
     for name, value in data.items():
+        key = _as_key(value)
+        if key is not None or value is None:
+            found = accepted.get((name, key), _UNSEEN)
+            if found is not _UNSEEN:
+                clean[name] = list(found) if type(found) is list else found  # each row its own list
+                continue
+        refused = []
 
-        def add(message, name=name):
+        def add(message, name=name, refused=refused):
+            refused.append(message)
             problems.add(name, message)
 
-        if name in _REFERENCES:
-            clean[name] = _REFERENCES[name](value, lookups, add)
-        elif name == "threat_focus":
-            clean[name] = _threat_focus(value, add)
-        else:
-            clean[name] = clean_value(Engagement, name, value, add)
+        clean[name] = _clean_field(name, value, lookups, add)
+        if not refused and (key is not None or value is None):
+            accepted[(name, key)] = list(clean[name]) if type(clean[name]) is list else clean[name]
     return clean
+
+
+_UNSEEN = object()
+ACCEPTED_AT_MOST = 100_000
 
 
 def _clean_participants(rows: Iterable[Mapping[str, Any]], problems: Problems, lookups: Lookups) -> list[dict]:
     clean, seen = [], {}
+    accepted = lookups.accepted
     for index, row in enumerate(rows):
         before = len(problems.rows)
 
@@ -487,16 +522,28 @@ def _clean_participants(rows: Iterable[Mapping[str, Any]], problems: Problems, l
             problems.add_row(index, name, message)
 
         partner = _partner(row.get("partner"), lookups, lambda m: add(m, "partner"))
-        values = {
-            name: clean_value(
-                Participation,
-                name,
-                row.get(name) if row.get(name) not in (None, "") else rules.default(Participation, name),
-                lambda m, name=name: add(m, name),
-            )
-            for name in rules.PARTICIPANT_FIELDS
-            if name != "partner"
-        }
+        values = {}
+        for name in rules.PARTICIPANT_FIELDS:
+            if name == "partner":
+                continue
+            value = row.get(name)
+            if value in (None, ""):
+                value = rules.default(Participation, name)
+            # A participant's role and personnel given as text (an import's "host", "50"): once per import.
+            key = ("participant", name, value) if type(value) is str else None
+            found = accepted.get(key, _UNSEEN) if key is not None else _UNSEEN
+            if found is not _UNSEEN:
+                values[name] = found
+                continue
+            refused = []
+
+            def add_value(message, name=name, refused=refused):
+                refused.append(message)
+                add(message, name)
+
+            values[name] = clean_value(Participation, name, value, add_value)
+            if key is not None and not refused:
+                accepted[key] = values[name]
         if partner is not None:
             if partner.pk in seen:
                 add(

@@ -3,7 +3,7 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from core.copy import copy_new, copy_values, in_background, wait_for_background
+from core.copy import copy_columns, copy_new, copy_values, in_background, wait_for_background
 from core.hostile import NullCharacterError
 from engagements.models import ExerciseSeries
 
@@ -47,3 +47,16 @@ def test_a_failure_in_the_background_is_raised_and_everything_rolls_back():
         copy_values(ExerciseSeries, [{"slug": "first", "name": "First"}])
         copy_values(ExerciseSeries, [{"slug": "twice", "name": "A"}, {"slug": "twice", "name": "B"}])
     assert not ExerciseSeries.objects.filter(slug__in=["first", "twice"]).exists()
+
+
+def test_columns_come_back_as_given_with_defaults_and_refuse_ragged_input():
+    copy_columns(ExerciseSeries, {"slug": ["col-1", "col-2"], "name": [AWKWARD, "\\N"]})
+    stored = dict(ExerciseSeries.objects.filter(slug__in=["col-1", "col-2"]).values_list("slug", "name"))
+    assert stored == {"col-1": AWKWARD, "col-2": "\\N"}
+    assert ExerciseSeries.objects.filter(slug="col-1", description="", lead_organization=None).exists()
+    with pytest.raises(ValueError):
+        copy_columns(ExerciseSeries, {"slug": ["a", "b"], "name": ["only one"]})
+    with pytest.raises(ValueError):
+        copy_columns(ExerciseSeries, {"slug": ["a"], "no_such_column": ["x"]})
+    copy_columns(ExerciseSeries, {"slug": [], "name": []})  # nothing to write
+    assert ExerciseSeries.objects.filter(slug__startswith="col-").count() == 2

@@ -59,3 +59,18 @@ def test_created_records_copy_the_rows_with_who_and_when(reference_data, make_us
 def test_nothing_named_writes_nothing(reference_data):
     history_record_created(Engagement, where_field="id", values=[], date=timezone.now())
     assert not Engagement.history.exists()
+
+
+def test_engagement_history_is_indexed_only_by_what_its_queries_read():
+    from engagements.models import HISTORY_UNINDEXED
+
+    history = Engagement.history.model
+    with connection.cursor() as cursor:
+        indexed = {
+            column
+            for constraint in connection.introspection.get_constraints(cursor, history._meta.db_table).values()
+            if constraint["index"] or constraint["primary_key"]
+            for column in constraint["columns"]
+        }
+    assert {"history_id", "id", "history_date", "history_user_id"} <= indexed
+    assert not indexed & {history._meta.get_field(name).column for name in HISTORY_UNINDEXED}

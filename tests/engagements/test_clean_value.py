@@ -10,7 +10,11 @@ from engagements.models import AfterActionReport, Engagement, Participation
 from engagements.services import inputs
 
 FIELDS = [
-    *((Engagement, name) for name in rules.ENGAGEMENT_FIELDS if name not in inputs._REFERENCES and name != "threat_focus"),
+    *(
+        (Engagement, name)
+        for name in rules.ENGAGEMENT_FIELDS
+        if name not in inputs._REFERENCES and name != "threat_focus"
+    ),
     *((Participation, name) for name in rules.PARTICIPANT_FIELDS if name != "partner"),
     *((AfterActionReport, name) for name in rules.AAR_FIELDS),
     (AfterActionReport, "submitted_at"),
@@ -93,3 +97,56 @@ def test_the_usual_values_are_answered_quickly():
         (Participation, "role", "participant"),
     ]:
         assert inputs._checks(model, name)[4](value) is not inputs._SLOW, (name, value)
+
+
+@pytest.mark.django_db
+def test_answers_kept_for_an_import_are_the_answers_of_a_fresh_check():
+    """``Lookups.accepted``: an import's repeated cells are checked once; a refused cell is refused on every row,
+    with the same messages, and each row gets its own list."""
+    from django.core.exceptions import ValidationError
+
+    from engagements import services
+    from tests.engagements.factories import default_unit, partner
+
+    partner("NGA"), partner("GHA")
+    unit = default_unit()
+
+    def row(**changes):
+        return {
+            "title": "Exercise",
+            "engagement_type": "exercise",
+            "domain": "joint",
+            "status": "planned",
+            "start_date": "2025-01-31",
+            "end_date": "2025-02-02",
+            "host_country": "NGA",
+            "threat_focus": ["cyber", "deterrence"],
+            "owner_unit": unit,
+            "participants": [{"partner": "NGA", "role": "host", "personnel": "12"}, {"partner": "GHA"}],
+            **changes,
+        }
+
+    def answer(lookups, **changes):
+        try:
+            checked = services.engagement_create_clean(lookups=lookups, **row(**changes))
+        except ValidationError as error:
+            return error.message_dict
+        return checked.fields, checked.participants
+
+    shared = services.Lookups()
+    rows = [
+        {},
+        {"participants": [{"partner": "NGA", "role": "boss", "personnel": "12"}]},
+        {"domain": "underwater"},
+        {},
+        {"participants": [{"partner": "NGA", "role": "boss", "personnel": "-1"}]},
+        {"domain": "underwater", "status": "planned"},
+        {"threat_focus": ["cyber"]},
+        {"start_date": "2025-02-30"},
+        {"start_date": "2025-02-30"},
+    ]
+    for changes in rows:
+        assert answer(shared, **changes) == answer(services.Lookups(), **changes), changes
+    assert shared.accepted  # the repeated cells were kept
+    first, second = answer(shared)[0], answer(shared)[0]
+    assert first["threat_focus"] == ["cyber", "deterrence"] and first["threat_focus"] is not second["threat_focus"]

@@ -122,3 +122,19 @@ def test_a_reference_the_import_itself_drew_is_refused_further_down(planner, ref
         (4, "reference", "Reference ENG-2025-000001 is already used.")
     ]
     assert not Engagement.objects.exists()
+
+
+def test_references_of_several_years_are_drawn_at_once_after_those_drawn_one_by_one():
+    from engagements.services.references import reference_allocate, references_allocate
+
+    assert reference_allocate(year=2031, count=2) == ["ENG-2031-000001", "ENG-2031-000002"]
+    drawn = references_allocate({2032: 2, 2031: 3, 2033: 0})
+    assert drawn == {
+        2031: ["ENG-2031-000003", "ENG-2031-000004", "ENG-2031-000005"],
+        2032: ["ENG-2032-000001", "ENG-2032-000002"],
+    }
+    assert reference_allocate(year=2032) == ["ENG-2032-000003"]
+    assert dict(ReferenceCounter.objects.filter(year__gte=2031).values_list("year", "last_number")) == {
+        2031: 5,
+        2032: 3,
+    }
