@@ -179,6 +179,13 @@ class Engagement(models.Model):
     # and looking up frameworks again: how many partners take part, and whether it runs under a framework.
     partner_count = models.PositiveIntegerField(_("number of partners"), default=0, editable=False)
     under_framework = models.BooleanField(_("under a framework"), default=False, editable=False)
+    # And its after-action report's three ratings (engagements.services.shape, ``REPORT_FACTS``), null when
+    # it has no report: the runs rate the window's engagements from their rows instead of hashing every report.
+    report_interoperability = models.PositiveSmallIntegerField(
+        _("report: interoperability"), null=True, blank=True, editable=False
+    )
+    report_capacity = models.PositiveSmallIntegerField(_("report: capacity"), null=True, blank=True, editable=False)
+    report_trust = models.PositiveSmallIntegerField(_("report: trust"), null=True, blank=True, editable=False)
     # The import that last created or changed it: after an import the planner lands on its rows.
     import_batch = models.ForeignKey(
         "engagements.ImportBatch",
@@ -190,7 +197,15 @@ class Engagement(models.Model):
         related_name="engagements",
     )
     history = HistoricalRecords(
-        m2m_fields=[organizations], excluded_fields=["search_names", "partner_count", "under_framework"]
+        m2m_fields=[organizations],
+        excluded_fields=[
+            "search_names",
+            "partner_count",
+            "under_framework",
+            "report_interoperability",
+            "report_capacity",
+            "report_trust",
+        ],
     )
 
     objects = EngagementQuerySet.as_manager()
@@ -239,7 +254,17 @@ class Engagement(models.Model):
             # A scoring run reads a window's engagements by id with what it counts: from the index alone.
             models.Index(
                 fields=["id"],
-                include=["start_date", "end_date", "status", "deleted_at", "partner_count", "under_framework"],
+                include=[
+                    "start_date",
+                    "end_date",
+                    "status",
+                    "deleted_at",
+                    "partner_count",
+                    "under_framework",
+                    "report_interoperability",
+                    "report_capacity",
+                    "report_trust",
+                ],
                 name="engagement_scoring",
             ),
         ]

@@ -267,8 +267,14 @@ def multilateral_q() -> Q:
 
 
 def _rating_points(name: str):
-    """rating_points in SQL."""
-    return (as_float(F(f"engagement__after_action__{name}_rating")) - 1.0) * RATING_POINTS_PER_STEP
+    """rating_points in SQL, from the report's rating kept on the engagement row (``Engagement.report_*``,
+    engagements.services.shape: every write of a report keeps it), so that no run reads the reports."""
+    return (as_float(F(f"engagement__report_{name}")) - 1.0) * RATING_POINTS_PER_STEP
+
+
+def rated_q() -> Q:
+    """The engagement has an after-action report: its stored ratings are set (null without a report)."""
+    return Q(**{f"engagement__report_{RATED_COMPONENTS[0]}__isnull": False})
 
 
 def _engagement_sums(*, quarter: Quarter, model: ScoringModel, partner_ids) -> dict[int, ScoreInputs]:
@@ -297,9 +303,10 @@ def _engagement_sums(*, quarter: Quarter, model: ScoringModel, partner_ids) -> d
 
 def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
     """``_engagement_sums`` for every partner on PostgreSQL: each counted participation once, joined to its
-    engagement's row, which holds its number of partners and whether it runs under a framework
-    (``Engagement.partner_count`` and ``under_framework``, kept by every write path:
-    engagements.services.shape), then one aggregate per partner, computed in parallel as in the floor query.
+    engagement's row, which holds its number of partners, whether it runs under a framework and its
+    report's ratings (``Engagement.partner_count``, ``under_framework``, ``report_*``, kept by every write
+    path: engagements.services.shape), then one aggregate per partner, computed in parallel as in the floor
+    query: the same two tables, read from the ``engagement_scoring`` index.
 
     The grouped queryset's subqueries per row (number of partners, framework) ran in a single process
     after a sort of every row by partner: 7.7 s against 1.7 s for the floor query on a million engagements;
@@ -307,7 +314,7 @@ def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
     (bench/README.md, the plans).
     """
     window = window_of(quarter, model)
-    rated = Q(engagement__after_action__isnull=False)
+    rated = rated_q()
     one, zero = Value(1), Value(0)
     multilateral = Q(engagement__partner_count__gte=MULTILATERAL_MIN_PARTNERS) | Q(engagement__under_framework=True)
     rows = (
@@ -355,7 +362,7 @@ def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
 
 
 def _sums_by_subqueries(*, quarter: Quarter, model: ScoringModel, partner_ids) -> list[dict]:
-    rated = Q(engagement__after_action__isnull=False)
+    rated = rated_q()
     quarters_overlapped = None
     for q in window_of(quarter, model):
         overlaps = Max(
@@ -384,7 +391,7 @@ def _sums_by_subqueries(*, quarter: Quarter, model: ScoringModel, partner_ids) -
             quarters_overlapped=quarters_overlapped,
         )
     )
-    # The after-action reports hashed in one batch, no sort on disk; on the database the rows are read from
+    # Hashed in one batch, no sort on disk; on the database the rows are read from
     # (a dashboard's explanation reads on the replica when there is one: core/replica.py).
     with scoring_settings(using=rows.db, work_mem="64MB"):
         return list(rows)
