@@ -251,12 +251,14 @@ class Engagement(models.Model):
                 include=["start_date", "status", "deleted_at", "sensitivity", "end_date"],
                 name="engagement_listing",
             ),
-            # A scoring run reads a window's engagements by id with what it counts: from the index alone.
+            # A scoring run reads a window's engagements with what it counts from the index alone, from the
+            # window's first day on (the engagements that end before it are not read: the floor query's range
+            # on ``engagement_end``), and hashes them by id (bench/README.md, issue 22).
             models.Index(
-                fields=["id"],
+                fields=["end_date"],
                 include=[
+                    "id",
                     "start_date",
-                    "end_date",
                     "status",
                     "deleted_at",
                     "partner_count",

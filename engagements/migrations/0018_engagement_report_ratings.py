@@ -1,6 +1,8 @@
 """Each engagement's after-action ratings, kept on its row for the scoring runs (engagements.services.shape,
 ``REPORT_FACTS``; null without a report), filled from the reports written so far, and added to the
-``engagement_scoring`` index so that a run's partner sums read the window's engagements from it alone.
+``engagement_scoring`` index so that a run's partner sums read the window's engagements from it alone. The
+index is now keyed on ``end_date`` (it was on ``id``): the sums read the window's range of it, as the floor
+query reads ``engagement_end``, instead of every engagement's entry.
 
 The index is dropped before the fill (one index fewer to maintain for each updated row) and built after.
 The fill rewrites every reported engagement's row: run ``VACUUM (ANALYZE) engagements_engagement`` after
@@ -47,10 +49,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="engagement",
             index=models.Index(
-                fields=["id"],
+                fields=["end_date"],
                 include=(
+                    "id",
                     "start_date",
-                    "end_date",
                     "status",
                     "deleted_at",
                     "partner_count",
