@@ -324,33 +324,33 @@ def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
             rated=Case(When(rated, then=one), default=zero),
             multilateral=Case(When(multilateral, then=one), default=zero),
             **{name: _rating_points(name) for name in RATED_COMPONENTS},
-            **{
-                f"overlaps_{index}": Case(
-                    When(Q(engagement__start_date__lte=q.end, engagement__end_date__gte=q.start), then=one),
-                    default=zero,
-                )
-                for index, q in enumerate(window)
-            },
+            # The window's quarters the engagement overlaps, one bit each: one BIT_OR per partner instead of
+            # a MAX per quarter (the bits are distinct, so their sum is their OR).
+            quarter_bits=sum(
+                (
+                    Case(
+                        When(
+                            Q(engagement__start_date__lte=q.end, engagement__end_date__gte=q.start),
+                            then=Value(1 << index),
+                        ),
+                        default=zero,
+                    )
+                    for index, q in enumerate(window)
+                ),
+                start=zero,
+            ),
         )
-        .values(
-            "partner_id",
-            "w",
-            "rated",
-            "multilateral",
-            *RATED_COMPONENTS,
-            *(f"overlaps_{index}" for index in range(len(window))),
-        )
+        .values("partner_id", "w", "rated", "multilateral", *RATED_COMPONENTS, "quarter_bits")
     )
     inner, params = rows.query.sql_with_params()
     points = {f"{name}_points": f"SUM(w * {name}) FILTER (WHERE rated = 1)" for name in RATED_COMPONENTS}
-    overlapped = " + ".join(f"MAX(overlaps_{index})" for index in range(len(window)))
     sql = f"""
         SELECT partner_id, COUNT(*) AS engagement_count, SUM(w) AS weight_sum,
                COUNT(*) FILTER (WHERE rated = 1) AS rated_count,
                SUM(w) FILTER (WHERE rated = 1) AS rated_weight_sum,
                {", ".join(f"{expression} AS {name}" for name, expression in points.items())},
                SUM(w) FILTER (WHERE multilateral = 1) AS multilateral_weight_sum,
-               {overlapped} AS quarters_overlapped
+               BIT_OR(quarter_bits) AS quarters_mask
         FROM ({inner}) counted
         GROUP BY partner_id
     """  # noqa: S608 (our table names and expressions; values are parameters)
@@ -358,7 +358,10 @@ def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
     with scoring_settings(work_mem="64MB", enable_mergejoin="off"), connection.cursor() as cursor:
         cursor.execute(sql, params)
         columns = [column.name for column in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        row["quarters_overlapped"] = int(row.pop("quarters_mask") or 0).bit_count()
+    return rows
 
 
 def _sums_by_subqueries(*, quarter: Quarter, model: ScoringModel, partner_ids) -> list[dict]:
