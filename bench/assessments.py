@@ -84,7 +84,7 @@ def generate(engagements: int, seed: int = 7) -> None:
     Participation.objects.bulk_create(participations, batch_size=5000)
     AfterActionReport.objects.bulk_create(reports, batch_size=5000)
     through.objects.bulk_create(frameworks, batch_size=5000)
-    engagement_shape_refresh()  # the stored number of partners and framework flag (engagements.services.shape)
+    engagement_shape_refresh()  # the stored partner count, framework flag and ratings (engagements.services.shape)
     objectives = Objective.objects.bulk_create(
         [
             Objective(partner_id=pid, line_of_effort="interoperability", title=f"Objective {pid}")

@@ -43,6 +43,7 @@ from engagements.choices import Domain, EngagementType, ParticipantRole, Sensiti
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
 from engagements.services import reference_allocate
 from engagements.services.search import search_names_builder
+from engagements.services.shape import report_facts
 from organizations.models import Membership, Organization
 from partners.models import PartnerNation
 
@@ -591,6 +592,7 @@ def _engagement_objects(plan_: Plan, *, series: dict, user_id, now) -> list[Enga
     for i, pid, _role, _personnel in plan_.participations:
         participants.setdefault(i, []).append(pid)
     under_framework = {i for i, _oid in plan_.organizations}
+    reports = {r["index"]: r for r in plan_.reports}
     names = search_names_builder()  # the search document's names, as the services write them
     units = demo_units_ensure()
     owners = _owner_for_hosts(units)
@@ -626,6 +628,7 @@ def _engagement_objects(plan_: Plan, *, series: dict, user_id, now) -> list[Enga
             # engagements.services.shape: from the participations and frameworks written with them
             partner_count=len(participants.get(i, ())),
             under_framework=i in under_framework,
+            **report_facts(reports.get(i)),
         )
         for i, row in enumerate(plan_.engagements)
     ]

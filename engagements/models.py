@@ -193,6 +193,13 @@ class Engagement(models.Model):
     # and looking up frameworks again: how many partners take part, and whether it runs under a framework.
     partner_count = models.PositiveIntegerField(_("number of partners"), default=0, editable=False)
     under_framework = models.BooleanField(_("under a framework"), default=False, editable=False)
+    # And its after-action report's three ratings (engagements.services.shape, ``REPORT_FACTS``), null when
+    # it has no report: the runs rate the window's engagements from their rows instead of hashing every report.
+    report_interoperability = models.PositiveSmallIntegerField(
+        _("report: interoperability"), null=True, blank=True, editable=False
+    )
+    report_capacity = models.PositiveSmallIntegerField(_("report: capacity"), null=True, blank=True, editable=False)
+    report_trust = models.PositiveSmallIntegerField(_("report: trust"), null=True, blank=True, editable=False)
     # The import that last created or changed it: after an import the planner lands on its rows.
     import_batch = models.ForeignKey(
         "engagements.ImportBatch",
@@ -205,7 +212,14 @@ class Engagement(models.Model):
     )
     history = HistoricalRecords(
         m2m_fields=[organizations],
-        excluded_fields=["search_names", "partner_count", "under_framework"],
+        excluded_fields=[
+            "search_names",
+            "partner_count",
+            "under_framework",
+            "report_interoperability",
+            "report_capacity",
+            "report_trust",
+        ],
         # History is read by engagement (``id``), date and user; an index on each copied column cost every
         # write (an import's history insert maintained 14 indexes: bench/README.md).
         no_db_index=HISTORY_UNINDEXED,
@@ -254,10 +268,22 @@ class Engagement(models.Model):
                 include=["start_date", "status", "deleted_at", "sensitivity", "end_date"],
                 name="engagement_listing",
             ),
-            # A scoring run reads a window's engagements by id with what it counts: from the index alone.
+            # A scoring run reads a window's engagements with what it counts from the index alone, from the
+            # window's first day on (the engagements that end before it are not read: the floor query's range
+            # on ``engagement_end``), and hashes them by id (bench/README.md, issue 22).
             models.Index(
-                fields=["id"],
-                include=["start_date", "end_date", "status", "deleted_at", "partner_count", "under_framework"],
+                fields=["end_date"],
+                include=[
+                    "id",
+                    "start_date",
+                    "status",
+                    "deleted_at",
+                    "partner_count",
+                    "under_framework",
+                    "report_interoperability",
+                    "report_capacity",
+                    "report_trust",
+                ],
                 name="engagement_scoring",
             ),
         ]

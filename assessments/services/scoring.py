@@ -267,8 +267,14 @@ def multilateral_q() -> Q:
 
 
 def _rating_points(name: str):
-    """rating_points in SQL."""
-    return (as_float(F(f"engagement__after_action__{name}_rating")) - 1.0) * RATING_POINTS_PER_STEP
+    """rating_points in SQL, from the report's rating kept on the engagement row (``Engagement.report_*``,
+    engagements.services.shape: every write of a report keeps it), so that no run reads the reports."""
+    return (as_float(F(f"engagement__report_{name}")) - 1.0) * RATING_POINTS_PER_STEP
+
+
+def rated_q() -> Q:
+    """The engagement has an after-action report: its stored ratings are set (null without a report)."""
+    return Q(**{f"engagement__report_{RATED_COMPONENTS[0]}__isnull": False})
 
 
 def _engagement_sums(*, quarter: Quarter, model: ScoringModel, partner_ids) -> dict[int, ScoreInputs]:
@@ -297,9 +303,10 @@ def _engagement_sums(*, quarter: Quarter, model: ScoringModel, partner_ids) -> d
 
 def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
     """``_engagement_sums`` for every partner on PostgreSQL: each counted participation once, joined to its
-    engagement's row, which holds its number of partners and whether it runs under a framework
-    (``Engagement.partner_count`` and ``under_framework``, kept by every write path:
-    engagements.services.shape), then one aggregate per partner, computed in parallel as in the floor query.
+    engagement's row, which holds its number of partners, whether it runs under a framework and its
+    report's ratings (``Engagement.partner_count``, ``under_framework``, ``report_*``, kept by every write
+    path: engagements.services.shape), then one aggregate per partner, computed in parallel as in the floor
+    query: the same two tables, read from the ``engagement_scoring`` index.
 
     The grouped queryset's subqueries per row (number of partners, framework) ran in a single process
     after a sort of every row by partner: 7.7 s against 1.7 s for the floor query on a million engagements;
@@ -307,7 +314,7 @@ def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
     (bench/README.md, the plans).
     """
     window = window_of(quarter, model)
-    rated = Q(engagement__after_action__isnull=False)
+    rated = rated_q()
     one, zero = Value(1), Value(0)
     multilateral = Q(engagement__partner_count__gte=MULTILATERAL_MIN_PARTNERS) | Q(engagement__under_framework=True)
     rows = (
@@ -317,33 +324,33 @@ def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
             rated=Case(When(rated, then=one), default=zero),
             multilateral=Case(When(multilateral, then=one), default=zero),
             **{name: _rating_points(name) for name in RATED_COMPONENTS},
-            **{
-                f"overlaps_{index}": Case(
-                    When(Q(engagement__start_date__lte=q.end, engagement__end_date__gte=q.start), then=one),
-                    default=zero,
-                )
-                for index, q in enumerate(window)
-            },
+            # The window's quarters the engagement overlaps, one bit each: one BIT_OR per partner instead of
+            # a MAX per quarter (the bits are distinct, so their sum is their OR).
+            quarter_bits=sum(
+                (
+                    Case(
+                        When(
+                            Q(engagement__start_date__lte=q.end, engagement__end_date__gte=q.start),
+                            then=Value(1 << index),
+                        ),
+                        default=zero,
+                    )
+                    for index, q in enumerate(window)
+                ),
+                start=zero,
+            ),
         )
-        .values(
-            "partner_id",
-            "w",
-            "rated",
-            "multilateral",
-            *RATED_COMPONENTS,
-            *(f"overlaps_{index}" for index in range(len(window))),
-        )
+        .values("partner_id", "w", "rated", "multilateral", *RATED_COMPONENTS, "quarter_bits")
     )
     inner, params = rows.query.sql_with_params()
     points = {f"{name}_points": f"SUM(w * {name}) FILTER (WHERE rated = 1)" for name in RATED_COMPONENTS}
-    overlapped = " + ".join(f"MAX(overlaps_{index})" for index in range(len(window)))
     sql = f"""
         SELECT partner_id, COUNT(*) AS engagement_count, SUM(w) AS weight_sum,
                COUNT(*) FILTER (WHERE rated = 1) AS rated_count,
                SUM(w) FILTER (WHERE rated = 1) AS rated_weight_sum,
                {", ".join(f"{expression} AS {name}" for name, expression in points.items())},
                SUM(w) FILTER (WHERE multilateral = 1) AS multilateral_weight_sum,
-               {overlapped} AS quarters_overlapped
+               BIT_OR(quarter_bits) AS quarters_mask
         FROM ({inner}) counted
         GROUP BY partner_id
     """  # noqa: S608 (our table names and expressions; values are parameters)
@@ -351,11 +358,14 @@ def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
     with scoring_settings(work_mem="64MB", enable_mergejoin="off"), connection.cursor() as cursor:
         cursor.execute(sql, params)
         columns = [column.name for column in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        row["quarters_overlapped"] = int(row.pop("quarters_mask") or 0).bit_count()
+    return rows
 
 
 def _sums_by_subqueries(*, quarter: Quarter, model: ScoringModel, partner_ids) -> list[dict]:
-    rated = Q(engagement__after_action__isnull=False)
+    rated = rated_q()
     quarters_overlapped = None
     for q in window_of(quarter, model):
         overlaps = Max(
@@ -384,7 +394,7 @@ def _sums_by_subqueries(*, quarter: Quarter, model: ScoringModel, partner_ids) -
             quarters_overlapped=quarters_overlapped,
         )
     )
-    # The after-action reports hashed in one batch, no sort on disk; on the database the rows are read from
+    # Hashed in one batch, no sort on disk; on the database the rows are read from
     # (a dashboard's explanation reads on the replica when there is one: core/replica.py).
     with scoring_settings(using=rows.db, work_mem="64MB"):
         return list(rows)

@@ -50,7 +50,7 @@ from engagements.services.inputs import (
 )
 from engagements.services.references import reference_allocate, reference_reserve, references_allocate
 from engagements.services.search import engagement_search_refresh, search_names_builder
-from engagements.services.shape import engagement_shape_write
+from engagements.services.shape import engagement_shape_write, report_facts
 
 
 @dataclass
@@ -173,10 +173,10 @@ def engagement_create_apply(*, checked: CleanEngagement, created_by) -> Engageme
     if checked.organizations:
         engagement.organizations.set(checked.organizations)
     _write_participants(engagement, checked.participants, created_by)
-    engagement_shape_write(engagement)
-    engagement_search_refresh(engagement_ids=[engagement.pk])
     if checked.after_action is not None:
         _write_after_action(engagement, checked.after_action, created_by)
+    engagement_shape_write(engagement)  # after the participants, frameworks and report
+    engagement_search_refresh(engagement_ids=[engagement.pk])
     extensions_apply(checked.extensions, engagement=engagement, user=created_by)
     engagement_changed(engagement)
     announce_engagement_event("created", [engagement.pk])
@@ -254,11 +254,11 @@ def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement,
         engagement.organizations.set(checked.organizations)
     if checked.participants is not None:
         _write_participants(engagement, checked.participants, updated_by)
-    if checked.participants is not None or checked.organizations is not None:
-        engagement_shape_write(engagement)
-    engagement_search_refresh(engagement_ids=[engagement.pk])
     if checked.after_action is not None:
         _write_after_action(engagement, checked.after_action, updated_by)
+    if any(written is not None for written in (checked.participants, checked.organizations, checked.after_action)):
+        engagement_shape_write(engagement)  # after the participants, frameworks and report
+    engagement_search_refresh(engagement_ids=[engagement.pk])
     extensions_apply(checked.extensions, engagement=engagement, user=updated_by)
     engagement_changed(engagement, partner_ids=old_partners, span=old_span)
     announce_engagement_event("updated", [engagement.pk], was_restricted=was_restricted)
@@ -288,6 +288,7 @@ def after_action_submit(*, engagement: Engagement, user, **data) -> AfterActionR
     has_report = AfterActionReport.objects.filter(engagement=engagement).exists()
     clean = after_action_clean(engagement=engagement, has_report=has_report, **data)
     report = _write_after_action(engagement, clean, user)
+    engagement_shape_write(engagement)  # the ratings the runs read from the row
     Engagement.objects.filter(pk=engagement.pk).update(
         version=F("version") + 1, updated_by=user, updated_at=timezone.now()
     )
@@ -388,6 +389,7 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
             # engagements.services.shape: the same lists are written below
             "partner_count": len(item.participants),
             "under_framework": bool(item.organizations),
+            **report_facts(item.after_action),
         }
         for item in engagements
     ]

@@ -1,52 +1,77 @@
-"""Keeps ``Engagement.partner_count`` and ``Engagement.under_framework`` true on every write path.
+"""Keeps what the scores ask of every engagement true on its row, on every write path: ``partner_count``,
+``under_framework`` and the after-action report's ratings (``REPORT_FACTS``).
 
 The scores count an engagement as multilateral when it has three partners or more or runs under an
-organization's framework (assessments.services.scoring, ``is_multilateral``). A run used to count every
-counted engagement's participations and look up its frameworks again: most of a one-quarter run's time on a
-million engagements (bench/README.md). The facts change only when the engagement's participants or
-frameworks are written, so they are kept on its row: the services that write participants or frameworks
-one engagement at a time call ``engagement_shape_refresh`` after writing them; the bulk paths (the services'
-bulk create, hence the import, and the demo generator) set them on the rows they insert, from the same
-lists they insert; deleting an organization refreshes the engagements that lose it (``engagements.apps``).
+organization's framework (assessments.services.scoring, ``is_multilateral``), and rate it from its
+after-action report. A run used to count every counted engagement's participations, look up its frameworks
+and hash every after-action report again: most of a one-quarter run's time on a million engagements
+(bench/README.md). The facts change only when the engagement's participants, frameworks or report are
+written, so they are kept on its row: the services that write participants, frameworks or the report one
+engagement at a time call ``engagement_shape_write`` after writing them; the bulk paths (the services' bulk
+create, hence the import, and the demo generator) set them on the rows they insert, from the same lists they
+insert (``report_facts`` for the report); deleting an organization refreshes the engagements that lose it
+(``engagements.apps``). A report is never removed but with its engagement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.db import connection
 
-from engagements.models import Engagement, Participation
+from engagements.models import AfterActionReport, Engagement, Participation
+
+# The report's ratings kept on the engagement row: engagement field -> report field. Null: no report.
+REPORT_FACTS = {
+    "report_interoperability": "interoperability_rating",
+    "report_capacity": "capacity_rating",
+    "report_trust": "trust_rating",
+}
+SHAPE_FIELDS = ("partner_count", "under_framework", *REPORT_FACTS)
 
 
-def _shape_sql() -> tuple[str, str, str]:
-    """The engagement table's name and the two counts of engagement ``e``, as SQL expressions: its number
-    of participations and whether it has a framework. Both writers below use them."""
+def report_facts(report: Mapping | None) -> dict:
+    """The engagement fields of ``REPORT_FACTS`` from a report's values (report field -> value), or all
+    None without a report: what the bulk paths write with the rows."""
+    return {field: (report or {}).get(source) for field, source in REPORT_FACTS.items()}
+
+
+def _shape_sql() -> tuple[str, dict[str, str]]:
+    """The engagement table's name and, for each of ``SHAPE_FIELDS``, its value for engagement ``e`` as an
+    SQL expression: its number of participations, whether it has a framework, its report's ratings. Both
+    writers below use them."""
     quote = connection.ops.quote_name
     participation = quote(Participation._meta.db_table)
     through = quote(Engagement.organizations.through._meta.db_table)
-    partners = f"(SELECT COUNT(*) FROM {participation} p WHERE p.engagement_id = e.id)"  # noqa: S608 (our table names)
-    framework = f"EXISTS (SELECT 1 FROM {through} f WHERE f.engagement_id = e.id)"  # noqa: S608 (our table names)
-    return quote(Engagement._meta.db_table), partners, framework
+    report = quote(AfterActionReport._meta.db_table)
+    expressions = {
+        "partner_count": f"(SELECT COUNT(*) FROM {participation} p WHERE p.engagement_id = e.id)",  # noqa: S608 (our table names)
+        "under_framework": f"EXISTS (SELECT 1 FROM {through} f WHERE f.engagement_id = e.id)",  # noqa: S608 (our table names)
+        **{
+            field: f"(SELECT r.{quote(source)} FROM {report} r WHERE r.engagement_id = e.id)"  # noqa: S608 (our table names)
+            for field, source in REPORT_FACTS.items()
+        },
+    }
+    return quote(Engagement._meta.db_table), expressions
 
 
 def engagement_shape_refresh(*, engagement_ids: Iterable[int] | None = None) -> int:
-    """Recount ``partner_count`` and ``under_framework`` of the given engagements (all when None) from their
-    participations and frameworks, in one UPDATE that writes only the rows that change; returns how many."""
-    engagement, partners, framework = _shape_sql()
+    """Recount ``SHAPE_FIELDS`` of the given engagements (all when None) from their participations,
+    frameworks and reports, in one UPDATE that writes only the rows that change; returns how many."""
+    engagement, expressions = _shape_sql()
     where, params = "", []
     if engagement_ids is not None:
         ids = sorted({int(pk) for pk in engagement_ids})
         if not ids:
             return 0
         where, params = f"AND e.id IN ({', '.join(['%s'] * len(ids))})", ids
+    values = ", ".join(f"{expression} AS {name}" for name, expression in expressions.items())
+    assign = ", ".join(f"{name} = shape.{name}" for name in expressions)
+    changed = " OR ".join(f"target.{name} IS DISTINCT FROM shape.{name}" for name in expressions)
     sql = f"""
-        UPDATE {engagement} target SET partner_count = shape.partners, under_framework = shape.framework
-        FROM (
-            SELECT e.id, {partners} AS partners, {framework} AS framework FROM {engagement} e WHERE TRUE {where}
-        ) shape
-        WHERE target.id = shape.id
-          AND (target.partner_count <> shape.partners OR target.under_framework <> shape.framework)
+        UPDATE {engagement} target SET {assign}
+        FROM (SELECT e.id, {values} FROM {engagement} e WHERE TRUE {where}) shape
+        WHERE target.id = shape.id AND ({changed})
     """  # noqa: S608 (our table names; values are parameters)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -54,13 +79,12 @@ def engagement_shape_refresh(*, engagement_ids: Iterable[int] | None = None) -> 
 
 
 def engagement_shape_write(engagement: Engagement) -> None:
-    """``engagement_shape_refresh`` for one engagement whose participants or frameworks were just written,
-    setting the instance's fields as well, so that a later ``save()`` of it writes them unchanged."""
-    table, partners, framework = _shape_sql()
-    sql = f"""
-        UPDATE {table} e SET partner_count = {partners}, under_framework = {framework}
-        WHERE e.id = %s RETURNING partner_count, under_framework
-    """  # noqa: S608 (our table names; values are parameters)
+    """``engagement_shape_refresh`` for one engagement whose participants, frameworks or report were just
+    written, setting the instance's fields as well, so that a later ``save()`` of it writes them unchanged."""
+    table, expressions = _shape_sql()
+    assign = ", ".join(f"{name} = {expression}" for name, expression in expressions.items())
+    sql = f"UPDATE {table} e SET {assign} WHERE e.id = %s RETURNING {', '.join(expressions)}"  # noqa: S608 (our table names)
     with connection.cursor() as cursor:
         cursor.execute(sql, [engagement.pk])
-        engagement.partner_count, engagement.under_framework = cursor.fetchone()
+        for name, value in zip(expressions, cursor.fetchone(), strict=True):
+            setattr(engagement, name, value)

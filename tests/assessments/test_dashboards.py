@@ -568,7 +568,6 @@ def _bulk_engagements(count: int, *, offset: int) -> None:
             for k in range(2 + n % 3)
         ]
     )
-    engagement_shape_refresh(engagement_ids=[e.pk for e in engagements])  # as the bulk services keep them
     AfterActionReport.objects.bulk_create(
         [
             AfterActionReport(
@@ -583,6 +582,7 @@ def _bulk_engagements(count: int, *, offset: int) -> None:
             if n % 2
         ]
     )
+    engagement_shape_refresh(engagement_ids=[e.pk for e in engagements])  # ratings too: as the bulk services keep them
 
 
 def _query_counts(client, urls, django_assert_max_num_queries) -> dict[str, int]:

@@ -150,3 +150,29 @@ def test_every_partner_in_one_pass_gives_the_sums_of_the_grouped_queries(generat
                 assert math.isclose(value, expected, rel_tol=1e-12, abs_tol=1e-12), name
             else:
                 assert value == expected, name
+
+
+def test_one_pass_counts_the_quarters_of_the_longest_window(reference_data):
+    """The one pass marks each overlapped quarter of the window by a bit (up to 40 quarters: past 32 bits)
+    and counts them per partner; the grouped queries take a MAX per quarter. Same quarters, first to last."""
+    from django.db import connection
+
+    from assessments.services.scoring import _sums_by_subqueries, _sums_in_one_pass
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the one pass is PostgreSQL's")
+    model = scoring_model_active()
+    model.lookback_quarters = 40
+    quarter = Quarter.parse("2024-Q4")
+    first = quarter.window(40)[0]
+    make_engagement(["KEN", "GHA"], first.start, first.start + datetime.timedelta(days=2), ratings=(2, 3, 4))
+    make_engagement(["KEN"], D(2016, 3, 20), D(2016, 4, 5))  # two quarters at once
+    make_engagement(["KEN", "GHA", "SEN"], D(2024, 12, 1), D(2024, 12, 3))  # the 40th quarter: bit 39
+    make_engagement(["KEN"], D(2024, 12, 10), D(2024, 12, 12))  # the same quarter again
+    one_pass = {row["partner_id"]: row for row in _sums_in_one_pass(quarter=quarter, model=model)}
+    grouped = {row["partner_id"]: row for row in _sums_by_subqueries(quarter=quarter, model=model, partner_ids=None)}
+    assert {p: row["quarters_overlapped"] for p, row in one_pass.items()} == {
+        p: row["quarters_overlapped"] for p, row in grouped.items()
+    }
+    assert one_pass[PartnerNation.objects.get(iso3="KEN").pk]["quarters_overlapped"] == 4
+    assert one_pass[PartnerNation.objects.get(iso3="GHA").pk]["quarters_overlapped"] == 2

@@ -76,6 +76,7 @@ class ParticipationFactory(factory.django.DjangoModelFactory):
 class AfterActionReportFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = AfterActionReport
+        skip_postgeneration_save = True  # the hook below writes the engagement, not the report
 
     engagement = factory.SubFactory(EngagementFactory, status="completed")
     summary = "Went well."
@@ -83,6 +84,12 @@ class AfterActionReportFactory(factory.django.DjangoModelFactory):
     capacity_rating = 3
     trust_rating = 3
     submitted_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def shape(obj, create, extracted, **kwargs):
+        """The engagement's stored ratings, as the services keep them (engagements.services.shape)."""
+        if create:
+            engagement_shape_write(obj.engagement)
 
 
 def approve(engagement: Engagement, *, comment: str = "") -> Engagement:
