@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime
 import re
 import socket
-import uuid
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -30,19 +28,6 @@ from tests.assessments.factories import make_engagement
 pytestmark = [pytest.mark.django_db, pytest.mark.requires_redis]
 
 D = datetime.date
-
-
-@pytest.fixture
-def snapshots(settings):
-    """The snapshot cache on, in Redis, with a key prefix no other test (or test process) uses."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "core.cache.ResilientRedisCache",
-            "LOCATION": django_settings.REDIS_URL,
-            "KEY_PREFIX": f"test-page-cache-{uuid.uuid4().hex}",
-        }
-    }
-    settings.DASHBOARD_CACHE_SECONDS = 600
 
 
 @pytest.fixture
