@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.context_processors import PermWrapper
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.utils import ErrorDict
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -187,7 +188,11 @@ def _engagement_list_page(request, filterset, engagements, *, status=200, snapsh
             load=lambda ids: selectors.engagement_list(user=request.user).filter(pk__in=ids),
             exact_count_limit=settings.LIST_EXACT_COUNT_LIMIT,
         )
-        results = render_to_string("engagements/_list_results.html", context, request=request)
+        # Without the context processors (they read the header's notifications again): the results need
+        # only the request (its query string) and the permissions (the import button).
+        results = get_template("engagements/_list_results.html").render(
+            {**context, "request": request, "perms": PermWrapper(request.user)}
+        )
         if snapshot is not None:
             snapshot.store(results)
     context["results_html"] = mark_safe(results)  # noqa: S308 (our own rendered template)
