@@ -289,7 +289,9 @@ def snapshot_open(request, kind: str, *, tags: Iterable[str], extra=(), strict: 
 def list_snapshot(request, kind: str, *, extra=()) -> Snapshot | None:
     """A list's cached results for this request (None: compute them): depends on ``engagements`` and
     ``data``, never served stale, keyed also by today's date (the lists' order and views count from it).
-    The caller leaves out what depends on the user (the view "mine") and exports."""
+    The caller leaves out what depends on the user (the view "mine") and exports, and names ``kind`` with
+    a version that changes with what is kept (a new template), so that copies kept by the code before a
+    deployment are not served by the code after it."""
     tags = {ENGAGEMENTS, DATA}
     snapshot = snapshot_open(
         request, f"list:{kind}", tags=tags, extra=(timezone.localdate().isoformat(), *extra), strict=True

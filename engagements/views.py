@@ -45,6 +45,8 @@ CHANGE = "engagements.change_engagement"
 DELETE = "engagements.delete_engagement"
 ADD_AAR = "engagements.add_afteractionreport"
 CHANGE_AAR = "engagements.change_afteractionreport"
+# The list's cached filter form and results (core/page_cache.list_snapshot): the number changes with them.
+LIST_CACHE_KIND = "engagements:2"
 
 
 def _require(request, *permissions: str) -> None:
@@ -107,11 +109,14 @@ _FILTERS_SHOWN = {
 
 
 def engagement_list(request):
-    # The results are kept in the cache (core/page_cache.py, "Lists"), but never an export's nor a view that
-    # depends on who asks or when (filtersets.UNCACHED_VIEWS); the tags are read before any data.
+    # The filter form and results are kept in the cache (core/page_cache.py, "Lists"), but never an export's
+    # nor a view that depends on who asks or when (filtersets.UNCACHED_VIEWS); the tags are read before any
+    # data. A copy is kept only for a query that was understood (200), so a hit needs no filter set.
     snapshot = None
     if not wants_csv(request) and "export" not in request.GET and not never_cached(request.GET):
-        snapshot = page_cache.list_snapshot(request, "engagements")
+        snapshot = page_cache.list_snapshot(request, LIST_CACHE_KIND)
+        if snapshot is not None and snapshot.entry is not None:
+            return _engagement_list_page(request, None, None, results=snapshot.entry[0])
     filterset = EngagementFilterSet(
         request.GET or None, queryset=selectors.engagement_list(user=request.user), request=request
     )
@@ -121,8 +126,6 @@ def engagement_list(request):
         if snapshot is not None:
             snapshot.release()
         return _engagement_list_page(request, filterset, filterset.queryset.none(), status=400)
-    if snapshot is not None and snapshot.entry is not None:
-        return _engagement_list_page(request, filterset, None, results=snapshot.entry[0])
     engagements = filterset.qs  # ordered with the id last (selector and filter), so pages never overlap
     # Exports are in the import format: an exported file can be edited and imported again.
     if wants_csv(request):
@@ -164,12 +167,15 @@ def filter_form_context(request, filterset, *, reset_url: str, keep: tuple[str, 
 
 
 def _engagement_list_page(request, filterset, engagements, *, status=200, snapshot=None, results=None):
-    """The list page. Its results (count, rows, pages: ``engagements/_list_results.html``) are ``results``
-    when the cache had them, else rendered from ``engagements`` and kept in ``snapshot``; what surrounds
-    them (the views, the user's saved filters, the filter form) is rendered for each request."""
-    context = filter_form_context(
-        request, filterset, reset_url=reverse("engagements:list"), keep=("view", "ordering", "page_size")
-    )
+    """The list page. Its filter form and results (count, rows, pages: ``engagements/_list_results.html``)
+    are ``results`` when the cache had them (then there is no ``filterset``: the query was understood when
+    they were kept), else rendered from ``filterset`` and ``engagements`` and kept in ``snapshot``; what
+    surrounds them (the views, the user's saved filters) is rendered for each request."""
+    context = {"filter_errors": {}}
+    if results is None:
+        context = filter_form_context(
+            request, filterset, reset_url=reverse("engagements:list"), keep=("view", "ordering", "page_size")
+        )
     errors = context["filter_errors"]
     context |= {
         "querystring": querystring_without(request, "page"),

@@ -56,6 +56,9 @@ from engagements.api.serializers import (
 from engagements.filtersets import EngagementFilterSet, never_cached
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, SavedFilter
 
+# The API list's cached JSON (core/page_cache.list_snapshot): the number changes with its shape.
+LIST_CACHE_KIND = "api-engagements:1"
+
 
 @extend_schema_field({"type": "string", "maxLength": rules.REASON_MAX_LENGTH})
 class ReasonField(serializers.CharField):
@@ -544,7 +547,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
         user)."""
         snapshot = None
         if request.accepted_renderer.format == "json" and not never_cached(request.query_params):
-            snapshot = page_cache.list_snapshot(request, "api-engagements", extra=(request.accepted_media_type,))
+            snapshot = page_cache.list_snapshot(request, LIST_CACHE_KIND, extra=(request.accepted_media_type,))
         if snapshot is not None and snapshot.entry is not None:
             body, extra = snapshot.entry
             return HttpResponse(body, content_type=extra["content_type"])

@@ -9,6 +9,7 @@ Commits are simulated with ``django_capture_on_commit_callbacks(execute=True)``:
 from __future__ import annotations
 
 import datetime
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -18,7 +19,8 @@ from django.test import RequestFactory
 from django.utils import translation
 
 from core import page_cache
-from engagements import services
+from engagements import services, views
+from engagements.api import views as api_views
 from engagements.models import ExerciseSeries
 from tests.engagements.factories import EngagementFactory
 
@@ -156,12 +158,12 @@ def test_a_rejected_filter_is_not_kept_and_leaves_no_lock(listed, planner, clien
         assert api.get(API, {"start_after": "not a date"}).status_code == 400
     request = RequestFactory().get("/engagements/", {"start_after": "not a date"})
     request.user = planner
-    snapshot = page_cache.list_snapshot(request, "engagements")
+    snapshot = page_cache.list_snapshot(request, views.LIST_CACHE_KIND)
     assert snapshot.entry is None and snapshot.locked  # nothing kept, and the lock was free
     snapshot.release()
 
 
-def key_of(path, query, user, *, language="en", kind="engagements", extra=()):
+def key_of(path, query, user, *, language="en", kind=views.LIST_CACHE_KIND, extra=()):
     request = RequestFactory().get(path, query)
     request.user = user
     with translation.override(language):
@@ -183,7 +185,7 @@ def test_the_key_separates_what_changes_the_list(snapshots, reference_data, plan
         key_of("/engagements/", {"partner": "SEN", "page_size": "50"}, planner),
         key_of("/engagements/", {"partner": "SEN", "page_size": "50"}, AnonymousUser()),
         key_of("/engagements/", {"partner": "SEN", "page_size": "50"}, viewer, language="fr"),
-        key_of(API, {"partner": "SEN", "page_size": "50"}, viewer, kind="api-engagements"),
+        key_of(API, {"partner": "SEN", "page_size": "50"}, viewer, kind=api_views.LIST_CACHE_KIND),
         key_of("/engagements/", {"partner": "SEN", "page_size": "50"}, viewer, extra=("text/csv",)),
     ]
     assert len({base, *others}) == len(others) + 1
@@ -202,3 +204,16 @@ def test_a_series_rename_makes_the_lists_stale(snapshots, reference_data, django
     after = page_cache.tag_versions([page_cache.ENGAGEMENTS, page_cache.DATA])
     assert after[page_cache.ENGAGEMENTS] > before[page_cache.ENGAGEMENTS]
     assert after[page_cache.DATA] == before[page_cache.DATA]
+
+
+def test_a_cached_page_is_the_page_computed(listed, planner, client_for, settings):
+    def page(query):
+        html = client_for(planner).get("/engagements/", query).content.decode()
+        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "csrf", html)
+
+    query = {"q": "harbour", "status": ["planned", "completed"], "page_size": "25"}
+    computed, served = page(query), page(query)
+    assert 'name="q" value="harbour"' in served and "Harbour drill" in served  # the filter form and rows
+    assert served == computed
+    settings.DASHBOARD_CACHE_SECONDS = 0
+    assert page(query) == computed
