@@ -22,6 +22,7 @@ from core import page_cache
 from engagements import services, views
 from engagements.api import views as api_views
 from engagements.models import ExerciseSeries
+from partners.models import PartnerNation
 from tests.engagements.factories import EngagementFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.requires_redis]
@@ -217,3 +218,15 @@ def test_a_cached_page_is_the_page_computed(listed, planner, client_for, setting
     assert served == computed
     settings.DASHBOARD_CACHE_SECONDS = 0
     assert page(query) == computed
+
+
+def test_a_partner_renamed_after_a_cached_list_is_on_the_next_one(
+    listed, planner, client_for, django_capture_on_commit_callbacks
+):
+    client = client_for(planner)
+    assert "Senegal" in client.get("/engagements/").content.decode()  # the host country's name
+    with django_capture_on_commit_callbacks(execute=True):
+        senegal = PartnerNation.objects.get(iso3="SEN")
+        senegal.name = "Senegal renamed"
+        senegal.save()
+    assert "Senegal renamed" in client.get("/engagements/").content.decode()
