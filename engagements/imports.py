@@ -497,9 +497,7 @@ class _Writer:
             file_name=file_name[:255], created_by=user if getattr(user, "pk", None) else None, rows=0
         )
 
-    def write(
-        self, accepted: list[tuple[services.CleanEngagement, _Stored | None, dict]], report: ImportReport
-    ) -> None:
+    def write(self, accepted: list[tuple[services.CleanEngagement, _Stored | None, dict]], report: ImportReport) -> None:
         new = []
         for checked, current, row in accepted:
             if current is None:

@@ -385,7 +385,9 @@ def units_above(unit_id: int) -> set[int]:
 
 
 def NO_UNIT() -> str:  # noqa: N802 (a message, translated when asked)
-    return _("You belong to no unit, so you cannot write engagements: ask an administrator to add you to your unit.")
+    return _(
+        "You belong to no unit, so you cannot write engagements: ask an administrator to add you to your unit."
+    )
 
 
 def unit_write_refusal(user, unit_id: int | None, *, scope: set[int] | None | bool = False) -> str | None:

@@ -4,21 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("engagements", "0016_engagement_span_index"),
+        ('engagements', '0016_engagement_span_index'),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name="engagement",
-            name="engagement_end",
+            model_name='engagement',
+            name='engagement_end',
         ),
         migrations.AddIndex(
-            model_name="engagement",
-            index=models.Index(
-                fields=["end_date"],
-                include=("start_date", "id", "deleted_at", "sensitivity", "status", "engagement_type"),
-                name="engagement_end",
-            ),
+            model_name='engagement',
+            index=models.Index(fields=['end_date'], include=('start_date', 'id', 'deleted_at', 'sensitivity', 'status', 'engagement_type'), name='engagement_end'),
         ),
     ]
