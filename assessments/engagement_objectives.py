@@ -159,19 +159,30 @@ class ObjectiveIdsField(serializers.ListField):
         )
 
     def get_attribute(self, engagement):
-        return sorted(link.objective_id for link in engagement.objective_links.all())
+        return sorted(link.objective_id for link in _links(engagement))
 
     def to_representation(self, data):
         return list(data)
 
 
 def initial(engagement):
-    return [link.objective_id for link in engagement.objective_links.all()]
+    return [link.objective_id for link in _links(engagement)]
+
+
+def _links(engagement):
+    """The engagement's objective links: those ``prepare`` loaded, else read."""
+    loaded = engagement.__dict__.get("listed_objective_links")
+    return loaded if loaded is not None else engagement.objective_links.all()
 
 
 def prepare(queryset):
+    # Into a list: a prefetch into the relation builds a queryset for every row (engagements/selectors.py).
     return queryset.prefetch_related(
-        Prefetch("objective_links", queryset=EngagementObjective.objects.only("engagement_id", "objective_id"))
+        Prefetch(
+            "objective_links",
+            queryset=EngagementObjective.objects.only("engagement_id", "objective_id"),
+            to_attr="listed_objective_links",
+        )
     )
 
 

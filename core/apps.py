@@ -56,6 +56,8 @@ class CoreConfig(AppConfig):
             # outbox (per partner), and what a run writes through its end.
             if page_cache.bumps_data(sender._meta.app_label, sender._meta.model_name):
                 page_cache.data_bump_on_commit(using)
+            elif page_cache.bumps_engagements(sender._meta.app_label, sender._meta.model_name):
+                page_cache.data_bump_on_commit(using, tag=page_cache.ENGAGEMENTS)
 
         for signal in (post_save, post_delete, m2m_changed):
             signal.connect(_domain_data_written, dispatch_uid="core.page_cache", weak=False)

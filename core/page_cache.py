@@ -43,6 +43,14 @@ engagements exist for them and which buttons show), the language, the time zone,
 and the current quarter (the default when no scores exist). Never the user: two analysts share entries, an
 analyst and a viewer never do.
 
+**Lists** (``list_snapshot``): the engagement list's results (its count, rows and pages) and the API's
+engagement list are cached the same way, under the same key parts plus the day (the default order and the
+views "current", "upcoming" and "recent" are counted from today) and, for the API, the response's media
+type. They depend on ``engagements`` and ``data`` and are *strict*: never served stale, so a planner's
+save is on their next list. The other names a row shows, a series' and a unit's, bump ``engagements`` when
+saved (``bumps_engagements``). What depends on the user is never cached: the view "mine", and on the
+page the saved filters and forms above the results (rendered for each request).
+
 Without a shared cache (no ``REDIS_URL``: local memory is per process) or with ``DASHBOARD_CACHE_SECONDS``
 at 0, nothing is cached. With Redis unreachable the tags cannot be read and every page is computed.
 """
@@ -74,6 +82,9 @@ RENDER_LOCK_SECONDS = RENDER_WAIT_SECONDS = 30
 # The apps whose saves and deletes bump ``data``, and the models of theirs announced otherwise.
 WATCHED_APPS = frozenset({"partners", "organizations", "assessments"})
 ANNOUNCED_MODELS = frozenset({("assessments", "assessmentrun"), ("assessments", "assessmentrunpart")})
+# Engagement-app and core models whose names a list row shows but whose saves the change outbox does not
+# announce: a save bumps ``engagements``.
+LISTED_MODELS = frozenset({("engagements", "exerciseseries"), ("core", "unit")})
 
 
 def enabled() -> bool:
@@ -144,35 +155,41 @@ def _may_store() -> bool:
 
 
 class _PendingBump(threading.local):
-    callback = None
+    def __init__(self):
+        self.callbacks = {}
 
 
 _pending = _PendingBump()
 
 
-def data_bump_on_commit(using: str = DEFAULT_DB_ALIAS) -> None:
-    """Bump ``data`` once after the current transaction commits (at once outside one): one bump is queued
-    per transaction however many rows it saves (a rolled-back transaction drops its queued bump, and the
-    next write queues a new one)."""
+def data_bump_on_commit(using: str = DEFAULT_DB_ALIAS, tag: str = DATA) -> None:
+    """Bump ``tag`` (``data`` unless told) once after the current transaction commits (at once outside
+    one): one bump is queued per transaction and tag however many rows it saves (a rolled-back transaction
+    drops its queued bump, and the next write queues a new one)."""
     if not enabled():
         return
     connection = connections[using]
-    pending = _pending.callback
+    pending = _pending.callbacks.get(tag)
     if pending is not None and any(entry[1] is pending for entry in connection.run_on_commit):
         return
 
     def bump():
-        if _pending.callback is bump:
-            _pending.callback = None
-        tags_bump([DATA])
+        if _pending.callbacks.get(tag) is bump:
+            del _pending.callbacks[tag]
+        tags_bump([tag])
 
-    _pending.callback = bump
+    _pending.callbacks[tag] = bump
     transaction.on_commit(bump, using=using)
 
 
 def bumps_data(app_label: str, model_name: str) -> bool:
     """Whether a save or delete of this model bumps ``data`` (see the module's docstring)."""
     return app_label in WATCHED_APPS and (app_label, model_name) not in ANNOUNCED_MODELS
+
+
+def bumps_engagements(app_label: str, model_name: str) -> bool:
+    """Whether a save or delete of this model bumps ``engagements``: names the lists show (``LISTED_MODELS``)."""
+    return (app_label, model_name) in LISTED_MODELS
 
 
 def visibility_class(user) -> str:
@@ -222,10 +239,11 @@ def _within_stale_bound(entry, versions: dict[str, int]) -> bool:
     return len(found) == len(missed) and all(at > limit for at in found.values())
 
 
-def snapshot_open(request, kind: str, *, tags: Iterable[str], extra=()) -> Snapshot | None:
+def snapshot_open(request, kind: str, *, tags: Iterable[str], extra=(), strict: bool = False) -> Snapshot | None:
     """The page's snapshot for this request, or None when nothing may be cached (then render as usual).
 
-    ``tags`` are every tag the page may depend on; their versions are read here, before any data."""
+    ``tags`` are every tag the page may depend on; their versions are read here, before any data. A
+    ``strict`` page is never served stale: a reader waits for the renderer's fresh copy or renders it."""
     if not enabled() or request.method != "GET":
         return None
     versions = tag_versions(tags)
@@ -249,7 +267,7 @@ def snapshot_open(request, kind: str, *, tags: Iterable[str], extra=()) -> Snaps
     snapshot.locked = bool(cache.add(f"{key}:rendering", 1, timeout=RENDER_LOCK_SECONDS))
     if snapshot.locked:
         return snapshot
-    may_serve_stale = request.headers.get("X-Fragment") is None
+    may_serve_stale = not strict and request.headers.get("X-Fragment") is None
     if entry is not None and may_serve_stale and _within_stale_bound(entry, versions):
         snapshot.entry, snapshot.stale = entry[:2], True
         return snapshot
@@ -265,6 +283,21 @@ def snapshot_open(request, kind: str, *, tags: Iterable[str], extra=()) -> Snaps
         if cache.add(f"{key}:rendering", 1, timeout=RENDER_LOCK_SECONDS):
             snapshot.locked = True
             return snapshot
+    return snapshot
+
+
+def list_snapshot(request, kind: str, *, extra=()) -> Snapshot | None:
+    """A list's cached results for this request (None: compute them): depends on ``engagements`` and
+    ``data``, never served stale, keyed also by today's date (the lists' order and views count from it).
+    The caller leaves out what depends on the user (the view "mine") and exports, and names ``kind`` with
+    a version that changes with what is kept (a new template), so that copies kept by the code before a
+    deployment are not served by the code after it."""
+    tags = {ENGAGEMENTS, DATA}
+    snapshot = snapshot_open(
+        request, f"list:{kind}", tags=tags, extra=(timezone.localdate().isoformat(), *extra), strict=True
+    )
+    if snapshot is not None:
+        snapshot.depends = tags
     return snapshot
 
 

@@ -33,6 +33,16 @@ VIEWS = [
     ("recent", _("Recently changed")),
 ]
 
+# The views whose rows depend on who asks ("mine") or on the moment, not the day ("recent": changed in the
+# last days, counted from now): a list showing one is never cached.
+UNCACHED_VIEWS = frozenset({"mine", "recent"})
+
+
+def never_cached(query) -> bool:
+    """Whether the list this query string (a QueryDict) asks for depends on more than the data, the user's
+    permissions and the day (``UNCACHED_VIEWS``): it is then never kept (core/page_cache.py, "Lists")."""
+    return any(view in UNCACHED_VIEWS for view in query.getlist("view"))
+
 
 def partners_taking_part(codes: list[str], busy_from: int, *, using: str) -> tuple[list[int], bool]:
     """The ids of the partners with these ISO codes, and whether they have ``busy_from`` or more
@@ -113,7 +123,10 @@ class EngagementFilterSet(django_filters.FilterSet):
         method="filter_nothing", label=_("Include sub-units"), help_text=_("With owner_unit: the units below it too")
     )
     point_of_contact = MultiValueFilter(
-        field_name="point_of_contact__username", lookup_expr="exact", label=_("Point of contact"), help_text=_("Username")
+        field_name="point_of_contact__username",
+        lookup_expr="exact",
+        label=_("Point of contact"),
+        help_text=_("Username"),
     )
     start_after = django_filters.DateFilter(field_name="start_date", lookup_expr="gte", label=_("Starts on or after"))
     start_before = django_filters.DateFilter(field_name="start_date", lookup_expr="lte", label=_("Starts on or before"))

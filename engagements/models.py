@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.models import ChoiceLabels
 from engagements.choices import Domain, EngagementType, ParticipantRole, Sensitivity, Status
 
 
@@ -110,7 +111,7 @@ HISTORY_UNINDEXED = [
 ]
 
 
-class Engagement(models.Model):
+class Engagement(ChoiceLabels, models.Model):
     """One military engagement with partners: an exercise, a training exchange, an advisory mission ...
 
     ``reference`` (``ENG-2025-000123``) is what planners quote; the year is the start year.
@@ -335,7 +336,7 @@ class Engagement(models.Model):
         return (self.end_date - self.start_date).days + 1
 
 
-class Participation(models.Model):
+class Participation(ChoiceLabels, models.Model):
     """A partner nation's part in an engagement: its role and how many personnel it sent."""
 
     # No index of their own: the unique (engagement, partner) and participation_partner (partner, engagement)

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.context_processors import PermWrapper
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.utils import ErrorDict
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
+from core import page_cache
 from core.exports import wants_csv
 from core.filters import values_of
 from core.models import Unit
@@ -22,7 +26,7 @@ from core.paging import paginate, querystring_without
 from core.roles import role_of
 from engagements import deconfliction, exchange, extensions, rules, selectors, services
 from engagements.choices import Domain, EngagementType, Sensitivity, Status, ThreatFocus
-from engagements.filtersets import VIEWS, EngagementFilterSet
+from engagements.filtersets import VIEWS, EngagementFilterSet, never_cached
 from engagements.forms import (
     AfterActionForm,
     ApprovalForm,
@@ -41,6 +45,8 @@ CHANGE = "engagements.change_engagement"
 DELETE = "engagements.delete_engagement"
 ADD_AAR = "engagements.add_afteractionreport"
 CHANGE_AAR = "engagements.change_afteractionreport"
+# The list's cached filter form and results (core/page_cache.list_snapshot): the number changes with them.
+LIST_CACHE_KIND = "engagements:2"
 
 
 def _require(request, *permissions: str) -> None:
@@ -103,12 +109,22 @@ _FILTERS_SHOWN = {
 
 
 def engagement_list(request):
+    # The filter form and results are kept in the cache (core/page_cache.py, "Lists"), but never an export's
+    # nor a view that depends on who asks or when (filtersets.UNCACHED_VIEWS); the tags are read before any
+    # data. A copy is kept only for a query that was understood (200), so a hit needs no filter set.
+    snapshot = None
+    if not wants_csv(request) and "export" not in request.GET and not never_cached(request.GET):
+        snapshot = page_cache.list_snapshot(request, LIST_CACHE_KIND)
+        if snapshot is not None and snapshot.entry is not None:
+            return _engagement_list_page(request, None, None, results=snapshot.entry[0])
     filterset = EngagementFilterSet(
         request.GET or None, queryset=selectors.engagement_list(user=request.user), request=request
     )
     if filterset.is_bound and not filterset.is_valid():
         # A value not understood is an error beside its field, never silently dropped (the list would say
         # "filtered" while showing more than asked): a 400, no rows and no export until it is corrected.
+        if snapshot is not None:
+            snapshot.release()
         return _engagement_list_page(request, filterset, filterset.queryset.none(), status=400)
     engagements = filterset.qs  # ordered with the id last (selector and filter), so pages never overlap
     # Exports are in the import format: an exported file can be edited and imported again.
@@ -120,7 +136,7 @@ def engagement_list(request):
         except exchange.ExportTooLarge as exc:
             messages.error(request, str(exc))
             return redirect(f"{request.path}?{querystring_without(request, 'export')}")
-    return _engagement_list_page(request, filterset, engagements)
+    return _engagement_list_page(request, filterset, engagements, snapshot=snapshot)
 
 
 def filter_form_context(request, filterset, *, reset_url: str, keep: tuple[str, ...]) -> dict:
@@ -150,18 +166,18 @@ def filter_form_context(request, filterset, *, reset_url: str, keep: tuple[str, 
     }
 
 
-def _engagement_list_page(request, filterset, engagements, *, status=200):
-    context = filter_form_context(
-        request, filterset, reset_url=reverse("engagements:list"), keep=("view", "ordering", "page_size")
-    )
+def _engagement_list_page(request, filterset, engagements, *, status=200, snapshot=None, results=None):
+    """The list page. Its filter form and results (count, rows, pages: ``engagements/_list_results.html``)
+    are ``results`` when the cache had them (then there is no ``filterset``: the query was understood when
+    they were kept), else rendered from ``filterset`` and ``engagements`` and kept in ``snapshot``; what
+    surrounds them (the views, the user's saved filters) is rendered for each request."""
+    context = {"filter_errors": {}}
+    if results is None:
+        context = filter_form_context(
+            request, filterset, reset_url=reverse("engagements:list"), keep=("view", "ordering", "page_size")
+        )
     errors = context["filter_errors"]
     context |= {
-        "page": paginate(
-            request,
-            engagements,
-            load=lambda ids: selectors.engagement_list(user=request.user).filter(pk__in=ids),
-            exact_count_limit=settings.LIST_EXACT_COUNT_LIMIT,
-        ),
         "querystring": querystring_without(request, "page"),
         "can_add": request.user.has_perm(ADD),
         "today": timezone.localdate(),
@@ -171,6 +187,21 @@ def _engagement_list_page(request, filterset, engagements, *, status=200):
         "filtered": not errors
         and any(key not in ("page", "page_size", "ordering") and value for key, value in request.GET.items()),
     }
+    if results is None:
+        context["page"] = paginate(
+            request,
+            engagements,
+            load=lambda ids: selectors.engagement_list(user=request.user).filter(pk__in=ids),
+            exact_count_limit=settings.LIST_EXACT_COUNT_LIMIT,
+        )
+        # Without the context processors (they read the header's notifications again): the results need
+        # only the request (its query string) and the permissions (the import button).
+        results = get_template("engagements/_list_results.html").render(
+            {**context, "request": request, "perms": PermWrapper(request.user)}
+        )
+        if snapshot is not None:
+            snapshot.store(results)
+    context["results_html"] = mark_safe(results)  # noqa: S308 (our own rendered template)
     return render(request, "engagements/engagement_list.html", context, status=status)
 
 

@@ -8,6 +8,7 @@ pass by skipping them.
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from django.conf import settings
@@ -146,3 +147,16 @@ def api_for(reference_data):
         return client
 
     return _client
+
+
+@pytest.fixture
+def snapshots(settings):
+    """The snapshot cache on, in Redis, with a key prefix no other test (or test process) uses."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "core.cache.ResilientRedisCache",
+            "LOCATION": settings.REDIS_URL,
+            "KEY_PREFIX": f"test-page-cache-{uuid.uuid4().hex}",
+        }
+    }
+    settings.DASHBOARD_CACHE_SECONDS = 600

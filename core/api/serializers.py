@@ -10,9 +10,11 @@ class QuickReadsMixin:
     DRF walks the readable fields again for every row and reads each value through ``get_attribute``
     (a source path, a callable check, exceptions turned into defaults). Here the fields are listed once per
     serializer (a list serializer's child serves every row), and a model's own column is read with
-    ``getattr``, which is what ``get_attribute`` does for a plain stored value; every other field (relations,
-    dotted sources, methods, fields with their own ``get_attribute``) goes through DRF as before. The
-    model is ``read_model``, else ``Meta.model``. Each value is still formatted by its field."""
+    ``getattr``, which is what ``get_attribute`` does for a plain stored value; a many relation loaded into
+    a list named ``listed_<relation>`` (``Prefetch(..., to_attr=...)``, e.g. by the engagement list's
+    selector) is read from that list, the rows the relation's manager would give; every other field
+    (relations, dotted sources, methods, fields with their own ``get_attribute``) goes through DRF as
+    before. The model is ``read_model``, else ``Meta.model``. Each value is still formatted by its field."""
 
     read_model = None
 
@@ -21,9 +23,11 @@ class QuickReadsMixin:
         if plan is None:
             plan = self.__dict__["_read_plan"] = self._reads()
         row = {}
-        for name, column, field in plan:
+        for name, column, field, listed in plan:
             if column is not None:
                 value = getattr(instance, column)
+            elif listed is not None and listed in instance.__dict__:
+                value = instance.__dict__[listed]
             else:
                 try:
                     value = field.get_attribute(instance)
@@ -37,11 +41,14 @@ class QuickReadsMixin:
     def _reads(self) -> list[tuple]:
         model = self.read_model or getattr(getattr(self, "Meta", None), "model", None)
         columns = {f.attname for f in model._meta.concrete_fields if not f.is_relation} if model else set()
+        many = {f.name for f in model._meta.get_fields() if f.many_to_many or f.one_to_many} if model else set()
         plan = []
         for field in self._readable_fields:
             attrs = field.source_attrs
-            plain = len(attrs) == 1 and attrs[0] in columns and type(field).get_attribute is Field.get_attribute
-            plan.append((field.field_name, attrs[0] if plain else None, field))
+            own = len(attrs) == 1 and type(field).get_attribute is Field.get_attribute
+            column = attrs[0] if own and attrs[0] in columns else None
+            listed = f"listed_{attrs[0]}" if own and attrs[0] in many else None
+            plan.append((field.field_name, column, field, listed))
         return plan
 
 

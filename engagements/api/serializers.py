@@ -98,7 +98,8 @@ class AcronymListField(serializers.ListField):
         super().__init__(child=TextField(max_length=40), **kwargs)
 
     def to_representation(self, organizations):
-        return sorted(o.acronym for o in organizations.all())
+        rows = organizations if isinstance(organizations, list) else organizations.all()  # a list: loaded
+        return sorted(o.acronym for o in rows)
 
 
 class AfterActionSerializer(QuickReadsMixin, serializers.Serializer):

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,6 +28,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import page_cache
 from core.api.exceptions import Conflict, flatten_errors
 from core.api.pagination import FeedPagination, RowsFirstPagination
 from core.api.parsers import JSONParser
@@ -52,8 +53,11 @@ from engagements.api.serializers import (
     FindingsSerializer,
     SavedFilterSerializer,
 )
-from engagements.filtersets import EngagementFilterSet
+from engagements.filtersets import EngagementFilterSet, never_cached
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, SavedFilter
+
+# The API list's cached JSON (core/page_cache.list_snapshot): the number changes with its shape.
+LIST_CACHE_KIND = "api-engagements:1"
 
 
 @extend_schema_field({"type": "string", "maxLength": rules.REASON_MAX_LENGTH})
@@ -535,6 +539,37 @@ class EngagementViewSet(viewsets.ModelViewSet):
     def approvals(self, request, pk=None):
         engagement = self.get_object()
         return Response(ApprovalSerializer(selectors.approvals_of(engagement=engagement), many=True).data)
+
+    # Last in the class: the name ``list`` would hide the builtin in the class body below it.
+    def list(self, request, *args, **kwargs):
+        """The list, from the cache when it holds this request's JSON (core/page_cache.py, "Lists"): never a
+        view that depends on who asks or when, nor another format than JSON (the browsable API names the
+        user)."""
+        snapshot = None
+        if request.accepted_renderer.format == "json" and not never_cached(request.query_params):
+            snapshot = page_cache.list_snapshot(request, LIST_CACHE_KIND, extra=(request.accepted_media_type,))
+        if snapshot is not None and snapshot.entry is not None:
+            body, extra = snapshot.entry
+            return HttpResponse(body, content_type=extra["content_type"])
+        try:
+            response = super().list(request, *args, **kwargs)
+        except BaseException:
+            if snapshot is not None:
+                snapshot.release()
+            raise
+        response.list_snapshot = snapshot
+        return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        snapshot = getattr(response, "list_snapshot", None)
+        if snapshot is not None:
+            if response.status_code == status.HTTP_200_OK:
+                response.render()
+                snapshot.store(response.content.decode(), {"content_type": response["Content-Type"]})
+            else:
+                snapshot.release()
+        return response
 
 
 @extend_schema_view(
