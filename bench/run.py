@@ -368,6 +368,11 @@ def main() -> None:
         rows += bench_http(max(options.repeat, 20))
     if "import" in sections:
         rows += bench_import(options.import_rows)
+        # The rolled-back import left 100,000 dead engagements and twice as many dead participations and
+        # pending changes; autovacuum removes them within minutes, and the pages' freshness line (pending
+        # changes, read for every request) walked them all until then: 18 to 29 ms a request in the load
+        # benchmark that follows (bench/README.md).
+        like_autovacuum("VACUUM (ANALYZE)")
     width = max(len(r[0]) for r in rows)
     print()
     print(f"| {'measure'.ljust(width)} | figure | detail | target |")
