@@ -484,6 +484,26 @@ def _clean_field(name: str, value, lookups: Lookups, add):
     return clean_value(Engagement, name, value, add)
 
 
+def _checked_once(accepted: dict, key, check, add):
+    """``check(add)``, or the answer it gave an earlier identical value: ``key`` (None: always checked) names
+    the value in ``accepted``, which keeps answers given without a problem. Refusals are never kept, so
+    every row with a refused value is reported with its message; a list is copied (each row its own)."""
+    if key is not None:
+        found = accepted.get(key, _UNSEEN)
+        if found is not _UNSEEN:
+            return list(found) if type(found) is list else found
+    refused = []
+
+    def add_refused(message):
+        refused.append(message)
+        add(message)
+
+    value = check(add_refused)
+    if key is not None and not refused:
+        accepted[key] = list(value) if type(value) is list else value
+    return value
+
+
 def _clean_fields(data: Mapping[str, Any], problems: Problems, lookups: Lookups) -> dict:
     clean = {}
     accepted = lookups.accepted
@@ -491,20 +511,12 @@ def _clean_fields(data: Mapping[str, Any], problems: Problems, lookups: Lookups)
         accepted.clear()
     for name, value in data.items():
         key = _as_key(value)
-        if key is not None or value is None:
-            found = accepted.get((name, key), _UNSEEN)
-            if found is not _UNSEEN:
-                clean[name] = list(found) if type(found) is list else found  # each row its own list
-                continue
-        refused = []
-
-        def add(message, name=name, refused=refused):
-            refused.append(message)
-            problems.add(name, message)
-
-        clean[name] = _clean_field(name, value, lookups, add)
-        if not refused and (key is not None or value is None):
-            accepted[(name, key)] = list(clean[name]) if type(clean[name]) is list else clean[name]
+        clean[name] = _checked_once(
+            accepted,
+            (name, key) if key is not None or value is None else None,
+            lambda add, name=name, value=value: _clean_field(name, value, lookups, add),
+            lambda message, name=name: problems.add(name, message),
+        )
     return clean
 
 
@@ -530,20 +542,12 @@ def _clean_participants(rows: Iterable[Mapping[str, Any]], problems: Problems, l
             if value in (None, ""):
                 value = rules.default(Participation, name)
             # A participant's role and personnel given as text (an import's "host", "50"): once per import.
-            key = ("participant", name, value) if type(value) is str else None
-            found = accepted.get(key, _UNSEEN) if key is not None else _UNSEEN
-            if found is not _UNSEEN:
-                values[name] = found
-                continue
-            refused = []
-
-            def add_value(message, name=name, refused=refused):
-                refused.append(message)
-                add(message, name)
-
-            values[name] = clean_value(Participation, name, value, add_value)
-            if key is not None and not refused:
-                accepted[key] = values[name]
+            values[name] = _checked_once(
+                accepted,
+                ("participant", name, value) if type(value) is str else None,
+                lambda add_value, name=name, value=value: clean_value(Participation, name, value, add_value),
+                lambda message, name=name: add(message, name),
+            )
         if partner is not None:
             if partner.pk in seen:
                 add(

@@ -16,7 +16,7 @@ def reference_allocate(*, year: int, count: int = 1) -> list[str]:
     The year's counter row is locked for the rest of the transaction, so two creations never draw the
     same number; the unique constraint on ``reference`` backs this up.
     """
-    return references_allocate({year: count})[year]
+    return references_allocate({year: count}).get(year, [])
 
 
 def references_allocate(counts: dict[int, int]) -> dict[int, list[str]]:
