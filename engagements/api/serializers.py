@@ -7,6 +7,7 @@ keyword arguments of the services by ``service_arguments``; the view calls the s
 
 from __future__ import annotations
 
+import decimal
 import re
 
 from django.utils.dateparse import parse_datetime
@@ -72,9 +73,11 @@ class CoordinateField(serializers.DecimalField):
         )
 
     def validate_precision(self, value):
-        # GPS coordinates often carry more decimals than are kept: round rather than refuse them.
-        if value.is_finite() and abs(value) <= 1000:
-            value = self.quantize(value)
+        # GPS coordinates often carry more decimals than are kept: round rather than refuse them. Rounded in
+        # the default context, not DRF's (whose precision is max_digits): 999.999999 rounds to 1000.00000, one
+        # digit too many, which DRF's context raises as InvalidOperation and the check below refuses as a 400.
+        if value.is_finite() and value.adjusted() < 20:
+            value = value.quantize(decimal.Decimal(1).scaleb(-self.decimal_places), rounding=self.rounding)
         return super().validate_precision(value)
 
 

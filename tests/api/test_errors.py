@@ -53,6 +53,7 @@ def test_malformed_json_is_400(api, body):
         {"participants": [{"partner": "USA", "personnel": 1e308, "unknown": {"deep": [1, 2]}}]},
         {"participants": [{"partner": None}], "organizations": [None, 5]},
         {"latitude": 1e308, "longitude": -1e308, "budget_usd": 10**100},
+        {"latitude": 999.999999, "longitude": 1000},  # rounding adds a digit: refused, not a 500
         {"version": 10**40, "status": None, "threat_focus": [None]},
         {"after_action": {"summary": None, "trust_rating": "5.5", "mystery": True}},
     ],
@@ -71,6 +72,13 @@ def test_unknown_fields_are_ignored(api, engagement_payload_minimal):
     response = post_raw(api, json.dumps(body))
     assert response.status_code == 201
     assert "colour" not in response.json()
+
+
+def test_coordinates_round_to_their_limits(api, engagement_payload_minimal):
+    body = {**engagement_payload_minimal, "latitude": 89.999999999, "longitude": -179.9999999}
+    response = post_raw(api, json.dumps(body))
+    assert response.status_code == 201, response.content
+    assert (response.json()["latitude"], response.json()["longitude"]) == (90, -180)
 
 
 @pytest.fixture
