@@ -33,7 +33,7 @@ def label(sql: str) -> str:
     text = " ".join(sql.split())
     head = text[:60]
     rules = [
-        ("SUM(w) FILTER (WHERE rated = 1)", "partner sums (one pass)"),
+        ("AS rated_weight_sum", "partner sums (one pass)"),
         ("WITH counted AS MATERIALIZED", "activity count, every scope"),
         ("assessments_quarteractivitychange", "activity: the quarter's changes taken"),
         ('INSERT INTO "assessments_pairquarter"', "pairs: INSERT ... SELECT"),
