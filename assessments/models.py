@@ -514,6 +514,31 @@ class QuarterActivityCount(ScopedQuarter):
         return f"{Quarter.of(self.period)} {self.scope_name} {self.engagement_type}: {self.engagements}"
 
 
+class QuarterActivityChange(models.Model):
+    """A write that may have changed the activity counts or partner pairs of a quarter since a run last
+    counted them: a run recounts a counted quarter only when it has such a row (or no snapshot yet).
+
+    Written by the database itself, by statement-level triggers on what the counts read (engagements,
+    participations, partners' regions, memberships, organizations' acronyms: migration
+    ``assessments/0012_quarter_activity_changes``), so that every write path marks the quarters it touches,
+    the ORM, bulk creates, the import's ``COPY``, the admin and raw SQL alike. A change of what puts partners
+    in a scope (a membership, a region, an acronym) marks every quarter from the first engagement's to the
+    last one's. ``activity_store`` deletes a quarter's rows in the transaction that recounts it, before
+    counting, so a write committed after the deletion leaves its row for the next run. Rows are not unique:
+    writers never wait for each other here.
+    """
+
+    period = models.DateField(_("quarter"), help_text=_("First day of the quarter."))
+
+    class Meta:
+        verbose_name = _("quarter activity change")
+        verbose_name_plural = _("quarter activity changes")
+        indexes = [models.Index(fields=["period"], name="quarter_activity_change")]
+
+    def __str__(self) -> str:
+        return str(Quarter.of(self.period))
+
+
 class PairQuarter(models.Model):
     """How many engagements two partners took part in together (as host, lead or any other role), counting
     the engagements that start in one quarter, as the last run counted them: the cooperation network reads

@@ -4,7 +4,8 @@
     BENCH_DATABASE_URL=... BENCH_BROKER_URL=redis://... .venv/bin/python bench/breakdown.py --served
 
 With ``--served``: the run through gunicorn and a real worker, split into the POST, the wait for the worker,
-the work and the time until the poller sees it finished.
+the work and the time until the poller sees it finished. With ``--changed``: as after a write in the quarter
+(a run recounts a quarter's activity only then; by default the runs after the warm-up one do not).
 
 Executes the run as the worker does (``assessment_run_execute`` in this process, after one warm-up run) and
 prints, for the median run: each SQL statement with its wall time in the database (time from sending it to
@@ -32,8 +33,9 @@ def label(sql: str) -> str:
     text = " ".join(sql.split())
     head = text[:60]
     rules = [
-        ("SUM(w) FILTER (WHERE rated = 1)", "partner sums (one pass)"),
+        ("AS rated_weight_sum", "partner sums (one pass)"),
         ("WITH counted AS MATERIALIZED", "activity count, every scope"),
+        ("assessments_quarteractivitychange", "activity: the quarter's changes taken"),
         ('INSERT INTO "assessments_pairquarter"', "pairs: INSERT ... SELECT"),
         ('DELETE FROM "assessments_pairquarter"', "pairs: delete the quarter"),
         ("assessments_measurement", "objectives' progress"),
@@ -53,8 +55,14 @@ def label(sql: str) -> str:
     return head
 
 
-def one_run(quarter: str) -> tuple[float, list[tuple[str, float]]]:
+def one_run(quarter: str, *, changed: bool = False) -> tuple[float, list[tuple[str, float]]]:
+    """The run of ``quarter``; with ``changed``, as after a write in the quarter (its activity recounted)."""
+    from assessments.models import QuarterActivityChange
+    from assessments.periods import Quarter
     from assessments.services import assessment_run_execute, assessment_run_request
+
+    if changed:  # what the database's triggers write for any write in the quarter
+        QuarterActivityChange.objects.create(period=Quarter.parse(quarter).start)
 
     statements: list[tuple[str, float]] = []
 
@@ -87,18 +95,21 @@ def one_run(quarter: str) -> tuple[float, list[tuple[str, float]]]:
     return total, statements
 
 
-def served_runs(quarter: str, repeat: int) -> None:
+def served_runs(quarter: str, repeat: int, *, changed: bool = False) -> None:
     """The run as users ask for it (bench/served.py): where the time between the POST and the answer that
     says the run has finished goes, from the client's clock and the run's own timestamps (same machine)."""
     import datetime
 
     from served import served
 
-    from assessments.models import AssessmentRun
+    from assessments.models import AssessmentRun, QuarterActivityChange
+    from assessments.periods import Quarter
 
     with served(os.environ["DATABASE_URL"], os.environ.get("BENCH_BROKER_URL", bench.DEFAULT_BROKER)) as app:
         app.run_through_api([quarter])  # warm-up
         for _ in range(repeat):
+            if changed:
+                QuarterActivityChange.objects.create(period=Quarter.parse(quarter).start)
             posted = datetime.datetime.now(datetime.UTC)
             seconds, answer = app.run_through_api([quarter])
             seen = datetime.datetime.now(datetime.UTC)
@@ -116,6 +127,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quarter", default=None, help="default: the previous quarter")
     parser.add_argument("--served", action="store_true", help="through gunicorn and a worker (bench/served.py)")
+    parser.add_argument(
+        "--changed",
+        action="store_true",
+        help="as after a write in the quarter: its activity and pairs recounted by every run (by default, "
+        "only the warm-up run counts them, as a quarter nothing was written in since its last run)",
+    )
     args = parser.parse_args()
     from assessments.periods import Quarter
     from assessments.services.runs import scoring_model_active
@@ -124,12 +141,12 @@ def main() -> None:
     quarter = Quarter.parse(args.quarter) if args.quarter else Quarter.current().shift(-1)
     print(f"load average {os.getloadavg()[0]:.2f}; quarter {quarter}")
     if args.served:
-        served_runs(str(quarter), args.repeat)
+        served_runs(str(quarter), args.repeat, changed=args.changed)
         print(f"load average {os.getloadavg()[0]:.2f}")
         return
     floor_before, _ = bench.timed(lambda: bench.floor_query(quarter, model), args.repeat)
-    one_run(str(quarter))  # warm-up
-    runs = [one_run(str(quarter)) for _ in range(args.repeat)]
+    one_run(str(quarter), changed=args.changed)  # warm-up
+    runs = [one_run(str(quarter), changed=args.changed) for _ in range(args.repeat)]
     floor_after, _ = bench.timed(lambda: bench.floor_query(quarter, model), args.repeat)
     totals = [total for total, _ in runs]
     total, statements = sorted(runs, key=lambda r: r[0])[len(runs) // 2]

@@ -2,9 +2,10 @@
 
 The overview shows ten years of engagements per quarter by type and the partners engaged in a quarter.
 Counted live, that is a grouped aggregate over every engagement (about 300 ms on a million of them) on
-every visit, and seconds for one region or organization; as a snapshot it is a read of a few hundred rows. A run recounts every quarter it scores,
-in the same transaction as the scores, so the counts are as fresh as the scores beside them and a failed
-run leaves the earlier counts in place. The definitions are the dashboard's: engagements counted in the
+every visit, and seconds for one region or organization; as a snapshot it is a read of a few hundred rows. A run counts every quarter it scores
+that has no snapshot yet or that a write has changed since its last count (the database marks those:
+``QuarterActivityChange``), in the same transaction as the scores, so the counts are as fresh as the
+scores beside them and a failed run leaves the earlier counts in place. The definitions are the dashboard's: engagements counted in the
 quarter they start, cancelled and deleted ones left out; restricted ones counted apart so that a viewer's
 figures can leave them out.
 """
@@ -21,7 +22,14 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import TruncQuarter
 from django.utils import timezone
 
-from assessments.models import ActivityScope, AssessmentRun, PairQuarter, QuarterActivity, QuarterActivityCount
+from assessments.models import (
+    ActivityScope,
+    AssessmentRun,
+    PairQuarter,
+    QuarterActivity,
+    QuarterActivityChange,
+    QuarterActivityCount,
+)
 from assessments.periods import Quarter
 from assessments.services.pairs import pairs_store, snapshot_delete
 from assessments.sql import scoring_settings
@@ -339,15 +347,47 @@ def activity_rows(
     return activity, by_type
 
 
+def changed_quarters_take(quarters: Iterable[Quarter]) -> set[Quarter]:
+    """Those of ``quarters`` a write may have changed the counts of since they were last counted (their
+    ``QuarterActivityChange`` rows, which the database's triggers write), deleting those rows: one
+    statement. Must run inside the transaction that then recounts them, before counting: a write committed
+    after this statement keeps its rows for the next run, whether or not the count sees it."""
+    periods = sorted({quarter.start for quarter in quarters})
+    if not periods:
+        return set()
+    table = connection.ops.quote_name(QuarterActivityChange._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH taken AS (DELETE FROM {table} WHERE period = ANY(%s::date[]) RETURNING period) "  # noqa: S608 (our table name)
+            "SELECT DISTINCT period FROM taken",
+            [periods],
+        )
+        return {Quarter.of(period) for (period,) in cursor.fetchall()}
+
+
+def quarters_to_count(quarters: Iterable[Quarter]) -> list[Quarter]:
+    """Those of ``quarters`` whose snapshots a run must (re)count: never counted, or changed since (see
+    ``changed_quarters_take``, whose marks this takes). On PostgreSQL only, where triggers mark the changed
+    quarters; elsewhere every one of them."""
+    quarters = sorted(set(quarters))
+    if connection.vendor != "postgresql" or not quarters:
+        return quarters
+    changed = changed_quarters_take(quarters)
+    counted = counted_quarters(quarters)
+    return [quarter for quarter in quarters if quarter in changed or quarter not in counted]
+
+
 def activity_store(*, run: AssessmentRun | None, quarters: Iterable[Quarter]) -> None:
-    """Count ``quarters`` from today's data (``activity_count``) and replace their snapshots, every scope, and
+    """Count those of ``quarters`` that need it (``quarters_to_count``: new, or changed by a write since
+    their last count) from today's data (``activity_count``) and replace their snapshots, every scope, and
     their partner pairs (the cooperation network's snapshot, ``services/pairs.py``): a quarter with activity
-    rows has its pairs counted too. Must run inside the caller's transaction.
+    rows has its pairs counted too. The others keep the snapshots of the run that last counted them, which
+    are today's counts. Must run inside the caller's transaction.
 
     On PostgreSQL, for up to ``INDEXED_QUARTERS`` quarters (a run of one or two quarters), the statement that
     counts the activity also writes the pairs (``_one_pass_sql``); otherwise the pairs are counted apart
     (``pairs_store``), as the hashed plan of a backfill reads them best on its own."""
-    quarters = sorted(set(quarters))
+    quarters = quarters_to_count(quarters)
     if not quarters:
         return
     periods = [quarter.start for quarter in quarters]

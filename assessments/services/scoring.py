@@ -34,7 +34,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Abs, Greatest, Least, Ln, Power
-from django.db.models.lookups import LessThan
+from django.db.models.lookups import GreaterThan, LessThan
 
 from assessments.choices import (
     COMPONENTS,
@@ -213,26 +213,52 @@ def window_of(quarter: Quarter, model: ScoringModel) -> list[Quarter]:
     return quarter.window(model.lookback_quarters)
 
 
+def counted_q(*, quarter: Quarter, model: ScoringModel, prefix: str = "engagement__") -> Q:
+    """The engagements a quarter's scores count (completed or in progress, not deleted, overlapping the
+    look-back window), as a condition on the engagement's fields under ``prefix`` ("" on engagements)."""
+    window = window_of(quarter, model)
+    return Q(
+        **{
+            f"{prefix}status__in": SCORED_STATUSES,
+            f"{prefix}deleted_at__isnull": True,
+            f"{prefix}start_date__lte": quarter.end,
+            f"{prefix}end_date__gte": window[0].start,
+        }
+    )
+
+
+def age_sql(*, quarter: Quarter, prefix: str = "engagement__"):
+    """An engagement's age at the quarter's end in days (0 while it lasts), for its fields under ``prefix``."""
+    return Case(
+        When(**{f"{prefix}end_date__gte": quarter.end}, then=Value(0.0)),
+        default=DaysBetween(Value(quarter.end, output_field=DateField()), F(f"{prefix}end_date")),
+        output_field=FloatField(),
+    )
+
+
+def weight_sql(*, quarter: Quarter, model: ScoringModel, prefix: str = "engagement__"):
+    """``recency_weight`` in SQL for the engagement's fields under ``prefix``: w = 0.5 ^ (age /
+    half_life_days), age = max(0, quarter end - end_date) in days.
+
+    Past WEIGHT_CUTOFF_HALF_LIVES the weight is 0: 0.5 ** 1075 is below the smallest double, which
+    PostgreSQL reports as an underflow error instead of rounding to 0 (a one-day half-life over a
+    40-quarter window reaches it), and products of such weights would underflow in turn."""
+    age = age_sql(quarter=quarter, prefix=prefix)
+    return Case(
+        When(GreaterThan(age, Value(float(WEIGHT_CUTOFF_HALF_LIVES * model.half_life_days))), then=Value(0.0)),
+        default=Power(as_float(Value(0.5)), age / as_float(Value(model.half_life_days))),
+        output_field=FloatField(),
+    )
+
+
 def counted_participations(
     *, quarter: Quarter, model: ScoringModel, partner_ids: Iterable[int] | None = None
 ) -> QuerySet[Participation]:
-    """Participations in counted engagements for the quarter's window, with ``age`` and ``weight`` (SQL),
+    """Participations in counted engagements for the quarter's window, with ``age_days`` and ``weight`` (SQL),
     ``participant_count`` and ``under_framework`` as aliases ready to aggregate or annotate."""
-    window = window_of(quarter, model)
-    first_day, end = window[0].start, quarter.end
-    rows = Participation.objects.filter(
-        engagement__status__in=SCORED_STATUSES,
-        engagement__deleted_at__isnull=True,
-        engagement__start_date__lte=end,
-        engagement__end_date__gte=first_day,
-    ).order_by()
+    rows = Participation.objects.filter(counted_q(quarter=quarter, model=model)).order_by()
     if partner_ids:
         rows = rows.filter(partner_id__in=list(partner_ids))
-    age = Case(
-        When(engagement__end_date__gte=end, then=Value(0.0)),
-        default=DaysBetween(Value(end, output_field=DateField()), F("engagement__end_date")),
-        output_field=FloatField(),
-    )
     participant_count = Subquery(
         Participation.objects.filter(engagement=OuterRef("engagement"))
         .order_by()
@@ -246,19 +272,11 @@ def counted_participations(
     enough_partners = Exists(others[MULTILATERAL_MIN_PARTNERS - 1 : MULTILATERAL_MIN_PARTNERS])
     under_framework = Exists(Engagement.organizations.through.objects.filter(engagement=OuterRef("engagement")))
     return rows.alias(
-        age_days=age,
+        age_days=age_sql(quarter=quarter),
         participant_count=participant_count,
         enough_partners=enough_partners,
         under_framework=under_framework,
-    ).alias(
-        # Past WEIGHT_CUTOFF_HALF_LIVES the weight is 0: 0.5 ** 1075 is below the smallest double, which
-        # PostgreSQL reports as an underflow error instead of rounding to 0 (a one-day half-life over a
-        # 40-quarter window reaches it), and products of such weights would underflow in turn.
-        weight=Case(
-            When(age_days__gt=WEIGHT_CUTOFF_HALF_LIVES * model.half_life_days, then=Value(0.0)),
-            default=Power(as_float(Value(0.5)), F("age_days") / as_float(Value(model.half_life_days))),
-            output_field=FloatField(),
-        ),
+        weight=weight_sql(quarter=quarter, model=model),
     )
 
 
@@ -266,15 +284,15 @@ def multilateral_q() -> Q:
     return Q(enough_partners=True) | Q(under_framework=True)
 
 
-def _rating_points(name: str):
+def _rating_points(name: str, prefix: str = "engagement__"):
     """rating_points in SQL, from the report's rating kept on the engagement row (``Engagement.report_*``,
     engagements.services.shape: every write of a report keeps it), so that no run reads the reports."""
-    return (as_float(F(f"engagement__report_{name}")) - 1.0) * RATING_POINTS_PER_STEP
+    return (as_float(F(f"{prefix}report_{name}")) - 1.0) * RATING_POINTS_PER_STEP
 
 
-def rated_q() -> Q:
+def rated_q(prefix: str = "engagement__") -> Q:
     """The engagement has an after-action report: its stored ratings are set (null without a report)."""
-    return Q(**{f"engagement__report_{RATED_COMPONENTS[0]}__isnull": False})
+    return Q(**{f"{prefix}report_{RATED_COMPONENTS[0]}__isnull": False})
 
 
 def _engagement_sums(*, quarter: Quarter, model: ScoringModel, partner_ids) -> dict[int, ScoreInputs]:
@@ -308,51 +326,54 @@ def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
     path: engagements.services.shape), then one aggregate per partner, computed in parallel as in the floor
     query: the same two tables, read from the ``engagement_scoring`` index.
 
+    What an engagement adds (its weight, whether it is rated or multilateral, its rating points, the
+    window's quarters it overlaps) is computed once per engagement, in a subquery on the nullable side of
+    an outer join: PostgreSQL then evaluates those expressions where it reads the engagement and carries
+    their values through the join (placeholders), where a subquery it can flatten, or an inner join, has
+    every aggregate evaluate its expressions again for every participation: the weight's ``POWER`` six
+    times per row (bench/README.md, "Fifth pass"). ``WHERE e.id IS NOT NULL`` makes it the inner join it is.
+
     The grouped queryset's subqueries per row (number of partners, framework) ran in a single process
     after a sort of every row by partner: 7.7 s against 1.7 s for the floor query on a million engagements;
     counting the partners by a window function over the same rows still sorted them all in one process
     (bench/README.md, the plans).
     """
     window = window_of(quarter, model)
-    rated = rated_q()
     one, zero = Value(1), Value(0)
-    multilateral = Q(engagement__partner_count__gte=MULTILATERAL_MIN_PARTNERS) | Q(engagement__under_framework=True)
-    rows = (
-        counted_participations(quarter=quarter, model=model)
+    multilateral = Q(partner_count__gte=MULTILATERAL_MIN_PARTNERS) | Q(under_framework=True)
+    engagements = (
+        Engagement.objects.filter(counted_q(quarter=quarter, model=model, prefix=""))
+        .order_by()
         .annotate(
-            w=F("weight"),
-            rated=Case(When(rated, then=one), default=zero),
+            w=weight_sql(quarter=quarter, model=model, prefix=""),
+            rated=Case(When(rated_q(prefix=""), then=one), default=zero),
             multilateral=Case(When(multilateral, then=one), default=zero),
-            **{name: _rating_points(name) for name in RATED_COMPONENTS},
+            **{name: _rating_points(name, prefix="") for name in RATED_COMPONENTS},
             # The window's quarters the engagement overlaps, one bit each: one BIT_OR per partner instead of
             # a MAX per quarter (the bits are distinct, so their sum is their OR).
             quarter_bits=sum(
                 (
-                    Case(
-                        When(
-                            Q(engagement__start_date__lte=q.end, engagement__end_date__gte=q.start),
-                            then=Value(1 << index),
-                        ),
-                        default=zero,
-                    )
+                    Case(When(Q(start_date__lte=q.end, end_date__gte=q.start), then=Value(1 << index)), default=zero)
                     for index, q in enumerate(window)
                 ),
                 start=zero,
             ),
         )
-        .values("partner_id", "w", "rated", "multilateral", *RATED_COMPONENTS, "quarter_bits")
+        .values("id", "w", "rated", "multilateral", *RATED_COMPONENTS, "quarter_bits")
     )
-    inner, params = rows.query.sql_with_params()
-    points = {f"{name}_points": f"SUM(w * {name}) FILTER (WHERE rated = 1)" for name in RATED_COMPONENTS}
+    inner, params = engagements.query.sql_with_params()
+    participation = connection.ops.quote_name(Participation._meta.db_table)
+    points = {f"{name}_points": f"SUM(e.w * e.{name}) FILTER (WHERE e.rated = 1)" for name in RATED_COMPONENTS}
     sql = f"""
-        SELECT partner_id, COUNT(*) AS engagement_count, SUM(w) AS weight_sum,
-               COUNT(*) FILTER (WHERE rated = 1) AS rated_count,
-               SUM(w) FILTER (WHERE rated = 1) AS rated_weight_sum,
+        SELECT p.partner_id, COUNT(*) AS engagement_count, SUM(e.w) AS weight_sum,
+               COUNT(*) FILTER (WHERE e.rated = 1) AS rated_count,
+               SUM(e.w) FILTER (WHERE e.rated = 1) AS rated_weight_sum,
                {", ".join(f"{expression} AS {name}" for name, expression in points.items())},
-               SUM(w) FILTER (WHERE multilateral = 1) AS multilateral_weight_sum,
-               BIT_OR(quarter_bits) AS quarters_mask
-        FROM ({inner}) counted
-        GROUP BY partner_id
+               SUM(e.w) FILTER (WHERE e.multilateral = 1) AS multilateral_weight_sum,
+               BIT_OR(e.quarter_bits) AS quarters_mask
+        FROM {participation} p LEFT JOIN ({inner}) e ON e.id = p.engagement_id
+        WHERE e.id IS NOT NULL
+        GROUP BY p.partner_id
     """  # noqa: S608 (our table names and expressions; values are parameters)
     # Without merge joins the planner reads the rows in parallel by hash joins, as for the floor query.
     with scoring_settings(work_mem="64MB", enable_mergejoin="off"), connection.cursor() as cursor:
