@@ -109,6 +109,17 @@ print(json.dumps({
 }))
 """
 
+# How long after the load's last save its change shows in the scores: the saves' pending changes are marked
+# processed by the run that scored them (assessments/services/runs.py).
+FRESH = """
+import json, time
+from engagements.models import PartnerChange
+pending = PartnerChange.objects.filter(engagement_id__in=IDS, processed_at__isnull=True)
+while pending.exists() and time.time() < ENDED + 180:
+    time.sleep(0.2)
+print(json.dumps({"seconds": time.time() - ENDED, "pending": pending.count()}))
+"""
+
 
 def log(message: str) -> None:
     print(f"bench-load: {message}", flush=True)
@@ -352,6 +363,8 @@ def main() -> int:
                     "LOAD_PLANNER_CLIENTS": str(options.planners),
                 },
             )
+            ended = time.time()
+            fresh = manage_shell(env, FRESH.replace("ENDED", repr(ended)).replace("IDS", repr(ids)))
             after = manage_shell(env, RUNS.replace("SINCE", repr(since)).replace("IDS", repr(ids)))
             saves = mixed.get("write engagement", {"count": 0, "failures": 0, "p50": 0, "p95": 0, "rps": 0})
             answered = saves["count"] - saves["failures"]
@@ -374,7 +387,8 @@ def main() -> int:
                     f"mixed: saves ({options.planners} planners)",
                     f"p50 {saves['p50']:.0f} ms, p95 {saves['p95']:.0f} ms",
                     f"{answered} saved, versions grew by {grown}; runs queued, started or finished meanwhile, as they"
-                    f" are now: {after['runs']}",
+                    f" are now: {after['runs']}; the last save in the scores {fresh['seconds']:.1f} s after the"
+                    f" load ended ({fresh['pending']} changes still pending)",
                     f"p95 < {WRITE_P95} ms, none lost: {verdict(saves['p95'] < WRITE_P95 and grown == answered)}",
                 )
             )

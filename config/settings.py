@@ -465,6 +465,16 @@ ASSESSMENT_FANOUT_MIN_QUARTERS = env_int("ASSESSMENT_FANOUT_MIN_QUARTERS", 8)
 ASSESSMENT_PART_MAX_RETRIES = env_int("ASSESSMENT_PART_MAX_RETRIES", 6)
 # Seconds a part waits for its quarter's lock (another run writing it) before it retries later.
 ASSESSMENT_PART_LOCK_WAIT = env_int("ASSESSMENT_PART_LOCK_WAIT", 30)
+# A data-change run (queued by a save) is sent to the workers this many seconds after the first change it
+# takes in: the saves of those seconds join it (assessments/services/runs.py, scores_recompute_request), so a
+# planner saving every few seconds makes one run every few seconds, not one per save. The scores show a save
+# after this delay plus the run (README, "Scores after a save"). 0: sent at once. Tests send at once.
+ASSESSMENT_DATA_CHANGE_DELAY = env_int("ASSESSMENT_DATA_CHANGE_DELAY", 0 if TESTING else 5)
+# PostgreSQL parallel workers per query for data-change runs (max_parallel_workers_per_gather in the run's
+# session; -1: the server's setting). 0 keeps a run started by saves on one core: on a small machine a run
+# with parallel workers takes every core from the pages and the saves for its duration. Runs asked for by
+# people, the nightly run and backfills keep the server's setting.
+ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS = env_int("ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS", 0)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {

@@ -47,6 +47,7 @@ from assessments.services.runs import (
     TRANSIENT_ERRORS,
     _announce_finished,
     _mark_changes_processed,
+    run_session,
     scores_deltas_refresh,
     scores_store,
 )
@@ -155,11 +156,14 @@ def assessment_run_part_execute(
                 worker=worker[:200],
                 error="",
             )
-            results = {quarter: scores_compute(quarter=quarter, model=model, partner_ids=partner_ids)}
-            with transaction.atomic():
-                written = scores_store(run=run, model=model, results=results, partner_ids=partner_ids, neighbours=False)
-                activity_store(run=run, quarters=[quarter])
-                parts.update(status=RunStatus.SUCCEEDED, finished_at=timezone.now(), scores_written=written)
+            with run_session(run):  # a data-change run's parts with fewer parallel workers
+                results = {quarter: scores_compute(quarter=quarter, model=model, partner_ids=partner_ids)}
+                with transaction.atomic():
+                    written = scores_store(
+                        run=run, model=model, results=results, partner_ids=partner_ids, neighbours=False
+                    )
+                    activity_store(run=run, quarters=[quarter])
+                    parts.update(status=RunStatus.SUCCEEDED, finished_at=timezone.now(), scores_written=written)
     except Exception as exc:
         _part_fail(run, part, exc, retrying=will_retry and isinstance(exc, RETRIED_ERRORS))
         raise

@@ -13,7 +13,9 @@ import datetime
 import logging
 import threading
 from collections.abc import Iterable
+from contextlib import contextmanager
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
@@ -110,8 +112,9 @@ def _validate_periods(periods: Iterable[str] | None) -> list[Quarter]:
     return quarters
 
 
-def assessment_run_enqueue(run: AssessmentRun) -> None:
-    """Send the run to the workers once the surrounding transaction commits.
+def assessment_run_enqueue(run: AssessmentRun, *, delay: int = 0) -> None:
+    """Send the run to the workers once the surrounding transaction commits (``delay``: to be executed that
+    many seconds later; embedded mode executes it at once).
 
     A broker that is down must not turn a saved change into an error page: the run stays queued with a
     note saying it is waiting for the task queue, and is sent again by ``assessment_runs_resend_waiting``
@@ -123,7 +126,10 @@ def assessment_run_enqueue(run: AssessmentRun) -> None:
         from assessments.tasks import run_assessment
 
         try:
-            run_assessment.delay(str(run.pk))
+            if delay:
+                run_assessment.apply_async((str(run.pk),), countdown=delay)
+            else:
+                run_assessment.delay(str(run.pk))
         except Exception as exc:
             logger.exception("Could not start assessment run %s; it stays queued until it can be sent.", run.pk)
             if run_assessment.app.conf.task_always_eager:
@@ -193,12 +199,19 @@ def stale_quarters(*, first_day: datetime.date, last_day: datetime.date, lookbac
 
 @transaction.atomic
 def scores_recompute_request(
-    *, partner_ids: Iterable[int], quarters: Iterable[Quarter], counts_only: bool = False
+    *,
+    partner_ids: Iterable[int],
+    quarters: Iterable[Quarter],
+    counts_only: bool = False,
+    model: ScoringModel | None = None,
 ) -> AssessmentRun | None:
     """Ask for the partners' scores for ``quarters`` to be recomputed, coalesced into one queued run.
 
     Many edits make one run: while a data-change run waits in the queue, later changes add their partners
-    and quarters to it instead of creating more runs. Once it starts, the next change queues a new one.
+    and quarters to it instead of creating more runs. Once it starts, the next change queues a new one. A new
+    run is sent to the workers ``ASSESSMENT_DATA_CHANGE_DELAY`` seconds after it is queued, so that the
+    changes of those seconds join it: saves coming back to back make a run every few seconds, not one each
+    (each run read the quarters' engagements again, on the cores the pages and the saves need).
 
     ``counts_only``: no score changed, only the overview's engagement counts of ``quarters`` (an engagement
     without partners). Every run recounts its quarters, so they join the queued run; without one, a run of
@@ -208,7 +221,7 @@ def scores_recompute_request(
     quarters = set(quarters)
     if not quarters or not (partner_ids or counts_only):
         return None
-    model = scoring_model_active()
+    model = model or scoring_model_active()
     run = (
         AssessmentRun.objects.select_for_update()
         .filter(status=RunStatus.QUEUED, trigger=RunTrigger.DATA_CHANGE, scoring_model=model)
@@ -228,7 +241,7 @@ def scores_recompute_request(
         periods=[str(q) for q in sorted(quarters)],
         partner_ids=sorted(partner_ids),
     )
-    assessment_run_enqueue(run)
+    assessment_run_enqueue(run, delay=settings.ASSESSMENT_DATA_CHANGE_DELAY)
     return run
 
 
@@ -252,7 +265,7 @@ def scores_mark_stale(
     quarters: set[Quarter] = set()
     for first, last in spans:
         quarters.update(stale_quarters(first_day=first, last_day=last, lookback=model.lookback_quarters))
-    return scores_recompute_request(partner_ids=partner_ids, quarters=quarters)
+    return scores_recompute_request(partner_ids=partner_ids, quarters=quarters, model=model)
 
 
 def _counts_recount_request(spans: Iterable[tuple[datetime.date, datetime.date]]) -> AssessmentRun | None:
@@ -391,10 +404,38 @@ def assessment_run_execute(*, run_id, lock_wait: float = 30.0, will_retry: bool 
             _after_release(orphans)
 
 
+@contextmanager
+def run_session(run: AssessmentRun):
+    """The database session settings a run computes with: a data-change run (queued by saves) with at most
+    ``ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS`` parallel workers per query, so that it does not take every
+    core from the pages and the saves while it runs (PostgreSQL has no lower priority for a session; fewer
+    processes is what it has). Other runs, and other databases, keep the server's settings."""
+    workers = settings.ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS
+    if run.trigger != RunTrigger.DATA_CHANGE or workers < 0 or connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET max_parallel_workers_per_gather = {int(workers)}")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET max_parallel_workers_per_gather")
+        except Exception:  # a connection that failed: dropped, with its settings (the next task opens another)
+            logger.warning("Could not reset the run's session settings; closing the connection.", exc_info=True)
+            connection.close()
+
+
 def _execute_locked(run_id, *, will_retry: bool) -> AssessmentRun:
     run = _start(run_id)
     if run is None:
         return AssessmentRun.objects.get(pk=run_id)
+    with run_session(run):
+        return _compute_and_store(run, will_retry=will_retry)
+
+
+def _compute_and_store(run: AssessmentRun, *, will_retry: bool) -> AssessmentRun:
     try:
         quarters = parse_periods(run.periods, limit=10_000)
         partner_ids = list(run.partner_ids or [])

@@ -1,7 +1,7 @@
 """A GiST index on each engagement's days as a range (``daterange(start_date, end_date, '[]')``), so that
 "which engagements overlap these days", asked by the deconfliction on every save, reads the few that do
 instead of walking the start-date index from the oldest engagement (engagements/deconfliction.py,
-``_overlapping``). PostgreSQL only: elsewhere the query compares the two dates, without this index.
+``_meeting``). PostgreSQL only: elsewhere the query compares the two dates, without this index.
 ``end_date >= start_date`` is a constraint, so every row has a valid range.
 """
 

@@ -95,15 +95,20 @@ def record_partner_changes(*, engagement: Engagement | None, partner_ids: set[in
     announce_changes(partner_ids, [(first_day, last_day)])
 
 
-def engagement_changed(engagement: Engagement, *, partner_ids: Iterable[int] = (), span=None) -> None:
+def engagement_changed(
+    engagement: Engagement, *, partner_ids: Iterable[int] = (), span=None, current_partner_ids=None
+) -> None:
     """An engagement's data changed: its partners (and ``partner_ids``, e.g. partners it had before) are stale
-    over its days (and ``span``, e.g. the days it had before)."""
+    over its days (and ``span``, e.g. the days it had before). ``current_partner_ids``: its partners now, when
+    the caller knows them (read otherwise)."""
     first, last = engagement.start_date, engagement.end_date
     if span is not None:
         first, last = min(first, span[0]), max(last, span[1])
+    if current_partner_ids is None:
+        current_partner_ids = scored_partner_ids(engagement)
     record_partner_changes(
         engagement=engagement,
-        partner_ids=set(partner_ids) | scored_partner_ids(engagement),
+        partner_ids=set(partner_ids) | set(current_partner_ids),
         first_day=first,
         last_day=last,
     )

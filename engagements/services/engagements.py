@@ -226,6 +226,11 @@ def engagement_update_check(*, engagement: Engagement, updated_by, **changes) ->
     return engagement_update_clean(engagement=engagement, may_reopen=rules.may_reopen(role_of(updated_by)), **changes)
 
 
+# What an engagement's search names are made of besides its participants (services/search.py): a change
+# that writes none of them leaves the names as they are, and is saved without rebuilding them.
+SEARCH_NAMES_FIELDS = frozenset({"host_country", "series"})
+
+
 def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement, updated_by) -> None:
     """Write a change that ``engagement_update_clean`` accepted to the locked ``engagement``."""
     old_partners = scored_partner_ids(engagement)
@@ -258,9 +263,16 @@ def engagement_update_apply(*, engagement: Engagement, checked: CleanEngagement,
         _write_after_action(engagement, checked.after_action, updated_by)
     if any(written is not None for written in (checked.participants, checked.organizations, checked.after_action)):
         engagement_shape_write(engagement)  # after the participants, frameworks and report
-    engagement_search_refresh(engagement_ids=[engagement.pk])
+    if checked.participants is not None or SEARCH_NAMES_FIELDS & checked.fields.keys():
+        engagement_search_refresh(engagement_ids=[engagement.pk])
     extensions_apply(checked.extensions, engagement=engagement, user=updated_by)
-    engagement_changed(engagement, partner_ids=old_partners, span=old_span)
+    # The same partners as before unless the participants were written: not read again.
+    engagement_changed(
+        engagement,
+        partner_ids=old_partners,
+        span=old_span,
+        current_partner_ids=old_partners if checked.participants is None else None,
+    )
     announce_engagement_event("updated", [engagement.pk], was_restricted=was_restricted)
 
 

@@ -269,3 +269,77 @@ def test_covered_changes_match_stale_quarters(reference_data, seed):
     )
     assert found == expected
     assert 0 < len(expected) < len(spans) or seed  # the first draw has both kinds
+
+
+def test_a_data_change_run_is_sent_after_the_delay_and_takes_in_the_changes_of_those_seconds(
+    reference_data, django_capture_on_commit_callbacks, settings
+):
+    """Saves back to back make one run: the first change's run is sent ``ASSESSMENT_DATA_CHANGE_DELAY``
+    seconds later (the broker holds it), the next changes join it meanwhile, and the run, once executed,
+    scores every one of them. Runs asked for by people are sent at once."""
+    settings.ASSESSMENT_DATA_CHANGE_DELAY = 7
+    today = timezone.localdate()
+    with (
+        mock.patch("assessments.tasks.run_assessment.apply_async") as later,
+        mock.patch("assessments.tasks.run_assessment.delay") as now,
+    ):
+        for codes in (["KEN"], ["TZA", "KEN"], ["UGA"]):
+            with django_capture_on_commit_callbacks(execute=True):
+                engagement = make_engagement(
+                    codes, today - datetime.timedelta(days=3), today - datetime.timedelta(days=1)
+                )
+                from engagements.services.changes import engagement_changed
+
+                engagement_changed(engagement)
+        queued = AssessmentRun.objects.get(trigger=RunTrigger.DATA_CHANGE)
+        later.assert_called_once_with((str(queued.pk),), countdown=7)
+        assert now.call_count == 0
+        assert queued.partner_ids == sorted(partner(code).pk for code in ("KEN", "TZA", "UGA"))
+        with django_capture_on_commit_callbacks(execute=True):
+            asked = assessment_run_request(trigger=RunTrigger.MANUAL)
+        now.assert_called_once_with(str(asked.pk))
+    assert PartnerChange.objects.filter(processed_at__isnull=True).count() == 4
+    assessment_run_execute(run_id=queued.pk)  # what the worker does once the delay has passed
+    assert not PartnerChange.objects.filter(processed_at__isnull=True).exists()
+    assert set(PartnerScore.objects.values_list("partner__iso3", flat=True)) == {"KEN", "TZA", "UGA"}
+
+
+def test_a_data_change_run_computes_without_parallel_workers_and_leaves_the_session_as_it_was(
+    reference_data, no_enqueue, settings
+):
+    """A run started by saves asks PostgreSQL for no parallel workers while it computes (so it keeps to one
+    core), and puts the session's setting back after; a run asked for by people keeps the server's."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    settings.ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS = 0
+
+    def setting():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            return cursor.fetchone()[0]
+
+    server = setting()
+    assert server != "0"  # the server's default (2) allows them
+    seen = []
+    from assessments.services import runs as runs_module
+
+    real = runs_module.scores_compute
+
+    def compute(**kwargs):
+        seen.append(setting())
+        return real(**kwargs)
+
+    make_engagement(["KEN"], Quarter.current().start, Quarter.current().start)
+    with mock.patch.object(runs_module, "scores_compute", compute):
+        changed = AssessmentRun.objects.create(
+            trigger=RunTrigger.DATA_CHANGE,
+            scoring_model=runs_module.scoring_model_active(),
+            periods=[str(Quarter.current())],
+        )
+        assessment_run_execute(run_id=changed.pk)
+        run([str(Quarter.current())])
+    assert seen == ["0", server]
+    assert setting() == server
+    assert AssessmentRun.objects.get(pk=changed.pk).status == RunStatus.SUCCEEDED

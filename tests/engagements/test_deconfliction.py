@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from engagements import deconfliction, services
 from engagements.models import FindingDismissal
+from tests.assessments.factories import make_engagement, partner
 from tests.engagements.test_views import content, create, form_data
 
 pytestmark = pytest.mark.django_db
@@ -300,3 +301,71 @@ def test_findings_api_lists_and_dismisses_per_role(world, planner, viewer, api_f
     assert world["course"].pk not in [f["engagement_id"] for f in body["findings"]]
     assert body["dismissed"][0]["engagement"] == world["course"].pk
     assert body["dismissed"][0]["note"] == "Other units." and body["dismissed"][0]["dismissed_by"] == "planner1"
+
+
+def _by_hand(plan_: deconfliction.Plan, limit: int) -> list[tuple]:
+    """The findings as the rules give them when every other engagement is read: the first ``limit`` by start
+    date that share a partner on the plan's days, or its host on its days or within the duplicate window of
+    its start, each classified with its shared partners (by name)."""
+    from engagements.models import Engagement, Participation
+
+    window = datetime.timedelta(days=deconfliction.DUPLICATE_WINDOW_DAYS)
+    shared = {}
+    for row in Participation.objects.filter(partner_id__in=plan_.partner_ids).select_related("partner"):
+        shared.setdefault(row.engagement_id, []).append(row.partner)
+    candidates = []
+    for other in Engagement.objects.live().exclude(status="cancelled").select_related("host_country"):
+        if other.pk == plan_.engagement_id:
+            continue
+        overlaps = other.start_date <= plan_.end_date and other.end_date >= plan_.start_date
+        same_host = plan_.host_country_id is not None and other.host_country_id == plan_.host_country_id
+        near = abs((other.start_date - plan_.start_date).days) <= window.days
+        if (overlaps and other.pk in shared) or (same_host and (overlaps or near)):
+            candidates.append(other)
+    candidates.sort(key=lambda e: (e.start_date, e.pk))
+    found = [
+        f
+        for other in candidates[:limit]
+        if (f := deconfliction.classify(plan_, other, sorted(shared.get(other.pk, []), key=lambda p: p.name)))
+    ]
+    found.sort(key=lambda f: (f.rank, f.other.start_date, f.other.pk))
+    return [(f.kind, f.other.pk, [p.iso3 for p in f.partners], f.reason) for f in found[: deconfliction.MAX_FINDINGS]]
+
+
+@pytest.mark.parametrize("limit", [deconfliction.MAX_CANDIDATES, 4])
+def test_one_candidates_query_finds_what_reading_every_engagement_finds(
+    reference_data, monkeypatch, django_assert_max_num_queries, limit
+):
+    """Crafted overlaps around a date (same host, shared partners, both, neither, long missions, starts
+    within the duplicate window but not overlapping): the findings of the one indexed statement are those of
+    the rules applied to every engagement, also when the candidates are cut at the first ``limit``."""
+    import random
+
+    monkeypatch.setattr(deconfliction, "MAX_CANDIDATES", limit)
+    rng = random.Random(22)
+    countries = ["SEN", "GHA", "NGA", "MLI", "CIV"]
+    for number in range(40):
+        start = D(2025, 3, 1) + datetime.timedelta(days=rng.randint(-25, 25))
+        make_engagement(
+            rng.sample(countries, rng.randint(0, 2)),
+            start,
+            start + datetime.timedelta(days=rng.choice([0, 1, 3, 6, 90])),
+            status=rng.choice(["planned", "completed", "cancelled"]),
+            title=rng.choice(["Medical seminar", "Coastal course", f"Drill {number}"]),
+            host_country=partner(rng.choice(countries)),
+        )
+    plans = [
+        plan(),
+        plan(host=None),
+        plan(partners=[]),
+        plan(host="GHA", partners=["MLI", "NGA"], start_date=D(2025, 2, 20), end_date=D(2025, 2, 21)),
+        plan(host="NGA", partners=["CIV"], start_date=D(2025, 3, 10), end_date=D(2025, 3, 10), title="Drill 3"),
+        plan(host="MLI", partners=["SEN", "GHA", "NGA"], start_date=D(2025, 1, 1), end_date=D(2025, 5, 1)),
+    ]
+    total = 0
+    for plan_ in plans:
+        with django_assert_max_num_queries(2):  # the candidates, their shared partners
+            found = deconfliction.findings(plan_)
+        assert [(f.kind, f.other.pk, [p.iso3 for p in f.partners], f.reason) for f in found] == _by_hand(plan_, limit)
+        total += len(found)
+    assert total > 5  # the crafted engagements do conflict
