@@ -13,8 +13,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
 from django.http import Http404, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -92,8 +93,12 @@ def _live_part(request, shell: dict) -> str:
         "can_run": _can_run(request.user),
         "recompute_period": shell.get("recompute_period"),
         "recompute_partner": shell.get("recompute_partner"),
+        # What it reads of the request, given directly: the context processors (the header's role and
+        # inbox) ran for the page around it already.
+        "request": request,
+        "csrf_token": get_token(request),
     }
-    return render_to_string("assessments/_freshness.html", context, request=request)
+    return get_template("assessments/_freshness.html").render(context)
 
 
 def _snapshot(request, kind: str, model, *, tags) -> page_cache.Snapshot | None:
