@@ -13,8 +13,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
 from django.http import Http404, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -86,14 +87,28 @@ def _page(request, template: str, main: str, context: dict, status: int = 200):
 def _live_part(request, shell: dict) -> str:
     """The freshness line, read and rendered for each request: what waits to be scored changes with every
     save, so it is never part of a cached page (``freshness``, the scores' part of it, is)."""
-    pending = dash.freshness_pending(user=request.user, partner_ids=shell.get("pending_partner_ids"))
+    pending = shell.get("live_pending") or dash.freshness_pending(
+        user=request.user, partner_ids=shell.get("pending_partner_ids")
+    )
     context = {
         "freshness": dash.freshness_merge(shell["freshness"], pending),
         "can_run": _can_run(request.user),
         "recompute_period": shell.get("recompute_period"),
         "recompute_partner": shell.get("recompute_partner"),
+        # What it reads of the request, given directly: the context processors (the header's role and
+        # inbox) ran for the page around it already.
+        "request": request,
+        "csrf_token": get_token(request),
     }
-    return render_to_string("assessments/_freshness.html", context, request=request)
+    return get_template("assessments/_freshness.html").render(context)
+
+
+def _model_and_pending(request, partner_ids: list[int] | None = None):
+    """The active scoring model (the page's key needs it) and the freshness line's pending part for this
+    request, read together in one query (``dash.freshness_pending``); the second is passed to ``_page`` in
+    the context, never kept in the cache."""
+    pending = dash.freshness_pending(user=request.user, partner_ids=partner_ids)
+    return pending["active_model"], {"live_pending": pending}
 
 
 def _snapshot(request, kind: str, model, *, tags) -> page_cache.Snapshot | None:
@@ -137,9 +152,9 @@ def _quarter_from(request, default: Quarter) -> tuple[Quarter, str | None]:
 
 def overview(request):
     """Where cooperation grows and where it slips: tiles, the score map, trends, movers, alerts, all scores."""
-    model = scoring_model_active()
+    model, live = _model_and_pending(request)
     snapshot = _snapshot(request, "overview", model, tags=[page_cache.ENGAGEMENTS])
-    page = _cached(request, "assessments/overview.html", snapshot, {"section": "scores"})
+    page = _cached(request, "assessments/overview.html", snapshot, {"section": "scores", **live})
     if page is not None:
         return page
     periods = selectors.score_periods(scoring_model=model)
@@ -151,6 +166,7 @@ def overview(request):
         "can_acknowledge": request.user.has_perm("assessments.acknowledge_alert"),
         "components": Component.choices,
         "section": "scores",
+        **live,
     }
     if form.is_bound and not form.is_valid():
         context["invalid"] = True
@@ -232,11 +248,11 @@ def partner_scores(request, iso3: str):
     partner = partner_selectors.partner_get(iso3=iso3)
     if partner is None:
         raise Http404(_("No partner nation with the code %(code)s.") % {"code": iso3})
-    model = scoring_model_active()
+    model, live = _model_and_pending(request, [partner.pk])
     # Its contributing engagements and its figures from today's data are read live: its engagements count.
     partner_tag = page_cache.partner_tag(partner.pk)
     snapshot = _snapshot(request, "partner", model, tags=[partner_tag])
-    page = _cached(request, "assessments/partner.html", snapshot, {"partner": partner, "section": "scores"})
+    page = _cached(request, "assessments/partner.html", snapshot, {"partner": partner, "section": "scores", **live})
     if page is not None:
         return page
     trend = dash.partner_trend(partner=partner, model=model)
@@ -279,6 +295,7 @@ def partner_scores(request, iso3: str):
         ),
         "page": contributions,
         "querystring": querystring_without(request, "page", "export", "table"),
+        **live,
     }
     status = 400 if period_error else 200
     if snapshot is not None:
@@ -378,9 +395,9 @@ def _sorted_members(scores, sort: str):
 
 def _group_page(request, *, scope, title, subtitle, members, back, filename, extra=None):
     """The organization and region pages: members compared for a quarter, on a map, and their mean over time."""
-    model = scoring_model_active()
+    model, live = _model_and_pending(request)
     snapshot = _snapshot(request, "group", model, tags=[])
-    page = _cached(request, "assessments/group.html", snapshot, {"title": title, "section": "scores"})
+    page = _cached(request, "assessments/group.html", snapshot, {"title": title, "section": "scores", **live})
     if page is not None:
         return page
     periods = selectors.score_periods(scoring_model=model)
@@ -426,6 +443,7 @@ def _group_page(request, *, scope, title, subtitle, members, back, filename, ext
         "section": "scores",
         "network_url": networks.network_url(scope, last=quarter),
         **(extra or {}),
+        **live,
     }
     status = 400 if period_error else 200
     if snapshot is not None:

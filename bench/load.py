@@ -291,6 +291,14 @@ def main() -> int:
         default=1,
         help="threads per gunicorn worker (GUNICORN_THREADS; default 1: three requests at once, in processes)",
     )
+    parser.add_argument(
+        "--client",
+        choices=["fast", "requests"],
+        default="fast",
+        help="locust's client: geventhttpclient (FastHttpUser, default) or python-requests (HttpUser, the client"
+        " of the figures before the fourth dashboards pass: it takes several times the CPU per request from the"
+        " cores the server runs on)",
+    )
     parser.add_argument("--mixed-only", action="store_true", help="only the mixed load")
     parser.add_argument(
         "--paths",
@@ -315,7 +323,7 @@ def main() -> int:
     failures = 0
     with serving(database_url, threads=options.threads) as (env, workdir, port):
         setup = manage_shell(env, SETUP.replace("PLANNERS", str(options.planners)))
-        common = {"LOAD_SESSION": setup["session"], "LOAD_TOKEN": setup["token"]}
+        common = {"LOAD_SESSION": setup["session"], "LOAD_TOKEN": setup["token"], "LOAD_CLIENT": options.client}
         if options.mixed_only:
             options.clients = [8]
         warmed = {name: PATHS[name] for name in options.mixed_paths} if options.mixed_only else paths

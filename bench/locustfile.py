@@ -8,7 +8,8 @@ and passes, in the environment:
   (analysts reading the five paths of ``LOAD_PATHS`` while planners save engagements through the API);
 - ``LOAD_SESSION``: an analyst's session cookie; ``LOAD_TOKEN``: an analyst's API token;
 - ``LOAD_PLANNERS``: for ``mixed``, one ``[token, engagement id]`` per planner client (each saves its own
-  engagement, so every refused write would be a lost write, not a conflict between clients).
+  engagement, so every refused write would be a lost write, not a conflict between clients);
+- ``LOAD_CLIENT``: ``fast`` (locust's FastHttpUser, the default) or ``requests`` (HttpUser).
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ import os
 import random
 
 from locust import HttpUser, constant, task
+from locust.contrib.fasthttp import FastHttpUser
 
 PROXY = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+# What python-requests (locust's HttpUser, used before) sent besides: the same request line and headers.
+CLIENT_HEADERS = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate, br"}
 SCENARIO = os.environ.get("LOAD_SCENARIO", "read")
 API_PREFIX = "/api/"
 _planner_numbers = itertools.count()
@@ -29,9 +33,30 @@ _planner_numbers = itertools.count()
 
 def _headers(path: str) -> dict:
     if path.startswith(API_PREFIX):
-        return {**PROXY, "Authorization": f"Token {os.environ['LOAD_TOKEN']}", "Accept": "application/json"}
+        return {
+            **CLIENT_HEADERS,
+            **PROXY,
+            "Authorization": f"Token {os.environ['LOAD_TOKEN']}",
+            "Accept": "application/json",
+        }
     # Sent by hand: the session cookie is `Secure`, which a plain-HTTP cookie jar would not send back.
-    return {**PROXY, "Cookie": f"sessionid={os.environ['LOAD_SESSION']}"}
+    return {**CLIENT_HEADERS, **PROXY, "Cookie": f"sessionid={os.environ['LOAD_SESSION']}"}
+
+
+# ``LOAD_CLIENT=requests``: python-requests (locust's HttpUser), the client of the earlier figures.
+FAST = os.environ.get("LOAD_CLIENT", "fast") != "requests"
+
+
+class Client(FastHttpUser if FAST else HttpUser):
+    """locust's geventhttpclient client (FastHttpUser) by default: the same requests as python-requests'
+    for a fraction of its CPU, which on this machine is taken from the server measured. No cookie jar:
+    python-requests never sent the `Secure` cookies the server sets back over plain HTTP, nor does this."""
+
+    abstract = True
+
+    def on_start(self):
+        if FAST:
+            self.client.client.cookiejar = None
 
 
 def _get(client, name: str, path: str) -> None:
@@ -40,7 +65,7 @@ def _get(client, name: str, path: str) -> None:
             response.failure(f"{response.status_code} for {path}")
 
 
-class Reader(HttpUser):
+class Reader(Client):
     """``read``: one path again and again. ``mixed``: the analyst, on any of the paths."""
 
     wait_time = constant(0)
@@ -54,7 +79,7 @@ class Reader(HttpUser):
             _get(self.client, f"read {name}", path)
 
 
-class Planner(HttpUser):
+class Planner(Client):
     """``mixed`` only: saves its engagement's title and end date with the version it last read (a refused
     write would be a 409)."""
 
@@ -62,9 +87,15 @@ class Planner(HttpUser):
     fixed_count = int(os.environ.get("LOAD_PLANNER_CLIENTS", "1"))  # the other clients are readers
 
     def on_start(self):
+        super().on_start()
         planners = json.loads(os.environ.get("LOAD_PLANNERS", "[]"))
         token, self.engagement = planners[next(_planner_numbers) % len(planners)]
-        self.headers = {**PROXY, "Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.headers = {
+            **CLIENT_HEADERS,
+            **PROXY,
+            "Authorization": f"Token {token}",
+            "Content-Type": "application/json",
+        }
         self.url = f"/api/v1/engagements/{self.engagement}/"
         engagement = self.client.get(self.url, headers=self.headers, name="write: read version").json()
         self.version = engagement["version"]

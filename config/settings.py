@@ -121,6 +121,8 @@ MIDDLEWARE = [
     "core.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The user's permissions and groups from the shared cache, invalidated by their changes (core/user_facts.py).
+    "core.middleware.UserFactsMiddleware",
     # A body over DJANGO_MAX_UPLOAD_MB is a 413 before anything reads it (CSRF reads forms in process_view).
     "core.middleware.UploadLimitMiddleware",
     # Cache-Control: private, no-store on every answer to a signed-in user.

@@ -61,3 +61,8 @@ class CoreConfig(AppConfig):
 
         for signal in (post_save, post_delete, m2m_changed):
             signal.connect(_domain_data_written, dispatch_uid="core.page_cache", weak=False)
+
+        from core import user_facts
+
+        # A user's permissions and groups kept in the shared cache are dropped by any change to them.
+        user_facts.connect()

@@ -6,9 +6,11 @@ import tempfile
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+from django.contrib.auth.middleware import get_user
 from django.core.handlers.wsgi import LimitedStream
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django.shortcuts import render
+from django.utils.functional import SimpleLazyObject
 
 from core import hostile
 from core.api.views import not_found
@@ -109,6 +111,20 @@ class PrivateCacheMiddleware:
         if user is not None and user.is_authenticated:
             response["Cache-Control"] = "private, no-store"
         return response
+
+
+class UserFactsMiddleware:
+    """The session's user with their permissions and groups from the shared cache (core/user_facts.py),
+    still loaded only when something asks for it. Right after AuthenticationMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from core import user_facts
+
+        request.user = SimpleLazyObject(lambda: user_facts.primed(get_user(request)))
+        return self.get_response(request)
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):

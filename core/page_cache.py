@@ -108,10 +108,13 @@ def _first_version() -> int:
     return int(time.time() * 1000)
 
 
-def tag_versions(tags: Iterable[str]) -> dict[str, int] | None:
-    """The current version of each tag (started if new), or None when the cache cannot be read."""
+def tag_versions(tags: Iterable[str], *, with_key: str | None = None) -> dict[str, int] | None:
+    """The current version of each tag (started if new), or None when the cache cannot be read. With
+    ``with_key``, that entry is read in the same round trip and returned under the key ``with_key``
+    (absent when it is not in the cache)."""
     tags = list(dict.fromkeys(tags))
-    found = cache.get_many([_tag_key(tag) for tag in tags])
+    found = cache.get_many([_tag_key(tag) for tag in tags] + ([with_key] if with_key else []))
+    entry = {with_key: found.pop(with_key)} if with_key in found else {}
     missing = [tag for tag in tags if _tag_key(tag) not in found]
     if missing:
         for tag in missing:
@@ -119,7 +122,7 @@ def tag_versions(tags: Iterable[str]) -> dict[str, int] | None:
         found.update(cache.get_many([_tag_key(tag) for tag in missing]))
     if any(_tag_key(tag) not in found for tag in tags):
         return None
-    return {tag: found[_tag_key(tag)] for tag in tags}
+    return {tag: found[_tag_key(tag)] for tag in tags} | entry
 
 
 def tags_bump(tags: Iterable[str]) -> None:
@@ -246,9 +249,6 @@ def snapshot_open(request, kind: str, *, tags: Iterable[str], extra=(), strict: 
     ``strict`` page is never served stale: a reader waits for the renderer's fresh copy or renders it."""
     if not enabled() or request.method != "GET":
         return None
-    versions = tag_versions(tags)
-    if versions is None:
-        return None
     query = sorted((name, value) for name in request.GET for value in request.GET.getlist(name))
     parts = (
         request.path,
@@ -259,8 +259,13 @@ def snapshot_open(request, kind: str, *, tags: Iterable[str], extra=(), strict: 
         *extra,
     )
     key = f"page:{kind}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
+    # The tags' versions and the page's copy in one round trip (the versions were read first all the same:
+    # the data the copy was rendered from was read after the versions it holds).
+    versions = tag_versions(tags, with_key=key)
+    if versions is None:
+        return None
+    entry = versions.pop(key, None)
     snapshot = Snapshot(key=key, versions=versions)
-    entry = cache.get(key)
     if entry is not None and _is_fresh(entry, versions):
         snapshot.entry = entry[:2]
         return snapshot

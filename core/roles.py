@@ -87,7 +87,9 @@ def role_of(user) -> str | None:
         return None
     if user.is_superuser:
         return ADMIN
-    names = {group.name for group in user.groups.all()}
+    from core.user_facts import group_names
+
+    names = group_names(user)
     for role in ROLE_ORDER:
         if role in names:
             return role

@@ -12,7 +12,7 @@ from knox.settings import CONSTANTS
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
-from core import services
+from core import services, user_facts
 
 
 class ApiTokenAuthentication(TokenAuthentication):
@@ -52,6 +52,7 @@ class ApiTokenAuthentication(TokenAuthentication):
                 auth_token.delete()
                 break
             user, auth_token = self.validate_user(auth_token)
+            user_facts.prime(user)  # permissions and groups from the shared cache (core/user_facts.py)
             services.api_token_mark_used(token=auth_token)
             return user, auth_token
         raise exceptions.AuthenticationFailed(invalid)

@@ -134,6 +134,30 @@ def test_an_engagement_write_shows_on_the_next_request(
     assert "engagement change is waiting to be scored" in html
 
 
+def test_a_save_shows_as_pending_on_the_next_cached_overview(
+    snapshots, scored, analyst, planner, client_for, django_capture_on_commit_callbacks
+):
+    url = "/assessments/?period=2024-Q4"
+    client = client_for(analyst)
+    client.get(url)
+    assert "No changes are waiting" in client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        engagement_update(engagement=scored["west_dec"], updated_by=planner, title="Coastal patrol renamed")
+    html = client.get(url).content.decode()
+    # Ghana's and Senegal's: one change each, waiting for the run the save queued.
+    assert "2 engagement changes are waiting to be scored" in html and "No changes are waiting" not in html
+
+
+@pytest.mark.parametrize(("url", "most"), [("/assessments/?period=2024-Q4", 4), ("/assessments/partners/GHA/", 5)])
+def test_a_cached_dashboard_costs_a_few_queries(snapshots, scored, analyst, client_for, url, most):
+    """Session, user, the active model with the freshness line's pending part (one query), the inbox badge;
+    the partner page reads its partner too. Permissions and groups come from the cache (core/user_facts.py)."""
+    client = client_for(analyst)
+    client.get(url)
+    _html, served = queries_of(client, url)
+    assert served <= most, served
+
+
 def test_french_and_english_are_cached_apart(snapshots, scored, analyst, client_for):
     client = client_for(analyst)
     english = client.get("/assessments/?period=2024-Q4", HTTP_ACCEPT_LANGUAGE="en").content.decode()
