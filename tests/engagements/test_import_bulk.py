@@ -177,3 +177,39 @@ def test_a_large_import_analyzes_only_the_tables_it_wrote_to(planner, reference_
     expected = {"engagements_engagement", "engagements_participation", "engagements_partnerchange"}
     assert analyzed == (expected | {"engagements_afteractionreport"} if with_reports else expected)
     assert AfterActionReport.objects.count() == (2 if with_reports else 0)
+
+
+def test_the_indexes_no_query_reads_are_gone_and_a_deleted_user_is_still_cleared(planner, reference_data):
+    """Migration 0020: each index costs every imported row; these answered no query (bench/README.md)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the dropped indexes are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE tablename IN "
+            "('engagements_engagement', 'engagements_partnerchange', 'engagements_historicalparticipation')"
+        )
+        found = cursor.fetchall()
+    indexed = {(table, definition.split("(", 1)[1].split(")")[0]) for table, definition in found}
+    for table, column in [
+        ("engagements_engagement", "created_by_id"),
+        ("engagements_engagement", "updated_by_id"),
+        ("engagements_engagement", "deleted_by_id"),
+        ("engagements_engagement", "reference varchar_pattern_ops"),
+        ("engagements_partnerchange", "engagement_id"),
+        ("engagements_partnerchange", "partner_id"),
+        ("engagements_historicalparticipation", "partner_id"),
+    ]:
+        assert (table, column) not in indexed
+    assert ("engagements_engagement", "reference") in indexed  # the unique index finds a reference
+    assert ("engagements_partnerchange", "processed_at, partner_id") in indexed  # what is pending
+    # The foreign keys stay: deleting a user still clears who created the engagements.
+    report = run(csv_file([good_row()]), user=planner, dry_run=False)
+    assert report.applied
+    engagement = Engagement.objects.get()
+    assert engagement.created_by_id == planner.pk
+    get_user_model().objects.filter(pk=planner.pk).delete()
+    engagement.refresh_from_db()
+    assert engagement.created_by_id is None and engagement.updated_by_id is None
