@@ -493,12 +493,16 @@ class _Writer:
     def __init__(self, user, *, file_name: str):
         self.user = user
         self.drawn: set[str] = set()  # the references this import numbered
+        self.reports = 0  # after-action reports among the rows written
         self.batch = ImportBatch.objects.create(
             file_name=file_name[:255], created_by=user if getattr(user, "pk", None) else None, rows=0
         )
 
-    def write(self, accepted: list[tuple[services.CleanEngagement, _Stored | None, dict]], report: ImportReport) -> None:
+    def write(
+        self, accepted: list[tuple[services.CleanEngagement, _Stored | None, dict]], report: ImportReport
+    ) -> None:
         new = []
+        self.reports += sum(checked.after_action is not None for checked, _current, _row in accepted)
         for checked, current, row in accepted:
             if current is None:
                 new.append(checked)
@@ -527,7 +531,8 @@ class _Writer:
             unchanged_count=report.unchanged,
         )
         if report.to_create + report.to_update >= ANALYZE_AFTER_ROWS:
-            # The scoring run queued on commit needs statistics that know about these rows (core.db.analyze).
-            analyze(Engagement, Participation, AfterActionReport, PartnerChange)
+            # The scoring run queued on commit needs statistics that know about these rows (core.db.analyze); a
+            # table the import wrote nothing to keeps its own (sampling the reports' table cost every import).
+            analyze(Engagement, Participation, PartnerChange, *([AfterActionReport] if self.reports else []))
         report.applied = True
         report.batch_id = self.batch.pk

@@ -48,7 +48,7 @@ DATE_RANGE = _between(datetime.date(1900, 1, 1), datetime.date(2100, 12, 31), _(
 LONG_TEXT = 20000
 
 
-def _user_field(verbose_name):
+def _user_field(verbose_name, *, db_index=True):
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -56,6 +56,7 @@ def _user_field(verbose_name):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=verbose_name,
+        db_index=db_index,
     )
 
 
@@ -117,6 +118,8 @@ class Engagement(ChoiceLabels, models.Model):
     ``reference`` (``ENG-2025-000123``) is what planners quote; the year is the start year.
     """
 
+    # Found by its whole value (the unique index); the ``LIKE`` index Django adds to a unique text column served
+    # no query (no prefix search on references) and cost every imported row (migration 0020).
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
     title = models.CharField(_("title"), max_length=200)
     engagement_type = models.CharField(_("type"), max_length=30, choices=EngagementType.choices)
@@ -177,14 +180,17 @@ class Engagement(ChoiceLabels, models.Model):
         related_name="contact_engagements",
         help_text=_("Who answers questions about the engagement and writes its after-action report."),
     )
-    created_by = _user_field(_("created by"))
-    updated_by = _user_field(_("updated by"))
+    # Who created, changed or deleted it: shown with it, never searched by, so not indexed (each index costs
+    # every imported row: bench/README.md, migration 0020). Deleting a user clears them with a scan of the
+    # table, as it already does in the history, whose user columns are not indexed either.
+    created_by = _user_field(_("created by"), db_index=False)
+    updated_by = _user_field(_("updated by"), db_index=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # Optimistic locking: a save based on an older version is refused instead of overwriting.
     version = models.PositiveIntegerField(_("version"), default=1)
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
-    deleted_by = _user_field(_("deleted by"))
+    deleted_by = _user_field(_("deleted by"), db_index=False)
     deletion_reason = models.CharField(_("reason for deletion"), max_length=300, blank=True)
     # The series and countries' names, aliases and codes, folded: what ``q`` searches besides the row's own
     # texts. Kept by every write path (engagements.services.search); see engagements/search.py.
@@ -366,7 +372,8 @@ class Participation(ChoiceLabels, models.Model):
             MaxValueValidator(1_000_000, message=_("At most 1,000,000 personnel.")),
         ],
     )
-    history = HistoricalRecords()
+    # Its history is read by engagement (the engagement's history page) and date, never by partner.
+    history = HistoricalRecords(no_db_index=["partner"])
 
     class Meta:
         verbose_name = _("participation")
@@ -526,8 +533,16 @@ class PartnerChange(models.Model):
     consumes the rows (``processed_at``) when it recomputes. Engagement code never imports assessments.
     """
 
-    partner = models.ForeignKey("partners.PartnerNation", on_delete=models.CASCADE, related_name="engagement_changes")
-    engagement = models.ForeignKey(Engagement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Read by what is pending (``partnerchange_pending``: processed_at, partner), never by partner or engagement
+    # alone: those two indexes cost every imported participant and answered no query (migration 0020). Partners
+    # are reference data and engagements are only ever deleted softly, so the deletions they would serve
+    # do not happen.
+    partner = models.ForeignKey(
+        "partners.PartnerNation", on_delete=models.CASCADE, related_name="engagement_changes", db_index=False
+    )
+    engagement = models.ForeignKey(
+        Engagement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     first_day = models.DateField()
     last_day = models.DateField()
     changed_at = models.DateTimeField(auto_now_add=True)

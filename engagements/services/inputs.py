@@ -510,6 +510,11 @@ def _clean_fields(data: Mapping[str, Any], problems: Problems, lookups: Lookups)
     if len(accepted) > ACCEPTED_AT_MOST:  # titles never repeat: memory stays bounded whatever the file
         accepted.clear()
     for name, value in data.items():
+        if type(value) is str or value is None:  # an import's cell: most were answered on an earlier row
+            found = accepted.get((name, value), _UNSEEN)
+            if found is not _UNSEEN:  # what ``_checked_once`` answers, without its two closures per value
+                clean[name] = list(found) if type(found) is list else found
+                continue
         key = _as_key(value)
         clean[name] = _checked_once(
             accepted,
@@ -542,6 +547,11 @@ def _clean_participants(rows: Iterable[Mapping[str, Any]], problems: Problems, l
             if value in (None, ""):
                 value = rules.default(Participation, name)
             # A participant's role and personnel given as text (an import's "host", "50"): once per import.
+            if type(value) is str:
+                found = accepted.get(("participant", name, value), _UNSEEN)
+                if found is not _UNSEEN:  # kept answers are plain values (a choice, a number): no copy
+                    values[name] = found
+                    continue
             values[name] = _checked_once(
                 accepted,
                 ("participant", name, value) if type(value) is str else None,

@@ -138,3 +138,78 @@ def test_references_of_several_years_are_drawn_at_once_after_those_drawn_one_by_
         2031: 5,
         2032: 3,
     }
+
+
+def test_values_accepted_on_earlier_rows_are_still_refused_where_they_are_bad_in_the_last_row(
+    planner, reference_data, monkeypatch
+):
+    """Repeated cells are answered from the import's kept answers (``Lookups.accepted``) without checking
+    them again; a cell that is bad on the last row of the last batch is still checked and reported with its
+    message, and the batches written before it are rolled back with the rest."""
+    monkeypatch.setattr(imports, "BATCH_SIZE", 40)
+    file_rows = rows(130)
+    file_rows[-1].update(domain="maritim", participants="GHA:host:-5;USA:leader:5", sensitivity="")
+    report = run(csv_file(file_rows), planner, dry_run=False)
+    assert not report.ok and not report.applied
+    assert sorted(e.column for e in report.errors) == ["domain", "participants", "participants"]
+    assert len({e.line for e in report.errors}) == 1  # the last row's line, counting the descriptions' new lines
+    messages = " ".join(e.message for e in report.errors)
+    assert "“maritim” is not a valid choice" in messages
+    assert "Participant 1, personnel" in messages and "Participant 2, role" in messages
+    assert not Engagement.objects.exists() and not Participation.objects.exists()
+    assert not PartnerChange.objects.exists() and not ImportBatch.objects.exists()
+
+
+@pytest.mark.parametrize("with_reports", [True, False])
+def test_a_large_import_analyzes_only_the_tables_it_wrote_to(planner, reference_data, monkeypatch, with_reports):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(imports, "ANALYZE_AFTER_ROWS", 3)
+    file_rows = rows(4)
+    if not with_reports:
+        for row in file_rows:
+            row.update(aar_summary="", interoperability_rating="", capacity_rating="", trust_rating="")
+    with CaptureQueriesContext(connection) as captured:
+        report = run(csv_file(file_rows), planner, dry_run=False)
+    assert report.applied and report.to_create == 4
+    analyzed = {q["sql"].split()[1].strip('"') for q in captured.captured_queries if q["sql"].startswith("ANALYZE")}
+    expected = {"engagements_engagement", "engagements_participation", "engagements_partnerchange"}
+    assert analyzed == (expected | {"engagements_afteractionreport"} if with_reports else expected)
+    assert AfterActionReport.objects.count() == (2 if with_reports else 0)
+
+
+def test_the_indexes_no_query_reads_are_gone_and_a_deleted_user_is_still_cleared(planner, reference_data):
+    """Migration 0020: each index costs every imported row; these answered no query (bench/README.md)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the dropped indexes are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE tablename IN "
+            "('engagements_engagement', 'engagements_partnerchange', 'engagements_historicalparticipation')"
+        )
+        found = cursor.fetchall()
+    indexed = {(table, definition.split("(", 1)[1].split(")")[0]) for table, definition in found}
+    for table, column in [
+        ("engagements_engagement", "created_by_id"),
+        ("engagements_engagement", "updated_by_id"),
+        ("engagements_engagement", "deleted_by_id"),
+        ("engagements_engagement", "reference varchar_pattern_ops"),
+        ("engagements_partnerchange", "engagement_id"),
+        ("engagements_partnerchange", "partner_id"),
+        ("engagements_historicalparticipation", "partner_id"),
+    ]:
+        assert (table, column) not in indexed
+    assert ("engagements_engagement", "reference") in indexed  # the unique index finds a reference
+    assert ("engagements_partnerchange", "processed_at, partner_id") in indexed  # what is pending
+    # The foreign keys stay: deleting a user still clears who created the engagements.
+    report = run(csv_file([good_row()]), user=planner, dry_run=False)
+    assert report.applied
+    engagement = Engagement.objects.get()
+    assert engagement.created_by_id == planner.pk
+    get_user_model().objects.filter(pk=planner.pk).delete()
+    engagement.refresh_from_db()
+    assert engagement.created_by_id is None and engagement.updated_by_id is None
