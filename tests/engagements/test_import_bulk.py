@@ -180,7 +180,7 @@ def test_a_large_import_analyzes_only_the_tables_it_wrote_to(planner, reference_
 
 
 def test_the_indexes_no_query_reads_are_gone_and_a_deleted_user_is_still_cleared(planner, reference_data):
-    """Migration 0020: each index costs every imported row; these answered no query (bench/README.md)."""
+    """Migration 0021: each index costs every imported row; these answered no query (bench/README.md)."""
     from django.contrib.auth import get_user_model
     from django.db import connection
 

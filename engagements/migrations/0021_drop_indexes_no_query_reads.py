@@ -29,7 +29,7 @@ INDEXES = [
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("engagements", "0019_engagement_report_ratings"),
+        ("engagements", "0020_engagement_span_index_covers_candidates"),
         ("partners", "0002_partner_aliases_search_key"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
