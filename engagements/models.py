@@ -119,7 +119,7 @@ class Engagement(ChoiceLabels, models.Model):
     """
 
     # Found by its whole value (the unique index); the ``LIKE`` index Django adds to a unique text column served
-    # no query (no prefix search on references) and cost every imported row (migration 0020).
+    # no query (no prefix search on references) and cost every imported row (migration 0021).
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
     title = models.CharField(_("title"), max_length=200)
     engagement_type = models.CharField(_("type"), max_length=30, choices=EngagementType.choices)
@@ -181,7 +181,7 @@ class Engagement(ChoiceLabels, models.Model):
         help_text=_("Who answers questions about the engagement and writes its after-action report."),
     )
     # Who created, changed or deleted it: shown with it, never searched by, so not indexed (each index costs
-    # every imported row: bench/README.md, migration 0020). Deleting a user clears them with a scan of the
+    # every imported row: bench/README.md, migration 0021). Deleting a user clears them with a scan of the
     # table, as it already does in the history, whose user columns are not indexed either.
     created_by = _user_field(_("created by"), db_index=False)
     updated_by = _user_field(_("updated by"), db_index=False)
@@ -534,7 +534,7 @@ class PartnerChange(models.Model):
     """
 
     # Read by what is pending (``partnerchange_pending``: processed_at, partner), never by partner or engagement
-    # alone: those two indexes cost every imported participant and answered no query (migration 0020). Partners
+    # alone: those two indexes cost every imported participant and answered no query (migration 0021). Partners
     # are reference data and engagements are only ever deleted softly, so the deletions they would serve
     # do not happen.
     partner = models.ForeignKey(
