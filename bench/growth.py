@@ -13,9 +13,10 @@ rerun does not generate again. Otherwise it is migrated, given its reference dat
 Then, after ``VACUUM (ANALYZE)``, one process per size measures with the other benchmarks' own code:
 
 1. the 40-quarter backfill through real workers, fanned out, with 1 and with 2 worker processes
-   (bench/backfill.py; every quarter is computed again even when the database already holds scores);
+   (bench/backfill.py; every quarter is computed again, its activity counted too, even when the database
+   already holds scores);
 2. the floor query and the one-quarter run requested through the API of gunicorn and executed by a real
-   worker, median of ``--repeat`` (bench/run.py, bench/served.py);
+   worker after a write in the quarter, median of ``--repeat`` (bench/run.py, bench/served.py);
 3. the median of each page of bench/load.py at 1 client, in production mode, ``--seconds`` each.
 
 Every figure is written with the load average (1 minute) before and after it into ``bench/growth.csv``;
@@ -52,7 +53,7 @@ PAGES = list(PATHS)
 MEASURES = {
     "backfill_1": "backfill, 40 quarters, fanned out, 1 worker process",
     "backfill_2": "backfill, 40 quarters, fanned out, 2 worker processes",
-    "run": "one-quarter run, API to finished (gunicorn + worker)",
+    "run": "one-quarter run after a write in it, API to finished (gunicorn + worker)",
     "floor": "floor query of the one-quarter run",
     **{f"page {name}": f"page p50 at 1 client: {name}" for name in PAGES},
 }
@@ -299,7 +300,7 @@ def measure_size(engagements: int, options) -> dict:
     floor = run.floor_seconds(quarter, options.repeat)
     record("floor", run.median(floor), before, f"{quarter}, median of {options.repeat}")
     before = os.getloadavg()[0]
-    served, in_worker = run.served_run_seconds(quarter, options.repeat)
+    served, in_worker = run.served_run_seconds(quarter, options.repeat, written=True)
     detail = f"{quarter}, median of {options.repeat}"
     if in_worker:
         detail += f"; {run.median(in_worker):.2f} s in the worker"
