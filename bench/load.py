@@ -57,34 +57,17 @@ PATHS = {
 PAGE_P50, PAGE_P95, API_P50, WRITE_P95 = 100, 250, 50, 250
 
 SETUP = """
-import json, datetime
+import json, sys
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.test import Client
-from core.models import Unit
 from core.services import api_token_create
-from engagements.models import Engagement
+sys.path.insert(0, "bench")
+from actors import bench_user, planners_for
 
-User = get_user_model()
-def user(name, role):
-    found, _ = User.objects.get_or_create(username=name)
-    found.groups.set([Group.objects.get(name=role)])
-    return found
-
-analyst = user("bench-load-analyst", "analyst")
+analyst = bench_user("bench-load-analyst", "analyst")
 client = Client()
 client.force_login(analyst, backend="django.contrib.auth.backends.ModelBackend")
-since = datetime.date.today() - datetime.timedelta(days=730)
-engagements = list(
-    Engagement.objects.live().filter(status="completed", end_date__gte=since, sensitivity="unclassified")
-    .exclude(participations=None).order_by("-end_date", "-pk")[:PLANNERS]
-)
-planners = []
-for number, engagement in enumerate(engagements):
-    planner = user(f"bench-load-planner-{number}", "planner")
-    Unit.objects.get(pk=engagement.owner_unit_id).members.add(planner)
-    planners.append([api_token_create(user=planner)[1], engagement.pk])
+planners = [[api_token_create(user=planner)[1], engagement.pk] for planner, engagement in planners_for(PLANNERS)]
 print(json.dumps({
     "session": client.cookies[settings.SESSION_COOKIE_NAME].value,
     "token": api_token_create(user=analyst)[1],

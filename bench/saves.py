@@ -47,37 +47,19 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from actors import bench_user, planners_for  # noqa: E402
+
 PLANNERS = 2
-
-
-def _user(name: str, role: str):
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
-    user, _ = get_user_model().objects.get_or_create(username=name)
-    user.groups.set([Group.objects.get(name=role)])
-    return user
 
 
 def _planners() -> list[tuple[Client, int]]:
     """The engagements bench/load.py's planners save, each with a client of a planner of its unit."""
-    import datetime
-
-    from core.models import ApiToken, Unit
+    from core.models import ApiToken
     from core.services import api_token_create
-    from engagements.models import Engagement
 
-    since = datetime.date.today() - datetime.timedelta(days=730)
-    engagements = list(
-        Engagement.objects.live()
-        .filter(status="completed", end_date__gte=since, sensitivity="unclassified")
-        .exclude(participations=None)
-        .order_by("-end_date", "-pk")[:PLANNERS]
-    )
     found = []
-    for number, engagement in enumerate(engagements):
-        planner = _user(f"bench-load-planner-{number}", "planner")
-        Unit.objects.get(pk=engagement.owner_unit_id).members.add(planner)
+    for planner, engagement in planners_for(PLANNERS):
         ApiToken.objects.filter(user=planner, name="bench-saves").delete()
         client = Client(HTTP_AUTHORIZATION=f"Token {api_token_create(user=planner, name='bench-saves')[1]}")
         found.append((client, engagement.pk))
@@ -182,7 +164,7 @@ def findings_sample(path: str) -> None:
         .order_by("pk")
         .values_list("pk", flat=True)[:20]
     )
-    viewer = _user("bench-saves-viewer", "viewer")
+    viewer = bench_user("bench-saves-viewer", "viewer")
     out = {}
     started = time.perf_counter()
     for engagement in live.filter(pk__in=ids).order_by("pk"):

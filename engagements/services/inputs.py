@@ -484,14 +484,21 @@ def _clean_field(name: str, value, lookups: Lookups, add):
     return clean_value(Engagement, name, value, add)
 
 
+def _kept(accepted: dict, key):
+    """The answer ``accepted`` keeps for ``key`` (a list copied: each row its own), or ``_UNSEEN``. Asked
+    before ``_checked_once`` where most values were answered on an earlier row: without its two closures."""
+    found = accepted.get(key, _UNSEEN)
+    return list(found) if type(found) is list else found
+
+
 def _checked_once(accepted: dict, key, check, add):
     """``check(add)``, or the answer it gave an earlier identical value: ``key`` (None: always checked) names
     the value in ``accepted``, which keeps answers given without a problem. Refusals are never kept, so
-    every row with a refused value is reported with its message; a list is copied (each row its own)."""
+    every row with a refused value is reported with its message."""
     if key is not None:
-        found = accepted.get(key, _UNSEEN)
+        found = _kept(accepted, key)
         if found is not _UNSEEN:
-            return list(found) if type(found) is list else found
+            return found
     refused = []
 
     def add_refused(message):
@@ -511,9 +518,9 @@ def _clean_fields(data: Mapping[str, Any], problems: Problems, lookups: Lookups)
         accepted.clear()
     for name, value in data.items():
         if type(value) is str or value is None:  # an import's cell: most were answered on an earlier row
-            found = accepted.get((name, value), _UNSEEN)
-            if found is not _UNSEEN:  # what ``_checked_once`` answers, without its two closures per value
-                clean[name] = list(found) if type(found) is list else found
+            found = _kept(accepted, (name, value))
+            if found is not _UNSEEN:
+                clean[name] = found
                 continue
         key = _as_key(value)
         clean[name] = _checked_once(
@@ -548,8 +555,8 @@ def _clean_participants(rows: Iterable[Mapping[str, Any]], problems: Problems, l
                 value = rules.default(Participation, name)
             # A participant's role and personnel given as text (an import's "host", "50"): once per import.
             if type(value) is str:
-                found = accepted.get(("participant", name, value), _UNSEEN)
-                if found is not _UNSEEN:  # kept answers are plain values (a choice, a number): no copy
+                found = _kept(accepted, ("participant", name, value))
+                if found is not _UNSEEN:
                     values[name] = found
                     continue
             values[name] = _checked_once(
