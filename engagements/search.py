@@ -63,12 +63,22 @@ def tsquery(words: list[str]) -> str:
 
     PostgreSQL's parser reads a number after a hyphen as signed: "Lion-2025" is stored as ``lion`` and
     ``-2025``. A word of digits therefore also matches as that signed number, so searching the title as
-    written finds it."""
-    return " & ".join(_bracketed(_prefixes(word)) for word in words)
+    written finds it. And it reads a word that starts like a number in exponent notation as that number and
+    the rest ("515e58cdd8" alone: ``515e58`` then ``cdd8``), but as one part after a hyphen
+    ("Canary-515e58cdd8": ``515e58cdd8``): a word of digits and letters also matches as that one lexeme."""
+    return " & ".join(_bracketed([item.removeprefix(_LITERAL) for item in _prefixes(word)]) for word in words)
+
+
+# An item of ``_prefixes`` that is a ``tsquery`` as it stands, not text for ``to_tsquery`` to parse.
+_LITERAL = "="
 
 
 def _prefixes(word: str) -> list[str]:
-    return [f"'{word}':*", f"'-{word}':*"] if word.isdigit() else [f"'{word}':*"]
+    if word.isdigit():
+        return [f"'{word}':*", f"'-{word}':*"]
+    if not word.isalpha() and any(character.isdigit() for character in word):
+        return [f"'{word}':*", f"{_LITERAL}'{word}':*"]
+    return [f"'{word}':*"]
 
 
 def _bracketed(alternatives: list[str]) -> str:
@@ -82,7 +92,8 @@ SELECT normal, CASE WHEN prefix IS NULL THEN NULL ELSE ARRAY(
 FROM (
     SELECT normal, substring(normal FROM '^''([^''\\]+)'':\*$') AS prefix, ord
     FROM (
-        SELECT to_tsquery('{CONFIG}'::regconfig, item)::text AS normal, ord
+        SELECT CASE WHEN left(item, 1) = '{_LITERAL}' THEN substr(item, 2)::tsquery
+                    ELSE to_tsquery('{CONFIG}'::regconfig, item) END::text AS normal, ord
         FROM unnest(%s::text[]) WITH ORDINALITY AS items (item, ord)
     ) AS normalised
 ) AS prefixes
@@ -112,7 +123,7 @@ def search_queries(words: list[str], *, using: str) -> tuple[str, str]:
     for word in items:
         as_typed, as_named = [], []
         for normal, lexemes in (next(found) for _ in word):
-            if not normal:  # no lexeme in it: to_tsquery drops it too
+            if not normal or f"({normal})" in as_typed:  # no lexeme in it (to_tsquery drops it too), or twice
                 continue
             as_typed.append(f"({normal})")
             plain = lexemes and len(lexemes) <= MAX_NAMED_WORDS and not any("'" in w or "\\" in w for w in lexemes)

@@ -69,6 +69,16 @@ def test_prefixes_become_the_words_they_name(planner, mixed, monkeypatch):
     assert search.search_queries(["zeph"], using="default")[1] == "('zeph':*)"
 
 
+def test_a_code_read_as_a_number_is_found_alone_and_after_a_hyphen(api_for, planner, reference_data):
+    # Alone, PostgreSQL reads "515e58cdd8" as the number 515e58 then "cdd8"; after a hyphen, as one part.
+    hyphenated = create(planner, "Canary-515e58cdd8", days(-20), days(-18))
+    alone = create(planner, "Code 515e58cdd8 drill", days(-10), days(-8))
+    found = {row["id"] for row in api_for(planner).get(API, {"q": "515e58cdd8"}).json()["results"]}
+    assert found == {hyphenated.pk, alone.pk}
+    ranked, _named = search.search_queries(["abc123"], using="default")
+    assert ranked == "('abc123':*)"  # a word the parser keeps whole is asked once
+
+
 def test_the_rank_is_the_prefix_querys(api_for, planner, mixed):
     # The title's word weighs most: "Zephyr training" before the one with "training" in its description,
     # whatever their start dates; rank and match come from the same words.
