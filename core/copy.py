@@ -30,6 +30,7 @@ from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
+from core.fields import IdArrayField
 from core.hostile import NullCharacterError
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
@@ -58,6 +59,8 @@ def _number(value) -> str:
 def _converter(model_field):
     """How a value of ``model_field`` is written in COPY's text format (one function per kind, chosen once:
     an import writes millions of values)."""
+    if isinstance(model_field, IdArrayField):  # an array of integers: {1,2,3}
+        return lambda value: "\\N" if value is None else "{" + ",".join(map(str, value)) + "}"
     if isinstance(model_field, models.JSONField):
         encoder = model_field.encoder
         return lambda value: "\\N" if value is None else json.dumps(value, cls=encoder).translate(_ESCAPES)

@@ -43,7 +43,7 @@ from engagements.choices import Domain, EngagementType, ParticipantRole, Sensiti
 from engagements.models import AfterActionReport, Engagement, ExerciseSeries, Participation
 from engagements.services import reference_allocate
 from engagements.services.search import search_names_builder
-from engagements.services.shape import report_facts
+from engagements.services.shape import partner_ids_of, report_facts
 from organizations.models import Membership, Organization
 from partners.models import PartnerNation
 
@@ -627,6 +627,7 @@ def _engagement_objects(plan_: Plan, *, series: dict, user_id, now) -> list[Enga
             ),
             # engagements.services.shape: from the participations and frameworks written with them
             partner_count=len(participants.get(i, ())),
+            partner_ids=partner_ids_of(participants.get(i, ())),
             under_framework=i in under_framework,
             **report_facts(reports.get(i)),
         )

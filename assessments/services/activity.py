@@ -106,28 +106,30 @@ def activity_count(quarters: list[Quarter]) -> dict[CountKey, QuarterCounts]:
     return activity_count_by_scope(quarters)
 
 
-# Up to this many quarters, each engagement's participations are read through the index on their engagement
-# (the quarter's tens of thousands of rows); beyond, all participations are hashed once (what the planner
-# picks by itself, and faster for years of engagements). For one quarter the planner would hash the two
-# million participations too: 0.5 s where the index takes 0.05 s (bench/README.md).
+# Up to this many quarters, the statement that counts the activity also writes the quarters' partner pairs
+# (``activity_store``); a backfill's blocks count the pairs apart, as the hashed plan reads them best on its own.
 INDEXED_QUARTERS = 4
 
 
-def _one_pass_sql(*, indexed: bool, pairs: bool = False) -> str:
+def _one_pass_sql(*, pairs: bool = False) -> str:
     """The single statement behind ``_count_in_one_pass``, with the tables' names filled in.
 
     ``counted`` (materialised once) holds each counted engagement starting in the range with each of its
-    partners (one row with no partner for an engagement without any); ``scoped`` repeats those rows once per
-    scope the partner is in on the engagement's start date (every engagement for everyone). Per scope and
-    quarter, the engagements by type and restriction are then counted from the distinct (scope, engagement)
-    pairs, and the partners engaged (and those with an unrestricted engagement) from the (scope, partner)
-    pairs: hashed, where COUNT(DISTINCT ...) sorted every scoped row.
+    partners, unnested from its row (``Engagement.partner_ids``, which ``engagement_start`` includes: the
+    quarter's engagements are read from that index alone, with no participation probed), and one row with no
+    partner for an engagement without any.
 
-    The scopes are numbered first (``scopes``: 0 for everyone, then every region, subregion, intermediate
-    region and organization, a few dozen rows) and each partner's are listed with the days it is in them
-    (``member``: regions always, organizations from joining to leaving), so that the 240,000 scoped rows of
-    a quarter of a million engagements carry and hash a scope's number instead of its kind and name; the
-    names are joined to the few hundred counts at the end (0.92 s -> 0.73 s for one quarter, bench/README.md).
+    The scopes are numbered (``scopes``: 0 for everyone, then every region, subregion, intermediate region and
+    organization, a few dozen rows) and each partner's are listed with the days it is in them (``member``:
+    regions always, organizations from joining to leaving). A partner's scopes change only on the days it
+    joins or leaves an organization, so its history is cut at those days (``spans``) and each span gets the
+    set of its scopes as one bit string (``masks``: bit n for scope n). Each counted row takes the bits of its
+    partner's span on the engagement's start date (``marked``), an engagement the OR of its partners' bits,
+    and the engagements are counted by (type, restricted, bits) before the bits are spread over the scopes
+    they name: a few thousand groups, where repeating each row once per scope of its partner made 240,000
+    rows to hash for one quarter of a million engagements (0.53 s for the statement; bench/README.md, "Sixth
+    pass"). The partners engaged per scope are counted the same way, from each (partner, bits) once. The bit
+    strings are grouped as text (PostgreSQL hashes text, and would sort bit strings).
 
     With ``pairs``, the same statement also writes the cooperation network's pair snapshot of the wanted
     quarters (``paired``, an ``INSERT`` in a data-modifying CTE) from the ``counted`` rows it has read
@@ -136,18 +138,10 @@ def _one_pass_sql(*, indexed: bool, pairs: bool = False) -> str:
     """
     tables = {
         "engagement": Engagement._meta.db_table,
-        "participation": Participation._meta.db_table,
         "partner": PartnerNation._meta.db_table,
         "membership": Membership._meta.db_table,
         "organization": Organization._meta.db_table,
     }
-    columns = "c.period, c.engagement_type, c.restricted, c.engagement_id, c.partner_id"
-    if indexed:  # OFFSET 0 keeps the planner from flattening the lateral subquery into a hash join
-        participations = f"""LEFT JOIN LATERAL (
-            SELECT partner_id FROM {tables["participation"]} WHERE engagement_id = e.id OFFSET 0
-        ) p ON TRUE"""  # noqa: S608 (our table names and expressions; values are parameters)
-    else:
-        participations = f"LEFT JOIN {tables['participation']} p ON p.engagement_id = e.id"
     quote = connection.ops.quote_name
     paired = ""
     if pairs:
@@ -171,12 +165,12 @@ def _one_pass_sql(*, indexed: bool, pairs: bool = False) -> str:
         f"(s.kind = '{kind.value}' AND s.name = n.{column})"
         for kind, column in zip(kinds, ("region", "subregion", "intermediate_region"), strict=True)
     )
+    in_scope = "s.scope_no = 0 OR GET_BIT(b.mask::varbit, s.scope_no) = 1"
     return f"""
     WITH counted AS MATERIALIZED (
         SELECT e.id AS engagement_id, e.start_date, DATE_TRUNC('quarter', e.start_date)::date AS period,
                e.engagement_type, e.sensitivity = %s AS restricted, e.status = ANY(%s) AS scored, p.partner_id
-        FROM {tables["engagement"]} e
-        {participations}
+        FROM {tables["engagement"]} e LEFT JOIN LATERAL UNNEST(e.partner_ids) AS p(partner_id) ON TRUE
         WHERE e.deleted_at IS NULL AND e.status <> %s AND e.start_date >= %s AND e.start_date <= %s
     ), {paired}scopes AS MATERIALIZED (
         SELECT (ROW_NUMBER() OVER ())::int AS scope_no, kind::text AS kind, name::text AS name FROM (
@@ -192,27 +186,46 @@ def _one_pass_sql(*, indexed: bool, pairs: bool = False) -> str:
         FROM {tables["membership"]} m JOIN {tables["organization"]} o ON o.id = m.organization_id
         JOIN scopes s ON s.kind = '{ActivityScope.ORGANIZATION.value}' AND s.name = o.acronym
         WHERE m.status = ANY(%s)
-    ), scoped AS (
-        SELECT 0 AS scope_no, {columns} FROM counted c
-        UNION ALL
-        SELECT m.scope_no, {columns} FROM counted c
-        JOIN member m ON m.partner_id = c.partner_id
-             AND (m.joined IS NULL OR m.joined <= c.start_date) AND (m.until IS NULL OR m.until > c.start_date)
+    ), width AS MATERIALIZED (
+        SELECT REPEAT('0', MAX(scope_no) + 1)::varbit AS zero FROM scopes
+    ), edges AS (
+        SELECT partner_id, joined AS day FROM member WHERE joined IS NOT NULL
+        UNION SELECT partner_id, until FROM member WHERE until IS NOT NULL
+        UNION SELECT partner_id, '-infinity'::date FROM member
+    ), spans AS (
+        SELECT partner_id, day AS since,
+               LEAD(day, 1, 'infinity'::date) OVER (PARTITION BY partner_id ORDER BY day) AS until
+        FROM edges
+    ), masks AS MATERIALIZED (
+        SELECT sp.partner_id, sp.since, sp.until, BIT_OR(SET_BIT(w.zero, m.scope_no, 1)) AS mask
+        FROM spans sp CROSS JOIN width w
+        JOIN member m ON m.partner_id = sp.partner_id
+             AND (m.joined IS NULL OR m.joined <= sp.since) AND (m.until IS NULL OR m.until > sp.since)
+        GROUP BY sp.partner_id, sp.since, sp.until
+    ), marked AS MATERIALIZED (
+        SELECT c.engagement_id, c.period, c.engagement_type, c.restricted, c.partner_id,
+               COALESCE(k.mask, w.zero) AS mask
+        FROM counted c CROSS JOIN width w
+        LEFT JOIN masks k ON k.partner_id = c.partner_id AND k.since <= c.start_date AND c.start_date < k.until
     ), by_engagement AS (
-        SELECT scope_no, period, engagement_type, restricted, COUNT(*) AS n FROM (
-            SELECT DISTINCT scope_no, engagement_id, period, engagement_type, restricted FROM scoped
-        ) once GROUP BY scope_no, period, engagement_type, restricted
+        SELECT period, engagement_type, restricted, mask, COUNT(*) AS n FROM (
+            SELECT period, engagement_type, restricted, BIT_OR(mask)::text AS mask FROM marked
+            GROUP BY engagement_id, period, engagement_type, restricted
+        ) once GROUP BY period, engagement_type, restricted, mask
     ), by_partner AS (
-        SELECT scope_no, period, COUNT(*) AS n, COUNT(*) FILTER (WHERE unrestricted) AS unrestricted FROM (
-            SELECT scope_no, period, partner_id, BOOL_OR(NOT restricted) AS unrestricted
-            FROM scoped WHERE partner_id IS NOT NULL GROUP BY scope_no, period, partner_id
-        ) once GROUP BY scope_no, period
+        SELECT s.scope_no, b.period, b.partner_id, BOOL_OR(b.unrestricted) AS unrestricted FROM (
+            SELECT period, partner_id, mask::text AS mask, BOOL_OR(NOT restricted) AS unrestricted FROM marked
+            WHERE partner_id IS NOT NULL GROUP BY period, partner_id, mask::text
+        ) b JOIN scopes s ON {in_scope}
+        GROUP BY s.scope_no, b.period, b.partner_id
     )
-    SELECT s.kind, s.name, b.period, TRUE, b.engagement_type, b.restricted, b.n, 0, 0
-    FROM by_engagement b JOIN scopes s ON s.scope_no = b.scope_no
+    SELECT s.kind, s.name, b.period, TRUE, b.engagement_type, b.restricted, SUM(b.n)::bigint, 0, 0
+    FROM by_engagement b JOIN scopes s ON {in_scope}
+    GROUP BY s.kind, s.name, b.period, b.engagement_type, b.restricted
     UNION ALL
-    SELECT s.kind, s.name, b.period, FALSE, NULL, NULL, 0, b.n, b.unrestricted
+    SELECT s.kind, s.name, b.period, FALSE, NULL, NULL, 0, COUNT(*), COUNT(*) FILTER (WHERE b.unrestricted)
     FROM by_partner b JOIN scopes s ON s.scope_no = b.scope_no
+    GROUP BY s.kind, s.name, b.period
     """  # noqa: S608 (our table names and expressions; values are parameters)
 
 
@@ -233,10 +246,10 @@ def _count_in_one_pass(quarters: list[Quarter], *, pairs: bool = False) -> dict[
         [str(status) for status in MEMBER_STATUSES],
     ]
     counts: dict[CountKey, QuarterCounts] = {(ActivityScope.EVERYTHING, "", q): QuarterCounts() for q in quarters}
-    # Sorting the scoped rows (some 240,000 for one quarter of a million engagements) spills to disk with
-    # the default 4 MB of work_mem: 0.3 s more.
+    # Hashing a backfill block's engagements (hundreds of thousands) spills to disk with the default 4 MB of
+    # work_mem.
     with scoring_settings(work_mem="64MB"), connection.cursor() as cursor:
-        cursor.execute(_one_pass_sql(indexed=last.index - first.index < INDEXED_QUARTERS, pairs=pairs), params)
+        cursor.execute(_one_pass_sql(pairs=pairs), params)
         rows = cursor.fetchall()
     for kind, name, period, by_type, engagement_type, restricted, engagements, partners, unrestricted in rows:
         quarter = quarter_of(period)

@@ -24,6 +24,8 @@ from django.db.models import (
     Exists,
     F,
     FloatField,
+    Func,
+    IntegerField,
     Max,
     OuterRef,
     Q,
@@ -320,23 +322,19 @@ def _engagement_sums(*, quarter: Quarter, model: ScoringModel, partner_ids) -> d
 
 
 def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
-    """``_engagement_sums`` for every partner on PostgreSQL: each counted participation once, joined to its
-    engagement's row, which holds its number of partners, whether it runs under a framework and its
-    report's ratings (``Engagement.partner_count``, ``under_framework``, ``report_*``, kept by every write
-    path: engagements.services.shape), then one aggregate per partner, computed in parallel as in the floor
-    query: the same two tables, read from the ``engagement_scoring`` index.
+    """``_engagement_sums`` for every partner on PostgreSQL, from the window's engagements alone: each row
+    holds its partners (``Engagement.partner_ids``), its number of partners, whether it runs under a framework
+    and its report's ratings (``partner_count``, ``under_framework``, ``report_*``, kept by every write path:
+    engagements.services.shape), and the ``engagement_scoring`` index holds them all, so the statement reads
+    the window's range of that index, unnests each engagement's partners, and sums per partner, in parallel.
+    The floor query joins the same engagements to the two million participations (bench/README.md, "Sixth
+    pass": 0.7 times the floor's time on a million engagements).
 
-    What an engagement adds (its weight, whether it is rated or multilateral, its rating points, the
-    window's quarters it overlaps) is computed once per engagement, in a subquery on the nullable side of
-    an outer join: PostgreSQL then evaluates those expressions where it reads the engagement and carries
-    their values through the join (placeholders), where a subquery it can flatten, or an inner join, has
-    every aggregate evaluate its expressions again for every participation: the weight's ``POWER`` six
-    times per row (bench/README.md, "Fifth pass"). ``WHERE e.id IS NOT NULL`` makes it the inner join it is.
-
-    The grouped queryset's subqueries per row (number of partners, framework) ran in a single process
-    after a sort of every row by partner: 7.7 s against 1.7 s for the floor query on a million engagements;
-    counting the partners by a window function over the same rows still sorted them all in one process
-    (bench/README.md, the plans).
+    What an engagement adds (its weight, whether it is rated or multilateral, its rating points, the window's
+    quarters it overlaps) is computed in the subquery that unnests its partners, so once per partner of it; a
+    subquery with a set-returning function in its select list is not flattened, so the aggregates above read
+    those values instead of each evaluating its own copy of the expressions (the weight's ``POWER`` six times
+    per row when they did: bench/README.md, "Fifth pass").
     """
     window = window_of(quarter, model)
     one, zero = Value(1), Value(0)
@@ -345,6 +343,7 @@ def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
         Engagement.objects.filter(counted_q(quarter=quarter, model=model, prefix=""))
         .order_by()
         .annotate(
+            partner_id=Func(F("partner_ids"), function="UNNEST", output_field=IntegerField()),
             w=weight_sql(quarter=quarter, model=model, prefix=""),
             rated=Case(When(rated_q(prefix=""), then=one), default=zero),
             multilateral=Case(When(multilateral, then=one), default=zero),
@@ -359,24 +358,21 @@ def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
                 start=zero,
             ),
         )
-        .values("id", "w", "rated", "multilateral", *RATED_COMPONENTS, "quarter_bits")
+        .values("partner_id", "w", "rated", "multilateral", *RATED_COMPONENTS, "quarter_bits")
     )
     inner, params = engagements.query.sql_with_params()
-    participation = connection.ops.quote_name(Participation._meta.db_table)
     points = {f"{name}_points": f"SUM(e.w * e.{name}) FILTER (WHERE e.rated = 1)" for name in RATED_COMPONENTS}
     sql = f"""
-        SELECT p.partner_id, COUNT(*) AS engagement_count, SUM(e.w) AS weight_sum,
+        SELECT e.partner_id, COUNT(*) AS engagement_count, SUM(e.w) AS weight_sum,
                COUNT(*) FILTER (WHERE e.rated = 1) AS rated_count,
                SUM(e.w) FILTER (WHERE e.rated = 1) AS rated_weight_sum,
                {", ".join(f"{expression} AS {name}" for name, expression in points.items())},
                SUM(e.w) FILTER (WHERE e.multilateral = 1) AS multilateral_weight_sum,
                BIT_OR(e.quarter_bits) AS quarters_mask
-        FROM {participation} p LEFT JOIN ({inner}) e ON e.id = p.engagement_id
-        WHERE e.id IS NOT NULL
-        GROUP BY p.partner_id
-    """  # noqa: S608 (our table names and expressions; values are parameters)
-    # Without merge joins the planner reads the rows in parallel by hash joins, as for the floor query.
-    with scoring_settings(work_mem="64MB", enable_mergejoin="off"), connection.cursor() as cursor:
+        FROM ({inner}) e
+        GROUP BY e.partner_id
+    """  # noqa: S608 (our expressions; values are parameters)
+    with scoring_settings(work_mem="64MB"), connection.cursor() as cursor:
         cursor.execute(sql, params)
         columns = [column.name for column in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]

@@ -50,7 +50,7 @@ from engagements.services.inputs import (
 )
 from engagements.services.references import reference_allocate, reference_reserve, references_allocate
 from engagements.services.search import engagement_search_refresh, search_names_builder
-from engagements.services.shape import engagement_shape_write, report_facts
+from engagements.services.shape import engagement_shape_write, partner_ids_of, report_facts
 
 
 @dataclass
@@ -400,6 +400,7 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
             "import_batch_id": batch_id,
             # engagements.services.shape: the same lists are written below
             "partner_count": len(item.participants),
+            "partner_ids": partner_ids_of(row["partner"].pk for row in item.participants),
             "under_framework": bool(item.organizations),
             **report_facts(item.after_action),
         }

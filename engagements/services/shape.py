@@ -1,5 +1,5 @@
 """Keeps what the scores ask of every engagement true on its row, on every write path: ``partner_count``,
-``under_framework`` and the after-action report's ratings (``REPORT_FACTS``).
+``partner_ids``, ``under_framework`` and the after-action report's ratings (``REPORT_FACTS``).
 
 The scores count an engagement as multilateral when it has three partners or more or runs under an
 organization's framework (assessments.services.scoring, ``is_multilateral``), and rate it from its
@@ -27,13 +27,27 @@ REPORT_FACTS = {
     "report_capacity": "capacity_rating",
     "report_trust": "trust_rating",
 }
-SHAPE_FIELDS = ("partner_count", "under_framework", *REPORT_FACTS)
+SHAPE_FIELDS = ("partner_count", "partner_ids", "under_framework", *REPORT_FACTS)
 
 
 def report_facts(report: Mapping | None) -> dict:
     """The engagement fields of ``REPORT_FACTS`` from a report's values (report field -> value), or all
     None without a report: what the bulk paths write with the rows."""
     return {field: (report or {}).get(source) for field, source in REPORT_FACTS.items()}
+
+
+def partner_ids_of(participants: Iterable[int]) -> list[int]:
+    """``Engagement.partner_ids`` for the given partner ids, as the bulk paths write it: ascending."""
+    return sorted(participants)
+
+
+def _partner_ids_sql(participation: str) -> str:
+    """The engagement's partner ids, ascending, as its column stores them: an array on PostgreSQL, a JSON list
+    elsewhere (core.fields.IdArrayField)."""
+    ids = f"SELECT p.partner_id FROM {participation} p WHERE p.engagement_id = e.id ORDER BY p.partner_id"  # noqa: S608 (our table names)
+    if connection.vendor == "postgresql":
+        return f"ARRAY({ids})::integer[]"
+    return f"(SELECT json_group_array(partner_id) FROM ({ids}))"  # noqa: S608 (our table names)
 
 
 def _shape_sql() -> tuple[str, dict[str, str]]:
@@ -46,6 +60,7 @@ def _shape_sql() -> tuple[str, dict[str, str]]:
     report = quote(AfterActionReport._meta.db_table)
     expressions = {
         "partner_count": f"(SELECT COUNT(*) FROM {participation} p WHERE p.engagement_id = e.id)",  # noqa: S608 (our table names)
+        "partner_ids": _partner_ids_sql(participation),
         "under_framework": f"EXISTS (SELECT 1 FROM {through} f WHERE f.engagement_id = e.id)",  # noqa: S608 (our table names)
         **{
             field: f"(SELECT r.{quote(source)} FROM {report} r WHERE r.engagement_id = e.id)"  # noqa: S608 (our table names)
@@ -87,4 +102,4 @@ def engagement_shape_write(engagement: Engagement) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, [engagement.pk])
         for name, value in zip(expressions, cursor.fetchone(), strict=True):
-            setattr(engagement, name, value)
+            setattr(engagement, name, Engagement._meta.get_field(name).to_python(value))

@@ -17,7 +17,6 @@ from assessments.models import AssessmentRun, QuarterActivity, QuarterActivityCo
 from assessments.periods import Quarter, quarter_range
 from assessments.services import assessment_run_execute, assessment_run_request
 from assessments.services.activity import (
-    INDEXED_QUARTERS,
     QuarterCounts,
     activity_count,
     activity_count_by_scope,
@@ -25,6 +24,7 @@ from assessments.services.activity import (
 from engagements import exchange, imports, services
 from engagements.services.engagements import with_owner_unit
 from engagements.services.inputs import engagement_bulk_create_clean
+from tests.assessments.factories import make_engagement
 
 pytestmark = [
     pytest.mark.django_db,
@@ -42,7 +42,7 @@ Q3, Q4 = Quarter(2024, 3), Quarter(2024, 4)
         [Q4],
         [Q3, Q4],
         [Q3, Quarter(2025, 1)],  # apart: the quarter between is not counted
-        quarter_range(Quarter(2022, 1), Quarter(2025, 4)),  # past INDEXED_QUARTERS: the hashed plan
+        quarter_range(Quarter(2022, 1), Quarter(2025, 4)),  # sixteen quarters: a backfill's block
     ],
     ids=str,
 )
@@ -67,8 +67,38 @@ def test_the_edges_of_memberships_are_counted(world):
     assert sum(everything.engagements.values()) == 6
     assert everything.engagements[("advisory_mission", False)] == 1
     assert (everything.partners_engaged, everything.partners_engaged_unrestricted) == (7, 4)
-    assert INDEXED_QUARTERS >= 2  # the two quarters above went through the index
 
+
+
+def test_a_partner_that_leaves_and_rejoins_counts_on_the_days_it_is_in(world):
+    """A partner's scopes change on the days it joins or leaves (the statement cuts its history there):
+    Kenya leaves the AU on 10 October and rejoins on 20 November, and joins ECOWAS (which has it as no
+    member) from 1 November to 1 December; engagements on each side of every edge."""
+    from organizations.models import Membership, Organization
+
+    kenya = Membership.objects.get(partner__iso3="KEN", organization__acronym="AU")
+    kenya.joined, kenya.left = None, D(2024, 10, 10)
+    kenya.save()
+    Membership.objects.create(partner=kenya.partner, organization=kenya.organization, joined=D(2024, 11, 20))
+    Membership.objects.create(
+        partner=kenya.partner,
+        organization=Organization.objects.get(acronym="ECOWAS"),
+        joined=D(2024, 11, 1),
+        left=D(2024, 12, 1),
+    )
+    for day in (D(2024, 10, 9), D(2024, 10, 10), D(2024, 11, 1), D(2024, 11, 19), D(2024, 11, 20), D(2024, 12, 1)):
+        make_engagement(["KEN"], day, day)
+    counts = activity_count([Q4])
+    assert counts == activity_count_by_scope([Q4])
+    au = counts[("organization", "AU", Q4)]
+    ecowas = counts[("organization", "ECOWAS", Q4)]
+    # AU: the world's training, Senegal's and Kenya and Tanzania's (through Tanzania), then Kenya's on
+    # 9 October, 20 November and 1 December (not 10 October, the day it left, nor 1 or 19 November).
+    assert (sum(au.engagements.values()), au.partners_engaged) == (6, 5)
+    # ECOWAS: the world's training (Ghana joined in September), Kenya and Tanzania's of 5 November, then
+    # Kenya's on 1, 19 and 20 November (not 1 December, the day it left); partners: Ghana, Senegal (before
+    # leaving), Nigeria (suspended), Kenya.
+    assert (sum(ecowas.engagements.values()), ecowas.partners_engaged) == (5, 4)
 
 def stored(quarters) -> dict:
     """The snapshots of ``quarters`` as ``activity_count`` returns counts."""

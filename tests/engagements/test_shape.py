@@ -15,11 +15,12 @@ from django.db.models import Count, Exists, OuterRef
 from rest_framework.test import APIClient
 
 from engagements import services
-from engagements.models import AfterActionReport, Engagement
+from engagements.models import AfterActionReport, Engagement, Participation
 from engagements.services.engagements import with_owner_unit
 from engagements.services.inputs import engagement_bulk_create_clean
 from engagements.services.shape import REPORT_FACTS, engagement_shape_refresh
 from organizations.models import Organization
+from partners.models import PartnerNation
 from tests.assessments.test_activity_one_pass import _bulk_create as bulk_create
 from tests.engagements.test_imports import csv_file, run
 
@@ -29,17 +30,24 @@ D = datetime.date
 FIELDS = {"engagement_type": "exercise", "domain": "joint", "host_country": "GHA", "status": "completed"}
 
 
-def stored() -> dict[int, tuple[int, bool]]:
+def stored() -> dict[int, tuple[int, list[int], bool]]:
     return {
-        pk: (count, framework)
-        for pk, count, framework in Engagement.objects.values_list("pk", "partner_count", "under_framework")
+        pk: (count, ids, framework)
+        for pk, count, ids, framework in Engagement.objects.values_list(
+            "pk", "partner_count", "partner_ids", "under_framework"
+        )
     }
 
 
-def recounted() -> dict[int, tuple[int, bool]]:
+def recounted() -> dict[int, tuple[int, list[int], bool]]:
     frameworks = Engagement.organizations.through.objects.filter(engagement=OuterRef("pk"))
     rows = Engagement.objects.order_by().annotate(n=Count("participations"), framework=Exists(frameworks))
-    return {pk: (n, framework) for pk, n, framework in rows.values_list("pk", "n", "framework")}
+    partners: dict[int, list[int]] = {}
+    for engagement_id, partner_id in Participation.objects.order_by("partner_id").values_list(
+        "engagement_id", "partner_id"
+    ):
+        partners.setdefault(engagement_id, []).append(partner_id)
+    return {pk: (n, partners.get(pk, []), framework) for pk, n, framework in rows.values_list("pk", "n", "framework")}
 
 
 def _create(planner, partners=("GHA", "KEN"), organizations=(), status="completed"):
@@ -124,7 +132,8 @@ def test_stored_shape_equals_a_recount_after_each_write(reference_data, planner,
         _create(planner, ("NGA", "CIV", "SEN"))
         before = stored()
         assert before == recounted()
-        assert before[subject.pk] == (2, True)
+        ghana, kenya = (PartnerNation.objects.get(iso3=code).pk for code in ("GHA", "KEN"))
+        assert before[subject.pk] == (2, sorted([ghana, kenya]), True)
         CHANGES[change](planner, subject)
     after = stored()
     assert after == recounted()
@@ -254,7 +263,8 @@ def test_stored_ratings_equal_the_reports_after_each_write(reference_data, plann
 def test_refresh_repairs_every_row(reference_data, planner):
     with mock.patch("assessments.tasks.run_assessment.delay"):
         subject = _create(planner, ("NGA", "CIV", "SEN"), ["ECOWAS"])
-    Engagement.objects.filter(pk=subject.pk).update(partner_count=0, under_framework=False)
+    Engagement.objects.filter(pk=subject.pk).update(partner_count=0, partner_ids=[], under_framework=False)
     assert engagement_shape_refresh() == 1
-    assert stored() == recounted() == {subject.pk: (3, True)}
+    partners = sorted(PartnerNation.objects.filter(iso3__in=["NGA", "CIV", "SEN"]).values_list("pk", flat=True))
+    assert stored() == recounted() == {subject.pk: (3, partners, True)}
     assert engagement_shape_refresh(engagement_ids=[subject.pk]) == 0  # nothing changes: nothing written
