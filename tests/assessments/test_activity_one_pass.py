@@ -69,7 +69,6 @@ def test_the_edges_of_memberships_are_counted(world):
     assert (everything.partners_engaged, everything.partners_engaged_unrestricted) == (7, 4)
 
 
-
 def test_a_partner_that_leaves_and_rejoins_counts_on_the_days_it_is_in(world):
     """A partner's scopes change on the days it joins or leaves (the statement cuts its history there):
     Kenya leaves the AU on 10 October and rejoins on 20 November, and joins ECOWAS (which has it as no
@@ -99,6 +98,7 @@ def test_a_partner_that_leaves_and_rejoins_counts_on_the_days_it_is_in(world):
     # Kenya's on 1, 19 and 20 November (not 1 December, the day it left); partners: Ghana, Senegal (before
     # leaving), Nigeria (suspended), Kenya.
     assert (sum(ecowas.engagements.values()), ecowas.partners_engaged) == (5, 4)
+
 
 def stored(quarters) -> dict:
     """The snapshots of ``quarters`` as ``activity_count`` returns counts."""
