@@ -53,3 +53,17 @@ def scoring_settings(using: str = "default", **settings: str):
                     [part for item in settings.items() for part in item],
                 )
         yield
+
+
+def derived_commit(using: str = "default") -> None:
+    """Let the current transaction's ``COMMIT`` return before its WAL reaches the disk (``SET LOCAL
+    synchronous_commit = off``; elsewhere nothing changes). For the transactions that store what a run derived
+    from the engagements in one piece (a run not fanned out: its scores, activity and pair snapshots and its
+    row). A server crash in the next fraction of a second can lose such a commit, never corrupt it: the run
+    is then still marked running, the orphan check (``assessment_runs_recover``, every minute) queues it
+    again, and it derives the same rows (the activity marks it took come back with the lost commit).
+    On this machine a run's commit waited 40 to 55 ms for the disk (bench/README.md, "Sixth pass")."""
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")

@@ -131,10 +131,14 @@ def _one_pass_sql(*, pairs: bool = False) -> str:
     pass"). The partners engaged per scope are counted the same way, from each (partner, bits) once. The bit
     strings are grouped as text (PostgreSQL hashes text, and would sort bit strings).
 
-    With ``pairs``, the same statement also writes the cooperation network's pair snapshot of the wanted
-    quarters (``paired``, an ``INSERT`` in a data-modifying CTE) from the ``counted`` rows it has read
-    anyway: the scored ones (completed or in progress) self-joined on their engagement, as ``pair_rows``
-    counts them. The separate ``INSERT ... SELECT`` read the quarter's engagements and participations again.
+    With ``pairs``, the same statement also brings the cooperation network's pair snapshot of the wanted
+    quarters up to date from the ``counted`` rows it has read anyway (the scored ones, completed or in
+    progress, self-joined on their engagement, as ``pair_rows`` counts them: ``fresh``), writing only what
+    differs from the rows there (``kept``): data-modifying CTEs delete the pairs gone, update the counts that
+    moved and insert the new pairs. After a write in a quarter of a million engagements that is a few rows,
+    where deleting and inserting its 4,300 pairs (and checking their two foreign keys at the commit) took a
+    third of the statement (bench/README.md, "Sixth pass"). The separate ``INSERT ... SELECT`` read the
+    quarter's engagements and participations again.
     """
     tables = {
         "engagement": Engagement._meta.db_table,
@@ -149,12 +153,25 @@ def _one_pass_sql(*, pairs: bool = False) -> str:
             quote(PairQuarter._meta.get_field(name).column)
             for name in ("partner", "other", "period", "restricted", "engagements")
         )
-        paired = f"""paired AS (
-        INSERT INTO {quote(PairQuarter._meta.db_table)} ({columns_of_pairs})
-        SELECT a.partner_id, b.partner_id, a.period, a.restricted, COUNT(*)
+        key = " AND ".join(f"f.{column} = k.{column}" for column in ("partner_id", "other_id", "period", "restricted"))
+        table = quote(PairQuarter._meta.db_table)
+        paired = f"""fresh AS MATERIALIZED (
+        SELECT a.partner_id, b.partner_id AS other_id, a.period, a.restricted, COUNT(*) AS engagements
         FROM counted a JOIN counted b ON b.engagement_id = a.engagement_id AND b.partner_id > a.partner_id
         WHERE a.scored AND a.period = ANY(%s::date[])
         GROUP BY a.partner_id, b.partner_id, a.period, a.restricted
+    ), kept AS MATERIALIZED (
+        SELECT id, partner_id, other_id, period, restricted, engagements FROM {table} WHERE period = ANY(%s::date[])
+    ), pairs_gone AS (
+        DELETE FROM {table} t USING kept k LEFT JOIN fresh f ON {key}
+        WHERE t.id = k.id AND f.partner_id IS NULL
+    ), pairs_changed AS (
+        UPDATE {table} t SET engagements = f.engagements FROM kept k JOIN fresh f ON {key}
+        WHERE t.id = k.id AND k.engagements <> f.engagements
+    ), pairs_added AS (
+        INSERT INTO {table} ({columns_of_pairs})
+        SELECT f.partner_id, f.other_id, f.period, f.restricted, f.engagements
+        FROM fresh f LEFT JOIN kept k ON {key} WHERE k.id IS NULL
     ), """  # noqa: S608 (our table names and expressions; values are parameters)
     kinds = (ActivityScope.REGION, ActivityScope.SUBREGION, ActivityScope.INTERMEDIATE_REGION)
     named = "\n        UNION ".join(
@@ -232,8 +249,8 @@ def _one_pass_sql(*, pairs: bool = False) -> str:
 def _count_in_one_pass(quarters: list[Quarter], *, pairs: bool = False) -> dict[CountKey, QuarterCounts]:
     """``activity_count`` on PostgreSQL: one statement over the quarters' rows, every scope at once (the
     grouped queries per scope each joined every participation again: 2 to 4 s apiece on a million
-    engagements, bench/README.md). With ``pairs``, the statement also inserts the quarters' partner pairs
-    (their earlier rows must be gone: ``activity_store``)."""
+    engagements, bench/README.md). With ``pairs``, the statement also brings the quarters' partner pairs up
+    to date (writing only the pairs that differ)."""
     wanted = set(quarters)
     first, last = min(quarters), max(quarters)
     params = [
@@ -242,7 +259,7 @@ def _count_in_one_pass(quarters: list[Quarter], *, pairs: bool = False) -> dict[
         Status.CANCELLED,
         first.start,
         last.end,
-        *([sorted(q.start for q in wanted)] if pairs else []),
+        *([sorted(q.start for q in wanted)] * 2 if pairs else []),  # the pairs counted, the pairs there
         [str(status) for status in MEMBER_STATUSES],
     ]
     counts: dict[CountKey, QuarterCounts] = {(ActivityScope.EVERYTHING, "", q): QuarterCounts() for q in quarters}
@@ -398,15 +415,15 @@ def activity_store(*, run: AssessmentRun | None, quarters: Iterable[Quarter]) ->
     are today's counts. Must run inside the caller's transaction.
 
     On PostgreSQL, for up to ``INDEXED_QUARTERS`` quarters (a run of one or two quarters), the statement that
-    counts the activity also writes the pairs (``_one_pass_sql``); otherwise the pairs are counted apart
-    (``pairs_store``), as the hashed plan of a backfill reads them best on its own."""
+    counts the activity also brings the pairs up to date, writing only those that differ (``_one_pass_sql``);
+    otherwise the pairs are counted apart and replaced (``pairs_store``), as the hashed plan of a backfill
+    reads them best on its own."""
     quarters = quarters_to_count(quarters)
     if not quarters:
         return
     periods = [quarter.start for quarter in quarters]
     together = connection.vendor == "postgresql" and quarters[-1].index - quarters[0].index < INDEXED_QUARTERS
     if together:
-        snapshot_delete(PairQuarter.objects.filter(period__in=periods))
         counts = _count_in_one_pass(quarters, pairs=True)
     else:
         pairs_store(quarters=quarters)

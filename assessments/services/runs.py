@@ -38,6 +38,7 @@ from assessments.periods import PeriodError, Quarter, default_periods, parse_per
 from assessments.services.activity import activity_store, counted_quarters
 from assessments.services.scoring import ComputedScore, scores_compute
 from assessments.signals import assessment_run_finished
+from assessments.sql import derived_commit
 from core.exceptions import Unavailable
 
 logger = logging.getLogger(__name__)
@@ -442,6 +443,7 @@ def _compute_and_store(run: AssessmentRun, *, will_retry: bool) -> AssessmentRun
         model = run.scoring_model
         results = {q: scores_compute(quarter=q, model=model, partner_ids=partner_ids) for q in quarters}
         with transaction.atomic():
+            derived_commit()  # what a crash could lose, the orphan check derives again
             written = scores_store(run=run, model=model, results=results, partner_ids=partner_ids)
             activity_store(run=run, quarters=quarters)
             run.status = RunStatus.SUCCEEDED

@@ -11,6 +11,12 @@ engagement at a time call ``engagement_shape_write`` after writing them; the bul
 create, hence the import, and the demo generator) set them on the rows they insert, from the same lists they
 insert (``report_facts`` for the report); deleting an organization refreshes the engagements that lose it
 (``engagements.apps``). A report is never removed but with its engagement.
+
+``partner_ids`` and ``partner_count`` follow the participations alone, and on PostgreSQL the database keeps
+them too: statement-level triggers on the participations (migration ``engagements.0022``) recount the
+engagements a statement touched and rewrite those that differ, so a write past the services (the admin's
+raw forms, ``QuerySet.update``, SQL) cannot leave them stale; after the services and the bulk paths, which
+set them as they write, the triggers only check.
 """
 
 from __future__ import annotations

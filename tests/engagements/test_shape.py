@@ -122,6 +122,17 @@ CHANGES = {
         "generate_demo_data", "--engagements", "40", "--years", "2", "--seed", "3", verbosity=0
     ),
     "organization deleted": lambda planner, subject: Organization.objects.get(acronym="ECOWAS").delete(),
+    # Participations written past the services (the admin's raw forms, QuerySet.update, SQL): the database's
+    # triggers keep the partners on the row (migration engagements.0022).
+    "participation inserted directly": lambda planner, subject: Participation.objects.create(
+        engagement=subject, partner=PartnerNation.objects.get(iso3="CIV")
+    ),
+    "participation moved directly": lambda planner, subject: Participation.objects.filter(
+        engagement=subject, partner__iso3="GHA"
+    ).update(partner=PartnerNation.objects.get(iso3="SEN")),
+    "participations deleted directly": lambda planner, subject: Participation.objects.filter(
+        engagement=subject
+    ).delete(),
 }
 
 
