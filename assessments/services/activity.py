@@ -123,13 +123,15 @@ def _one_pass_sql(*, pairs: bool = False) -> str:
     organization, a few dozen rows) and each partner's are listed with the days it is in them (``member``:
     regions always, organizations from joining to leaving). A partner's scopes change only on the days it
     joins or leaves an organization, so its history is cut at those days (``spans``) and each span gets the
-    set of its scopes as one bit string (``masks``: bit n for scope n). Each counted row takes the bits of its
-    partner's span on the engagement's start date (``marked``), an engagement the OR of its partners' bits,
-    and the engagements are counted by (type, restricted, bits) before the bits are spread over the scopes
-    they name: a few thousand groups, where repeating each row once per scope of its partner made 240,000
-    rows to hash for one quarter of a million engagements (0.53 s for the statement; bench/README.md, "Sixth
-    pass"). The partners engaged per scope are counted the same way, from each (partner, bits) once. The bit
-    strings are grouped and read as text (PostgreSQL hashes text, and would sort bit strings).
+    set of its scopes as bits (``masks``: scope n is bit n % 63 of the bigint word n / 63, one word below 63
+    scopes). Each counted row takes the bits of its partner's span on the engagement's start date
+    (``marked``), an engagement the OR of its partners' bits, and the engagements are counted by (type,
+    restricted, bits) before the bits are spread over the scopes they name: a few thousand groups, where
+    repeating each row once per scope of its partner made 240,000 rows to hash for one quarter of a million
+    engagements (0.53 s for the statement; bench/README.md, "Sixth pass"). The partners engaged per scope are
+    counted the same way, from each (partner, bits) once. Everyone (scope 0) is counted from the rows
+    themselves: each engagement once (its first partner's row, or its row without partners), each partner
+    once.
 
     With ``pairs``, the same statement also brings the cooperation network's pair snapshot of the wanted
     quarters up to date from the ``counted`` rows it has read anyway (the scored ones, completed or in
@@ -185,13 +187,15 @@ def _one_pass_sql(*, pairs: bool = False) -> str:
         f"(s.kind = '{kind.value}' AND s.name = n.{column})"
         for kind, column in zip(kinds, ("region", "subregion", "intermediate_region"), strict=True)
     )
-    # Bit n of a mask, read from its text ('0' and '1' from the left): no cast back to a bit string per test.
-    in_scope = "s.scope_no = 0 OR SUBSTR(b.mask, s.scope_no + 1, 1) = '1'"
+    # Scope n (from 1) is bit n % 63 of word n / 63: a word is a bigint, which PostgreSQL ORs and hashes at
+    # once; a partner's scopes take one word below 63 scopes, whatever their number above.
+    in_scope = "s.scope_no > 0 AND s.scope_no / 63 = b.word AND (b.bits >> (s.scope_no %% 63)) & 1 = 1"
     return f"""
     WITH counted AS MATERIALIZED (
         SELECT e.id AS engagement_id, e.start_date, DATE_TRUNC('quarter', e.start_date)::date AS period,
-               e.engagement_type, e.sensitivity = %s AS restricted, e.status = ANY(%s) AS scored, p.partner_id
-        FROM {tables["engagement"]} e LEFT JOIN LATERAL UNNEST(e.partner_ids) AS p(partner_id) ON TRUE
+               e.engagement_type, e.sensitivity = %s AS restricted, e.status = ANY(%s) AS scored, p.partner_id,
+               p.n IS NULL OR p.n = 1 AS lead
+        FROM {tables["engagement"]} e LEFT JOIN LATERAL UNNEST(e.partner_ids) WITH ORDINALITY AS p(partner_id, n) ON TRUE
         WHERE e.deleted_at IS NULL AND e.status <> %s AND e.start_date >= %s AND e.start_date <= %s
     ), {paired}scopes AS MATERIALIZED (
         SELECT (ROW_NUMBER() OVER ())::int AS scope_no, kind::text AS kind, name::text AS name FROM (
@@ -207,8 +211,6 @@ def _one_pass_sql(*, pairs: bool = False) -> str:
         FROM {tables["membership"]} m JOIN {tables["organization"]} o ON o.id = m.organization_id
         JOIN scopes s ON s.kind = '{ActivityScope.ORGANIZATION.value}' AND s.name = o.acronym
         WHERE m.status = ANY(%s)
-    ), width AS MATERIALIZED (
-        SELECT REPEAT('0', MAX(scope_no) + 1)::varbit AS zero FROM scopes
     ), edges AS (
         SELECT partner_id, joined AS day FROM member WHERE joined IS NOT NULL
         UNION SELECT partner_id, until FROM member WHERE until IS NOT NULL
@@ -218,25 +220,24 @@ def _one_pass_sql(*, pairs: bool = False) -> str:
                LEAD(day, 1, 'infinity'::date) OVER (PARTITION BY partner_id ORDER BY day) AS until
         FROM edges
     ), masks AS MATERIALIZED (
-        SELECT sp.partner_id, sp.since, sp.until, BIT_OR(SET_BIT(w.zero, m.scope_no, 1)) AS mask
-        FROM spans sp CROSS JOIN width w
-        JOIN member m ON m.partner_id = sp.partner_id
+        SELECT sp.partner_id, sp.since, sp.until, m.scope_no / 63 AS word,
+               BIT_OR(1::bigint << (m.scope_no %% 63)) AS bits
+        FROM spans sp JOIN member m ON m.partner_id = sp.partner_id
              AND (m.joined IS NULL OR m.joined <= sp.since) AND (m.until IS NULL OR m.until > sp.since)
-        GROUP BY sp.partner_id, sp.since, sp.until
+        GROUP BY sp.partner_id, sp.since, sp.until, m.scope_no / 63
     ), marked AS MATERIALIZED (
-        SELECT c.engagement_id, c.period, c.engagement_type, c.restricted, c.partner_id,
-               COALESCE(k.mask, w.zero) AS mask
-        FROM counted c CROSS JOIN width w
-        LEFT JOIN masks k ON k.partner_id = c.partner_id AND k.since <= c.start_date AND c.start_date < k.until
+        SELECT c.engagement_id, c.period, c.engagement_type, c.restricted, c.partner_id, k.word, k.bits
+        FROM counted c
+        JOIN masks k ON k.partner_id = c.partner_id AND k.since <= c.start_date AND c.start_date < k.until
     ), by_engagement AS (
-        SELECT period, engagement_type, restricted, mask, COUNT(*) AS n FROM (
-            SELECT period, engagement_type, restricted, BIT_OR(mask)::text AS mask FROM marked
-            GROUP BY engagement_id, period, engagement_type, restricted
-        ) once GROUP BY period, engagement_type, restricted, mask
+        SELECT period, engagement_type, restricted, word, bits, COUNT(*) AS n FROM (
+            SELECT period, engagement_type, restricted, word, BIT_OR(bits) AS bits FROM marked
+            GROUP BY engagement_id, period, engagement_type, restricted, word
+        ) once GROUP BY period, engagement_type, restricted, word, bits
     ), by_partner AS (
         SELECT s.scope_no, b.period, b.partner_id, BOOL_OR(b.unrestricted) AS unrestricted FROM (
-            SELECT period, partner_id, mask::text AS mask, BOOL_OR(NOT restricted) AS unrestricted FROM marked
-            WHERE partner_id IS NOT NULL GROUP BY period, partner_id, mask::text
+            SELECT period, partner_id, word, bits, BOOL_OR(NOT restricted) AS unrestricted FROM marked
+            GROUP BY period, partner_id, word, bits
         ) b JOIN scopes s ON {in_scope}
         GROUP BY s.scope_no, b.period, b.partner_id
     )
@@ -244,9 +245,19 @@ def _one_pass_sql(*, pairs: bool = False) -> str:
     FROM by_engagement b JOIN scopes s ON {in_scope}
     GROUP BY s.kind, s.name, b.period, b.engagement_type, b.restricted
     UNION ALL
+    SELECT '{ActivityScope.EVERYTHING.value}', '', period, TRUE, engagement_type, restricted, COUNT(*), 0, 0
+    FROM counted WHERE lead GROUP BY period, engagement_type, restricted
+    UNION ALL
     SELECT s.kind, s.name, b.period, FALSE, NULL, NULL, 0, COUNT(*), COUNT(*) FILTER (WHERE b.unrestricted)
     FROM by_partner b JOIN scopes s ON s.scope_no = b.scope_no
     GROUP BY s.kind, s.name, b.period
+    UNION ALL
+    SELECT '{ActivityScope.EVERYTHING.value}', '', period, FALSE, NULL, NULL, 0, COUNT(*),
+           COUNT(*) FILTER (WHERE unrestricted)
+    FROM (
+        SELECT period, partner_id, BOOL_OR(NOT restricted) AS unrestricted FROM counted
+        WHERE partner_id IS NOT NULL GROUP BY period, partner_id
+    ) once GROUP BY period
     """  # noqa: S608 (our table names and expressions; values are parameters)
 
 

@@ -24,6 +24,7 @@ from assessments.services.activity import (
 from engagements import exchange, imports, services
 from engagements.services.engagements import with_owner_unit
 from engagements.services.inputs import engagement_bulk_create_clean
+from partners.models import PartnerNation
 from tests.assessments.factories import make_engagement
 
 pytestmark = [
@@ -98,6 +99,28 @@ def test_a_partner_that_leaves_and_rejoins_counts_on_the_days_it_is_in(world):
     # Kenya's on 1, 19 and 20 November (not 1 December, the day it left); partners: Ghana, Senegal (before
     # leaving), Nigeria (suspended), Kenya.
     assert (sum(ecowas.engagements.values()), ecowas.partners_engaged) == (5, 4)
+
+
+def test_more_scopes_than_one_word_of_bits_holds(world):
+    """Past 63 scopes a partner's scopes take a second bigint of bits: 80 more organizations, Kenya in
+    every other one, Ghana in the last, and the counts still equal the grouped queries'."""
+    from organizations.models import Membership, Organization
+
+    kenya, ghana = (PartnerNation.objects.get(iso3=code) for code in ("KEN", "GHA"))
+    kind = Organization._meta.get_field("kind").choices[0][0]
+    created = Organization.objects.bulk_create(
+        [Organization(acronym=f"ORG{n:02}", name=f"Organization {n}", kind=kind) for n in range(80)]
+    )
+    Membership.objects.bulk_create(
+        [Membership(partner=kenya, organization=o, joined=D(2024, 11, 1)) for o in created[::2]]
+        + [Membership(partner=ghana, organization=created[-1])]
+    )
+    counts = activity_count([Q3, Q4])
+    assert counts == activity_count_by_scope([Q3, Q4])
+    last = counts[("organization", "ORG79", Q4)]
+    assert (sum(last.engagements.values()), last.partners_engaged) == (1, 1)  # Ghana's training
+    assert counts[("organization", "ORG78", Q4)].partners_engaged == 1  # Kenya, from 1 November
+    assert ("organization", "ORG78", Q3) not in counts
 
 
 def stored(quarters) -> dict:
