@@ -23,6 +23,11 @@ class IdArrayField(ArrayField):
     def cast_db_type(self, connection):
         return super().cast_db_type(connection) if connection.vendor == "postgresql" else "text"
 
+    def get_placeholder(self, value, compiler, connection):
+        if connection.vendor == "postgresql":
+            return super().get_placeholder(value, compiler, connection)
+        return "%s"  # not ArrayField's "%s::text[]" cast, which SQLite cannot parse
+
     def get_db_prep_value(self, value, connection, prepared=False):
         if connection.vendor == "postgresql":
             return super().get_db_prep_value(value, connection, prepared)

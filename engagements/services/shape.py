@@ -90,7 +90,7 @@ def engagement_shape_refresh(*, engagement_ids: Iterable[int] | None = None) -> 
     assign = ", ".join(f"{name} = shape.{name}" for name in expressions)
     changed = " OR ".join(f"target.{name} IS DISTINCT FROM shape.{name}" for name in expressions)
     sql = f"""
-        UPDATE {engagement} target SET {assign}
+        UPDATE {engagement} AS target SET {assign}
         FROM (SELECT e.id, {values} FROM {engagement} e WHERE TRUE {where}) shape
         WHERE target.id = shape.id AND ({changed})
     """  # noqa: S608 (our table names; values are parameters)
