@@ -213,3 +213,33 @@ def test_the_indexes_no_query_reads_are_gone_and_a_deleted_user_is_still_cleared
     get_user_model().objects.filter(pk=planner.pk).delete()
     engagement.refresh_from_db()
     assert engagement.created_by_id is None and engagement.updated_by_id is None
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_cycle_collector_runs_by_batch_during_an_import_and_is_left_as_it_was(
+    planner, reference_data, monkeypatch, enabled
+):
+    import gc
+
+    monkeypatch.setattr(imports, "BATCH_SIZE", 10)  # three batches
+    seen = []
+    write = imports._Writer.write
+
+    def spy(self, accepted, report):
+        seen.append(gc.isenabled())
+        return write(self, accepted, report)
+
+    monkeypatch.setattr(imports._Writer, "write", spy)
+    collected = []
+    monkeypatch.setattr(imports.gc, "collect", lambda generation=2: collected.append(generation) or 0)
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        report = run(csv_file(rows(25)), planner, dry_run=False)
+        after = gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert report.applied and report.to_create == 25, report.as_dict()
+    assert seen == [False, False, False]  # no automatic collection while the rows are checked and written
+    assert collected == [1, 1, 1]  # the young generations, once per batch
+    assert after is enabled
