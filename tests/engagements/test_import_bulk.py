@@ -213,3 +213,61 @@ def test_the_indexes_no_query_reads_are_gone_and_a_deleted_user_is_still_cleared
     get_user_model().objects.filter(pk=planner.pk).delete()
     engagement.refresh_from_db()
     assert engagement.created_by_id is None and engagement.updated_by_id is None
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_cycle_collector_runs_by_batch_during_an_import_and_is_left_as_it_was(
+    planner, reference_data, monkeypatch, enabled
+):
+    import gc
+
+    monkeypatch.setattr(imports, "BATCH_SIZE", 10)  # three batches
+    seen = []
+    write = imports._Writer.write
+
+    def spy(self, accepted, report):
+        seen.append(gc.isenabled())
+        return write(self, accepted, report)
+
+    monkeypatch.setattr(imports._Writer, "write", spy)
+    collected = []
+    monkeypatch.setattr(imports.gc, "collect", lambda generation=2: collected.append(generation) or 0)
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        report = run(csv_file(rows(25)), planner, dry_run=False)
+        after = gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert report.applied and report.to_create == 25, report.as_dict()
+    assert seen == [False, False, False]  # no automatic collection while the rows are checked and written
+    assert collected == [1, 1, 1]  # the young generations, once per batch
+    assert after is enabled
+
+
+def test_the_series_and_contact_indexes_hold_only_rows_that_name_one_and_still_find_them(planner, reference_data):
+    """Migration 0022: a row without a series or a point of contact adds nothing to their indexes, and asking
+    for a series or a contact (what every query of them does) still reads the index."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("partial indexes are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'engagements_engagement' "
+            "AND (indexdef LIKE '%%(series_id%%' OR indexdef LIKE '%%(point_of_contact_id%%')"
+        )
+        found = dict(cursor.fetchall())
+    assert set(found) == {"engagement_series_start", "engagement_contact"}, found
+    assert found["engagement_series_start"].endswith("WHERE (series_id IS NOT NULL)")
+    assert found["engagement_contact"].endswith("WHERE (point_of_contact_id IS NOT NULL)")
+    report = run(
+        csv_file([good_row(title="Named", point_of_contact=planner.username), good_row()]), planner, dry_run=False
+    )
+    assert report.applied, report.as_dict()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN SELECT id FROM engagements_engagement WHERE point_of_contact_id = %s", [planner.pk])
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    assert "engagement_contact" in plan, plan
+    assert list(Engagement.objects.filter(point_of_contact=planner).values_list("title", flat=True)) == ["Named"]

@@ -1,0 +1,152 @@
+"""Where an import's time goes: the main thread's cProfile and every statement's PostgreSQL backend CPU.
+
+    BENCH_DATABASE_URL=... bench/import_profile.py --rows 100000 [--profile out.prof] [--top 30]
+
+Imports ``--rows`` rows made as ``bench/run.py --only import`` makes them, in a transaction rolled back at the
+end (nothing stays). Prints wall, this process's CPU and the backend's CPU, then the backend CPU by kind of
+statement (the COPY of each table, each history insert, the checker's own queries), read from ``/proc``
+before and after each statement (the writer thread's statements run one at a time, as do the checker's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import cProfile
+import io
+import os
+import pstats
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+if os.environ.get("BENCH_DATABASE_URL"):
+    os.environ["DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+from run import _cpu_seconds, _import_file  # noqa: E402
+
+import core.copy  # noqa: E402
+import core.history  # noqa: E402
+
+
+def _kind(sql: str) -> str:
+    sql = " ".join(sql.split())
+    match = re.match(r'(COPY|INSERT INTO|SELECT|UPDATE|ANALYZE|SAVEPOINT|RELEASE|DELETE)\s*"?(\w*)', sql, re.I)
+    return f"{match.group(1)} {match.group(2)}" if match else sql[:40]
+
+
+class _Rollback(Exception):
+    pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--profile", default="")
+    parser.add_argument("--top", type=int, default=30)
+    args = parser.parse_args()
+    from engagements.imports import engagements_import
+
+    content = _import_file(args.rows)
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    spent: dict[str, float] = collections.defaultdict(float)
+    counts: collections.Counter = collections.Counter()
+
+    def timed(kind, run):
+        before = _cpu_seconds(backend)
+        try:
+            return run()
+        finally:
+            spent[kind] += _cpu_seconds(backend) - before
+            counts[kind] += 1
+
+    original_send = core.copy.send
+
+    def send(statement):
+        sql_seen = []
+
+        class Spy:
+            def __init__(self, cursor):
+                self.cursor = cursor
+
+            def copy_expert(self, sql, *rest):
+                sql_seen.append(sql)
+                return self.cursor.copy_expert(sql, *rest)
+
+            def execute(self, sql, *rest):
+                sql_seen.append(sql)
+                return self.cursor.execute(sql, *rest)
+
+            def __getattr__(self, name):
+                return getattr(self.cursor, name)
+
+        def wrapped(cursor):
+            before = _cpu_seconds(backend)
+            try:
+                statement(Spy(cursor))
+            finally:
+                kind = "writer: " + _kind(sql_seen[0] if sql_seen else "?")
+                spent[kind] += _cpu_seconds(backend) - before
+                counts[kind] += 1
+
+        original_send(wrapped)
+
+    def checker(execute, sql, params, many, context):
+        if getattr(core.copy._current, "writer", None) is not None:  # timed once its turn came (below)
+            return execute(sql, params, many, context)
+        return timed("checker: " + _kind(sql), lambda: execute(sql, params, many, context))
+
+    taking_turns = core.copy._Writer.taking_turns
+
+    def timed_turn(self, execute, sql, params, many, context):
+        def run(*arguments):
+            return timed("checker: " + _kind(sql), lambda: execute(*arguments))
+
+        return taking_turns(self, run, sql, params, many, context)
+
+    core.copy._Writer.taking_turns = timed_turn
+
+    core.copy.send = send
+    core.history.send = send
+    profiler = cProfile.Profile() if args.profile else None
+    server_before, python_before, started = _cpu_seconds(backend), time.process_time(), time.perf_counter()
+    thread_before = time.thread_time()
+    try:
+        with transaction.atomic(), connection.execute_wrapper(checker):
+            if profiler:
+                profiler.enable()
+            report = engagements_import(handle=io.BytesIO(content), name="bench.csv", user=None, dry_run=False)
+            if profiler:
+                profiler.disable()
+            assert report.applied and report.to_create == args.rows, report.as_dict()
+            elapsed = time.perf_counter() - started
+            python, thread = time.process_time() - python_before, time.thread_time() - thread_before
+            server = _cpu_seconds(backend) - server_before
+            raise _Rollback
+    except _Rollback:
+        pass
+    print(
+        f"{args.rows:,} rows: {elapsed:.1f} s wall, {args.rows / elapsed:,.0f} rows/s; CPU Python {python:.1f} s "
+        f"(main thread {thread:.1f} s) + PostgreSQL {server:.1f} s; load {os.getloadavg()[0]:.1f}"
+    )
+    for kind, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+        print(f"  {seconds:7.2f} s  {counts[kind]:5d}  {kind}")
+    if profiler:
+        profiler.dump_stats(args.profile)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
