@@ -14,7 +14,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("engagements", "0021_drop_indexes_no_query_reads"),
+        ("engagements", "0022_engagement_partner_ids"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
