@@ -13,6 +13,7 @@ figures can leave them out.
 from __future__ import annotations
 
 import datetime
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,12 +107,13 @@ def activity_count(quarters: list[Quarter]) -> dict[CountKey, QuarterCounts]:
     return activity_count_by_scope(quarters)
 
 
-# Up to this many quarters, the statement that counts the activity also writes the quarters' partner pairs
-# (``activity_store``); a backfill's blocks count the pairs apart, as the hashed plan reads them best on its own.
+# Up to this many quarters (a run of one or two), the activity and the partner pairs are counted together, beside
+# the run's scores when they can be (``activity_count_start``), and the pairs written as a diff; a backfill's
+# blocks count and replace the pairs apart (``pairs_store``), as the hashed plan reads them best on its own.
 INDEXED_QUARTERS = 4
 
 
-def _one_pass_sql(*, pairs: bool = False) -> str:
+def _one_pass_sql() -> str:
     """The single statement behind ``_count_in_one_pass``, with the tables' names filled in.
 
     ``counted`` (materialised once) holds each counted engagement starting in the range with each of its
@@ -132,16 +134,6 @@ def _one_pass_sql(*, pairs: bool = False) -> str:
     counted the same way, from each (partner, bits) once. Everyone (scope 0) is counted from the rows
     themselves: each engagement once (its first partner's row, or its row without partners), each partner
     once.
-
-    With ``pairs``, the same statement also brings the cooperation network's pair snapshot of the wanted
-    quarters up to date from the ``counted`` rows it has read anyway (the scored ones, completed or in
-    progress, self-joined on their engagement, as ``pair_rows`` counts them: ``fresh``), writing only what
-    differs from the rows there (``kept``): data-modifying CTEs delete the pairs gone, update the counts that
-    moved and insert the new pairs, by id (``= ANY(ARRAY(...))``, so that PostgreSQL probes the primary key
-    rather than hashing the whole table against rows it cannot count ahead). After a write in a quarter of a
-    million engagements that is a few rows, where deleting and inserting its 4,300 pairs (and checking their
-    two foreign keys at the commit) took a third of the statement (bench/README.md, "Sixth pass"). The
-    separate ``INSERT ... SELECT`` read the quarter's engagements and participations again.
     """
     tables = {
         "engagement": Engagement._meta.db_table,
@@ -150,34 +142,6 @@ def _one_pass_sql(*, pairs: bool = False) -> str:
         "organization": Organization._meta.db_table,
     }
     quote = connection.ops.quote_name
-    paired = ""
-    if pairs:
-        columns_of_pairs = ", ".join(
-            quote(PairQuarter._meta.get_field(name).column)
-            for name in ("partner", "other", "period", "restricted", "engagements")
-        )
-        key = " AND ".join(f"f.{column} = k.{column}" for column in ("partner_id", "other_id", "period", "restricted"))
-        table = quote(PairQuarter._meta.db_table)
-        paired = f"""fresh AS MATERIALIZED (
-        SELECT a.partner_id, b.partner_id AS other_id, a.period, a.restricted, COUNT(*) AS engagements
-        FROM counted a JOIN counted b ON b.engagement_id = a.engagement_id AND b.partner_id > a.partner_id
-        WHERE a.scored AND a.period = ANY(%s::date[])
-        GROUP BY a.partner_id, b.partner_id, a.period, a.restricted
-    ), kept AS MATERIALIZED (
-        SELECT id, partner_id, other_id, period, restricted, engagements FROM {table} WHERE period = ANY(%s::date[])
-    ), differ AS MATERIALIZED (
-        SELECT k.id, f.partner_id, f.other_id, f.period, f.restricted, f.engagements
-        FROM fresh f FULL JOIN kept k ON {key}
-        WHERE k.id IS NULL OR f.partner_id IS NULL OR k.engagements <> f.engagements
-    ), pairs_gone AS (
-        DELETE FROM {table} WHERE id = ANY(ARRAY(SELECT id FROM differ WHERE partner_id IS NULL))
-    ), pairs_changed AS (
-        UPDATE {table} t SET engagements = d.engagements FROM differ d
-        WHERE t.id = ANY(ARRAY(SELECT id FROM differ WHERE id IS NOT NULL AND partner_id IS NOT NULL)) AND d.id = t.id
-    ), pairs_added AS (
-        INSERT INTO {table} ({columns_of_pairs})
-        SELECT partner_id, other_id, period, restricted, engagements FROM differ WHERE id IS NULL
-    ), """  # noqa: S608 (our table names and expressions; values are parameters)
     kinds = (ActivityScope.REGION, ActivityScope.SUBREGION, ActivityScope.INTERMEDIATE_REGION)
     named = "\n        UNION ".join(
         f"SELECT '{kind.value}' AS kind, {column} AS name FROM {tables['partner']} WHERE {column} <> ''"  # noqa: S608 (our names)
@@ -197,7 +161,7 @@ def _one_pass_sql(*, pairs: bool = False) -> str:
                p.n IS NULL OR p.n = 1 AS lead
         FROM {tables["engagement"]} e LEFT JOIN LATERAL UNNEST(e.partner_ids) WITH ORDINALITY AS p(partner_id, n) ON TRUE
         WHERE e.deleted_at IS NULL AND e.status <> %s AND e.start_date >= %s AND e.start_date <= %s
-    ), {paired}scopes AS MATERIALIZED (
+    ), scopes AS MATERIALIZED (
         SELECT (ROW_NUMBER() OVER ())::int AS scope_no, kind::text AS kind, name::text AS name FROM (
         {named}
         UNION SELECT '{ActivityScope.ORGANIZATION.value}', acronym FROM {tables["organization"]}
@@ -261,11 +225,10 @@ def _one_pass_sql(*, pairs: bool = False) -> str:
     """  # noqa: S608 (our table names and expressions; values are parameters)
 
 
-def _count_in_one_pass(quarters: list[Quarter], *, pairs: bool = False) -> dict[CountKey, QuarterCounts]:
+def _count_in_one_pass(quarters: list[Quarter]) -> dict[CountKey, QuarterCounts]:
     """``activity_count`` on PostgreSQL: one statement over the quarters' rows, every scope at once (the
     grouped queries per scope each joined every participation again: 2 to 4 s apiece on a million
-    engagements, bench/README.md). With ``pairs``, the statement also brings the quarters' partner pairs up
-    to date (writing only the pairs that differ)."""
+    engagements, bench/README.md)."""
     wanted = set(quarters)
     first, last = min(quarters), max(quarters)
     params = [
@@ -274,14 +237,13 @@ def _count_in_one_pass(quarters: list[Quarter], *, pairs: bool = False) -> dict[
         Status.CANCELLED,
         first.start,
         last.end,
-        *([sorted(q.start for q in wanted)] * 2 if pairs else []),  # the pairs counted, the pairs there
         [str(status) for status in MEMBER_STATUSES],
     ]
     counts: dict[CountKey, QuarterCounts] = {(ActivityScope.EVERYTHING, "", q): QuarterCounts() for q in quarters}
     # Hashing a backfill block's engagements (hundreds of thousands) spills to disk with the default 4 MB of
     # work_mem.
     with scoring_settings(work_mem="64MB"), connection.cursor() as cursor:
-        cursor.execute(_one_pass_sql(pairs=pairs), params)
+        cursor.execute(_one_pass_sql(), params)
         rows = cursor.fetchall()
     for kind, name, period, by_type, engagement_type, restricted, engagements, partners, unrestricted in rows:
         quarter = quarter_of(period)
@@ -422,24 +384,163 @@ def quarters_to_count(quarters: Iterable[Quarter]) -> list[Quarter]:
     return [quarter for quarter in quarters if quarter in changed or quarter not in counted]
 
 
-def activity_store(*, run: AssessmentRun | None, quarters: Iterable[Quarter]) -> None:
-    """Count those of ``quarters`` that need it (``quarters_to_count``: new, or changed by a write since
-    their last count) from today's data (``activity_count``) and replace their snapshots, every scope, and
-    their partner pairs (the cooperation network's snapshot, ``services/pairs.py``): a quarter with activity
-    rows has its pairs counted too. The others keep the snapshots of the run that last counted them, which
-    are today's counts. Must run inside the caller's transaction.
+def _pairs_sql() -> str:
+    """The partner pairs of the counted engagements (completed or in progress, live) starting in a range,
+    as ``pair_rows`` counts them: each engagement's partners paired with each other from its row
+    (``partner_ids``, read from ``engagement_start``), per quarter and restriction."""
+    engagement = connection.ops.quote_name(Engagement._meta.db_table)
+    return f"""
+    SELECT a.partner_id, b.partner_id, DATE_TRUNC('quarter', e.start_date)::date AS period,
+           e.sensitivity = %s AS restricted, COUNT(*)
+    FROM {engagement} e
+    CROSS JOIN LATERAL UNNEST(e.partner_ids) AS a(partner_id)
+    CROSS JOIN LATERAL UNNEST(e.partner_ids) AS b(partner_id)
+    WHERE b.partner_id > a.partner_id AND e.deleted_at IS NULL AND e.status = ANY(%s)
+          AND e.start_date >= %s AND e.start_date <= %s
+    GROUP BY 1, 2, 3, 4
+    """  # noqa: S608 (our table name; values are parameters)
 
-    On PostgreSQL, for up to ``INDEXED_QUARTERS`` quarters (a run of one or two quarters), the statement that
-    counts the activity also brings the pairs up to date, writing only those that differ (``_one_pass_sql``);
-    otherwise the pairs are counted apart and replaced (``pairs_store``), as the hashed plan of a backfill
-    reads them best on its own."""
+
+PairRow = tuple[int, int, datetime.date, bool, int]  # partner, other, quarter's first day, restricted, engagements
+
+
+def _count_with_pairs(quarters: list[Quarter]) -> tuple[dict[CountKey, QuarterCounts], list[PairRow]]:
+    """The quarters' activity counts and partner pairs from today's data, reading only (two statements)."""
+    counts = _count_in_one_pass(quarters)
+    first, last = min(quarters), max(quarters)
+    params = [Sensitivity.RESTRICTED, [str(status) for status in SCORED_STATUSES], first.start, last.end]
+    with scoring_settings(work_mem="64MB"), connection.cursor() as cursor:
+        cursor.execute(_pairs_sql(), params)
+        wanted = {quarter.start for quarter in quarters}  # not the quarters between them (a run of Q2 and Q4)
+        pairs = [row for row in cursor.fetchall() if row[2] in wanted]
+    return counts, pairs
+
+
+def _pairs_write(quarters: list[Quarter], pairs: list[PairRow]) -> None:
+    """Bring the quarters' pair snapshot up to date with ``pairs``, writing only what differs from the rows
+    there, in one statement: data-modifying CTEs delete the pairs gone, update the counts that moved and
+    insert the new pairs, by primary key (``= ANY(ARRAY(...))``, so that PostgreSQL probes it rather than
+    hashing the whole table against rows it cannot count ahead). After a write in a quarter of a million
+    engagements that is a few rows, where deleting and inserting its 4,300 pairs (and checking their two
+    foreign keys at the commit) took a third of the count (bench/README.md, "Sixth pass")."""
+    quote = connection.ops.quote_name
+    table = quote(PairQuarter._meta.db_table)
+    names = ("partner", "other", "period", "restricted", "engagements")
+    columns = ", ".join(quote(PairQuarter._meta.get_field(name).column) for name in names)
+    key = " AND ".join(f"f.{column} = k.{column}" for column in ("partner_id", "other_id", "period", "restricted"))
+    sql = f"""
+    WITH fresh AS (
+        SELECT * FROM UNNEST(%s::bigint[], %s::bigint[], %s::date[], %s::boolean[], %s::integer[])
+        AS f(partner_id, other_id, period, restricted, engagements)
+    ), kept AS MATERIALIZED (
+        SELECT id, partner_id, other_id, period, restricted, engagements FROM {table} WHERE period = ANY(%s::date[])
+    ), differ AS MATERIALIZED (
+        SELECT k.id, f.partner_id, f.other_id, f.period, f.restricted, f.engagements
+        FROM fresh f FULL JOIN kept k ON {key}
+        WHERE k.id IS NULL OR f.partner_id IS NULL OR k.engagements <> f.engagements
+    ), gone AS (
+        DELETE FROM {table} WHERE id = ANY(ARRAY(SELECT id FROM differ WHERE partner_id IS NULL))
+    ), moved AS (
+        UPDATE {table} t SET engagements = d.engagements FROM differ d
+        WHERE t.id = ANY(ARRAY(SELECT id FROM differ WHERE id IS NOT NULL AND partner_id IS NOT NULL)) AND d.id = t.id
+    ), added AS (
+        INSERT INTO {table} ({columns})
+        SELECT partner_id, other_id, period, restricted, engagements FROM differ WHERE id IS NULL
+    )
+    SELECT COUNT(*) FROM differ
+    """  # noqa: S608 (our table name and columns; values are parameters)
+    by_column = [list(column) for column in zip(*pairs, strict=True)] if pairs else [[]] * len(names)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*by_column, [q.start for q in quarters]])
+
+
+class ActivityCounting:
+    """A run's activity counts and partner pairs for some quarters, being counted: in a thread on a database
+    connection of its own while the run computes its scores on the run's connection (``start``), or at once
+    (``at_once``). ``result()`` waits for them; ``join()`` only waits (a run that failed meanwhile)."""
+
+    def __init__(self, quarters: list[Quarter]):
+        self.quarters = quarters
+        self._result: tuple[dict[CountKey, QuarterCounts], list[PairRow]] | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def at_once(cls, quarters: list[Quarter]) -> ActivityCounting:
+        counting = cls(quarters)
+        counting._result = _count_with_pairs(quarters)
+        return counting
+
+    @classmethod
+    def start(cls, quarters: list[Quarter]) -> ActivityCounting:
+        counting = cls(quarters)
+        counting._thread = threading.Thread(target=counting._count, name="activity-count", daemon=True)
+        counting._thread.start()
+        return counting
+
+    def _count(self) -> None:
+        try:
+            self._result = _count_with_pairs(self.quarters)
+        except BaseException as exc:  # handed to the run by result()
+            self._error = exc
+        finally:
+            connection.close()  # this thread's own connection
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def result(self) -> tuple[dict[CountKey, QuarterCounts], list[PairRow]]:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
+def activity_count_start(quarters: Iterable[Quarter]) -> ActivityCounting | None:
+    """Take the marks of the quarters a run must count (``quarters_to_count``, in the run's transaction,
+    which must be open) and start counting their activity and pairs: for a run of up to ``INDEXED_QUARTERS``
+    quarters on PostgreSQL, in a thread on a connection of its own, so that the count (one process) runs
+    while the run's partner sums take the other cores, instead of after them with a core idle; when the
+    run's transaction is inside another (a test's, whose rows another connection cannot see), at once.
+    None when there is nothing to count or the quarters are too many (``activity_store`` counts those).
+
+    The thread's statements start after the marks were taken, so they see every write whose mark this run
+    took; a write committed since keeps its mark for the next run, whether or not they saw it."""
     quarters = quarters_to_count(quarters)
-    if not quarters:
-        return
+    if not quarters or connection.vendor != "postgresql":
+        return ActivityCounting(quarters) if quarters else None
+    if quarters[-1].index - quarters[0].index >= INDEXED_QUARTERS:
+        return ActivityCounting(quarters)
+    if connection.savepoint_ids or not connection.in_atomic_block:
+        return ActivityCounting.at_once(quarters)
+    return ActivityCounting.start(quarters)
+
+
+def activity_store(
+    *, run: AssessmentRun | None, quarters: Iterable[Quarter] = (), counting: ActivityCounting | None = None
+) -> None:
+    """Count those of ``quarters`` that need it (``quarters_to_count``: new, or changed by a write since
+    their last count) from today's data, or take what ``counting`` (``activity_count_start``) counted, and
+    replace their snapshots, every scope, and their partner pairs (the cooperation network's snapshot,
+    ``services/pairs.py``): a quarter with activity rows has its pairs counted too. The others keep the
+    snapshots of the run that last counted them, which are today's counts. Must run inside the caller's
+    transaction (the one that took the marks).
+
+    For up to ``INDEXED_QUARTERS`` quarters on PostgreSQL (a run of one or two quarters), the pairs are
+    written as a diff (``_pairs_write``); otherwise they are counted apart and replaced (``pairs_store``), as
+    the hashed plan of a backfill reads them best on its own."""
+    if counting is None:
+        counting = activity_count_start(quarters)
+        if counting is None:
+            return
+    quarters = counting.quarters
     periods = [quarter.start for quarter in quarters]
     together = connection.vendor == "postgresql" and quarters[-1].index - quarters[0].index < INDEXED_QUARTERS
     if together:
-        counts = _count_in_one_pass(quarters, pairs=True)
+        counts, pairs = counting.result()
+        _pairs_write(quarters, pairs)
     else:
         pairs_store(quarters=quarters)
         counts = activity_count(quarters)

@@ -35,7 +35,7 @@ from assessments.choices import (
 from assessments.locks import ScoringBusy, scoring_lock
 from assessments.models import Alert, AssessmentRun, AssessmentRunPart, PartnerScore, ScoringModel
 from assessments.periods import PeriodError, Quarter, default_periods, parse_periods, quarter_range
-from assessments.services.activity import activity_store, counted_quarters
+from assessments.services.activity import activity_count_start, activity_store, counted_quarters
 from assessments.services.scoring import ComputedScore, scores_compute
 from assessments.signals import assessment_run_finished
 from assessments.sql import derived_commit
@@ -441,11 +441,17 @@ def _compute_and_store(run: AssessmentRun, *, will_retry: bool) -> AssessmentRun
         quarters = parse_periods(run.periods, limit=10_000)
         partner_ids = list(run.partner_ids or [])
         model = run.scoring_model
-        results = {q: scores_compute(quarter=q, model=model, partner_ids=partner_ids) for q in quarters}
         with transaction.atomic():
             derived_commit()  # what a crash could lose, the orphan check derives again
-            written = scores_store(run=run, model=model, results=results, partner_ids=partner_ids)
-            activity_store(run=run, quarters=quarters)
+            # The activity is counted beside the scores, on a connection of its own (activity_count_start).
+            counting = activity_count_start(quarters)
+            try:
+                results = {q: scores_compute(quarter=q, model=model, partner_ids=partner_ids) for q in quarters}
+                written = scores_store(run=run, model=model, results=results, partner_ids=partner_ids)
+            finally:
+                if counting is not None:
+                    counting.join()
+            activity_store(run=run, counting=counting)
             run.status = RunStatus.SUCCEEDED
             run.finished_at = timezone.now()
             run.partners_scored = len({pid for scores in results.values() for pid in scores})

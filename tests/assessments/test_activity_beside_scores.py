@@ -1,0 +1,76 @@
+"""A run counts the activity of its quarters beside its scores, on a connection of its own
+(``activity_count_start``), when its transaction is the outermost one: these tests commit for real
+(``transaction=True``) so that the counting thread sees the engagements, and compare what the run stored with
+a count from scratch and with the pairs counted live."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from unittest import mock
+
+import pytest
+from django.db import connection
+
+from assessments.models import AssessmentRun, QuarterActivity
+from assessments.periods import Quarter
+from assessments.services import activity, assessment_run_execute, assessment_run_request
+from assessments.services.activity import activity_count_by_scope
+from tests.assessments.factories import make_engagement
+from tests.assessments.test_activity_changes import live_pairs, pairs
+from tests.assessments.test_activity_one_pass import stored
+
+pytestmark = [
+    pytest.mark.requires_postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the counting thread is PostgreSQL's"),
+]
+
+D = datetime.date
+Q4 = Quarter(2024, 4)
+
+
+def _run(quarters):
+    return assessment_run_execute(run_id=assessment_run_request(periods=[str(q) for q in quarters], enqueue=False).pk)
+
+
+def test_the_count_beside_the_scores_equals_a_count_from_scratch(reference_data):
+    make_engagement(["GHA", "SEN", "NGA"], D(2024, 10, 1), D(2024, 10, 3))
+    make_engagement(["KEN", "TZA"], D(2024, 11, 5), D(2024, 11, 9), sensitivity="restricted")
+    make_engagement([], D(2024, 12, 5), D(2024, 12, 6), engagement_type="advisory_mission")
+    started = []
+    real_start = activity.ActivityCounting.start.__func__
+
+    def spy(cls, quarters):
+        counting = real_start(cls, quarters)
+        started.append(counting._thread)
+        return counting
+
+    with mock.patch.object(activity.ActivityCounting, "start", classmethod(spy)):
+        done = _run([Q4])
+        assert done.status == "succeeded", done.error
+        assert len(started) == 1 and started[0] is not threading.current_thread()  # counted in a thread
+        assert stored([Q4]) == activity_count_by_scope([Q4])
+        assert pairs(Q4) == live_pairs(Q4) and len(pairs(Q4)) == 4  # GHA-SEN, GHA-NGA, NGA-SEN, KEN-TZA
+        make_engagement(["GHA", "SEN"], D(2024, 12, 1), D(2024, 12, 2))  # a write: its quarter recounted
+        assert _run([Q4]).status == "succeeded"
+    assert len(started) == 2
+    assert stored([Q4]) == activity_count_by_scope([Q4])
+    assert pairs(Q4) == live_pairs(Q4)
+    assert ("", "", Q4) in stored([Q4]) and sum(stored([Q4])[("", "", Q4)].engagements.values()) == 4
+
+
+def test_a_failed_count_fails_the_run_and_keeps_the_earlier_snapshots(reference_data):
+    make_engagement(["GHA", "SEN"], D(2024, 10, 1), D(2024, 10, 3))
+    assert _run([Q4]).status == "succeeded"
+    before = stored([Q4])
+    make_engagement(["FRA", "DEU"], D(2024, 11, 1), D(2024, 11, 2))
+    failing = mock.patch.object(activity, "_count_in_one_pass", side_effect=RuntimeError("disk full"))
+    with failing, pytest.raises(RuntimeError, match="disk full"):  # raised in the thread, handed to the run
+        _run([Q4])
+    failed = AssessmentRun.objects.order_by("-created_at").first()
+    assert failed.status == "failed" and "disk full" in failed.error
+    assert stored([Q4]) == before  # the earlier counts stay
+    assert QuarterActivity.objects.filter(period=Q4.start).exists()
+    assert _run([Q4]).status == "succeeded"  # the failed run's marks came back: the next run recounts
+    assert stored([Q4]) == activity_count_by_scope([Q4]) != before
