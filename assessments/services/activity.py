@@ -384,74 +384,80 @@ def quarters_to_count(quarters: Iterable[Quarter]) -> list[Quarter]:
     return [quarter for quarter in quarters if quarter in changed or quarter not in counted]
 
 
-def _pairs_sql() -> str:
-    """The partner pairs of the counted engagements (completed or in progress, live) starting in a range,
-    as ``pair_rows`` counts them: each engagement's partners paired with each other from its row
-    (``partner_ids``, read from ``engagement_start``), per quarter and restriction."""
-    engagement = connection.ops.quote_name(Engagement._meta.db_table)
+def _pairs_differ_sql() -> str:
+    """What differs between the pair snapshot of some quarters and their partner pairs today, as rows
+    (id of the stored row or null, partner, other, period, restricted, engagements or null): a pair gone
+    (no partner), one whose count moved (both), a new one (no id). Today's pairs are those of the counted
+    engagements (completed or in progress, live) starting in the quarters, as ``pair_rows`` counts them:
+    each engagement's partners paired with each other from its row (``partner_ids``, read from
+    ``engagement_start``), per quarter and restriction."""
+    quote = connection.ops.quote_name
+    engagement = quote(Engagement._meta.db_table)
+    table = quote(PairQuarter._meta.db_table)
+    key = " AND ".join(f"f.{column} = k.{column}" for column in ("partner_id", "other_id", "period", "restricted"))
     return f"""
-    SELECT a.partner_id, b.partner_id, DATE_TRUNC('quarter', e.start_date)::date AS period,
-           e.sensitivity = %s AS restricted, COUNT(*)
-    FROM {engagement} e
-    CROSS JOIN LATERAL UNNEST(e.partner_ids) AS a(partner_id)
-    CROSS JOIN LATERAL UNNEST(e.partner_ids) AS b(partner_id)
-    WHERE b.partner_id > a.partner_id AND e.deleted_at IS NULL AND e.status = ANY(%s)
-          AND e.start_date >= %s AND e.start_date <= %s
-    GROUP BY 1, 2, 3, 4
-    """  # noqa: S608 (our table name; values are parameters)
+    WITH fresh AS (
+        SELECT a.partner_id, b.partner_id AS other_id, DATE_TRUNC('quarter', e.start_date)::date AS period,
+               e.sensitivity = %s AS restricted, COUNT(*) AS engagements
+        FROM {engagement} e
+        CROSS JOIN LATERAL UNNEST(e.partner_ids) AS a(partner_id)
+        CROSS JOIN LATERAL UNNEST(e.partner_ids) AS b(partner_id)
+        WHERE b.partner_id > a.partner_id AND e.deleted_at IS NULL AND e.status = ANY(%s)
+              AND e.start_date >= %s AND e.start_date <= %s
+        GROUP BY 1, 2, 3, 4
+    ), kept AS (
+        SELECT id, partner_id, other_id, period, restricted, engagements FROM {table} WHERE period = ANY(%s::date[])
+    )
+    SELECT k.id, f.partner_id, f.other_id, f.period, f.restricted, f.engagements
+    FROM (SELECT * FROM fresh WHERE period = ANY(%s::date[])) f FULL JOIN kept k ON {key}
+    WHERE k.id IS NULL OR f.partner_id IS NULL OR k.engagements <> f.engagements
+    """  # noqa: S608 (our table names; values are parameters)
 
 
-PairRow = tuple[int, int, datetime.date, bool, int]  # partner, other, quarter's first day, restricted, engagements
+PairDiffer = tuple  # (stored id or None, partner, other, period, restricted, engagements or None)
 
 
-def _count_with_pairs(quarters: list[Quarter]) -> tuple[dict[CountKey, QuarterCounts], list[PairRow]]:
-    """The quarters' activity counts and partner pairs from today's data, reading only (two statements)."""
+def _count_with_pairs(quarters: list[Quarter]) -> tuple[dict[CountKey, QuarterCounts], list[PairDiffer]]:
+    """The quarters' activity counts from today's data, and how their pair snapshot differs from today's
+    pairs (``_pairs_differ_sql``): reading only, two statements. The pair snapshot of a quarter is written by
+    runs of that quarter alone, which never run at once (the scoring and quarter locks), so the rows it
+    compares with are still there when the run writes the difference (``_pairs_write``)."""
     counts = _count_in_one_pass(quarters)
     first, last = min(quarters), max(quarters)
+    periods = sorted(quarter.start for quarter in quarters)  # not those between them (a run of Q2 and Q4)
     params = [Sensitivity.RESTRICTED, [str(status) for status in SCORED_STATUSES], first.start, last.end]
     with scoring_settings(work_mem="64MB"), connection.cursor() as cursor:
-        cursor.execute(_pairs_sql(), params)
-        wanted = {quarter.start for quarter in quarters}  # not the quarters between them (a run of Q2 and Q4)
-        pairs = [row for row in cursor.fetchall() if row[2] in wanted]
-    return counts, pairs
+        cursor.execute(_pairs_differ_sql(), [*params, periods, periods])
+        differ = cursor.fetchall()
+    return counts, differ
 
 
-def _pairs_write(quarters: list[Quarter], pairs: list[PairRow]) -> None:
-    """Bring the quarters' pair snapshot up to date with ``pairs``, writing only what differs from the rows
-    there, in one statement: data-modifying CTEs delete the pairs gone, update the counts that moved and
-    insert the new pairs, by primary key (``= ANY(ARRAY(...))``, so that PostgreSQL probes it rather than
-    hashing the whole table against rows it cannot count ahead). After a write in a quarter of a million
+def _pairs_write(differ: list[PairDiffer]) -> None:
+    """Write what differs in a pair snapshot (``_count_with_pairs``): delete the pairs gone and update the
+    counts that moved, by primary key, and insert the new pairs. After a write in a quarter of a million
     engagements that is a few rows, where deleting and inserting its 4,300 pairs (and checking their two
     foreign keys at the commit) took a third of the count (bench/README.md, "Sixth pass")."""
-    quote = connection.ops.quote_name
-    table = quote(PairQuarter._meta.db_table)
-    names = ("partner", "other", "period", "restricted", "engagements")
-    columns = ", ".join(quote(PairQuarter._meta.get_field(name).column) for name in names)
-    key = " AND ".join(f"f.{column} = k.{column}" for column in ("partner_id", "other_id", "period", "restricted"))
-    sql = f"""
-    WITH fresh AS (
-        SELECT * FROM UNNEST(%s::bigint[], %s::bigint[], %s::date[], %s::boolean[], %s::integer[])
-        AS f(partner_id, other_id, period, restricted, engagements)
-    ), kept AS MATERIALIZED (
-        SELECT id, partner_id, other_id, period, restricted, engagements FROM {table} WHERE period = ANY(%s::date[])
-    ), differ AS MATERIALIZED (
-        SELECT k.id, f.partner_id, f.other_id, f.period, f.restricted, f.engagements
-        FROM fresh f FULL JOIN kept k ON {key}
-        WHERE k.id IS NULL OR f.partner_id IS NULL OR k.engagements <> f.engagements
-    ), gone AS (
-        DELETE FROM {table} WHERE id = ANY(ARRAY(SELECT id FROM differ WHERE partner_id IS NULL))
-    ), moved AS (
-        UPDATE {table} t SET engagements = d.engagements FROM differ d
-        WHERE t.id = ANY(ARRAY(SELECT id FROM differ WHERE id IS NOT NULL AND partner_id IS NOT NULL)) AND d.id = t.id
-    ), added AS (
-        INSERT INTO {table} ({columns})
-        SELECT partner_id, other_id, period, restricted, engagements FROM differ WHERE id IS NULL
-    )
-    SELECT COUNT(*) FROM differ
-    """  # noqa: S608 (our table name and columns; values are parameters)
-    by_column = [list(column) for column in zip(*pairs, strict=True)] if pairs else [[]] * len(names)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*by_column, [q.start for q in quarters]])
+    gone = [row[0] for row in differ if row[1] is None]
+    moved = [(row[0], row[5]) for row in differ if row[0] is not None and row[1] is not None]
+    added = [row for row in differ if row[0] is None]
+    if gone:
+        snapshot_delete(PairQuarter.objects.filter(pk__in=gone))
+    if moved:
+        table = connection.ops.quote_name(PairQuarter._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} t SET engagements = v.engagements "  # noqa: S608 (our table name)
+                "FROM UNNEST(%s::bigint[], %s::integer[]) AS v(id, engagements) WHERE t.id = v.id",
+                [[pk for pk, _n in moved], [n for _pk, n in moved]],
+            )
+    if added:
+        PairQuarter.objects.bulk_create(
+            [
+                PairQuarter(partner_id=partner, other_id=other, period=period, restricted=restricted, engagements=n)
+                for _pk, partner, other, period, restricted, n in added
+            ],
+            batch_size=2000,
+        )
 
 
 class ActivityCounting:
@@ -461,7 +467,7 @@ class ActivityCounting:
 
     def __init__(self, quarters: list[Quarter]):
         self.quarters = quarters
-        self._result: tuple[dict[CountKey, QuarterCounts], list[PairRow]] | None = None
+        self._result: tuple[dict[CountKey, QuarterCounts], list[PairDiffer]] | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
 
@@ -490,7 +496,7 @@ class ActivityCounting:
         if self._thread is not None:
             self._thread.join()
 
-    def result(self) -> tuple[dict[CountKey, QuarterCounts], list[PairRow]]:
+    def result(self) -> tuple[dict[CountKey, QuarterCounts], list[PairDiffer]]:
         self.join()
         if self._error is not None:
             raise self._error
@@ -528,8 +534,8 @@ def activity_store(
     snapshots of the run that last counted them, which are today's counts. Must run inside the caller's
     transaction (the one that took the marks).
 
-    For up to ``INDEXED_QUARTERS`` quarters on PostgreSQL (a run of one or two quarters), the pairs are
-    written as a diff (``_pairs_write``); otherwise they are counted apart and replaced (``pairs_store``), as
+    For up to ``INDEXED_QUARTERS`` quarters on PostgreSQL (a run of one or two quarters), only the pairs that
+    differ are written (``_pairs_write``); otherwise they are counted apart and replaced (``pairs_store``), as
     the hashed plan of a backfill reads them best on its own."""
     if counting is None:
         counting = activity_count_start(quarters)
@@ -539,8 +545,8 @@ def activity_store(
     periods = [quarter.start for quarter in quarters]
     together = connection.vendor == "postgresql" and quarters[-1].index - quarters[0].index < INDEXED_QUARTERS
     if together:
-        counts, pairs = counting.result()
-        _pairs_write(quarters, pairs)
+        counts, differ = counting.result()
+        _pairs_write(differ)
     else:
         pairs_store(quarters=quarters)
         counts = activity_count(quarters)
