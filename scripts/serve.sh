@@ -22,7 +22,9 @@ case "${1:-}" in
     "$PYTHON" manage.py migrate --noinput
     "$PYTHON" manage.py collectstatic --noinput
     "$PYTHON" manage.py bootstrap_demo --no-demo
-    exec "$GUNICORN" config.wsgi:application \
+    # GUNICORN_NICE: the read pool's niceness (0, as every process; 10 lets the write pool's saves take a
+    # core first when both pools want one).
+    exec nice -n "${GUNICORN_NICE:-0}" "$GUNICORN" config.wsgi:application \
       --bind "${GUNICORN_BIND:-0.0.0.0:8000}" \
       --workers "${GUNICORN_WORKERS:-3}" \
       --threads "${GUNICORN_THREADS:-1}" \

@@ -53,6 +53,7 @@ def test_app_commands_are_the_entry_point_ci_starts():
     web = serve_script("web")
     assert "migrate --noinput" in web and "collectstatic --noinput" in web and "config.wsgi:application" in web
     assert web.index("migrate") < web.index("collectstatic") < web.index('"$GUNICORN" config.wsgi')
+    assert 'exec nice -n "${GUNICORN_NICE:-0}" "$GUNICORN" config.wsgi' in web  # the read pool, niceness 0 by default
     write = serve_script("web-write")
     assert "migrate" not in write and write.index("collectstatic --noinput") < write.index('"$GUNICORN" config.wsgi')
     assert '"$CELERY" -A config worker' in serve_script("worker")
