@@ -43,9 +43,10 @@ lint: $(VENV)/.installed-dev
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Start the app as production does (debug off, collectstatic, gunicorn, a worker and beat on Redis, a fresh
-# PostgreSQL database) and use it over HTTP: log in, load a page and its stylesheet, create an engagement
-# through the API, wait for the worker to score it. CI runs it after the tests.
+# Start the app as production does (debug off, collectstatic, the read and write gunicorn pools behind nginx,
+# a worker and beat on Redis, a fresh PostgreSQL database) and use it over HTTP through nginx: log in, load a
+# page and its stylesheet, create an engagement through the API, wait for the worker to score it. CI runs it
+# after the tests.
 production-check: $(VENV)/.installed
 	$(PY) scripts/production_check.py
 
@@ -68,7 +69,8 @@ bench: $(VENV)/.installed-dev
 	$(PY) bench/backfill.py
 	$(PY) bench/load.py
 
-# Pages and the API served as production serves them (gunicorn x3, debug off, a real worker), driven by locust
+# Pages and the API served as production serves them (nginx, gunicorn x3 for reads and x2 for writes, debug
+# off, a real worker), driven by locust
 # with 1 and 8 clients, and a mixed read/write load (bench/load.py; BENCH_DATABASE_URL, BENCH_LOAD_PORT,
 # BENCH_ARGS="--seconds 10" for a quicker run).
 bench-load: $(VENV)/.installed-dev

@@ -4,8 +4,9 @@ read/write load with a real worker (issue 22). `make bench` runs it after its ta
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/engagement_tracker_bench .venv/bin/python bench/load.py
 
 It serves the database as production does, through `scripts/serve.sh` (the entry point of the compose file
-and of `make production-check`): debug off, gunicorn with 3 workers, Redis as cache and broker, one Celery
-worker. Then it drives it with locust, headless (bench/locustfile.py), each client sending requests back to
+and of `make production-check`): debug off, the read pool (gunicorn, 3 workers) and the write pool (gunicorn,
+2 workers) behind nginx routing by method, Redis as cache and broker, one Celery worker; every request goes
+through nginx. Then it drives it with locust, headless (bench/locustfile.py), each client sending requests back to
 back:
 
 1. for 1 and for 8 clients, each path alone for ``--seconds``: the overview, a partner's assessment, the
@@ -135,8 +136,9 @@ def environment(port: int, workdir: Path, database_url: str) -> dict[str, str]:
             "DJANGO_ALLOWED_HOSTS": HOST,
             "DJANGO_TRUSTED_PROXIES": "1",
             "DJANGO_STATIC_ROOT": str(workdir / "staticfiles"),
-            "GUNICORN_BIND": f"{HOST}:{port}",
+            **production_check.pools(port, workdir),
             "GUNICORN_WORKERS": "3",
+            "GUNICORN_WRITE_WORKERS": "2",
             "CELERY_CONCURRENCY": "1",
             # One token sends thousands of requests a minute here; the production limit would answer 429.
             "API_THROTTLE_USER": "10000000/hour",
@@ -220,16 +222,23 @@ def verdict(ok: bool) -> str:
 
 @contextlib.contextmanager
 def serving(database_url: str, *, threads: int = 1):
-    """The application served as production serves it (gunicorn x3 with ``threads`` threads each, debug off,
-    one worker) on ``database_url``; yields ``(env, workdir, port)`` and stops every process after."""
+    """The application served as production serves it (the read pool, gunicorn x3 with ``threads`` threads
+    each, and the write pool, gunicorn x2, behind nginx; debug off; one worker) on ``database_url``; yields
+    ``(env, workdir, port)``, nginx's port, and stops every process after."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    workdir.chmod(0o711)  # nginx's workers (another user when it runs as root) reach its temporary files
     env = {**environment(port, workdir, database_url), "GUNICORN_THREADS": str(threads)}
     processes: dict[str, subprocess.Popen] = {}
+    logs: dict[str, Path] = {}
     try:
-        processes, _logs = production_check.start(("web", "worker"), env, workdir)
+        processes, logs = production_check.start(("web", "worker"), env, workdir)
+        production_check.start_pools(env, workdir, processes, logs, timeout=600)
         wait_healthy(port, processes)
-        log(f"gunicorn (3 workers x {threads} threads, debug off) on port {port} and one worker are up")
+        log(
+            f"nginx on port {port}, the read pool (3 workers x {threads} threads) and the write pool (2 workers),"
+            " debug off, and one worker are up"
+        )
         yield env, workdir, port
     finally:
         production_check.stop(processes)
@@ -393,7 +402,8 @@ def main() -> int:
             )
     width = max(len(row[0]) for row in table)
     print()
-    print(f"| {'production mode (gunicorn x3, debug off, a real worker)'.ljust(width)} | figure | detail | target |")
+    title = "production mode (nginx, gunicorn x3 reads + x2 writes, debug off, a worker)"
+    print(f"| {title.ljust(width)} | figure | detail | target |")
     print(f"| {'-' * width} | --- | --- | --- |")
     for name, figure, detail, target in table:
         print(f"| {name.ljust(width)} | {figure} | {detail} | {target} |")

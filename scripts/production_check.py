@@ -1,15 +1,17 @@
 """Start the application as production does and use it from outside (CI runs this after the tests).
 
-It starts, from this checkout, the three processes of docker-compose.yml through the same entry point
-(`scripts/serve.sh web|worker|beat`): debug off, a fresh PostgreSQL database, Redis as broker and cache,
-`migrate`, `collectstatic` (the manifest storage), reference data, gunicorn, a Celery worker and beat. Then
-it acts as the TLS proxy would (a `Host` of the allowed host names, `X-Forwarded-Proto: https`,
+It starts, from this checkout, the application processes of docker-compose.yml through the same entry point
+(`scripts/serve.sh web|web-write|proxy|worker|beat`): debug off, a fresh PostgreSQL database, Redis as broker
+and cache, `migrate`, `collectstatic` (the manifest storage), reference data, the read pool's gunicorn, then
+the write pool's gunicorn and nginx routing between them by method, a Celery worker and beat. Then it acts as
+the TLS proxy would, through nginx (a `Host` of the allowed host names, `X-Forwarded-Proto: https`,
 `X-Forwarded-For`) and checks, over HTTP:
 
-1. `/healthz` answers 200 by the loopback address, as the compose health check asks it;
+1. `/healthz` answers 200 by the loopback address, as the compose health check asks it, on each pool;
 2. the login page and its hashed stylesheet load (WhiteNoise serves the collected files);
 3. an administrator logs in and reads a page and the API documentation;
-4. a token is issued and an engagement is created through the API;
+4. a token is issued and an engagement is created through the API: by the write pool, the reads by the
+   read pool (their access logs);
 5. the worker scores it: the partner's score for the engagement's quarter appears;
 6. beat runs: the worker heartbeat it schedules every minute is recorded.
 
@@ -39,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PG_HOST = os.environ.get("CHECK_PG_HOST", "127.0.0.1")
 PG_PORT = os.environ.get("CHECK_PG_PORT", "5432")
-DB_NAME = "engagement_tracker_production_check"
+DB_NAME = os.environ.get("CHECK_DB_NAME", "engagement_tracker_production_check")
 REDIS = os.environ.get("CHECK_REDIS", "redis://127.0.0.1:6379")
 # Redis databases of their own, so the check never touches what the tests or a developer use.
 BROKER_DB, CACHE_DB = 14, 15
@@ -117,6 +119,30 @@ def reset_services() -> None:
         redis.Redis.from_url(f"{REDIS}/{db}").flushdb()
 
 
+def nginx_bin() -> str:
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin") or "nginx"
+
+
+def pools(port: int, workdir: Path) -> dict[str, str]:
+    """The variables of the two gunicorn pools and of nginx routing to them (`serve.sh web`, `web-write`,
+    `proxy`): nginx on ``port``, the pools on free loopback ports."""
+    read, write = free_port(), free_port()
+    return {
+        "GUNICORN_BIND": f"127.0.0.1:{read}",
+        "GUNICORN_WRITE_BIND": f"127.0.0.1:{write}",
+        "PROXY_BIND": f"127.0.0.1:{port}",
+        "PROXY_READ_POOL": f"127.0.0.1:{read}",
+        "PROXY_WRITE_POOL": f"127.0.0.1:{write}",
+        "PROXY_RUN_DIR": str(workdir / "proxy"),
+        "NGINX": nginx_bin(),
+    }
+
+
+def pool_port(env: dict, pool: str) -> int:
+    """The port of one pool (``read`` or ``write``) in ``env``, from `pools`."""
+    return int(env["GUNICORN_BIND" if pool == "read" else "GUNICORN_WRITE_BIND"].rsplit(":", 1)[1])
+
+
 def environment(port: int, workdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "PYTEST"))}
     bindir = python_bin()
@@ -133,8 +159,9 @@ def environment(port: int, workdir: Path) -> dict[str, str]:
             "DJANGO_CSRF_TRUSTED_ORIGINS": f"https://{PUBLIC_HOST}",
             "DJANGO_TRUSTED_PROXIES": "1",
             "DJANGO_STATIC_ROOT": str(workdir / "staticfiles"),
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            **pools(port, workdir),
             "GUNICORN_WORKERS": "2",
+            "GUNICORN_WRITE_WORKERS": "1",
             "CELERY_CONCURRENCY": "1",
             "CELERY_BEAT_SCHEDULE_FILE": str(workdir / "celerybeat-schedule"),
             "DJANGO_SUPERUSER_USERNAME": ADMIN_USER,
@@ -166,17 +193,41 @@ def quarter_of(day: datetime.date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
-def run_checks(client: Client, processes: dict, env: dict) -> None:
-    started = time.monotonic()
+def healthy(port: int):
+    """A probe for `wait_for`: `/healthz` on ``port`` by the loopback address answers ok."""
 
-    def healthy():
-        status, _, data = client.request("GET", "/healthz", host="127.0.0.1", proxied=False)
+    def probe():
+        status, _, data = Client(port).request("GET", "/healthz", host="127.0.0.1", proxied=False)
         if status == 400:  # a host refused stays refused: no point in waiting
             raise CheckFailed(f"/healthz by the loopback address answered 400: {data[:200]!r}")
         return status == 200 and json.loads(data)["status"] == "ok"
 
-    wait_for("/healthz to answer 200 on the loopback address", healthy, 300, processes)
-    log(f"web is healthy after {time.monotonic() - started:.0f} s (migrate, collectstatic, reference data)")
+    return probe
+
+
+def start_pools(env: dict, workdir: Path, processes: dict, logs: dict, *, timeout: float = 300) -> None:
+    """Once `serve.sh web` (already in ``processes``) answers, as compose starts them after it: the write
+    pool and nginx in front of both, added to ``processes`` and ``logs``; returns when nginx answers."""
+    wait_for("/healthz to answer 200 on the read pool", healthy(pool_port(env, "read")), timeout, processes)
+    started, started_logs = start(("web-write", "proxy"), env, workdir)
+    processes.update(started)
+    logs.update(started_logs)
+    wait_for("/healthz to answer 200 on the write pool", healthy(pool_port(env, "write")), timeout, processes)
+    wait_for("/healthz to answer 200 through nginx", healthy(int(env["PROXY_BIND"].rsplit(":", 1)[1])), 30, processes)
+
+
+def answered_by(log_path: Path, method: str, path: str) -> bool:
+    """Whether gunicorn's access log at ``log_path`` has a ``method path`` request line."""
+    return f'"{method} {path} HTTP/' in log_path.read_text(errors="replace")
+
+
+def run_checks(client: Client, processes: dict, env: dict, logs: dict, workdir: Path) -> None:
+    started = time.monotonic()
+    start_pools(env, workdir, processes, logs)
+    log(
+        f"both pools and nginx are healthy after {time.monotonic() - started:.0f} s (migrate, collectstatic,"
+        " reference data)"
+    )
 
     subprocess.run(
         [env["PYTHON"], "manage.py", "createsuperuser", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
@@ -259,6 +310,14 @@ def run_checks(client: Client, processes: dict, env: dict) -> None:
     _, body = api.expect(201, "POST", "/api/v1/engagements/", body=json.dumps(engagement), headers=auth)
     reference = json.loads(body)["reference"]
     log(f"engagement {reference} created through the API")
+    # nginx sent the write to the write pool, the reads to the read pool.
+    if not answered_by(logs["web-write"], "POST", "/api/v1/engagements/") or answered_by(
+        logs["web"], "POST", "/api/v1/engagements/"
+    ):
+        raise CheckFailed("the API's POST was not answered by the write pool alone")
+    if not answered_by(logs["web"], "GET", "/engagements/") or answered_by(logs["web-write"], "GET", "/engagements/"):
+        raise CheckFailed("the engagement list was not answered by the read pool alone")
+    log("nginx sent the API's POST to the write pool and the pages to the read pool")
 
     # 5. The worker scores it.
     period = quarter_of(end)
@@ -327,7 +386,8 @@ def main() -> int:
     began = time.monotonic()
     try:
         processes, logs = start(("web", "worker", "beat"), env, workdir)
-        run_checks(Client(port), processes, env)
+        workdir.chmod(0o711)  # nginx's workers (another user when it runs as root) reach its temporary files
+        run_checks(Client(port), processes, env, logs, workdir)
     except (CheckFailed, subprocess.CalledProcessError) as error:
         log(f"FAILED: {error}")
         for kind, path in logs.items():
