@@ -504,13 +504,14 @@ class ActivityCounting:
         return self._result
 
 
-def activity_count_start(quarters: Iterable[Quarter]) -> ActivityCounting | None:
+def activity_count_start(quarters: Iterable[Quarter], *, beside: bool = True) -> ActivityCounting | None:
     """Take the marks of the quarters a run must count (``quarters_to_count``, in the run's transaction,
     which must be open) and start counting their activity and pairs: for a run of up to ``INDEXED_QUARTERS``
     quarters on PostgreSQL, in a thread on a connection of its own, so that the count (one process) runs
     while the run's partner sums take the other cores, instead of after them with a core idle; when the
-    run's transaction is inside another (a test's, whose rows another connection cannot see), at once.
-    None when there is nothing to count or the quarters are too many (``activity_store`` counts those).
+    run's transaction is inside another (a test's, whose rows another connection cannot see), or with
+    ``beside=False`` (nothing to do meanwhile), at once. None when there is nothing to count; for more
+    quarters than that, ``activity_store`` counts them.
 
     The thread's statements start after the marks were taken, so they see every write whose mark this run
     took; a write committed since keeps its mark for the next run, whether or not they saw it."""
@@ -519,7 +520,7 @@ def activity_count_start(quarters: Iterable[Quarter]) -> ActivityCounting | None
         return ActivityCounting(quarters) if quarters else None
     if quarters[-1].index - quarters[0].index >= INDEXED_QUARTERS:
         return ActivityCounting(quarters)
-    if connection.savepoint_ids or not connection.in_atomic_block:
+    if not beside or connection.savepoint_ids or not connection.in_atomic_block:
         return ActivityCounting.at_once(quarters)
     return ActivityCounting.start(quarters)
 
@@ -538,7 +539,7 @@ def activity_store(
     differ are written (``_pairs_write``); otherwise they are counted apart and replaced (``pairs_store``), as
     the hashed plan of a backfill reads them best on its own."""
     if counting is None:
-        counting = activity_count_start(quarters)
+        counting = activity_count_start(quarters, beside=False)
         if counting is None:
             return
     quarters = counting.quarters
