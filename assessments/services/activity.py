@@ -465,21 +465,23 @@ class ActivityCounting:
     connection of its own while the run computes its scores on the run's connection (``start``), or at once
     (``at_once``). ``result()`` waits for them; ``join()`` only waits (a run that failed meanwhile)."""
 
-    def __init__(self, quarters: list[Quarter]):
+    def __init__(self, quarters: list[Quarter], *, together: bool = False):
         self.quarters = quarters
+        # Counted here with the pairs' difference (``_count_with_pairs``); otherwise ``activity_store`` counts.
+        self.together = together
         self._result: tuple[dict[CountKey, QuarterCounts], list[PairDiffer]] | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
 
     @classmethod
     def at_once(cls, quarters: list[Quarter]) -> ActivityCounting:
-        counting = cls(quarters)
+        counting = cls(quarters, together=True)
         counting._result = _count_with_pairs(quarters)
         return counting
 
     @classmethod
     def start(cls, quarters: list[Quarter]) -> ActivityCounting:
-        counting = cls(quarters)
+        counting = cls(quarters, together=True)
         counting._thread = threading.Thread(target=counting._count, name="activity-count", daemon=True)
         counting._thread.start()
         return counting
@@ -544,8 +546,7 @@ def activity_store(
             return
     quarters = counting.quarters
     periods = [quarter.start for quarter in quarters]
-    together = connection.vendor == "postgresql" and quarters[-1].index - quarters[0].index < INDEXED_QUARTERS
-    if together:
+    if counting.together:
         counts, differ = counting.result()
         _pairs_write(differ)
     else:

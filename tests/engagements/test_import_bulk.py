@@ -246,7 +246,7 @@ def test_the_cycle_collector_runs_by_batch_during_an_import_and_is_left_as_it_wa
 
 
 def test_the_series_and_contact_indexes_hold_only_rows_that_name_one_and_still_find_them(planner, reference_data):
-    """Migration 0022: a row without a series or a point of contact adds nothing to their indexes, and asking
+    """Migration 0023: a row without a series or a point of contact adds nothing to their indexes, and asking
     for a series or a contact (what every query of them does) still reads the index."""
     from django.db import connection
 
