@@ -526,6 +526,7 @@ class _Writer:
         self.user = user
         self.drawn: set[str] = set()  # the references this import numbered
         self.reports = 0  # after-action reports among the rows written
+        self.session = services.BulkCreation()  # what every batch's bulk creation would read or draw again
         self.batch = ImportBatch.objects.create(
             file_name=file_name[:255], created_by=user if getattr(user, "pk", None) else None, rows=0
         )
@@ -550,12 +551,15 @@ class _Writer:
                 import_batch=self.batch,
                 **checked.fields,
             )
-        created = services.engagements_bulk_create(engagements=new, created_by=self.user, import_batch=self.batch)
+        created = services.engagements_bulk_create(
+            engagements=new, created_by=self.user, import_batch=self.batch, session=self.session
+        )
         self.drawn.update(e.reference for e, checked in zip(created, new, strict=True) if not checked.reference)
         room = max(0, 100 - len(report.created_references))
         report.created_references.extend(e.reference for e in created[:room])
 
     def finish(self, report: ImportReport) -> None:
+        self.session.finish()
         ImportBatch.objects.filter(pk=self.batch.pk).update(
             rows=report.rows,
             created_count=report.to_create,

@@ -13,6 +13,7 @@ from engagements.services.approvals import (
 )
 from engagements.services.changes import changes_coalesced
 from engagements.services.engagements import (
+    BulkCreation,
     OutOfScope,
     SaveResult,
     StaleVersionError,
@@ -49,6 +50,7 @@ from engagements.services.search import engagement_search_refresh
 __all__ = [
     "AAR_FIELDS",
     "ApprovalRefused",
+    "BulkCreation",
     "OutOfScope",
     "approval_request",
     "engagement_approve",

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from core.copy import copy_columns, copy_new, copy_values, draw_ids
+from core.copy import IdPool, copy_columns, copy_new, copy_values
 from core.history import history_record_created
 from core.roles import role_of
 from engagements import deconfliction, rules
@@ -48,8 +48,8 @@ from engagements.services.inputs import (
     engagement_update_clean,
     resolve_organizations,
 )
-from engagements.services.references import reference_allocate, reference_reserve, references_allocate
-from engagements.services.search import engagement_search_refresh, search_names_builder
+from engagements.services.references import ReferenceNumbers, reference_allocate, reference_reserve
+from engagements.services.search import SearchNamesBuilder, engagement_search_refresh, search_names_builder
 from engagements.services.shape import engagement_shape_write, partner_ids_of, report_facts
 
 
@@ -355,33 +355,40 @@ _PARTICIPATION_DEFAULTS = [
 # No savepoint inside a transaction (an import's): its two statements would wait for the import's writing thread
 # (core.copy.in_background); nobody catches a failure here to go on, so the enclosing transaction rolls back.
 @transaction.atomic(savepoint=False)
-def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, import_batch=None) -> list[Engagement]:
+def engagements_bulk_create(
+    *, engagements: list[CleanEngagement], created_by, import_batch=None, session: BulkCreation | None = None
+) -> list[Engagement]:
     """Create many checked engagements with a few bulk statements (imports, the API's bulk create).
 
     Same rules as ``engagement_create`` (the input went through ``engagement_create_clean``). The rows are
     written by COPY, a statement per table (``core/copy.py``); history rows are written in bulk with the
     user, and the partners' scores are marked stale once for the whole batch. The engagements returned
-    hold their column values (related records by id), not loaded relations.
+    hold their column values (related records by id), not loaded relations. ``session``: what a series of
+    bulk creations in one transaction shares (an import's batches: ``BulkCreation``; its ``finish`` is the
+    caller's to call before the commit); without one, this call is its own.
     """
     if not engagements:
         return []
+    own = session is None
+    session = session or BulkCreation()
     scope = creator_check(created_by)
     for item in engagements:
         creation_checks(created_by, item, scope=scope)
     by_year: dict[int, list[CleanEngagement]] = {}
     for item in engagements:
         if item.reference:
-            reference_reserve(reference=item.reference)
+            session.references.reserve(item.reference)
         else:
             by_year.setdefault(item.fields["start_date"].year, []).append(item)
     drawn = {
-        year: iter(numbers) for year, numbers in references_allocate({y: len(i) for y, i in by_year.items()}).items()
+        year: iter(numbers)
+        for year, numbers in session.references.take({y: len(i) for y, i in by_year.items()}).items()
     }
     # This thread's queries together, before the rows are built: inside ``in_background`` each one waits for
     # the writing thread's statement under way, and the writer starts another after a pause (core.copy).
-    ids = draw_ids(Engagement, len(engagements))
+    ids = session.ids.take(len(engagements))
     now = timezone.now()
-    names = search_names_builder()
+    names = session.names
     user_id = getattr(created_by, "pk", None)
     batch_id = getattr(import_batch, "pk", None)
     rows = [
@@ -456,7 +463,32 @@ def engagements_bulk_create(*, engagements: list[CleanEngagement], created_by, i
     # Every engagement's days, those without partners too: they move the overview's counts.
     announce_changes({row["partner"].pk for _e, row in taking_part}, {(e.start_date, e.end_date) for e in created})
     announce_engagement_event("created", new_ids)
+    if own:
+        session.finish()
     return created
+
+
+class BulkCreation:
+    """What bulk creations of engagements one after the other in one transaction (an import's batches) read
+    once or draw ahead, instead of once per call: the search names' terms of every country and series, new
+    ids (``core.copy.IdPool``) and reference numbers (``ReferenceNumbers``). Inside an import each query of
+    the checking thread waits for the statement its writing thread has under way (``core.copy``): these were
+    three of every batch's four. ``finish`` (before the commit) gives back the reference numbers drawn and
+    not used."""
+
+    def __init__(self):
+        self.ids = IdPool(Engagement)
+        self.references = ReferenceNumbers()
+        self._names: SearchNamesBuilder | None = None
+
+    @property
+    def names(self) -> SearchNamesBuilder:
+        if self._names is None:
+            self._names = search_names_builder()
+        return self._names
+
+    def finish(self) -> None:
+        self.references.give_back()
 
 
 @transaction.atomic

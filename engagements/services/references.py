@@ -71,3 +71,60 @@ def reference_reserve(*, reference: str) -> None:
         ReferenceCounter.objects.select_for_update().filter(year=year, last_number__lt=number).update(
             last_number=number
         )
+
+
+class ReferenceNumbers:
+    """Reference numbers for many bulk creations in one transaction (an import's batches): drawn by year ahead
+    of need, as ``core.copy.IdPool`` draws ids (a query every few batches instead of one per batch: each waits
+    for the import's writing thread), and the ones not used given back by ``give_back`` before the commit, so
+    that a committed import leaves no gap in the numbering. The years' counter rows stay locked by the
+    transaction from its first draw, as with ``references_allocate``: nobody else draws that year's numbers
+    meanwhile. A reference given from outside that falls among the numbers drawn ahead is taken out of them
+    (``reserve``)."""
+
+    AHEAD = 4
+
+    def __init__(self):
+        self.ready: dict[int, list[int]] = {}  # by year, ascending: drawn and not handed out
+        self.last: dict[int, int] = {}  # by year: the counter's value after this transaction's last draw
+        self.drawn: dict[int, int] = {}
+
+    def take(self, counts: dict[int, int]) -> dict[int, list[str]]:
+        """``count`` references for each year of ``counts``, as ``references_allocate`` gives them."""
+        wanted = {}
+        for year, count in counts.items():
+            short = count - len(self.ready.get(year, ()))
+            if short > 0:
+                wanted[year] = max(short, min(self.drawn.get(year, 0), self.AHEAD * count))
+        for year, references in references_allocate(wanted).items():
+            numbers = [int(reference.rsplit("-", 1)[1]) for reference in references]
+            self.ready.setdefault(year, []).extend(numbers)
+            self.last[year] = numbers[-1]
+            self.drawn[year] = self.drawn.get(year, 0) + len(numbers)
+        taken = {}
+        for year, count in counts.items():
+            if count > 0:
+                numbers, self.ready[year] = self.ready[year][:count], self.ready[year][count:]
+                taken[year] = [f"ENG-{year}-{number:06d}" for number in numbers]
+        return taken
+
+    def reserve(self, reference: str) -> None:
+        """``reference_reserve``, and the number no longer handed out if it was drawn ahead."""
+        match = REFERENCE_PATTERN.match(reference)
+        year, number = int(match.group(1)), int(match.group(2))
+        if number in self.ready.get(year, ()):
+            self.ready[year].remove(number)
+        reference_reserve(reference=reference)
+
+    def give_back(self) -> None:
+        """Return the numbers drawn and not handed out: each year's counter goes back by those at its top
+        (all of them, unless a reference given from outside took one in between). A counter this transaction
+        moved past its last draw (a reference given from outside, higher) keeps its value."""
+        for year, numbers in self.ready.items():
+            top = self.last[year]
+            unused = 0
+            while unused < len(numbers) and numbers[-1 - unused] == top - unused:
+                unused += 1
+            if unused:
+                ReferenceCounter.objects.filter(year=year, last_number=top).update(last_number=top - unused)
+            self.ready[year] = []

@@ -140,6 +140,53 @@ def test_references_of_several_years_are_drawn_at_once_after_those_drawn_one_by_
     }
 
 
+def test_an_import_draws_ids_and_references_ahead_and_leaves_no_gap_in_the_numbering(
+    planner, reference_data, monkeypatch
+):
+    """Each batch no longer draws its own ids and reference numbers (each query of the checking thread waits
+    for the writer's statement under way): the draws grow up to four batches' worth, so 13 batches draw ids six
+    times, and the reference
+    numbers drawn and not used are given back, so each year is numbered from 1 without a gap and the next
+    engagement of the year follows on."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(imports, "BATCH_SIZE", 10)
+    with CaptureQueriesContext(connection) as queries:
+        report = run(csv_file(rows(130)), planner, dry_run=False)
+    assert report.ok and report.to_create == 130, report.as_dict()
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert sum("nextval" in sql for sql in statements) == 6  # 10, 10, 20, then 40 ids at a time
+    assert sum("referencecounter" in sql.lower() and "insert" in sql.lower() for sql in statements) < 13
+    for year in range(2020, 2025):
+        references = sorted(Engagement.objects.filter(start_date__year=year).values_list("reference", flat=True))
+        assert references == [f"ENG-{year}-{n:06d}" for n in range(1, 27)]
+        assert ReferenceCounter.objects.get(year=year).last_number == 26
+    assert Engagement.objects.values("pk").distinct().count() == 130
+    follow = run(
+        csv_file([good_row(title="Next", start_date="2022-05-02", end_date="2022-05-03")]), planner, dry_run=False
+    )
+    assert Engagement.objects.get(title="Next").reference == "ENG-2022-000027", follow.as_dict()
+
+
+def test_a_reference_given_in_the_file_among_the_numbers_drawn_ahead_is_kept_and_not_drawn_again(
+    planner, reference_data, monkeypatch
+):
+    """Numbers drawn ahead and not yet handed out may be named by a row below: that row gets its number, no
+    other row gets it, and what is left is given back."""
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    auto = [good_row(title=f"Auto {n}", start_date="2025-03-03") for n in range(6)]  # draws 2, 2, then 4
+    named = good_row(title="Named", reference="ENG-2025-000007", start_date="2025-03-03")
+    report = run(csv_file([*auto, named]), planner, dry_run=False)
+    assert report.ok and report.to_create == 7, report.as_dict()
+    assert Engagement.objects.get(title="Named").reference == "ENG-2025-000007"
+    drawn = sorted(Engagement.objects.exclude(title="Named").values_list("reference", flat=True))
+    assert drawn == [f"ENG-2025-{n:06d}" for n in range(1, 7)]
+    assert ReferenceCounter.objects.get(year=2025).last_number == 7  # 8 was drawn ahead and given back
+    run(csv_file([good_row(title="Later", start_date="2025-04-01", end_date="2025-04-02")]), planner, dry_run=False)
+    assert Engagement.objects.get(title="Later").reference == "ENG-2025-000008"
+
+
 def test_values_accepted_on_earlier_rows_are_still_refused_where_they_are_bad_in_the_last_row(
     planner, reference_data, monkeypatch
 ):
