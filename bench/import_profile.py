@@ -32,7 +32,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connection, transaction  # noqa: E402
-from run import _cpu_seconds, _import_file  # noqa: E402
+from run import _cpu_seconds, _import_file, _importer  # noqa: E402
 
 import core.copy  # noqa: E402
 import core.history  # noqa: E402
@@ -57,6 +57,7 @@ def main() -> None:
     from engagements.imports import engagements_import
 
     content = _import_file(args.rows)
+    user = _importer()
     connection.ensure_connection()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
@@ -133,7 +134,7 @@ def main() -> None:
         with transaction.atomic(), connection.execute_wrapper(checker):
             if profiler:
                 profiler.enable()
-            report = engagements_import(handle=io.BytesIO(content), name="bench.csv", user=None, dry_run=False)
+            report = engagements_import(handle=io.BytesIO(content), name="bench.csv", user=user, dry_run=False)
             if profiler:
                 profiler.disable()
             assert report.applied and report.to_create == args.rows, report.as_dict()

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from core import xlsx
 from core.copy import in_background, wait_for_background
-from core.db import analyze
+from core.db import analyze, constraints_checked_by_statement
 from engagements import deconfliction, exchange, extensions, rules, services
 from engagements.models import AfterActionReport, Engagement, ImportBatch, Participation, PartnerChange
 from partners.selectors import partner_by_name
@@ -443,8 +443,9 @@ def _import(*, handle, name, user, dry_run, file_name, preview, report) -> Impor
     try:
         with transaction.atomic(), services.changes_coalesced():  # one recompute for the whole file
             writer = _Writer(user, file_name=file_name or name)
-            # New rows are sent to PostgreSQL by a second thread while the next batch is checked (core.copy).
-            with in_background():
+            # New rows are sent to PostgreSQL by a second thread while the next batch is checked (core.copy), and
+            # their references are checked by each COPY there, not all at the commit (core.db).
+            with constraints_checked_by_statement(), in_background():
                 _check_file(handle, name, user, report, writer=writer, preview=False)
                 if not report.ok:
                     raise _NothingSaved

@@ -42,3 +42,29 @@ def test_sql_form_per_database():
     sqlite = SQLiteWrapper(settings, alias="sqlite-compile-only")
     sql, _params = _filtered(["GHA"]).query.get_compiler(connection=sqlite).as_sql()
     assert "ANY(" not in sql and '"id" IN (SELECT' in sql
+
+
+@pytest.mark.django_db
+def test_constraints_are_checked_by_each_statement_inside_the_block_and_at_the_commit_again_after():
+    """``constraints_checked_by_statement``: a row naming a missing partner is refused by its own statement
+    inside the block (an import's COPY, in its writing thread), and only at the commit outside it, as
+    Django's foreign keys always are."""
+    import datetime
+
+    from django.db import IntegrityError, transaction
+
+    from core.db import constraints_checked_by_statement
+    from engagements.models import PartnerChange
+
+    def dangling():
+        PartnerChange.objects.create(
+            partner_id=-1, first_day=datetime.date(2025, 1, 1), last_day=datetime.date(2025, 1, 2)
+        )
+
+    with transaction.atomic():
+        with constraints_checked_by_statement():  # noqa: SIM117 (the block ends normally, the savepoint inside it fails)
+            with pytest.raises(IntegrityError), transaction.atomic():
+                dangling()
+        with transaction.atomic():
+            dangling()  # accepted by the statement: checked at the commit, which this test never reaches
+            transaction.set_rollback(True)
