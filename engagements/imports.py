@@ -570,6 +570,12 @@ class _Writer:
         if report.to_create + report.to_update >= ANALYZE_AFTER_ROWS:
             # The scoring run queued on commit needs statistics that know about these rows (core.db.analyze); a
             # table the import wrote nothing to keeps its own (sampling the reports' table cost every import).
-            analyze(Engagement, Participation, PartnerChange, *([AfterActionReport] if self.reports else []))
+            analyze(
+                Engagement,
+                Participation,
+                PartnerChange,
+                *([AfterActionReport] if self.reports else []),
+                fields_only=True,
+            )
         report.applied = True
         report.batch_id = self.batch.pk
