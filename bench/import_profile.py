@@ -1,11 +1,13 @@
 """Where an import's time goes: the main thread's cProfile and every statement's PostgreSQL backend CPU.
 
-    BENCH_DATABASE_URL=... bench/import_profile.py --rows 100000 [--profile out.prof] [--top 30]
+    BENCH_DATABASE_URL=... bench/import_profile.py --rows 100000 [--profile out.prof] [--top 30] [--constraints]
 
-Imports ``--rows`` rows made as ``bench/run.py --only import`` makes them, in a transaction rolled back at the
-end (nothing stays). Prints wall, this process's CPU and the backend's CPU, then the backend CPU by kind of
-statement (the COPY of each table, each history insert, the checker's own queries), read from ``/proc``
-before and after each statement (the writer thread's statements run one at a time, as do the checker's).
+Imports ``--rows`` rows made as ``bench/run.py --only import`` makes them, by the same administrator, in a
+transaction rolled back at the end (nothing stays). Prints wall, this process's CPU and the backend's CPU,
+how long the checking thread waited for the connection (the writer's statement under way), what the commit's
+deferred foreign-key checks would add, then the backend CPU by kind of statement (the COPY of each table,
+each history insert, the checker's own queries), read from ``/proc`` before and after each statement (the
+writer thread's statements run one at a time, as do the checker's).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--profile", default="")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--constraints", action="store_true", help="the commit's checks constraint by constraint")
     args = parser.parse_args()
     from engagements.imports import engagements_import
 
@@ -141,15 +144,15 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             python, thread = time.process_time() - python_before, time.thread_time() - thread_before
             server = _cpu_seconds(backend) - server_before
-            # What the commit would add: the deferred foreign-key checks of every row written, run now (each
-            # constraint on its own, then the rest).
+            # What the commit would add: the deferred foreign-key checks of every row written, run now (with
+            # --constraints each constraint on its own first: each such statement also walks the whole queue).
             checks_before, checks_started = _cpu_seconds(backend), time.perf_counter()
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f' AND condeferred "
                     "ORDER BY 1, 2"
                 )
-                for table, name in cursor.fetchall():
+                for table, name in cursor.fetchall() if args.constraints else []:
                     before = _cpu_seconds(backend)
                     cursor.execute(f'SET CONSTRAINTS "{name}" IMMEDIATE')
                     spent[f"commit: {table} {name}"] += _cpu_seconds(backend) - before
