@@ -70,27 +70,29 @@ def analyze(*models, fields_only: bool = False) -> None:
 
 
 @contextlib.contextmanager
-def constraints_checked_by_statement():
-    """Inside a transaction: the deferred constraints (every foreign key Django makes is ``DEFERRABLE
-    INITIALLY DEFERRED``) checked at the end of each statement instead of all at the commit, until the block
-    ends; then deferred again.
+def constraints_checked_by_statement(*models):
+    """Inside a transaction: the deferred constraints of these models' tables (every foreign key Django makes
+    is ``DEFERRABLE INITIALLY DEFERRED``) checked at the end of each statement instead of all at the commit,
+    until the block ends; then deferred again.
 
     For bulk writes whose statements are sent by a second thread while the first goes on (an import,
     ``core.copy.in_background``): each COPY's checks run as part of it, beside the checking thread's work,
     instead of one after the other at the commit, when nothing else is left to do (4.5 s for 100,000
-    imported engagements on the million: bench/README.md). The statements must come in an order in which
-    every row they refer to exists, as a COPY of new rows after their parents does. Only the constraints
-    that are initially deferred are named, so the block restores exactly what was. If the block fails, the
-    rollback of its transaction or savepoint restores the mode with everything else."""
+    imported engagements on the million: bench/README.md). Name only tables whose rows come in an order in
+    which every row they refer to exists, as a COPY of new rows after their parents' does: a table the first
+    thread writes while its parents' COPY is still queued (the links an extension writes) keeps its checks
+    at the commit. Only constraints that are initially deferred are named, so the block restores exactly what
+    was. If the block fails, the rollback of its transaction or savepoint restores the mode with the rest."""
     from django.db import connection
 
-    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+    if connection.vendor != "postgresql" or not connection.in_atomic_block or not models:
         yield
         return
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT string_agg(DISTINCT quote_ident(conname), ', ') FROM pg_constraint "
-            "WHERE condeferrable AND condeferred AND connamespace = current_schema()::regnamespace"
+            "WHERE condeferrable AND condeferred AND conrelid = ANY(%s::regclass[])",
+            [[connection.ops.quote_name(model._meta.db_table) for model in models]],
         )
         names = cursor.fetchone()[0]
         if names:

@@ -386,6 +386,19 @@ def _preview_row(
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 
+# The tables a batch's new rows reach by the writing thread (``engagements_bulk_create``: COPY and history, each
+# after its parents): their references are checked by each statement (core.db.constraints_checked_by_statement).
+_COPIED = (
+    Engagement,
+    Engagement.organizations.through,
+    Engagement.history.model,
+    Participation,
+    Participation.history.model,
+    AfterActionReport,
+    AfterActionReport.history.model,
+    PartnerChange,
+)
+
 
 class _NothingSaved(Exception):
     """A row is bad: the import's transaction rolls back whatever it wrote."""
@@ -445,7 +458,7 @@ def _import(*, handle, name, user, dry_run, file_name, preview, report) -> Impor
             writer = _Writer(user, file_name=file_name or name)
             # New rows are sent to PostgreSQL by a second thread while the next batch is checked (core.copy), and
             # their references are checked by each COPY there, not all at the commit (core.db).
-            with constraints_checked_by_statement(), in_background():
+            with constraints_checked_by_statement(*_COPIED), in_background():
                 _check_file(handle, name, user, report, writer=writer, preview=False)
                 if not report.ok:
                     raise _NothingSaved

@@ -48,7 +48,7 @@ def test_sql_form_per_database():
 def test_constraints_are_checked_by_each_statement_inside_the_block_and_at_the_commit_again_after():
     """``constraints_checked_by_statement``: a row naming a missing partner is refused by its own statement
     inside the block (an import's COPY, in its writing thread), and only at the commit outside it, as
-    Django's foreign keys always are."""
+    Django's foreign keys always are; the tables not named keep theirs for the commit inside it too."""
     import datetime
 
     from django.db import IntegrityError, transaction
@@ -61,10 +61,15 @@ def test_constraints_are_checked_by_each_statement_inside_the_block_and_at_the_c
             partner_id=-1, first_day=datetime.date(2025, 1, 1), last_day=datetime.date(2025, 1, 2)
         )
 
+    through = Engagement.organizations.through
+
     with transaction.atomic():
-        with constraints_checked_by_statement():  # noqa: SIM117 (the block ends normally, the savepoint inside it fails)
+        with constraints_checked_by_statement(PartnerChange):
             with pytest.raises(IntegrityError), transaction.atomic():
                 dangling()
+            with transaction.atomic():  # a table not named keeps its checks for the commit
+                through.objects.create(engagement_id=-1, organization_id=-1)
+                transaction.set_rollback(True)
         with transaction.atomic():
             dangling()  # accepted by the statement: checked at the commit, which this test never reaches
             transaction.set_rollback(True)
