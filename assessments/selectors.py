@@ -151,9 +151,8 @@ def score_explanation(*, partner, quarter: Quarter, user, scoring_model: Scoring
             "engagement__status",
             "engagement__start_date",
             "engagement__end_date",
-            "engagement__after_action__interoperability_rating",
-            "engagement__after_action__capacity_rating",
-            "engagement__after_action__trust_rating",
+            # The report's ratings as the run reads them: kept on the engagement row (engagements.services.shape).
+            *(f"engagement__report_{name}" for name in RATED_COMPONENTS),
         )
     )
     acronyms: dict[int, list[str]] = {}
@@ -173,8 +172,8 @@ def score_explanation(*, partner, quarter: Quarter, user, scoring_model: Scoring
         restricted = row["engagement__sensitivity"] == Sensitivity.RESTRICTED
         start, end = row["engagement__start_date"], row["engagement__end_date"]
         ratings = (
-            {name: row[f"engagement__after_action__{name}_rating"] for name in RATED_COMPONENTS}
-            if row["engagement__after_action__interoperability_rating"] is not None
+            {name: row[f"engagement__report_{name}"] for name in RATED_COMPONENTS}
+            if row[f"engagement__report_{RATED_COMPONENTS[0]}"] is not None
             else None
         )
         # The engine's formula for one engagement (weight, multilateral, rating points): the same function

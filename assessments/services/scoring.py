@@ -21,7 +21,6 @@ from django.db.models import (
     Case,
     Count,
     DateField,
-    Exists,
     F,
     FloatField,
     Func,
@@ -256,34 +255,25 @@ def weight_sql(*, quarter: Quarter, model: ScoringModel, prefix: str = "engageme
 def counted_participations(
     *, quarter: Quarter, model: ScoringModel, partner_ids: Iterable[int] | None = None
 ) -> QuerySet[Participation]:
-    """Participations in counted engagements for the quarter's window, with ``age_days`` and ``weight`` (SQL),
-    ``participant_count`` and ``under_framework`` as aliases ready to aggregate or annotate."""
+    """Participations in counted engagements for the quarter's window, with ``age_days``, ``weight`` (SQL) and
+    ``participant_count`` as aliases ready to aggregate or annotate. The engagement's number of partners and
+    whether it runs under a framework are read from its row (``partner_count``, ``under_framework``, kept by
+    every write path: engagements.services.shape), as the one-pass sums read them: a subquery counting each
+    engagement's participations and two probes per row were most of a computed partner page (bench/README.md)."""
     rows = Participation.objects.filter(counted_q(quarter=quarter, model=model)).order_by()
     if partner_ids:
         rows = rows.filter(partner_id__in=list(partner_ids))
-    participant_count = Subquery(
-        Participation.objects.filter(engagement=OuterRef("engagement"))
-        .order_by()
-        .values("engagement")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    # "At least N partners" as EXISTS(... OFFSET N-1): it stops at the N-th row instead of counting them
-    # all, which took a quarter of the floor query's time on a million engagements (bench/README.md).
-    others = Participation.objects.filter(engagement=OuterRef("engagement")).order_by()
-    enough_partners = Exists(others[MULTILATERAL_MIN_PARTNERS - 1 : MULTILATERAL_MIN_PARTNERS])
-    under_framework = Exists(Engagement.organizations.through.objects.filter(engagement=OuterRef("engagement")))
     return rows.alias(
         age_days=age_sql(quarter=quarter),
-        participant_count=participant_count,
-        enough_partners=enough_partners,
-        under_framework=under_framework,
+        participant_count=F("engagement__partner_count"),
         weight=weight_sql(quarter=quarter, model=model),
     )
 
 
-def multilateral_q() -> Q:
-    return Q(enough_partners=True) | Q(under_framework=True)
+def multilateral_q(prefix: str = "engagement__") -> Q:
+    """The engagement counts as multilateral (``is_multilateral``), from its row: at least
+    ``MULTILATERAL_MIN_PARTNERS`` partners, or under a framework."""
+    return Q(**{f"{prefix}partner_count__gte": MULTILATERAL_MIN_PARTNERS}) | Q(**{f"{prefix}under_framework": True})
 
 
 def _rating_points(name: str, prefix: str = "engagement__"):
@@ -338,7 +328,7 @@ def _sums_in_one_pass(*, quarter: Quarter, model: ScoringModel) -> list[dict]:
     """
     window = window_of(quarter, model)
     one, zero = Value(1), Value(0)
-    multilateral = Q(partner_count__gte=MULTILATERAL_MIN_PARTNERS) | Q(under_framework=True)
+    multilateral = multilateral_q(prefix="")
     engagements = (
         Engagement.objects.filter(counted_q(quarter=quarter, model=model, prefix=""))
         .order_by()
