@@ -48,6 +48,19 @@ LONG_MISSION_DAYS = 60
 MAX_CANDIDATES = 200
 MAX_FINDINGS = 25
 
+# What ``classify`` and a finding's message and dict read of the other engagement: its candidates are read
+# with these alone (not the description, search names and the rest of each of 200 rows).
+CANDIDATE_FIELDS = (
+    "reference",
+    "title",
+    "start_date",
+    "end_date",
+    "series_id",
+    "partner_ids",
+    "host_country__name",
+    "host_country__iso3",
+)
+
 # Lower first: the order findings are shown in.
 RANK = {
     WarningKind.LIKELY_DUPLICATE: 1,
@@ -264,7 +277,12 @@ def _candidates(plan: Plan, others):
         first, last = min(first, plan.start_date - window), max(last, plan.start_date + window)
     found = _meeting(found, first, last).filter(reduce(operator.or_, wanted))
     ids = found.order_by("starts", "id").values("pk")[:MAX_CANDIDATES]
-    return Engagement.objects.filter(pk__in=ids).select_related("host_country").order_by("start_date", "id")
+    return (
+        Engagement.objects.filter(pk__in=ids)
+        .select_related("host_country")
+        .only(*CANDIDATE_FIELDS)
+        .order_by("start_date", "id")
+    )
 
 
 def dismissed_pairs(engagement_id: int) -> dict[int, FindingDismissal]:
