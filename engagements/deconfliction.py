@@ -48,6 +48,19 @@ LONG_MISSION_DAYS = 60
 MAX_CANDIDATES = 200
 MAX_FINDINGS = 25
 
+# What ``classify`` and a finding's message and dict read of the other engagement: its candidates are read
+# with these alone (not the description, search names and the rest of each of 200 rows).
+CANDIDATE_FIELDS = (
+    "reference",
+    "title",
+    "start_date",
+    "end_date",
+    "series_id",
+    "partner_ids",
+    "host_country__name",
+    "host_country__iso3",
+)
+
 # Lower first: the order findings are shown in.
 RANK = {
     WarningKind.LIKELY_DUPLICATE: 1,
@@ -202,17 +215,51 @@ def _unindexed(name: str, output_field):
     return ExpressionWrapper(F(name) + 0, output_field=output_field)
 
 
+def _taking_part(partner_ids: tuple[int, ...]) -> Q:
+    """Engagements where one of ``partner_ids`` takes part. On PostgreSQL, from the partners the engagement
+    carries on its row (``Engagement.partner_ids``, which triggers keep equal to its participations;
+    migration 0022), included in ``engagement_span_live`` (migration 0024): the candidates' statement reads
+    it from the range index, where it probed the participations once per engagement on the plan's days
+    (about 1,000 to 9,000 probes on a save at a million)."""
+    if connection.vendor == "postgresql":
+        return Q(partner_ids__overlap=list(partner_ids))
+    return Q(Exists(Participation.objects.filter(engagement_id=OuterRef("pk"), partner_id__in=partner_ids)))
+
+
+def _shared_partners(plan: Plan, candidates: list[Engagement]) -> dict[int, list]:
+    """Each candidate's partners among the plan's, by name: from the candidates' ``partner_ids`` and the
+    plan's partners on PostgreSQL (one small query), from their participations elsewhere."""
+    shared: dict[int, list] = {}
+    if not (plan.partner_ids and candidates):
+        return shared
+    if connection.vendor == "postgresql":
+        partners = PartnerNation.objects.filter(pk__in=plan.partner_ids).order_by("name", "pk")
+        for partner in partners:
+            for candidate in candidates:
+                if partner.pk in candidate.partner_ids:
+                    shared.setdefault(candidate.pk, []).append(partner)
+        return shared
+    rows = (
+        Participation.objects.filter(engagement_id__in=[c.pk for c in candidates], partner_id__in=plan.partner_ids)
+        .select_related("partner")
+        .order_by("partner__name")
+    )
+    for row in rows:
+        shared.setdefault(row.engagement_id, []).append(row.partner)
+    return shared
+
+
 def _candidates(plan: Plan, others):
     """The first ``MAX_CANDIDATES`` others by start date that share a partner over the plan's days, or its
     host over its days or near its start, with their host country: one statement.
 
     Every candidate meets the plan's days widened by the duplicate window, so the statement reads those from
     the range index ``engagement_span_live`` alone (live engagements not cancelled; it holds their id,
-    dates, host and sensitivity: no table row is read), keeps the ones of the same host or with one of the
-    partners (a probe of the participations' (engagement, partner) key each), and reads the details of the
-    first ``MAX_CANDIDATES``. Three statements before, one per condition and one for the details: the
-    partners' read each overlapping engagement's row. The first ``MAX_CANDIDATES`` of the union are the first
-    of the union of each condition's first ``MAX_CANDIDATES``: the same candidates as then."""
+    dates, host, sensitivity and partners: no table row is read), keeps the ones of the same host or with one
+    of the partners (``_taking_part``), and reads the details of the first ``MAX_CANDIDATES``. Three
+    statements before, one per condition and one for the details: the partners' read each overlapping
+    engagement's row. The first ``MAX_CANDIDATES`` of the union are the first of the union of each
+    condition's first ``MAX_CANDIDATES``: the same candidates as then."""
     first, last = plan.start_date, plan.end_date
     found = others.alias(
         starts=_unindexed("start_date", DateField()),
@@ -222,8 +269,7 @@ def _candidates(plan: Plan, others):
     overlapping = Q(starts__lte=plan.end_date, ends__gte=plan.start_date)
     wanted = []
     if plan.partner_ids:
-        taking_part = Participation.objects.filter(engagement_id=OuterRef("pk"), partner_id__in=plan.partner_ids)
-        wanted.append(overlapping & Exists(taking_part))
+        wanted.append(overlapping & _taking_part(plan.partner_ids))
     if plan.host_country_id is not None:
         window = datetime.timedelta(days=DUPLICATE_WINDOW_DAYS)
         near = Q(starts__gte=plan.start_date - window, starts__lte=plan.start_date + window)
@@ -231,7 +277,12 @@ def _candidates(plan: Plan, others):
         first, last = min(first, plan.start_date - window), max(last, plan.start_date + window)
     found = _meeting(found, first, last).filter(reduce(operator.or_, wanted))
     ids = found.order_by("starts", "id").values("pk")[:MAX_CANDIDATES]
-    return Engagement.objects.filter(pk__in=ids).select_related("host_country").order_by("start_date", "id")
+    return (
+        Engagement.objects.filter(pk__in=ids)
+        .select_related("host_country")
+        .only(*CANDIDATE_FIELDS)
+        .order_by("start_date", "id")
+    )
 
 
 def dismissed_pairs(engagement_id: int) -> dict[int, FindingDismissal]:
@@ -255,15 +306,7 @@ def findings(plan: Plan, *, user=None, dismissed: set[int] | frozenset[int] = fr
     if plan.engagement_id is not None:
         others = others.exclude(pk=plan.engagement_id)
     candidates = [c for c in _candidates(plan, others) if c.pk not in dismissed]
-    shared: dict[int, list] = {}
-    if plan.partner_ids and candidates:
-        rows = (
-            Participation.objects.filter(engagement_id__in=[c.pk for c in candidates], partner_id__in=plan.partner_ids)
-            .select_related("partner")
-            .order_by("partner__name")
-        )
-        for row in rows:
-            shared.setdefault(row.engagement_id, []).append(row.partner)
+    shared = _shared_partners(plan, candidates)
     found = [f for c in candidates if (f := classify(plan, c, shared.get(c.pk, []))) is not None]
     found.sort(key=lambda f: (f.rank, f.other.start_date, f.other.pk))
     return found[:MAX_FINDINGS]

@@ -155,11 +155,26 @@ def recent_engagements(*, user, limit: int = 8) -> QuerySet[Engagement]:
     return Engagement.objects.visible_to(user).select_related("host_country").order_by("-updated_at", "-id")[:limit]
 
 
+def _visible_pk(pk) -> int | None:
+    try:
+        return int(pk)
+    except (TypeError, ValueError):
+        return None
+
+
+def engagement_to_change(*, user, pk) -> Engagement | None:
+    """One engagement the user may see, its row alone (else None): what a change is checked against before
+    the service locks and reads it again, when the answer reads it with its relations after the change
+    (``engagement_get``). Reading the relations before too cost a save a second ten-table join (about 2 ms
+    of planning alone) and its prefetches."""
+    pk = _visible_pk(pk)
+    return None if pk is None else Engagement.objects.visible_to(user).filter(pk=pk).first()
+
+
 def engagement_get(*, user, pk) -> Engagement | None:
     """One engagement the user may see, with participants, frameworks, series and AAR loaded; else None."""
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
+    pk = _visible_pk(pk)
+    if pk is None:
         return None
     return (
         Engagement.objects.visible_to(user)

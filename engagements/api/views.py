@@ -158,6 +158,9 @@ def every_error(view, serializer, check) -> None:
     raise ValidationError(errors)
 
 
+# The actions that answer the engagement as ``_respond`` reads it after the change.
+SAVES = frozenset({"update", "partial_update"})
+
 ROW_PATH = re.compile(r"^participants\[(?P<index>\d+)\](?P<rest>.*)$")
 
 
@@ -246,7 +249,9 @@ class EngagementViewSet(viewsets.ModelViewSet):
         return self.get_queryset().filter(pk__in=ids)
 
     def get_object(self):
-        engagement = selectors.engagement_get(user=self.request.user, pk=self.kwargs[self.lookup_field])
+        # A save answers the engagement read again after it (``_respond``): checked against its row alone.
+        read = selectors.engagement_to_change if self.action in SAVES else selectors.engagement_get
+        engagement = read(user=self.request.user, pk=self.kwargs[self.lookup_field])
         if engagement is None:
             raise Http404(_("No engagement with this id, or not visible to you."))
         self.check_object_permissions(self.request, engagement)

@@ -369,3 +369,45 @@ def test_one_candidates_query_finds_what_reading_every_engagement_finds(
         assert [(f.kind, f.other.pk, [p.iso3 for p in f.partners], f.reason) for f in found] == _by_hand(plan_, limit)
         total += len(found)
     assert total > 5  # the crafted engagements do conflict
+
+
+def test_the_candidates_statement_reads_partners_from_the_range_index(reference_data):
+    """The partners' condition is asked of the partners each engagement carries on its row (``partner_ids``),
+    which the range index includes (migration 0024): the candidates' statement reads no participation, and
+    the index holds every column the statement filters on."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_engagement(["GHA"], D(2025, 3, 3), D(2025, 3, 7), host_country=partner("NGA"))
+    plan_ = plan()
+    with CaptureQueriesContext(connection) as captured:
+        found = deconfliction.findings(plan_)
+    assert [f.kind for f in found] == ["partner_overlap"]
+    candidates_sql = captured.captured_queries[0]["sql"]
+    assert "engagements_participation" not in candidates_sql
+    assert '"partner_ids" &&' in candidates_sql
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'engagement_span_live'")
+        (definition,) = cursor.fetchone()
+    included = definition.split("INCLUDE", 1)[1].split(")", 1)[0]
+    for column in ("id", "start_date", "end_date", "host_country_id", "sensitivity", "partner_ids"):
+        assert column in included
+
+
+def test_partners_changed_past_the_services_change_the_findings(reference_data):
+    """A participation rewritten by SQL (the admin's raw forms, ``QuerySet.update``): the partners on the
+    engagement's row follow (the triggers of migration 0022), and so do the findings that read them."""
+    from engagements.models import Participation
+
+    busy = make_engagement(["GHA"], D(2025, 3, 3), D(2025, 3, 7), host_country=partner("NGA"))
+    with_ghana = plan(host=None, partners=["GHA"])
+    with_mali = plan(host=None, partners=["MLI"])
+    assert [(f.other.pk, [p.iso3 for p in f.partners]) for f in deconfliction.findings(with_ghana)] == [
+        (busy.pk, ["GHA"])
+    ]
+    assert deconfliction.findings(with_mali) == []
+    Participation.objects.filter(engagement=busy).update(partner=partner("MLI"))
+    assert deconfliction.findings(with_ghana) == []
+    assert [(f.other.pk, [p.iso3 for p in f.partners]) for f in deconfliction.findings(with_mali)] == [
+        (busy.pk, ["MLI"])
+    ]

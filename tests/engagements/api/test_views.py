@@ -253,6 +253,25 @@ def test_patch_changes_only_what_is_given(api_for, planner):
     assert engagement.title == "Flintlock 2025 (phase 2)" and engagement.updated_by == planner
 
 
+def test_a_save_reads_the_engagement_with_its_relations_once(api_for, planner):
+    """The engagement is checked against its row alone before the save, and read with its relations (the
+    ten-table join, participants, frameworks) once, for the answer after it: not before and after."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    engagement = make(planner, organizations=["ECOWAS"])
+    api = api_for(planner)
+    with CaptureQueriesContext(connection) as captured:
+        response = api.patch(detail(engagement.pk), {"title": "Flintlock 2025 (phase 2)"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["title"] == "Flintlock 2025 (phase 2)"
+    with_relations = [q for q in captured if 'JOIN "engagements_afteractionreport"' in q["sql"]]
+    assert len(with_relations) == 1
+    assert captured.captured_queries.index(with_relations[0]) > next(
+        i for i, q in enumerate(captured.captured_queries) if q["sql"].startswith("UPDATE")
+    )
+
+
 def test_patch_replaces_participants_and_organizations(api_for, planner):
     engagement = make(planner, organizations=["ECOWAS"])
     payload = {
