@@ -405,14 +405,22 @@ def assessment_run_execute(*, run_id, lock_wait: float = 30.0, will_retry: bool 
             _after_release(orphans)
 
 
-@contextmanager
-def run_session(run: AssessmentRun):
-    """The database session settings a run computes with: a data-change run (queued by saves) with at most
-    ``ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS`` parallel workers per query, so that it does not take every
-    core from the pages and the saves while it runs (PostgreSQL has no lower priority for a session; fewer
-    processes is what it has). Other runs, and other databases, keep the server's settings."""
+def parallel_workers_of(run: AssessmentRun) -> int | None:
+    """The parallel workers per query a run may take (``run_session``), None for the server's setting: a
+    data-change run (queued by saves) at most ``ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS``, so that it does not
+    take every core from the pages and the saves while it runs (PostgreSQL has no lower priority for a
+    session; fewer processes is what it has). Other runs, and other databases, keep the server's settings."""
     workers = settings.ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS
     if run.trigger != RunTrigger.DATA_CHANGE or workers < 0 or connection.vendor != "postgresql":
+        return None
+    return workers
+
+
+@contextmanager
+def run_session(run: AssessmentRun):
+    """The database session settings a run computes with (``parallel_workers_of``)."""
+    workers = parallel_workers_of(run)
+    if workers is None:
         yield
         return
     with connection.cursor() as cursor:
@@ -443,8 +451,10 @@ def _compute_and_store(run: AssessmentRun, *, will_retry: bool) -> AssessmentRun
         model = run.scoring_model
         with transaction.atomic():
             derived_commit()  # what a crash could lose, the orphan check derives again
-            # The activity is counted beside the scores, on a connection of its own (activity_count_start).
-            counting = activity_count_start(quarters)
+            # The activity is counted beside the scores, on a connection of its own (activity_count_start),
+            # unless the run keeps to one process (a run queued by saves: that second process would take the
+            # core it leaves to the pages and the saves).
+            counting = activity_count_start(quarters, beside=parallel_workers_of(run) != 0)
             try:
                 results = {q: scores_compute(quarter=q, model=model, partner_ids=partner_ids) for q in quarters}
                 written = scores_store(run=run, model=model, results=results, partner_ids=partner_ids)

@@ -74,3 +74,30 @@ def test_a_failed_count_fails_the_run_and_keeps_the_earlier_snapshots(reference_
     assert QuarterActivity.objects.filter(period=Q4.start).exists()
     assert _run([Q4]).status == "succeeded"  # the failed run's marks came back: the next run recounts
     assert stored([Q4]) == activity_count_by_scope([Q4]) != before
+
+
+@pytest.mark.parametrize("workers, in_a_thread", [(0, False), (-1, True)])
+def test_a_run_queued_by_saves_and_kept_to_one_process_counts_after_its_scores_not_beside_them(
+    reference_data, settings, workers, in_a_thread
+):
+    """A data-change run with ``ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS`` at 0 leaves the other cores to the
+    pages and the saves: the count's thread would take one of them. With the server's setting (-1) it counts
+    beside its scores again. Either way the same counts."""
+    from assessments.choices import RunTrigger
+
+    settings.ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS = workers
+    make_engagement(["GHA", "SEN", "NGA"], D(2024, 10, 1), D(2024, 10, 3))
+    started = []
+    real_start = activity.ActivityCounting.start.__func__
+
+    def spy(cls, quarters):
+        started.append(quarters)
+        return real_start(cls, quarters)
+
+    with mock.patch.object(activity.ActivityCounting, "start", classmethod(spy)):
+        run = assessment_run_request(trigger=RunTrigger.DATA_CHANGE, periods=[str(Q4)], enqueue=False)
+        done = assessment_run_execute(run_id=run.pk)
+    assert done.status == "succeeded", done.error
+    assert bool(started) is in_a_thread
+    assert stored([Q4]) == activity_count_by_scope([Q4])
+    assert pairs(Q4) == live_pairs(Q4) and len(pairs(Q4)) == 3
