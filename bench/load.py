@@ -13,7 +13,8 @@ back:
    engagement list filtered by partner, the list with a search, the API list: p50 and p95;
 2. mixed: 8 readers on those paths while planners save engagements through the API, and the worker scores
    the changes. It checks that no request failed, that every save is there afterwards (each planner client
-   saves its own engagement: the version grew by exactly the number of saves answered 200) and that the
+   saves its own engagement: the version grew by at least the number of saves answered 200; by more when a
+   save sent as locust stopped was applied and not counted) and that the
    saves did not wait for scoring (their p95, while the runs the saves queued are executed by the worker).
 
 The database must hold scores (`make bench` computes them; otherwise `manage.py compute_scores`). The
@@ -389,7 +390,10 @@ def main() -> int:
                     f"{answered} saved, versions grew by {grown}; runs queued, started or finished meanwhile, as they"
                     f" are now: {after['runs']}; the last save in the scores {fresh['seconds']:.1f} s after the"
                     f" load ended ({fresh['pending']} changes still pending)",
-                    f"p95 < {WRITE_P95} ms, none lost: {verdict(saves['p95'] < WRITE_P95 and grown == answered)}",
+                    # Lost: answered 200 and not in the data. A save the server applied while locust was
+                    # stopping and never counted as answered makes the versions grow by more (each carries the
+                    # version it read, so none is applied twice).
+                    f"p95 < {WRITE_P95} ms, none lost: {verdict(saves['p95'] < WRITE_P95 and grown >= answered)}",
                 )
             )
             table.append(
