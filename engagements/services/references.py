@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
@@ -48,9 +50,13 @@ def references_allocate(counts: dict[int, int]) -> dict[int, list[str]]:
             )
             last = dict(cursor.fetchall())
     return {
-        year: [f"ENG-{year}-{number:06d}" for number in range(last[year] - count + 1, last[year] + 1)]
+        year: [_reference(year, number) for number in range(last[year] - count + 1, last[year] + 1)]
         for year, count in counts.items()
     }
+
+
+def _reference(year: int, number: int) -> str:
+    return f"ENG-{year}-{number:06d}"
 
 
 def reference_problem(reference: str) -> str | None:
@@ -76,11 +82,11 @@ def reference_reserve(*, reference: str) -> None:
 class ReferenceNumbers:
     """Reference numbers for many bulk creations in one transaction (an import's batches): drawn by year well
     ahead of need (``AHEAD`` times what a batch asks: an import of 100,000 rows over a few years draws twice,
-    instead of once per batch, each draw waiting for the import's writing thread), and the ones not used given
-    back by ``give_back`` before the commit, so that a committed import leaves no gap in the numbering. The years' counter rows stay locked by the
-    transaction from its first draw, as with ``references_allocate``: nobody else draws that year's numbers
-    meanwhile. A reference given from outside that falls among the numbers drawn ahead is taken out of them
-    (``reserve``)."""
+    instead of once per batch, each draw waiting for the import's writing thread), and the ones not used
+    given back by ``give_back`` before the commit, so that a committed import leaves no gap in the
+    numbering. The years' counter rows stay locked by the transaction from its first draw, as with
+    ``references_allocate``: nobody else draws that year's numbers meanwhile. A reference given from outside
+    that falls among the numbers drawn ahead is taken out of them (``reserve``)."""
 
     AHEAD = 16
 
@@ -103,15 +109,17 @@ class ReferenceNumbers:
         for year, count in counts.items():
             if count > 0:
                 numbers, self.ready[year] = self.ready[year][:count], self.ready[year][count:]
-                taken[year] = [f"ENG-{year}-{number:06d}" for number in numbers]
+                taken[year] = [_reference(year, number) for number in numbers]
         return taken
 
     def reserve(self, reference: str) -> None:
         """``reference_reserve``, and the number no longer handed out if it was drawn ahead."""
         match = REFERENCE_PATTERN.match(reference)
         year, number = int(match.group(1)), int(match.group(2))
-        if number in self.ready.get(year, ()):
-            self.ready[year].remove(number)
+        ready = self.ready.get(year, [])
+        at = bisect.bisect_left(ready, number)  # ascending: a file of named references stays linear
+        if at < len(ready) and ready[at] == number:
+            del ready[at]
         reference_reserve(reference=reference)
 
     def give_back(self) -> None:

@@ -325,3 +325,21 @@ def test_the_series_and_contact_indexes_hold_only_rows_that_name_one_and_still_f
         plan = " ".join(row[0] for row in cursor.fetchall())
     assert "engagement_contact" in plan, plan
     assert list(Engagement.objects.filter(point_of_contact=planner).values_list("title", flat=True)) == ["Named"]
+
+
+def test_numbers_drawn_ahead_are_taken_out_when_named_and_the_rest_given_back():
+    """``ReferenceNumbers`` on its own: a named number among those drawn ahead is not handed out again, the
+    numbers above the last one handed out or named go back to the counter, and a named number above every
+    draw keeps the counter where it put it."""
+    from engagements.services.references import ReferenceNumbers
+
+    numbers = ReferenceNumbers()
+    assert numbers.take({2040: 2}) == {2040: ["ENG-2040-000001", "ENG-2040-000002"]}  # 32 drawn
+    numbers.reserve("ENG-2040-000004")
+    assert numbers.take({2040: 2}) == {2040: ["ENG-2040-000003", "ENG-2040-000005"]}
+    numbers.give_back()
+    assert ReferenceCounter.objects.get(year=2040).last_number == 5
+    numbers.take({2041: 1})
+    numbers.reserve("ENG-2041-000100")  # above the 16 drawn: the counter moves there and stays
+    numbers.give_back()
+    assert ReferenceCounter.objects.get(year=2041).last_number == 100
