@@ -473,8 +473,9 @@ ASSESSMENT_PART_LOCK_WAIT = env_int("ASSESSMENT_PART_LOCK_WAIT", 30)
 # after this delay plus the run (README, "Scores after a save"). 0: sent at once. Tests send at once.
 ASSESSMENT_DATA_CHANGE_DELAY = env_int("ASSESSMENT_DATA_CHANGE_DELAY", 0 if TESTING else 5)
 # PostgreSQL parallel workers per query for data-change runs (max_parallel_workers_per_gather in the run's
-# session; -1: the server's setting). 0 keeps a run started by saves on one core: on a small machine a run
-# with parallel workers takes every core from the pages and the saves for its duration. Runs asked for by
+# session; -1: the server's setting). 0 keeps a run started by saves on one core (its activity counted after its
+# scores, not beside them: assessments.services.runs.parallel_workers_of): on a small machine a run with parallel
+# workers takes every core from the pages and the saves for its duration. Runs asked for by
 # people, the nightly run and backfills keep the server's setting.
 ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS = env_int("ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS", 0)
 CELERY_TIMEZONE = "UTC"
