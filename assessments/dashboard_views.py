@@ -38,6 +38,7 @@ from assessments.services.scoring import MULTILATERAL_MIN_PARTNERS
 from core import page_cache
 from core.paging import paginate, querystring_without
 from engagements.choices import ParticipantRole
+from engagements.models import may_read_restricted
 from organizations import selectors as organization_selectors
 from partners import selectors as partner_selectors
 
@@ -122,6 +123,7 @@ def _snapshot(request, kind: str, model, *, tags) -> page_cache.Snapshot | None:
         kind,
         tags=[page_cache.SCORES, page_cache.DATA, *tags],
         extra=(model.pk, model.version, str(Quarter.current())),
+        may_lag=may_read_restricted(request.user),
     )
 
 

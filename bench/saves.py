@@ -2,7 +2,7 @@
 deconfliction findings it answers (issue 22, "Saves under the mixed load").
 
     BENCH_DATABASE_URL=... BENCH_BROKER_URL=... BENCH_REDIS_URL=... .venv/bin/python bench/saves.py \
-        [--saves 10] [--explain 2] [--findings FILE]
+        [--saves 10] [--explain 2] [--profile FILE] [--findings FILE]
 
 The engagements saved are the ones `bench/load.py`'s planners save (recent completed engagements with
 partners), by a planner of their unit, through `PATCH /api/v1/engagements/<id>/` with the version read, as
@@ -80,7 +80,10 @@ def _explain(sql: str, lines: int = 30) -> list[str]:
         return [row[0] for row in cursor.fetchall()][:lines]
 
 
-def profile(saves: int, explain: int, listed: bool = False) -> None:
+def profile(saves: int, explain: int, listed: bool = False, profile_to: str = "") -> None:
+    import cProfile
+
+    profiler = cProfile.Profile() if profile_to else None
     planners = _planners()
     state = {}
     for client, pk in planners:
@@ -102,11 +105,15 @@ def profile(saves: int, explain: int, listed: bool = False) -> None:
             end -= datetime.timedelta(days=1)
         body = {"title": f"Load test save {wanted['n']}", "end_date": end.isoformat(), "version": wanted["version"]}
         with CaptureQueriesContext(connection) as captured:
+            if profiler and number >= 2:
+                profiler.enable()
             cpu, wall = time.process_time(), time.perf_counter()
             response = client.patch(
                 f"/api/v1/engagements/{pk}/", data=json.dumps(body), content_type="application/json"
             )
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            if profiler:
+                profiler.disable()
         assert response.status_code == 200, (response.status_code, response.content[:300])
         wanted["version"] = response.json()["version"]
         if number < 2:
@@ -120,6 +127,9 @@ def profile(saves: int, explain: int, listed: bool = False) -> None:
             f"save {number - 1}: {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU (this process), "
             f"{len(captured)} queries, {sql_ms:.0f} ms SQL, {rows[-1][4]} findings"
         )
+    if profiler:
+        profiler.dump_stats(profile_to)
+        print(f"\ncProfile of the measured saves written to {profile_to} (python -m pstats)")
     if listed:
         print("\nthe last save's queries, in order:")
         for query in captured.captured_queries:
@@ -184,12 +194,13 @@ def main() -> None:
     parser.add_argument("--saves", type=int, default=10)
     parser.add_argument("--explain", type=int, default=0, help="EXPLAIN (ANALYZE, BUFFERS) the N slowest SELECTs")
     parser.add_argument("--list", action="store_true", help="list the last save's queries in order")
+    parser.add_argument("--profile", metavar="FILE", default="", help="cProfile the measured saves into FILE")
     parser.add_argument("--findings", metavar="FILE", help="write a sample's findings as JSON, and save nothing")
     args = parser.parse_args()
     if args.findings:
         findings_sample(args.findings)
         return
-    profile(args.saves, args.explain, args.list)
+    profile(args.saves, args.explain, args.list, args.profile)
 
 
 if __name__ == "__main__":

@@ -130,6 +130,8 @@ MIDDLEWARE = [
     "core.middleware.LoginRequiredMiddleware",
     # Dashboard, score and list reads on the replica when there is one; read-your-writes (core/replica.py).
     "core.replica.ReplicaMiddleware",
+    # After a user's write, their reads are never served a page copy rendered before it (core/page_cache.py).
+    "core.middleware.RecentWriterMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.UnavailableMiddleware",
@@ -233,6 +235,9 @@ DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 600) if REDIS_URL a
 # How long after a change a reader may still be served the copy of a page rendered before it, while one
 # reader renders the new one (core/page_cache.py, "stale while revalidate").
 DASHBOARD_STALE_SECONDS = env_int("DASHBOARD_STALE_SECONDS", 60)
+# How often at most a cached page or list is rendered again while saves keep making it stale: a copy younger
+# than this is served as it is, except to a user who wrote in that time (core/page_cache.py). 0: at once.
+PAGE_REFRESH_SECONDS = env_int("PAGE_REFRESH_SECONDS", 5)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

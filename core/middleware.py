@@ -1,4 +1,4 @@
-"""The project's middleware: hostile input, upload limit, trailing slashes, caching, login."""
+"""The project's middleware: hostile input, upload limit, trailing slashes, caching, login, read-your-writes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
 
-from core import hostile
+from core import hostile, page_cache
 from core.api.views import not_found
 from core.exceptions import Unavailable
 
@@ -192,4 +192,18 @@ class RateLimitHeadersMiddleware:
             response["RateLimit-Reset"] = str(state.reset)
             if response.status_code == 429 and not response.has_header("Retry-After"):
                 response["Retry-After"] = str(max(state.reset, 1))
+        return response
+
+
+class RecentWriterMiddleware:
+    """After a write answered below 400 (a POST, PUT, PATCH or DELETE, through a page or the API), its user's
+    next reads are never served a cached copy rendered before it (core/page_cache.py, ``writer_note``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method not in ("GET", "HEAD", "OPTIONS") and response.status_code < 400:
+            page_cache.writer_note(request.user)
         return response

@@ -46,10 +46,24 @@ analyst and a viewer never do.
 **Lists** (``list_snapshot``): the engagement list's results (its count, rows and pages) and the API's
 engagement list are cached the same way, under the same key parts plus the day (the default order and the
 views "current", "upcoming" and "recent" are counted from today) and, for the API, the response's media
-type. They depend on ``engagements`` and ``data`` and are *strict*: never served stale, so a planner's
+type. They depend on ``engagements`` and ``data`` and are *strict*: never served stale past the refresh
+window below (no copy is served while another renders), and never to the user who saved, so a planner's
 save is on their next list. The other names a row shows, a series' and a unit's, bump ``engagements`` when
 saved (``bumps_engagements``). What depends on the user is never cached: the view "mine", and on the
 page the saved filters and forms above the results (rendered for each request).
+
+**Re-rendered at most every ``PAGE_REFRESH_SECONDS``.** While saves keep coming (planners at work, an
+import), every save made the lists and the partners' pages it touched stale, and each was rendered again
+at once: on two cores, a page of 0.5 s rendered after each save of a second took the CPU the saves needed.
+So a copy rendered less than ``PAGE_REFRESH_SECONDS`` ago (counted from when its versions were read, before
+its data) is served as it is, lists included, and the page is rendered again once it is older: what others
+saved shows on the next render, at most that many seconds later. Never to the user who saved: a write
+(any POST, PUT, PATCH or DELETE answered below 400, through a page or the API) marks its user for that long
+(``writer_note``, called by ``core.middleware.RecentWriterMiddleware``), and a marked user's reads take the
+rules above, so a planner's own save is on their next list and page. Nor for an ``X-Fragment`` request,
+nor to a user who may not read restricted engagements (the callers say who may wait, ``may_lag``): an
+engagement made restricted leaves a viewer's pages at once. At 0, every change is rendered at once (the
+tests' default).
 
 Without a shared cache (no ``REDIS_URL``: local memory is per process) or with ``DASHBOARD_CACHE_SECONDS``
 at 0, nothing is cached. With Redis unreachable the tags cannot be read and every page is computed.
@@ -99,6 +113,10 @@ def _tag_key(tag: str) -> str:
     return f"dashboards:tag:{tag}"
 
 
+def _writer_key(user_pk) -> str:
+    return f"dashboards:writer:{user_pk}"
+
+
 def _bumped_key(tag: str, version: int) -> str:
     return f"dashboards:tag:{tag}:bumped:{version}"
 
@@ -108,13 +126,14 @@ def _first_version() -> int:
     return int(time.time() * 1000)
 
 
-def tag_versions(tags: Iterable[str], *, with_key: str | None = None) -> dict[str, int] | None:
+def tag_versions(tags: Iterable[str], *, with_key: str | None = None, also=()) -> dict[str, int] | None:
     """The current version of each tag (started if new), or None when the cache cannot be read. With
-    ``with_key``, that entry is read in the same round trip and returned under the key ``with_key``
-    (absent when it is not in the cache)."""
+    ``with_key`` (and any keys in ``also``), those entries are read in the same round trip and returned
+    under their keys (absent when not in the cache)."""
     tags = list(dict.fromkeys(tags))
-    found = cache.get_many([_tag_key(tag) for tag in tags] + ([with_key] if with_key else []))
-    entry = {with_key: found.pop(with_key)} if with_key in found else {}
+    extra_keys = ([with_key] if with_key else []) + list(also)
+    found = cache.get_many([_tag_key(tag) for tag in tags] + extra_keys)
+    entry = {key: found.pop(key) for key in extra_keys if key in found}
     missing = [tag for tag in tags if _tag_key(tag) not in found]
     if missing:
         for tag in missing:
@@ -141,6 +160,16 @@ def tags_bump(tags: Iterable[str]) -> None:
         bumped[_bumped_key(tag, version)] = now
     bumped[BUMPED_AT_KEY] = now
     cache.set_many(bumped, timeout=max(settings.DASHBOARD_STALE_SECONDS, 1) + RENDER_LOCK_SECONDS)
+
+
+def writer_note(user) -> None:
+    """``user`` has just written: for ``PAGE_REFRESH_SECONDS`` their reads are never served a copy rendered
+    before it (see the module's docstring, "Re-rendered at most every")."""
+    seconds = settings.PAGE_REFRESH_SECONDS
+    if not enabled() or seconds <= 0 or not getattr(user, "is_authenticated", False):
+        return
+    # A second more than the window: a copy is served until its window ends, counted from before its render.
+    cache.set(_writer_key(user.pk), 1, timeout=seconds + 1)
 
 
 def engagements_changed(partner_ids: Iterable[int]) -> None:
@@ -216,11 +245,13 @@ class Snapshot:
     stale: bool = False
     locked: bool = False
     depends: set[str] = field(default_factory=set)
+    read_at: float = field(default_factory=time.time)  # when the versions were read, before any data
 
     def store(self, html: str, extra: dict | None = None) -> None:
         if _may_store():
             versions = {tag: self.versions[tag] for tag in self.depends}
-            cache.set(self.key, (html, extra or {}, versions), timeout=settings.DASHBOARD_CACHE_SECONDS)
+            entry = (html, extra or {}, versions, self.read_at)
+            cache.set(self.key, entry, timeout=settings.DASHBOARD_CACHE_SECONDS)
         self.release()
 
     def release(self) -> None:
@@ -234,6 +265,13 @@ def _is_fresh(entry, versions: dict[str, int]) -> bool:
     return all(tag in versions and version >= versions[tag] for tag, version in entry[2].items())
 
 
+def _recently_rendered(entry) -> bool:
+    """Whether the copy's versions were read less than ``PAGE_REFRESH_SECONDS`` ago (a copy kept by the code
+    before this window has no time: it is not)."""
+    read_at = entry[3] if len(entry) > 3 else 0
+    return time.time() - read_at < settings.PAGE_REFRESH_SECONDS
+
+
 def _within_stale_bound(entry, versions: dict[str, int]) -> bool:
     """Whether the first change this entry misses happened less than ``DASHBOARD_STALE_SECONDS`` ago."""
     missed = [_bumped_key(tag, version + 1) for tag, version in entry[2].items() if version < versions.get(tag, 0)]
@@ -242,11 +280,16 @@ def _within_stale_bound(entry, versions: dict[str, int]) -> bool:
     return len(found) == len(missed) and all(at > limit for at in found.values())
 
 
-def snapshot_open(request, kind: str, *, tags: Iterable[str], extra=(), strict: bool = False) -> Snapshot | None:
+def snapshot_open(
+    request, kind: str, *, tags: Iterable[str], extra=(), strict: bool = False, may_lag: bool = False
+) -> Snapshot | None:
     """The page's snapshot for this request, or None when nothing may be cached (then render as usual).
 
     ``tags`` are every tag the page may depend on; their versions are read here, before any data. A
-    ``strict`` page is never served stale: a reader waits for the renderer's fresh copy or renders it."""
+    ``strict`` page is never served stale: a reader waits for the renderer's fresh copy or renders it. With
+    ``may_lag``, a copy younger than ``PAGE_REFRESH_SECONDS`` is served as it is (the module's docstring): the
+    caller says so only for a reader who may read restricted engagements, so that one made restricted leaves
+    a viewer's pages at once (DESIGN, "Restricted means invisible")."""
     if not enabled() or request.method != "GET":
         return None
     query = sorted((name, value) for name in request.GET for value in request.GET.getlist(name))
@@ -259,20 +302,26 @@ def snapshot_open(request, kind: str, *, tags: Iterable[str], extra=(), strict: 
         *extra,
     )
     key = f"page:{kind}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
-    # The tags' versions and the page's copy in one round trip (the versions were read first all the same:
-    # the data the copy was rendered from was read after the versions it holds).
-    versions = tag_versions(tags, with_key=key)
+    writer = _writer_key(request.user.pk) if request.user.is_authenticated else None
+    # The tags' versions, the page's copy and whether this user just wrote, in one round trip (the versions
+    # were read first all the same: the data the copy was rendered from was read after the versions it holds).
+    versions = tag_versions(tags, with_key=key, also=[writer] if writer else [])
     if versions is None:
         return None
     entry = versions.pop(key, None)
+    wrote = versions.pop(writer, None) is not None if writer else False
     snapshot = Snapshot(key=key, versions=versions)
     if entry is not None and _is_fresh(entry, versions):
         snapshot.entry = entry[:2]
         return snapshot
+    fragment = request.headers.get("X-Fragment") is not None
+    if may_lag and entry is not None and not wrote and not fragment and _recently_rendered(entry):
+        snapshot.entry, snapshot.stale = entry[:2], True  # rendered again once older (the docstring says why)
+        return snapshot
     snapshot.locked = bool(cache.add(f"{key}:rendering", 1, timeout=RENDER_LOCK_SECONDS))
     if snapshot.locked:
         return snapshot
-    may_serve_stale = not strict and request.headers.get("X-Fragment") is None
+    may_serve_stale = not strict and not fragment
     if entry is not None and may_serve_stale and _within_stale_bound(entry, versions):
         snapshot.entry, snapshot.stale = entry[:2], True
         return snapshot
@@ -291,15 +340,20 @@ def snapshot_open(request, kind: str, *, tags: Iterable[str], extra=(), strict: 
     return snapshot
 
 
-def list_snapshot(request, kind: str, *, extra=()) -> Snapshot | None:
+def list_snapshot(request, kind: str, *, extra=(), may_lag: bool = False) -> Snapshot | None:
     """A list's cached results for this request (None: compute them): depends on ``engagements`` and
-    ``data``, never served stale, keyed also by today's date (the lists' order and views count from it).
+    ``data``, never served stale past ``PAGE_REFRESH_SECONDS`` nor to a user who just wrote, keyed also by today's date (the lists' order and views count from it).
     The caller leaves out what depends on the user (the view "mine") and exports, and names ``kind`` with
     a version that changes with what is kept (a new template), so that copies kept by the code before a
     deployment are not served by the code after it."""
     tags = {ENGAGEMENTS, DATA}
     snapshot = snapshot_open(
-        request, f"list:{kind}", tags=tags, extra=(timezone.localdate().isoformat(), *extra), strict=True
+        request,
+        f"list:{kind}",
+        tags=tags,
+        extra=(timezone.localdate().isoformat(), *extra),
+        strict=True,
+        may_lag=may_lag,
     )
     if snapshot is not None:
         snapshot.depends = tags

@@ -38,7 +38,7 @@ from engagements.forms import (
     apply_service_errors,
     participant_formset,
 )
-from engagements.models import ExerciseSeries
+from engagements.models import ExerciseSeries, may_read_restricted
 
 ADD = "engagements.add_engagement"
 CHANGE = "engagements.change_engagement"
@@ -114,7 +114,7 @@ def engagement_list(request):
     # data. A copy is kept only for a query that was understood (200), so a hit needs no filter set.
     snapshot = None
     if not wants_csv(request) and "export" not in request.GET and not never_cached(request.GET):
-        snapshot = page_cache.list_snapshot(request, LIST_CACHE_KIND)
+        snapshot = page_cache.list_snapshot(request, LIST_CACHE_KIND, may_lag=may_read_restricted(request.user))
         if snapshot is not None and snapshot.entry is not None:
             return _engagement_list_page(request, None, None, results=snapshot.entry[0])
     filterset = EngagementFilterSet(

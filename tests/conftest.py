@@ -160,3 +160,5 @@ def snapshots(settings):
         }
     }
     settings.DASHBOARD_CACHE_SECONDS = 600
+    # Every change rendered at once, unless a test asks for the refresh window (tests/core/test_page_refresh.py).
+    settings.PAGE_REFRESH_SECONDS = 0

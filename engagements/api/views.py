@@ -54,7 +54,7 @@ from engagements.api.serializers import (
     SavedFilterSerializer,
 )
 from engagements.filtersets import EngagementFilterSet, never_cached
-from engagements.models import AfterActionReport, Engagement, ExerciseSeries, SavedFilter
+from engagements.models import AfterActionReport, Engagement, ExerciseSeries, SavedFilter, may_read_restricted
 
 # The API list's cached JSON (core/page_cache.list_snapshot): the number changes with its shape.
 LIST_CACHE_KIND = "api-engagements:1"
@@ -552,7 +552,12 @@ class EngagementViewSet(viewsets.ModelViewSet):
         user)."""
         snapshot = None
         if request.accepted_renderer.format == "json" and not never_cached(request.query_params):
-            snapshot = page_cache.list_snapshot(request, LIST_CACHE_KIND, extra=(request.accepted_media_type,))
+            snapshot = page_cache.list_snapshot(
+                request,
+                LIST_CACHE_KIND,
+                extra=(request.accepted_media_type,),
+                may_lag=may_read_restricted(request.user),
+            )
         if snapshot is not None and snapshot.entry is not None:
             body, extra = snapshot.entry
             return HttpResponse(body, content_type=extra["content_type"])
