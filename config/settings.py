@@ -189,6 +189,19 @@ if DATABASE_REPLICA_URL:
         DATABASE_REPLICA_URL, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# PostgreSQL parallel workers per query for this process's connections (max_parallel_workers_per_gather, given
+# when a connection opens, so RESET keeps it); unset or -1: the server's setting. scripts/serve.sh sets 0 for
+# both gunicorn pools (WEB_DATABASE_PARALLEL_WORKERS to change it): on a small machine one request's parallel
+# scan (counting a search's hundreds of thousands of matches) took every core from the other requests and
+# the saves (bench/README.md, "Seventh session"). The worker's runs keep the server's setting (data-change
+# runs: ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS).
+DATABASE_PARALLEL_WORKERS = env_int("DATABASE_PARALLEL_WORKERS", -1)
+if DATABASE_PARALLEL_WORKERS >= 0:
+    for _database in DATABASES.values():
+        if _database["ENGINE"] == "django.db.backends.postgresql":
+            _options = _database.setdefault("OPTIONS", {})
+            _given = _options.get("options", "")
+            _options["options"] = f"{_given} -c max_parallel_workers_per_gather={DATABASE_PARALLEL_WORKERS}".strip()
 DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 # After a write, a browser reads from the primary for this many seconds (read your writes).
 DATABASE_REPLICA_STICKY_SECONDS = env_int("DATABASE_REPLICA_STICKY_SECONDS", 10)

@@ -22,6 +22,8 @@ case "${1:-}" in
     "$PYTHON" manage.py migrate --noinput
     "$PYTHON" manage.py collectstatic --noinput
     "$PYTHON" manage.py bootstrap_demo --no-demo
+    # Requests never take more than one core for a query (config/settings.py, DATABASE_PARALLEL_WORKERS).
+    export DATABASE_PARALLEL_WORKERS="${WEB_DATABASE_PARALLEL_WORKERS:-0}"
     # GUNICORN_NICE: the read pool's niceness (0, as every process; 10 lets the write pool's saves take a
     # core first when both pools want one).
     exec nice -n "${GUNICORN_NICE:-0}" "$GUNICORN" config.wsgi:application \
@@ -33,6 +35,7 @@ case "${1:-}" in
     ;;
   web-write)
     "$PYTHON" manage.py collectstatic --noinput
+    export DATABASE_PARALLEL_WORKERS="${WEB_DATABASE_PARALLEL_WORKERS:-0}"
     exec "$GUNICORN" config.wsgi:application \
       --bind "${GUNICORN_WRITE_BIND:-0.0.0.0:8001}" \
       --workers "${GUNICORN_WRITE_WORKERS:-2}" \

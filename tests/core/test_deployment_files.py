@@ -57,6 +57,12 @@ def test_app_commands_are_the_entry_point_ci_starts():
     assert 'exec nice -n "${GUNICORN_NICE:-0}" "$GUNICORN" config.wsgi' in web  # the read pool, niceness 0 by default
     write = serve_script("web-write")
     assert "migrate" not in write and write.index("collectstatic --noinput") < write.index('"$GUNICORN" config.wsgi')
+    # Both pools' queries take one core at most (config/settings.py, DATABASE_PARALLEL_WORKERS); the worker's
+    # runs keep the server's setting.
+    limit = 'export DATABASE_PARALLEL_WORKERS="${WEB_DATABASE_PARALLEL_WORKERS:-0}"'
+    assert web.index("bootstrap_demo") < web.index(limit) < web.index('"$GUNICORN" config.wsgi')
+    assert write.index(limit) < write.index('"$GUNICORN" config.wsgi')
+    assert "DATABASE_PARALLEL_WORKERS" not in serve_script("worker")
     assert '"$CELERY" -A config worker' in serve_script("worker")
     assert '"$CELERY" -A config beat' in serve_script("beat")
     # CI's production check starts the same script.

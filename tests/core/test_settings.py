@@ -160,3 +160,35 @@ def test_check_deploy_is_clean_for_the_documented_setup_behind_a_proxy():
     result = run_python("", env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "DJANGO_TRUSTED_PROXIES=1" in (ROOT / ".env.example").read_text()
+
+
+PARALLEL_PROBE = """
+import json, django
+from django.db import connection
+django.setup()
+with connection.cursor() as cursor:
+    cursor.execute("SHOW max_parallel_workers_per_gather")
+    given = cursor.fetchone()[0]
+    cursor.execute("SET max_parallel_workers_per_gather = 3")
+    cursor.execute("RESET max_parallel_workers_per_gather")
+    cursor.execute("SHOW max_parallel_workers_per_gather")
+    print(json.dumps({"given": given, "after_reset": cursor.fetchone()[0]}))
+"""
+
+
+@pytest.mark.requires_postgres
+def test_database_parallel_workers_is_given_to_every_connection_and_survives_reset():
+    """``DATABASE_PARALLEL_WORKERS`` (0 for the gunicorn pools, scripts/serve.sh) reaches PostgreSQL as the
+    connection's own default: a run's ``RESET`` goes back to it, not to the server's setting."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("needs DATABASE_URL pointing at PostgreSQL")
+    maintenance = url.rsplit("/", 1)[0] + "/postgres"
+    env = {"DJANGO_DEBUG": "1", "DATABASE_URL": maintenance}
+    limited = run_python(PARALLEL_PROBE, {**env, "DATABASE_PARALLEL_WORKERS": "0"})
+    assert limited.returncode == 0, limited.stderr
+    assert json.loads(limited.stdout.strip().splitlines()[-1]) == {"given": "0", "after_reset": "0"}
+    server = run_python(PARALLEL_PROBE, env)
+    assert server.returncode == 0, server.stderr
+    values = json.loads(server.stdout.strip().splitlines()[-1])
+    assert values["given"] == values["after_reset"] != "0"  # the server's own setting (2 unless changed)
