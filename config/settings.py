@@ -193,8 +193,8 @@ if DATABASE_REPLICA_URL:
 # when a connection opens, so RESET keeps it); unset or -1: the server's setting. scripts/serve.sh sets 0 for
 # both gunicorn pools (WEB_DATABASE_PARALLEL_WORKERS to change it): on a small machine one request's parallel
 # scan (counting a search's hundreds of thousands of matches) took every core from the other requests and
-# the saves (bench/README.md, "Seventh session"). The worker's runs keep the server's setting (data-change
-# runs: ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS).
+# the saves (bench/README.md, "One run, idle (2026-12-06, seventh session)"). The worker's runs keep the
+# server's setting (data-change runs: ASSESSMENT_DATA_CHANGE_PARALLEL_WORKERS).
 DATABASE_PARALLEL_WORKERS = env_int("DATABASE_PARALLEL_WORKERS", -1)
 if DATABASE_PARALLEL_WORKERS >= 0:
     for _database in DATABASES.values():
