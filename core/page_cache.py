@@ -59,8 +59,9 @@ So a copy rendered less than ``PAGE_REFRESH_SECONDS`` ago (counted from when its
 its data) is served as it is, lists included, and the page is rendered again once it is older: what others
 saved shows on the next render, at most that many seconds later. Never to the user who saved: a write
 (any POST, PUT, PATCH or DELETE answered below 400, through a page or the API) marks its user for that long
-(``writer_note``, called by ``core.middleware.RecentWriterMiddleware``), and a marked user's reads take the
-rules above, so a planner's own save is on their next list and page. Nor for an ``X-Fragment`` request,
+(``writer_note``, called by ``core.middleware.RecentWriterMiddleware``), and a marked user is never served
+a stale copy, not even while another reader renders the new one (they wait for it, as for a strict list),
+so a planner's own save is on their next list and page. Nor for an ``X-Fragment`` request,
 nor to a user who may not read restricted engagements (the callers say who may wait, ``may_lag``): an
 engagement made restricted leaves a viewer's pages at once. At 0, every change is rendered at once (the
 tests' default).
@@ -321,7 +322,7 @@ def snapshot_open(
     snapshot.locked = bool(cache.add(f"{key}:rendering", 1, timeout=RENDER_LOCK_SECONDS))
     if snapshot.locked:
         return snapshot
-    may_serve_stale = not strict and not fragment
+    may_serve_stale = not strict and not fragment and not wrote  # a writer waits for the new copy
     if entry is not None and may_serve_stale and _within_stale_bound(entry, versions):
         snapshot.entry, snapshot.stale = entry[:2], True
         return snapshot
@@ -342,7 +343,8 @@ def snapshot_open(
 
 def list_snapshot(request, kind: str, *, extra=(), may_lag: bool = False) -> Snapshot | None:
     """A list's cached results for this request (None: compute them): depends on ``engagements`` and
-    ``data``, never served stale past ``PAGE_REFRESH_SECONDS`` nor to a user who just wrote, keyed also by today's date (the lists' order and views count from it).
+    ``data``, never served stale past ``PAGE_REFRESH_SECONDS`` (``may_lag``) nor to a user who just wrote,
+    keyed also by today's date (the lists' order and views count from it).
     The caller leaves out what depends on the user (the view "mine") and exports, and names ``kind`` with
     a version that changes with what is kept (a new template), so that copies kept by the code before a
     deployment are not served by the code after it."""

@@ -178,3 +178,29 @@ def test_an_engagement_made_restricted_leaves_a_viewers_list_at_once(
         services.engagement_update(engagement=listed, updated_by=planner, sensitivity="restricted")
     assert "Harbour drill" not in watcher.get("/engagements/").content.decode()
     assert "Harbour drill" in reader.get("/engagements/").content.decode()
+
+
+def test_a_writer_waits_for_the_new_copy_while_another_reader_renders_it(window, analyst, reference_data, monkeypatch):
+    """Stale while revalidate serves others the old copy while one reader renders; never the user who
+    just wrote: they wait for the new copy (here the renderer never finishes, so they render it themselves)."""
+    reader = logged_in(analyst)
+    assert reader.get("/assessments/").status_code == 200
+    request = RequestFactory().get("/assessments/")
+    request.user = analyst
+
+    def opened():
+        from assessments import dashboard_views
+
+        model, _ = dashboard_views._model_and_pending(request)
+        return dashboard_views._snapshot(request, "overview", model, tags=[page_cache.ENGAGEMENTS])
+
+    key = opened().key
+    age(key, WINDOW + 1)
+    page_cache.tags_bump([page_cache.DATA])
+    cache.add(f"{key}:rendering", 1, timeout=30)  # another reader is rendering the new copy
+    assert opened().entry is not None  # a reader who wrote nothing: the old copy, within the stale bound
+    page_cache.writer_note(analyst)
+    monkeypatch.setattr(page_cache, "RENDER_WAIT_SECONDS", 0.3)
+    waited = opened()
+    assert waited.entry is None  # no stale copy: it waited, then renders the page itself
+    waited.release()
