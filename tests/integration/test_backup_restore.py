@@ -1,6 +1,7 @@
 """The documented backup and restore (README, "Backups") works: pg_dump, pg_restore into a fresh
 database, and the same rows come back."""
 
+import contextlib
 import datetime
 import shutil
 import subprocess
@@ -73,11 +74,16 @@ def test_pg_dump_and_pg_restore_round_trip(make_user, reference_data, tmp_path):
             check=True,
             timeout=300,
         )
+        # closing(): psycopg2's own ``with`` ends the transaction but leaves the session open, and an open
+        # session makes the dropdb below fail (it did, silently: every run left a restore_check database).
         with (
-            psycopg2.connect(**{k: v for k, v in _conninfo(target).items() if v is not None}) as restored,
+            contextlib.closing(
+                psycopg2.connect(**{k: v for k, v in _conninfo(target).items() if v is not None})
+            ) as restored,
             restored.cursor() as cursor,
         ):
             assert _fingerprint(cursor) == expected
         assert expected[0][0] == 3 and expected[1] == (6, 3 * 10 + 3 + 15)
     finally:
-        subprocess.run(["dropdb", *base, "--if-exists", target], check=False, timeout=60)
+        dropped = subprocess.run(["dropdb", *base, "--if-exists", target], capture_output=True, text=True, timeout=60)
+    assert dropped.returncode == 0, f"the restored copy {target} was left behind: {dropped.stderr}"
