@@ -1,6 +1,6 @@
 """Helpers for the fault tests: a private Redis server that a test can stop and start again, the Celery
-app pointed at it, and the environment for subprocesses (workers, management commands) that must use the
-pytest database."""
+app pointed at it, a real worker in threads of this process, and the environment for subprocesses
+(workers, management commands) that must use the pytest database."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import redis
-from django.db import connection
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from django.db import connection, connections
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,6 +78,25 @@ class RedisServer:
             self.process.wait(timeout=10)
         self.process = None
         wait_for(lambda: not self.ping(), timeout=10, message="redis-server to stop")
+
+
+@contextlib.contextmanager
+def running_worker(app, **options):
+    """A real worker in threads of this process (Celery's ``start_worker``, no ping check). The database
+    connections a task opened are closed when it ends, in the thread that ran it: ``close_all`` in the test's
+    thread closes only that thread's, and the worker threads' stayed open until garbage collection."""
+
+    def close_in_worker_thread(**kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            connections.close_all()
+
+    task_postrun.connect(close_in_worker_thread, weak=False)
+    try:
+        with start_worker(app, perform_ping_check=False, loglevel="WARNING", **options) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(close_in_worker_thread)
+        connections.close_all()
 
 
 @contextlib.contextmanager

@@ -10,8 +10,7 @@ import threading
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from django.db import OperationalError, connections
+from django.db import OperationalError
 from django.urls import reverse
 
 from assessments.choices import RunStatus, RunTrigger
@@ -22,6 +21,7 @@ from assessments.services import assessment_run_execute, assessment_run_request
 from assessments.services import fanout as fanout_services
 from config.celery import app
 from tests.assessments.factories import make_engagement
+from tests.integration.faults import running_worker
 
 pytestmark = [pytest.mark.requires_postgres, pytest.mark.requires_redis, pytest.mark.django_db(transaction=True)]
 
@@ -41,11 +41,8 @@ def worker(fast_parts):
     assert not app.conf.task_always_eager, "CELERY_BROKER_URL is set, so tasks must go through the broker"
     assert app.conf.result_backend, "the chord needs the result backend (the broker's Redis by default)"
     app.control.purge()
-    with start_worker(
-        app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING"
-    ) as w:
+    with running_worker(app, pool="threads", concurrency=2, shutdown_timeout=10) as w:
         yield w
-    connections.close_all()
 
 
 @pytest.fixture

@@ -19,9 +19,8 @@ import psycopg2
 import pytest
 import redis
 from celery import signals
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -39,6 +38,7 @@ from tests.integration.faults import (
     celery_broker,
     database_url,
     python,
+    running_worker,
     subprocess_env,
     wait_for,
 )
@@ -74,9 +74,8 @@ def broker(redis_server, settings):
 @pytest.fixture
 def worker(broker):
     assert app.connection_for_read().port == broker.port
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20, loglevel="WARNING") as w:
+    with running_worker(app, pool="solo", shutdown_timeout=20) as w:
         yield w
-    connections.close_all()
 
 
 @pytest.fixture
@@ -477,10 +476,9 @@ def test_redis_down_pages_api_and_saves_work_and_the_recompute_waits_until_it_is
     broker.start()
     assert client.get("/healthz").status_code == 200
     assert redis.Redis.from_url(broker.url(0)).llen("celery") == 0
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20, loglevel="WARNING"):
+    with running_worker(app, pool="solo", shutdown_timeout=20):
         resend_waiting_runs.delay()  # what beat sends every minute
         run = wait_until_finished(waiting.pk)
-    connections.close_all()
     assert run.status == RunStatus.SUCCEEDED and run.error == ""
     scored = set(PartnerScore.objects.filter(period=Quarter.current().start).values_list("partner__iso3", flat=True))
     assert scored == {"UGA", "KEN", "TZA"}
