@@ -25,6 +25,13 @@ def references_allocate(counts: dict[int, int]) -> dict[int, list[str]]:
     """``reference_allocate`` for several years at once (a batch of an import): on PostgreSQL one statement,
     which locks the years' counter rows in the order of the years (two writers never deadlock), instead of
     five per year (an import's writing thread runs its statements between them: bench/README.md)."""
+    return {
+        year: [_reference(year, number) for number in numbers] for year, numbers in _numbers_allocate(counts).items()
+    }
+
+
+def _numbers_allocate(counts: dict[int, int]) -> dict[int, range]:
+    """The numbers behind ``references_allocate``: for each year of ``counts``, ``count`` consecutive ones."""
     counts = {year: count for year, count in sorted(counts.items()) if count > 0}
     if not counts:
         return {}
@@ -49,10 +56,7 @@ def references_allocate(counts: dict[int, int]) -> dict[int, list[str]]:
                 [list(counts), list(counts.values())],
             )
             last = dict(cursor.fetchall())
-    return {
-        year: [_reference(year, number) for number in range(last[year] - count + 1, last[year] + 1)]
-        for year, count in counts.items()
-    }
+    return {year: range(last[year] - count + 1, last[year] + 1) for year, count in counts.items()}
 
 
 def _reference(year: int, number: int) -> str:
@@ -101,8 +105,7 @@ class ReferenceNumbers:
             short = count - len(self.ready.get(year, ()))
             if short > 0:
                 wanted[year] = max(short, self.AHEAD * count)
-        for year, references in references_allocate(wanted).items():
-            numbers = [int(reference.rsplit("-", 1)[1]) for reference in references]
+        for year, numbers in _numbers_allocate(wanted).items():
             self.ready.setdefault(year, []).extend(numbers)
             self.last[year] = numbers[-1]
         taken = {}
