@@ -18,6 +18,7 @@ from simple_history.models import HistoricalRecords
 
 from assessments.choices import COMPONENTS, Confidence, LineOfEffort, ObjectiveStatus, RunStatus, RunTrigger
 from assessments.periods import Quarter
+from core.fields import IdArrayField
 
 
 class Objective(models.Model):
@@ -516,16 +517,18 @@ class QuarterActivityCount(ScopedQuarter):
 
 class QuarterActivityChange(models.Model):
     """A write that may have changed the activity counts or partner pairs of a quarter since a run last
-    counted them: a run recounts a counted quarter only when it has such a row (or no snapshot yet).
+    counted them, and that its deltas (``QuarterActivityDelta``) do not describe: a run counts such a quarter
+    again from scratch (as one with no snapshot yet); the others take their deltas.
 
-    Written by the database itself, by statement-level triggers on what the counts read (engagements,
-    participations, partners' regions, memberships, organizations' acronyms: migration
-    ``assessments/0012_quarter_activity_changes``), so that every write path marks the quarters it touches,
-    the ORM, bulk creates, the import's ``COPY``, the admin and raw SQL alike. A change of what puts partners
-    in a scope (a membership, a region, an acronym) marks every quarter from the first engagement's to the
-    last one's. ``activity_store`` deletes a quarter's rows in the transaction that recounts it, before
-    counting, so a write committed after the deletion leaves its row for the next run. Rows are not unique:
-    writers never wait for each other here.
+    Written by the database itself, by statement-level triggers (migrations
+    ``assessments/0012_quarter_activity_changes`` and ``0013_quarter_activity_deltas``), so that every write
+    path marks the quarters it touches, the ORM, bulk creates, the import's ``COPY``, the admin and raw SQL
+    alike: a change of what puts partners in a scope (a membership, a region, an acronym) marks every quarter
+    from the first engagement's to the last one's; a statement of more than a thousand engagements marks
+    its quarters; and a run that counted from scratch while a write landed marks that write's quarter
+    (``deltas_settle``). ``activity_store`` deletes a quarter's rows in the transaction that recounts it,
+    before counting, so a write committed after the deletion leaves its row for the next run. Rows are not
+    unique: writers never wait for each other here.
     """
 
     period = models.DateField(_("quarter"), help_text=_("First day of the quarter."))
@@ -537,6 +540,37 @@ class QuarterActivityChange(models.Model):
 
     def __str__(self) -> str:
         return str(Quarter.of(self.period))
+
+
+class QuarterActivityDelta(models.Model):
+    """One engagement's part in a quarter's activity counts and partner pairs, before (``sign`` -1) or after
+    (+1) a write changed it: a run adds a quarter's deltas to its snapshots instead of counting the quarter
+    again (``assessments/services/activity.py``, ``activity_deltas_apply``).
+
+    Written by the database itself, by the statement-level triggers on the engagements (migration
+    ``assessments/0013_quarter_activity_deltas``): an engagement's part is read from its row alone (start
+    date, status, deletion, sensitivity, type and ``partner_ids``, which the database keeps following its
+    participations), so every write path writes them. A statement of more than a thousand engagements (an
+    import) marks its quarters for a count instead (``QuarterActivityChange``). Each row carries the
+    transaction that wrote it (``xid``, a PostgreSQL ``xid8`` column the migration adds), so that a run that
+    counts a quarter from scratch removes exactly the deltas its count saw.
+    """
+
+    period = models.DateField(_("quarter"), help_text=_("First day of the quarter."))
+    sign = models.SmallIntegerField(_("sign"))
+    engagement_type = models.CharField(_("engagement type"), max_length=30)
+    restricted = models.BooleanField(_("restricted"))
+    scored = models.BooleanField(_("scored"), help_text=_("Completed or in progress: counted in the pairs."))
+    start_date = models.DateField(_("start date"))
+    partner_ids = IdArrayField(verbose_name=_("partners"))
+
+    class Meta:
+        verbose_name = _("quarter activity delta")
+        verbose_name_plural = _("quarter activity deltas")
+        indexes = [models.Index(fields=["period"], name="quarter_activity_delta")]
+
+    def __str__(self) -> str:
+        return f"{Quarter.of(self.period)} {self.sign:+d} {self.engagement_type}"
 
 
 class PairQuarter(models.Model):

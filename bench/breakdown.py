@@ -36,13 +36,16 @@ def label(sql: str) -> str:
         ("AS rated_weight_sum", "partner sums (one pass)"),
         ("WITH counted AS MATERIALIZED", "activity count, every scope"),
         ("assessments_quarteractivitychange", "activity: the quarter's changes taken"),
+        ("assessments_quarteractivitydelta", "activity: deltas taken, touched partners counted"),
+        ('INSERT INTO "assessments_quarteractivity', "activity snapshots: insert"),
+        ("assessments_quarteractivity", "activity snapshots: deltas added, or deleted"),
+        ("assessments_pairquarter", "pairs: deltas added"),
         ('INSERT INTO "assessments_pairquarter"', "pairs: INSERT ... SELECT"),
         ('DELETE FROM "assessments_pairquarter"', "pairs: delete the quarter"),
         ("assessments_measurement", "objectives' progress"),
         ('INSERT INTO "assessments_partnerscore"', "scores: upsert"),
         ("assessments_partnerscore", "scores: other statements"),
         ("assessments_alert", "alerts"),
-        ("assessments_quarteractivity", "activity snapshots: delete + insert"),
         ("engagements_partnerchange", "changes marked processed"),
         ("pg_advisory", "scoring lock"),
         ("set_config", "SET LOCAL (jit, work_mem)"),
@@ -56,11 +59,11 @@ def label(sql: str) -> str:
 
 
 def one_run(quarter: str, *, changed: bool = False) -> tuple[float, list[tuple[str, float]]]:
-    """The run of ``quarter``; with ``changed``, as after a write in the quarter (its activity recounted)."""
+    """The run of ``quarter``; with ``changed``, as after a write in the quarter (``bench.write_in``)."""
     from assessments.services import assessment_run_execute, assessment_run_request
 
     if changed:
-        bench.mark_written([quarter])
+        bench.write_in(quarter)
 
     statements: list[tuple[str, float]] = []
 
@@ -100,14 +103,13 @@ def served_runs(quarter: str, repeat: int, *, changed: bool = False) -> None:
 
     from served import served
 
-    from assessments.models import AssessmentRun, QuarterActivityChange
-    from assessments.periods import Quarter
+    from assessments.models import AssessmentRun
 
     with served(os.environ["DATABASE_URL"], os.environ.get("BENCH_BROKER_URL", bench.DEFAULT_BROKER)) as app:
         app.run_through_api([quarter])  # warm-up
         for _ in range(repeat):
             if changed:
-                QuarterActivityChange.objects.create(period=Quarter.parse(quarter).start)
+                bench.write_in(quarter)
             posted = datetime.datetime.now(datetime.UTC)
             seconds, answer = app.run_through_api([quarter])
             seen = datetime.datetime.now(datetime.UTC)

@@ -2,10 +2,12 @@
 
 The overview shows ten years of engagements per quarter by type and the partners engaged in a quarter.
 Counted live, that is a grouped aggregate over every engagement (about 300 ms on a million of them) on
-every visit, and seconds for one region or organization; as a snapshot it is a read of a few hundred rows. A run counts every quarter it scores
-that has no snapshot yet or that a write has changed since its last count (the database marks those:
-``QuarterActivityChange``), in the same transaction as the scores, so the counts are as fresh as the
-scores beside them and a failed run leaves the earlier counts in place. The definitions are the dashboard's: engagements counted in the
+every visit, and seconds for one region or organization; as a snapshot it is a read of a few hundred rows. A run
+brings every quarter it scores up to date in the same transaction as the scores, so the counts are as fresh
+as the scores beside them and a failed run leaves the earlier counts in place: it counts from scratch a
+quarter with no snapshot yet or marked by the database (``QuarterActivityChange``: a change of who is in a
+scope, a statement of many engagements), and adds to the others the deltas the database wrote for each
+engagement a write changed (``QuarterActivityDelta``, ``activity_deltas_apply``). The definitions are the dashboard's: engagements counted in the
 quarter they start, cancelled and deleted ones left out; restricted ones counted apart so that a viewer's
 figures can leave them out.
 """
@@ -13,12 +15,15 @@ figures can leave them out.
 from __future__ import annotations
 
 import datetime
+import itertools
+import logging
 import threading
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncQuarter
 from django.utils import timezone
@@ -30,6 +35,7 @@ from assessments.models import (
     QuarterActivity,
     QuarterActivityChange,
     QuarterActivityCount,
+    QuarterActivityDelta,
 )
 from assessments.periods import Quarter
 from assessments.services.pairs import pairs_store, snapshot_delete
@@ -39,6 +45,8 @@ from engagements.models import Engagement, Participation
 from organizations.choices import MEMBER_STATUSES
 from organizations.models import Membership, Organization
 from partners.models import PartnerNation
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -417,11 +425,28 @@ def _pairs_differ_sql() -> str:
 PairDiffer = tuple  # (stored id or None, partner, other, period, restricted, engagements or None)
 
 
-def _count_with_pairs(quarters: list[Quarter]) -> tuple[dict[CountKey, QuarterCounts], list[PairDiffer]]:
+# Two PostgreSQL snapshots (``pg_snapshot`` as text): one taken before a count's first statement and one after
+# its last. A delta whose transaction the first shows committed was seen by every statement of the count; one
+# the second does not show, by none (``deltas_settle``).
+Seen = tuple[str, str]
+
+
+def _snapshot() -> str:
+    """The snapshot a statement of this connection starts with now (read committed: each its own)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_snapshot()::text")
+        return cursor.fetchone()[0]
+
+
+def _count_with_pairs(
+    quarters: list[Quarter],
+) -> tuple[dict[CountKey, QuarterCounts], list[PairDiffer], Seen]:
     """The quarters' activity counts from today's data, and how their pair snapshot differs from today's
-    pairs (``_pairs_differ_sql``): reading only, two statements. The pair snapshot of a quarter is written by
-    runs of that quarter alone, which never run at once (the scoring and quarter locks), so the rows it
-    compares with are still there when the run writes the difference (``_pairs_write``)."""
+    pairs (``_pairs_differ_sql``): reading only, two statements, between two snapshots (``Seen``). The pair
+    snapshot of a quarter is written by runs of that quarter alone, which never run at once (the scoring and
+    quarter locks), so the rows it compares with are still there when the run writes the difference
+    (``_pairs_write``)."""
+    before = _snapshot()
     counts = _count_in_one_pass(quarters)
     first, last = min(quarters), max(quarters)
     periods = sorted(quarter.start for quarter in quarters)  # not those between them (a run of Q2 and Q4)
@@ -429,7 +454,30 @@ def _count_with_pairs(quarters: list[Quarter]) -> tuple[dict[CountKey, QuarterCo
     with scoring_settings(work_mem="64MB"), connection.cursor() as cursor:
         cursor.execute(_pairs_differ_sql(), [*params, periods, periods])
         differ = cursor.fetchall()
-    return counts, differ
+    return counts, differ, (before, _snapshot())
+
+
+def deltas_settle(quarters: Iterable[Quarter], seen: Seen) -> None:
+    """After counting ``quarters`` from scratch between the snapshots ``seen``, in the run's transaction:
+    delete their deltas (``QuarterActivityDelta``) that the count saw, and keep those it did not see for the
+    next run to add. A delta written while the count ran (committed after the first snapshot, before the
+    second) may have been seen by one of its statements and not the other: it is deleted too, and its quarter
+    marked to be counted again from scratch by the next run. Deltas of this transaction (a test's, or a run
+    inside another transaction) were seen: the counts ran in it."""
+    periods = sorted({quarter.start for quarter in quarters})
+    if not periods or connection.vendor != "postgresql":
+        return
+    quote = connection.ops.quote_name
+    delta, change = quote(QuarterActivityDelta._meta.db_table), quote(QuarterActivityChange._meta.db_table)
+    mine = "COALESCE(xid = pg_current_xact_id_if_assigned(), FALSE)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH gone AS (DELETE FROM {delta} WHERE period = ANY(%s::date[]) "  # noqa: S608 (our table names)
+            f"AND (pg_visible_in_snapshot(xid, %s::pg_snapshot) OR {mine}) "
+            f"RETURNING period, pg_visible_in_snapshot(xid, %s::pg_snapshot) OR {mine} AS sure) "
+            f"INSERT INTO {change} (period) SELECT DISTINCT period FROM gone WHERE NOT sure",
+            [periods, seen[1], seen[0]],
+        )
 
 
 def _pairs_write(differ: list[PairDiffer]) -> None:
@@ -461,27 +509,29 @@ def _pairs_write(differ: list[PairDiffer]) -> None:
 
 
 class ActivityCounting:
-    """A run's activity counts and partner pairs for some quarters, being counted: in a thread on a database
-    connection of its own while the run computes its scores on the run's connection (``start``), or at once
-    (``at_once``). ``result()`` waits for them; ``join()`` only waits (a run that failed meanwhile)."""
+    """A run's activity counts and partner pairs for some quarters, being counted from scratch: in a thread on
+    a database connection of its own while the run computes its scores on the run's connection (``start``),
+    or at once (``at_once``); and the quarters whose snapshots take their deltas instead (``deltas``).
+    ``result()`` waits for the counts; ``join()`` only waits (a run that failed meanwhile)."""
 
-    def __init__(self, quarters: list[Quarter], *, together: bool = False):
+    def __init__(self, quarters: list[Quarter], *, together: bool = False, deltas: Iterable[Quarter] = ()):
         self.quarters = quarters
+        self.deltas = sorted(deltas)
         # Counted here with the pairs' difference (``_count_with_pairs``); otherwise ``activity_store`` counts.
         self.together = together
-        self._result: tuple[dict[CountKey, QuarterCounts], list[PairDiffer]] | None = None
+        self._result: tuple[dict[CountKey, QuarterCounts], list[PairDiffer], Seen] | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def at_once(cls, quarters: list[Quarter]) -> ActivityCounting:
-        counting = cls(quarters, together=True)
+    def at_once(cls, quarters: list[Quarter], *, deltas: Iterable[Quarter] = ()) -> ActivityCounting:
+        counting = cls(quarters, together=True, deltas=deltas)
         counting._result = _count_with_pairs(quarters)
         return counting
 
     @classmethod
-    def start(cls, quarters: list[Quarter]) -> ActivityCounting:
-        counting = cls(quarters, together=True)
+    def start(cls, quarters: list[Quarter], *, deltas: Iterable[Quarter] = ()) -> ActivityCounting:
+        counting = cls(quarters, together=True, deltas=deltas)
         counting._thread = threading.Thread(target=counting._count, name="activity-count", daemon=True)
         counting._thread.start()
         return counting
@@ -498,7 +548,7 @@ class ActivityCounting:
         if self._thread is not None:
             self._thread.join()
 
-    def result(self) -> tuple[dict[CountKey, QuarterCounts], list[PairDiffer]]:
+    def result(self) -> tuple[dict[CountKey, QuarterCounts], list[PairDiffer], Seen]:
         self.join()
         if self._error is not None:
             raise self._error
@@ -507,35 +557,39 @@ class ActivityCounting:
 
 
 def activity_count_start(quarters: Iterable[Quarter], *, beside: bool = True) -> ActivityCounting | None:
-    """Take the marks of the quarters a run must count (``quarters_to_count``, in the run's transaction,
-    which must be open) and start counting their activity and pairs: for a run of up to ``INDEXED_QUARTERS``
-    quarters on PostgreSQL, in a thread on a connection of its own, so that the count (one process) runs
-    while the run's partner sums take the other cores, instead of after them with a core idle; when the
-    run's transaction is inside another (a test's, whose rows another connection cannot see), or with
-    ``beside=False`` (nothing to do meanwhile), at once. None when there is nothing to count; for more
-    quarters than that, ``activity_store`` counts them.
+    """Take the marks of the quarters a run must count from scratch (``quarters_to_count``, in the run's
+    transaction, which must be open) and start counting their activity and pairs: for a run of up to
+    ``INDEXED_QUARTERS`` quarters on PostgreSQL, in a thread on a connection of its own, so that the count (one
+    process) runs while the run's partner sums take the other cores, instead of after them with a core idle;
+    when the run's transaction is inside another (a test's, whose rows another connection cannot see), or
+    with ``beside=False`` (nothing to do meanwhile), at once. For more quarters than that, ``activity_store``
+    counts them. The run's other quarters, counted before and not marked, take their deltas
+    (``activity_deltas_apply``). None when there is nothing to count.
 
     The thread's statements start after the marks were taken, so they see every write whose mark this run
     took; a write committed since keeps its mark for the next run, whether or not they saw it."""
-    quarters = quarters_to_count(quarters)
-    if not quarters or connection.vendor != "postgresql":
-        return ActivityCounting(quarters) if quarters else None
-    if quarters[-1].index - quarters[0].index >= INDEXED_QUARTERS:
-        return ActivityCounting(quarters)
+    quarters = sorted(set(quarters))
+    full = quarters_to_count(quarters)
+    deltas = sorted(set(quarters) - set(full)) if connection.vendor == "postgresql" else []
+    if not full:
+        return ActivityCounting([], deltas=deltas) if deltas else None
+    if connection.vendor != "postgresql" or full[-1].index - full[0].index >= INDEXED_QUARTERS:
+        return ActivityCounting(full, deltas=deltas)
     if not beside or connection.savepoint_ids or not connection.in_atomic_block:
-        return ActivityCounting.at_once(quarters)
-    return ActivityCounting.start(quarters)
+        return ActivityCounting.at_once(full, deltas=deltas)
+    return ActivityCounting.start(full, deltas=deltas)
 
 
 def activity_store(
     *, run: AssessmentRun | None, quarters: Iterable[Quarter] = (), counting: ActivityCounting | None = None
 ) -> None:
-    """Count those of ``quarters`` that need it (``quarters_to_count``: new, or changed by a write since
-    their last count) from today's data, or take what ``counting`` (``activity_count_start``) counted, and
-    replace their snapshots, every scope, and their partner pairs (the cooperation network's snapshot,
-    ``services/pairs.py``): a quarter with activity rows has its pairs counted too. The others keep the
-    snapshots of the run that last counted them, which are today's counts. Must run inside the caller's
-    transaction (the one that took the marks).
+    """Count those of ``quarters`` that need it (``quarters_to_count``: new, or marked by a write that changed
+    what puts partners in scopes, or by a statement of many engagements) from today's data, or take what
+    ``counting`` (``activity_count_start``) counted, and replace their snapshots, every scope, and their
+    partner pairs (the cooperation network's snapshot, ``services/pairs.py``): a quarter with activity rows
+    has its pairs counted too. The others add the deltas written since their last count
+    (``activity_deltas_apply``), which makes them today's counts. Must run inside the caller's transaction
+    (the one that took the marks).
 
     For up to ``INDEXED_QUARTERS`` quarters on PostgreSQL (a run of one or two quarters), only the pairs that
     differ are written (``_pairs_write``); otherwise they are counted apart and replaced (``pairs_store``), as
@@ -544,16 +598,272 @@ def activity_store(
         counting = activity_count_start(quarters, beside=False)
         if counting is None:
             return
+    now = timezone.now()
+    if counting.quarters:
+        _counted_store(counting, run=run, now=now)
+    if counting.deltas:
+        activity_deltas_apply(counting.deltas, run=run, now=now)
+
+
+def _counted_store(counting: ActivityCounting, *, run: AssessmentRun | None, now) -> None:
+    """Replace the snapshots of the quarters ``counting`` counted from scratch, and settle their deltas."""
     quarters = counting.quarters
     periods = [quarter.start for quarter in quarters]
     if counting.together:
-        counts, differ = counting.result()
+        counts, differ, seen = counting.result()
         _pairs_write(differ)
     else:
+        before = _snapshot() if connection.vendor == "postgresql" else ""
         pairs_store(quarters=quarters)
         counts = activity_count(quarters)
+        seen = (before, _snapshot() if connection.vendor == "postgresql" else "")
+    deltas_settle(quarters, seen)
     snapshot_delete(QuarterActivityCount.objects.filter(period__in=periods))
     snapshot_delete(QuarterActivity.objects.filter(period__in=periods))
-    activity, by_type = activity_rows(counts, run_id_of=lambda _quarter: run.pk if run else None, now=timezone.now())
+    activity, by_type = activity_rows(counts, run_id_of=lambda _quarter: run.pk if run else None, now=now)
     QuarterActivity.objects.bulk_create(activity, batch_size=1000)
     QuarterActivityCount.objects.bulk_create(by_type, batch_size=1000)
+
+
+# --- Deltas --------------------------------------------------------------------------------------------------
+
+EVERYONE = (ActivityScope.EVERYTHING.value, "")
+Scope = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Delta:
+    """An engagement's part in a quarter's counts before (-1) or after (+1) a write (``QuarterActivityDelta``)."""
+
+    sign: int
+    engagement_type: str
+    restricted: bool
+    scored: bool
+    start_date: datetime.date
+    partner_ids: tuple[int, ...]
+
+
+class PartnerScopes:
+    """The scopes a partner is in on a day, as ``_one_pass_sql`` puts it in them: its region, subregion and
+    intermediate region always, an organization while a member (joined on or before the day, left after it,
+    in a member status); and everyone."""
+
+    def __init__(self, partner_ids: Iterable[int]):
+        partner_ids = set(partner_ids)
+        self._regions: dict[int, set[Scope]] = defaultdict(set)
+        kinds = (
+            (ActivityScope.REGION, "region"),
+            (ActivityScope.SUBREGION, "subregion"),
+            (ActivityScope.INTERMEDIATE_REGION, "intermediate_region"),
+        )
+        for row in PartnerNation.objects.filter(pk__in=partner_ids).values("pk", *(column for _kind, column in kinds)):
+            self._regions[row["pk"]] = {(kind.value, row[column]) for kind, column in kinds if row[column]}
+        self._memberships: dict[int, list[tuple[str, Any, Any]]] = defaultdict(list)
+        for partner_id, acronym, joined, left in Membership.objects.filter(
+            partner_id__in=partner_ids, status__in=MEMBER_STATUSES
+        ).values_list("partner_id", "organization__acronym", "joined", "left"):
+            self._memberships[partner_id].append((acronym, joined, left))
+
+    def on(self, partner_id: int, day: datetime.date) -> set[Scope]:
+        scopes = {EVERYONE, *self._regions.get(partner_id, ())}
+        for acronym, joined, left in self._memberships.get(partner_id, ()):
+            if (joined is None or joined <= day) and (left is None or left > day):
+                scopes.add((ActivityScope.ORGANIZATION.value, acronym))
+        return scopes
+
+
+class DeltasDisagree(Exception):
+    """Adding a quarter's deltas would leave a count below zero: its snapshot and deltas disagree."""
+
+
+def _deltas_sql() -> str:
+    """Take the deltas of some quarters (delete them, returning them) and, in the same statement (one snapshot,
+    so that what it reads is what the deltas lead to), count the engagements of each partner the deltas touch
+    in their quarter today, by start date and restriction, from ``engagement_start`` alone."""
+    quote = connection.ops.quote_name
+    delta, engagement = quote(QuarterActivityDelta._meta.db_table), quote(Engagement._meta.db_table)
+    return f"""
+    WITH taken AS (
+        DELETE FROM {delta} WHERE period = ANY(%s::date[])
+        RETURNING period, sign, engagement_type, restricted, scored, start_date, partner_ids
+    ), touched AS (
+        SELECT DISTINCT t.period, p.partner_id FROM taken t CROSS JOIN LATERAL UNNEST(t.partner_ids) AS p(partner_id)
+    )
+    SELECT TRUE, period, sign, engagement_type, restricted, scored, start_date, partner_ids, 0 FROM taken
+    UNION ALL
+    SELECT FALSE, period, 0, NULL, restricted, NULL, start_date, ARRAY[partner_id], COUNT(*) FROM (
+        SELECT t.period, e.sensitivity = %s AS restricted, e.start_date, p.partner_id
+        FROM {engagement} e CROSS JOIN LATERAL UNNEST(e.partner_ids) AS p(partner_id)
+        JOIN touched t ON t.partner_id = p.partner_id AND t.period = DATE_TRUNC('quarter', e.start_date)::date
+        WHERE e.deleted_at IS NULL AND e.status <> %s AND e.start_date >= %s AND e.start_date <= %s
+              AND e.partner_ids && (SELECT ARRAY_AGG(partner_id) FROM touched)
+    ) engaged GROUP BY period, restricted, start_date, partner_id
+    """  # noqa: S608 (our table names; values are parameters)
+
+
+def activity_deltas_apply(quarters: Iterable[Quarter], *, run: AssessmentRun | None, now=None) -> None:
+    """Add the deltas written since the last count of ``quarters`` (each counted before, and not marked) to
+    their activity snapshots and partner pairs, in the caller's transaction: after a planner's save, a few
+    rows, where counting the quarter again read all of its engagements (bench/README.md).
+
+    The engagement counts and the pairs add up: each delta adds or takes one engagement from each scope it is
+    in and from each pair of its partners. The partners engaged do not: for each partner a delta touches, its
+    engagements in the quarter are counted today, per scope, and the deltas taken away give the counts
+    before; the scope gains a partner engaged where it had none before and has some now, and loses one the
+    other way. A quarter whose deltas would leave a count below zero (a snapshot written by something else
+    than a run) is counted again from scratch instead."""
+    quarters = sorted(set(quarters))
+    if not quarters or connection.vendor != "postgresql":
+        return
+    now = now or timezone.now()
+    params = [
+        [q.start for q in quarters],
+        Sensitivity.RESTRICTED,
+        Status.CANCELLED,
+        quarters[0].start,
+        quarters[-1].end,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_deltas_sql(), params)
+        rows = cursor.fetchall()
+    deltas: dict[Quarter, list[Delta]] = defaultdict(list)
+    engaged: dict[Quarter, list[tuple[int, datetime.date, bool, int]]] = defaultdict(list)
+    for is_delta, period, sign, engagement_type, restricted, scored, start_date, partner_ids, n in rows:
+        if is_delta:
+            deltas[quarter_of(period)].append(
+                Delta(sign, engagement_type, restricted, scored, start_date, tuple(sorted(set(partner_ids))))
+            )
+        else:
+            engaged[quarter_of(period)].append((partner_ids[0], start_date, restricted, n))
+    if not deltas:
+        return
+    scopes = PartnerScopes(pid for found in deltas.values() for delta in found for pid in delta.partner_ids)
+    for quarter, found in sorted(deltas.items()):
+        try:
+            with transaction.atomic():
+                _deltas_add(quarter, found, engaged[quarter], scopes, run=run, now=now)
+        except DeltasDisagree:
+            logger.warning("The activity snapshot of %s disagrees with its deltas; counting it again.", quarter)
+            _counted_store(ActivityCounting.at_once([quarter]), run=run, now=now)
+
+
+def _deltas_add(
+    quarter: Quarter,
+    deltas: list[Delta],
+    engaged: list[tuple[int, datetime.date, bool, int]],
+    scopes: PartnerScopes,
+    *,
+    run: AssessmentRun | None,
+    now,
+) -> None:
+    # Engagements per (scope, type, restricted), and pairs: added up.
+    engagements: Counter = Counter()
+    pairs: Counter = Counter()
+    for delta in deltas:
+        touched = {EVERYONE}.union(*(scopes.on(pid, delta.start_date) for pid in delta.partner_ids))
+        for scope in touched:
+            engagements[(*scope, delta.engagement_type, delta.restricted)] += delta.sign
+        if delta.scored:
+            for partner, other in itertools.combinations(delta.partner_ids, 2):
+                pairs[(partner, other, delta.restricted)] += delta.sign
+    # Partners engaged per scope: each touched partner's engagements per scope today, and before.
+    today: Counter = Counter()  # (partner, scope, unrestricted only) -> engagements
+    for partner_id, start_date, restricted, n in engaged:
+        for scope in scopes.on(partner_id, start_date):
+            today[(partner_id, scope, False)] += n
+            if not restricted:
+                today[(partner_id, scope, True)] += n
+    added: Counter = Counter()
+    for delta in deltas:
+        for partner_id in delta.partner_ids:
+            for scope in scopes.on(partner_id, delta.start_date):
+                added[(partner_id, scope, False)] += delta.sign
+                if not delta.restricted:
+                    added[(partner_id, scope, True)] += delta.sign
+    partners: Counter = Counter()  # (scope, unrestricted only) -> partners engaged gained
+    for key in set(today) | set(added):
+        before = today[key] - added[key]
+        if before < 0:
+            raise DeltasDisagree(quarter)
+        partner_id, scope, unrestricted = key
+        partners[(scope, unrestricted)] += (today[key] > 0) - (before > 0)
+
+    period = quarter.start
+    _add_to(
+        QuarterActivityCount.objects.filter(period=period),
+        key_of=lambda row: (row.scope_kind, row.scope_name, row.engagement_type, row.restricted),
+        value="engagements",
+        changes={key: n for key, n in engagements.items() if n},
+        new=lambda key, n: QuarterActivityCount(
+            scope_kind=key[0],
+            scope_name=key[1],
+            period=period,
+            engagement_type=key[2],
+            restricted=key[3],
+            engagements=n,
+        ),
+    )
+    by_scope: dict[Scope, list[int]] = defaultdict(lambda: [0, 0])
+    for (scope, unrestricted), n in partners.items():
+        by_scope[scope][int(unrestricted)] += n
+    existing = {(row.scope_kind, row.scope_name): row for row in QuarterActivity.objects.filter(period=period)}
+    created, updated, gone = [], [], []
+    for scope, (every, unrestricted) in by_scope.items():
+        if not every and not unrestricted:
+            continue
+        row = existing.get(scope) or QuarterActivity(
+            scope_kind=scope[0], scope_name=scope[1], period=period, partners_engaged=0, partners_engaged_unrestricted=0
+        )
+        row.partners_engaged += every
+        row.partners_engaged_unrestricted += unrestricted
+        if row.partners_engaged < 0 or row.partners_engaged_unrestricted < 0:
+            raise DeltasDisagree(quarter)
+        if row.pk is None:
+            created.append(row)
+        elif row.partners_engaged == 0 and scope != EVERYONE:
+            gone.append(row.pk)
+        else:
+            updated.append(row)
+    snapshot_delete(QuarterActivity.objects.filter(pk__in=gone))
+    QuarterActivity.objects.bulk_update(updated, ["partners_engaged", "partners_engaged_unrestricted"])
+    for row in created:
+        row.run_id, row.computed_at = (run.pk if run else None), now
+    QuarterActivity.objects.bulk_create(created)
+    QuarterActivity.objects.filter(period=period).update(run_id=run.pk if run else None, computed_at=now)
+    _add_to(
+        PairQuarter.objects.filter(
+            period=period,
+            partner_id__in={partner for partner, _other, _restricted in pairs},
+            other_id__in={other for _partner, other, _restricted in pairs},
+        ),
+        key_of=lambda row: (row.partner_id, row.other_id, row.restricted),
+        value="engagements",
+        changes={key: n for key, n in pairs.items() if n},
+        new=lambda key, n: PairQuarter(
+            partner_id=key[0], other_id=key[1], period=period, restricted=key[2], engagements=n
+        ),
+    )
+
+
+def _add_to(queryset, *, key_of, value: str, changes: dict, new) -> None:
+    """Add ``changes`` (key -> amount) to the ``value`` of the rows of ``queryset`` with those keys
+    (``key_of(row)``): update them, delete those that fall to zero, create those missing (``new(key, n)``)."""
+    if not changes:
+        return
+    rows = {key_of(row): row for row in queryset}
+    created, updated, gone = [], [], []
+    for key, n in changes.items():
+        row = rows.get(key)
+        total = (getattr(row, value) if row is not None else 0) + n
+        if total < 0:
+            raise DeltasDisagree(key)
+        if row is None:
+            created.append(new(key, total))
+        elif total == 0:
+            gone.append(row.pk)
+        else:
+            setattr(row, value, total)
+            updated.append(row)
+    snapshot_delete(queryset.model.objects.filter(pk__in=gone))
+    queryset.model.objects.bulk_update(updated, [value])
+    queryset.model.objects.bulk_create(created)

@@ -12,10 +12,11 @@ from unittest import mock
 import pytest
 from django.db import connection
 
-from assessments.models import AssessmentRun, QuarterActivity
+from assessments.models import AssessmentRun, QuarterActivity, QuarterActivityDelta
 from assessments.periods import Quarter
 from assessments.services import activity, assessment_run_execute, assessment_run_request
 from assessments.services.activity import activity_count_by_scope
+from organizations.models import Membership
 from tests.assessments.factories import make_engagement
 from tests.assessments.test_activity_changes import live_pairs, pairs
 from tests.assessments.test_activity_one_pass import stored
@@ -41,8 +42,8 @@ def test_the_count_beside_the_scores_equals_a_count_from_scratch(reference_data)
     started = []
     real_start = activity.ActivityCounting.start.__func__
 
-    def spy(cls, quarters):
-        counting = real_start(cls, quarters)
+    def spy(cls, quarters, **kwargs):
+        counting = real_start(cls, quarters, **kwargs)
         started.append(counting._thread)
         return counting
 
@@ -52,12 +53,22 @@ def test_the_count_beside_the_scores_equals_a_count_from_scratch(reference_data)
         assert len(started) == 1 and started[0] is not threading.current_thread()  # counted in a thread
         assert stored([Q4]) == activity_count_by_scope([Q4])
         assert pairs(Q4) == live_pairs(Q4) and len(pairs(Q4)) == 4  # GHA-SEN, GHA-NGA, NGA-SEN, KEN-TZA
-        make_engagement(["GHA", "SEN"], D(2024, 12, 1), D(2024, 12, 2))  # a write: its quarter recounted
+        make_engagement(["GHA", "SEN"], D(2024, 12, 1), D(2024, 12, 2))  # a write: its deltas added
+        assert _run([Q4]).status == "succeeded"
+        assert len(started) == 1
+        assert stored([Q4]) == activity_count_by_scope([Q4])
+        assert pairs(Q4) == live_pairs(Q4)
+        assert ("", "", Q4) in stored([Q4]) and sum(stored([Q4])[("", "", Q4)].engagements.values()) == 4
+        # Who is in a scope changed: the quarter is counted from scratch again, and the deltas of the write
+        # committed before (none left) and of this one are not added on top.
+        make_engagement(["KEN"], D(2024, 12, 3), D(2024, 12, 4))
+        Membership.objects.filter(partner__iso3="SEN", organization__acronym="ECOWAS").update(joined=D(2024, 11, 20))
         assert _run([Q4]).status == "succeeded"
     assert len(started) == 2
+    assert not QuarterActivityDelta.objects.filter(period=Q4.start).exists()
     assert stored([Q4]) == activity_count_by_scope([Q4])
     assert pairs(Q4) == live_pairs(Q4)
-    assert ("", "", Q4) in stored([Q4]) and sum(stored([Q4])[("", "", Q4)].engagements.values()) == 4
+    assert sum(stored([Q4])[("", "", Q4)].engagements.values()) == 5
 
 
 def test_a_failed_count_fails_the_run_and_keeps_the_earlier_snapshots(reference_data):
@@ -65,6 +76,7 @@ def test_a_failed_count_fails_the_run_and_keeps_the_earlier_snapshots(reference_
     assert _run([Q4]).status == "succeeded"
     before = stored([Q4])
     make_engagement(["FRA", "DEU"], D(2024, 11, 1), D(2024, 11, 2))
+    Membership.objects.filter(partner__iso3="SEN", organization__acronym="ECOWAS").update(joined=D(2024, 9, 1))
     failing = mock.patch.object(activity, "_count_in_one_pass", side_effect=RuntimeError("disk full"))
     with failing, pytest.raises(RuntimeError, match="disk full"):  # raised in the thread, handed to the run
         _run([Q4])
@@ -90,9 +102,9 @@ def test_a_run_queued_by_saves_and_kept_to_one_process_counts_after_its_scores_n
     started = []
     real_start = activity.ActivityCounting.start.__func__
 
-    def spy(cls, quarters):
+    def spy(cls, quarters, **kwargs):
         started.append(quarters)
-        return real_start(cls, quarters)
+        return real_start(cls, quarters, **kwargs)
 
     with mock.patch.object(activity.ActivityCounting, "start", classmethod(spy)):
         run = assessment_run_request(trigger=RunTrigger.DATA_CHANGE, periods=[str(Q4)], enqueue=False)
