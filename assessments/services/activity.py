@@ -121,30 +121,21 @@ def activity_count(quarters: list[Quarter]) -> dict[CountKey, QuarterCounts]:
 INDEXED_QUARTERS = 4
 
 
-def _one_pass_sql() -> str:
-    """The single statement behind ``_count_in_one_pass``, with the tables' names filled in.
+# Scope n (from 1) is bit n % 63 of word n / 63 of a partner's span (``_scope_masks_sql``): a word is a bigint,
+# which PostgreSQL ORs and hashes at once; a partner's scopes take one word below 63 scopes, whatever their
+# number above. A row ``b`` with ``word`` and ``bits`` is in scope ``s`` when:
+IN_SCOPE = "s.scope_no > 0 AND s.scope_no / 63 = b.word AND (b.bits >> (s.scope_no %% 63)) & 1 = 1"
 
-    ``counted`` (materialised once) holds each counted engagement starting in the range with each of its
-    partners, unnested from its row (``Engagement.partner_ids``, which ``engagement_start`` includes: the
-    quarter's engagements are read from that index alone, with no participation probed), and one row with no
-    partner for an engagement without any.
 
-    The scopes are numbered (``scopes``: 0 for everyone, then every region, subregion, intermediate region and
-    organization, a few dozen rows) and each partner's are listed with the days it is in them (``member``:
-    regions always, organizations from joining to leaving). A partner's scopes change only on the days it
-    joins or leaves an organization, so its history is cut at those days (``spans``) and each span gets the
-    set of its scopes as bits (``masks``: scope n is bit n % 63 of the bigint word n / 63, one word below 63
-    scopes). Each counted row takes the bits of its partner's span on the engagement's start date
-    (``marked``), an engagement the OR of its partners' bits, and the engagements are counted by (type,
-    restricted, bits) before the bits are spread over the scopes they name: a few thousand groups, where
-    repeating each row once per scope of its partner made 240,000 rows to hash for one quarter of a million
-    engagements (0.53 s for the statement; bench/README.md, "Sixth pass"). The partners engaged per scope are
-    counted the same way, from each (partner, bits) once. Everyone (scope 0) is counted from the rows
-    themselves: each engagement once (its first partner's row, or its row without partners), each partner
-    once.
-    """
+def _scope_masks_sql() -> str:
+    """The common table expressions that put partners in scopes, the one home of that rule on PostgreSQL
+    (``_one_pass_sql`` counts with them, ``_deltas_sql`` finds the scopes of the partners its deltas touch):
+    ``scopes`` numbers them (0 for everyone, then every region, subregion, intermediate region and
+    organization); ``member`` lists each partner's with the days it is in them (regions always, an
+    organization from joining to leaving, in a member status: one parameter, ``MEMBER_STATUSES``);
+    ``masks`` cuts each partner's history at those days and gives each span the set of its scopes as bits
+    (``IN_SCOPE``). A partner is in the scopes of the span with ``since <= day < until``."""
     tables = {
-        "engagement": Engagement._meta.db_table,
         "partner": PartnerNation._meta.db_table,
         "membership": Membership._meta.db_table,
         "organization": Organization._meta.db_table,
@@ -159,17 +150,8 @@ def _one_pass_sql() -> str:
         f"(s.kind = '{kind.value}' AND s.name = n.{column})"
         for kind, column in zip(kinds, ("region", "subregion", "intermediate_region"), strict=True)
     )
-    # Scope n (from 1) is bit n % 63 of word n / 63: a word is a bigint, which PostgreSQL ORs and hashes at
-    # once; a partner's scopes take one word below 63 scopes, whatever their number above.
-    in_scope = "s.scope_no > 0 AND s.scope_no / 63 = b.word AND (b.bits >> (s.scope_no %% 63)) & 1 = 1"
     return f"""
-    WITH counted AS MATERIALIZED (
-        SELECT e.id AS engagement_id, e.start_date, DATE_TRUNC('quarter', e.start_date)::date AS period,
-               e.engagement_type, e.sensitivity = %s AS restricted, e.status = ANY(%s) AS scored, p.partner_id,
-               p.n IS NULL OR p.n = 1 AS lead
-        FROM {tables["engagement"]} e LEFT JOIN LATERAL UNNEST(e.partner_ids) WITH ORDINALITY AS p(partner_id, n) ON TRUE
-        WHERE e.deleted_at IS NULL AND e.status <> %s AND e.start_date >= %s AND e.start_date <= %s
-    ), scopes AS MATERIALIZED (
+    scopes AS MATERIALIZED (
         SELECT (ROW_NUMBER() OVER ())::int AS scope_no, kind::text AS kind, name::text AS name FROM (
         {named}
         UNION SELECT '{ActivityScope.ORGANIZATION.value}', acronym FROM {tables["organization"]}
@@ -197,7 +179,41 @@ def _one_pass_sql() -> str:
         FROM spans sp JOIN member m ON m.partner_id = sp.partner_id
              AND (m.joined IS NULL OR m.joined <= sp.since) AND (m.until IS NULL OR m.until > sp.since)
         GROUP BY sp.partner_id, sp.since, sp.until, m.scope_no / 63
-    ), marked AS MATERIALIZED (
+    )"""  # noqa: S608 (our table names and expressions; values are parameters)
+
+
+def _one_pass_sql() -> str:
+    """The single statement behind ``_count_in_one_pass``, with the tables' names filled in.
+
+    ``counted`` (materialised once) holds each counted engagement starting in the range with each of its
+    partners, unnested from its row (``Engagement.partner_ids``, which ``engagement_start`` includes: the
+    quarter's engagements are read from that index alone, with no participation probed), and one row with no
+    partner for an engagement without any.
+
+    The scopes are numbered (``scopes``: 0 for everyone, then every region, subregion, intermediate region and
+    organization, a few dozen rows) and each partner's are listed with the days it is in them (``member``:
+    regions always, organizations from joining to leaving). A partner's scopes change only on the days it
+    joins or leaves an organization, so its history is cut at those days (``spans``) and each span gets the
+    set of its scopes as bits (``masks``: scope n is bit n % 63 of the bigint word n / 63, one word below 63
+    scopes). Each counted row takes the bits of its partner's span on the engagement's start date
+    (``marked``), an engagement the OR of its partners' bits, and the engagements are counted by (type,
+    restricted, bits) before the bits are spread over the scopes they name: a few thousand groups, where
+    repeating each row once per scope of its partner made 240,000 rows to hash for one quarter of a million
+    engagements (0.53 s for the statement; bench/README.md, "Sixth pass"). The partners engaged per scope are
+    counted the same way, from each (partner, bits) once. Everyone (scope 0) is counted from the rows
+    themselves: each engagement once (its first partner's row, or its row without partners), each partner
+    once.
+    """
+    engagement = Engagement._meta.db_table
+    in_scope = IN_SCOPE
+    return f"""
+    WITH counted AS MATERIALIZED (
+        SELECT e.id AS engagement_id, e.start_date, DATE_TRUNC('quarter', e.start_date)::date AS period,
+               e.engagement_type, e.sensitivity = %s AS restricted, e.status = ANY(%s) AS scored, p.partner_id,
+               p.n IS NULL OR p.n = 1 AS lead
+        FROM {engagement} e LEFT JOIN LATERAL UNNEST(e.partner_ids) WITH ORDINALITY AS p(partner_id, n) ON TRUE
+        WHERE e.deleted_at IS NULL AND e.status <> %s AND e.start_date >= %s AND e.start_date <= %s
+    ), {_scope_masks_sql()}, marked AS MATERIALIZED (
         SELECT c.engagement_id, c.period, c.engagement_type, c.restricted, c.partner_id, k.word, k.bits
         FROM counted c
         JOIN masks k ON k.partner_id = c.partner_id AND k.since <= c.start_date AND c.start_date < k.until
@@ -644,32 +660,17 @@ class Delta:
 
 
 class PartnerScopes:
-    """The scopes a partner is in on a day, as ``_one_pass_sql`` puts it in them: its region, subregion and
-    intermediate region always, an organization while a member (joined on or before the day, left after it,
-    in a member status); and everyone."""
+    """The scopes each partner a quarter's deltas touch is in on each day they ask about (everyone included),
+    as ``_deltas_sql`` reads them from ``_scope_masks_sql``."""
 
-    def __init__(self, partner_ids: Iterable[int]):
-        partner_ids = set(partner_ids)
-        self._regions: dict[int, set[Scope]] = defaultdict(set)
-        kinds = (
-            (ActivityScope.REGION, "region"),
-            (ActivityScope.SUBREGION, "subregion"),
-            (ActivityScope.INTERMEDIATE_REGION, "intermediate_region"),
-        )
-        for row in PartnerNation.objects.filter(pk__in=partner_ids).values("pk", *(column for _kind, column in kinds)):
-            self._regions[row["pk"]] = {(kind.value, row[column]) for kind, column in kinds if row[column]}
-        self._memberships: dict[int, list[tuple[str, Any, Any]]] = defaultdict(list)
-        for partner_id, acronym, joined, left in Membership.objects.filter(
-            partner_id__in=partner_ids, status__in=MEMBER_STATUSES
-        ).values_list("partner_id", "organization__acronym", "joined", "left"):
-            self._memberships[partner_id].append((acronym, joined, left))
+    def __init__(self) -> None:
+        self._scopes: dict[tuple[int, datetime.date], set[Scope]] = defaultdict(set)
+
+    def add(self, partner_id: int, day: datetime.date, scope: Scope) -> None:
+        self._scopes[(partner_id, day)].add(scope)
 
     def on(self, partner_id: int, day: datetime.date) -> set[Scope]:
-        scopes = {EVERYONE, *self._regions.get(partner_id, ())}
-        for acronym, joined, left in self._memberships.get(partner_id, ()):
-            if (joined is None or joined <= day) and (left is None or left > day):
-                scopes.add((ActivityScope.ORGANIZATION.value, acronym))
-        return scopes
+        return {EVERYONE, *self._scopes.get((partner_id, day), ())}
 
 
 class DeltasDisagree(Exception):
@@ -677,27 +678,39 @@ class DeltasDisagree(Exception):
 
 
 def _deltas_sql() -> str:
-    """Take the deltas of some quarters (delete them, returning them) and, in the same statement (one snapshot,
-    so that what it reads is what the deltas lead to), count the engagements of each partner the deltas touch
-    in their quarter today, by start date and restriction, from ``engagement_start`` alone."""
+    """Take the deltas of some quarters (delete them, returning them: rows 0) and, in the same statement (one
+    snapshot, so that what it reads is what the deltas lead to), count the engagements of each partner the
+    deltas touch in their quarter today, by start date and restriction, from ``engagement_start`` alone
+    (rows 1; with no delta, not read at all), and name the scopes each of those partners is in on each of those start dates and on the
+    deltas' (rows 2, from ``_scope_masks_sql``)."""
     quote = connection.ops.quote_name
     delta, engagement = quote(QuarterActivityDelta._meta.db_table), quote(Engagement._meta.db_table)
+    in_scope = IN_SCOPE
     return f"""
     WITH taken AS (
         DELETE FROM {delta} WHERE period = ANY(%s::date[])
         RETURNING period, sign, engagement_type, restricted, scored, start_date, partner_ids
     ), touched AS (
         SELECT DISTINCT t.period, p.partner_id FROM taken t CROSS JOIN LATERAL UNNEST(t.partner_ids) AS p(partner_id)
+    ), engaged AS (
+        SELECT period, restricted, start_date, partner_id, COUNT(*) AS n FROM (
+            SELECT t.period, e.sensitivity = %s AS restricted, e.start_date, p.partner_id
+            FROM {engagement} e CROSS JOIN LATERAL UNNEST(e.partner_ids) AS p(partner_id)
+            JOIN touched t ON t.partner_id = p.partner_id AND t.period = DATE_TRUNC('quarter', e.start_date)::date
+            WHERE e.deleted_at IS NULL AND e.status <> %s AND e.start_date >= %s AND e.start_date <= %s
+                  AND EXISTS (SELECT 1 FROM touched) AND e.partner_ids && (SELECT ARRAY_AGG(partner_id) FROM touched)
+        ) found GROUP BY period, restricted, start_date, partner_id
+    ), {_scope_masks_sql()}, days AS (
+        SELECT p.partner_id, t.start_date FROM taken t CROSS JOIN LATERAL UNNEST(t.partner_ids) AS p(partner_id)
+        UNION SELECT partner_id, start_date FROM engaged
     )
-    SELECT TRUE, period, sign, engagement_type, restricted, scored, start_date, partner_ids, 0 FROM taken
+    SELECT 0, period, sign, engagement_type, restricted, scored, start_date, partner_ids, 0, NULL, NULL FROM taken
     UNION ALL
-    SELECT FALSE, period, 0, NULL, restricted, NULL, start_date, ARRAY[partner_id], COUNT(*) FROM (
-        SELECT t.period, e.sensitivity = %s AS restricted, e.start_date, p.partner_id
-        FROM {engagement} e CROSS JOIN LATERAL UNNEST(e.partner_ids) AS p(partner_id)
-        JOIN touched t ON t.partner_id = p.partner_id AND t.period = DATE_TRUNC('quarter', e.start_date)::date
-        WHERE e.deleted_at IS NULL AND e.status <> %s AND e.start_date >= %s AND e.start_date <= %s
-              AND e.partner_ids && (SELECT ARRAY_AGG(partner_id) FROM touched)
-    ) engaged GROUP BY period, restricted, start_date, partner_id
+    SELECT 1, period, 0, NULL, restricted, NULL, start_date, ARRAY[partner_id], n, NULL, NULL FROM engaged
+    UNION ALL
+    SELECT 2, NULL, 0, NULL, NULL, NULL, d.start_date, ARRAY[d.partner_id], 0, s.kind, s.name
+    FROM days d JOIN masks b ON b.partner_id = d.partner_id AND b.since <= d.start_date AND d.start_date < b.until
+    JOIN scopes s ON {in_scope}
     """  # noqa: S608 (our table names; values are parameters)
 
 
@@ -722,22 +735,25 @@ def activity_deltas_apply(quarters: Iterable[Quarter], *, run: AssessmentRun | N
         Status.CANCELLED,
         quarters[0].start,
         quarters[-1].end,
+        [str(status) for status in MEMBER_STATUSES],
     ]
     with connection.cursor() as cursor:
         cursor.execute(_deltas_sql(), params)
         rows = cursor.fetchall()
     deltas: dict[Quarter, list[Delta]] = defaultdict(list)
     engaged: dict[Quarter, list[tuple[int, datetime.date, bool, int]]] = defaultdict(list)
-    for is_delta, period, sign, engagement_type, restricted, scored, start_date, partner_ids, n in rows:
-        if is_delta:
+    scopes = PartnerScopes()
+    for part, period, sign, engagement_type, restricted, scored, start_date, partner_ids, n, kind, name in rows:
+        if part == 0:
             deltas[quarter_of(period)].append(
                 Delta(sign, engagement_type, restricted, scored, start_date, tuple(sorted(set(partner_ids))))
             )
-        else:
+        elif part == 1:
             engaged[quarter_of(period)].append((partner_ids[0], start_date, restricted, n))
+        else:
+            scopes.add(partner_ids[0], start_date, (kind, name))
     if not deltas:
         return
-    scopes = PartnerScopes(pid for found in deltas.values() for delta in found for pid in delta.partner_ids)
     for quarter, found in sorted(deltas.items()):
         try:
             with transaction.atomic():
