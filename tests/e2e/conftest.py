@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 # Playwright's sync API runs an event loop in this thread; the Django ORM calls made by fixtures and
 # assertions here are still plain synchronous calls.
@@ -64,6 +65,10 @@ def page(browser, live_server):
     tab.js_errors = errors
     yield tab
     context.close()
+    # Playwright's sync API keeps an event loop running in this thread, so the ORM calls of a test's body run
+    # on connections Django keeps apart for that context (asgiref's Local): close them here, or each stays
+    # open past the test database's teardown ("being accessed by other users").
+    connections.close_all()
 
 
 @pytest.fixture
