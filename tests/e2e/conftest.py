@@ -49,6 +49,10 @@ def browser():
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield instance
         instance.close()
+        # While Playwright's event loop runs in this thread, the tests after the first e2e test on this process
+        # (e2e or not) use connections Django keeps for that context (asgiref's Local): close them before the
+        # test database is dropped, or it is "being accessed by other users".
+        connections.close_all()
 
 
 @pytest.fixture
