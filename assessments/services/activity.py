@@ -448,7 +448,10 @@ Seen = tuple[str, str]
 
 
 def _snapshot() -> str:
-    """The snapshot a statement of this connection starts with now (read committed: each its own)."""
+    """The snapshot a statement of this connection starts with now (read committed: each its own); "" on
+    other databases, which keep no deltas."""
+    if connection.vendor != "postgresql":
+        return ""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_current_snapshot()::text")
         return cursor.fetchone()[0]
@@ -629,10 +632,10 @@ def _counted_store(counting: ActivityCounting, *, run: AssessmentRun | None, now
         counts, differ, seen = counting.result()
         _pairs_write(differ)
     else:
-        before = _snapshot() if connection.vendor == "postgresql" else ""
+        before = _snapshot()
         pairs_store(quarters=quarters)
         counts = activity_count(quarters)
-        seen = (before, _snapshot() if connection.vendor == "postgresql" else "")
+        seen = (before, _snapshot())
     deltas_settle(quarters, seen)
     snapshot_delete(QuarterActivityCount.objects.filter(period__in=periods))
     snapshot_delete(QuarterActivity.objects.filter(period__in=periods))
@@ -783,69 +786,55 @@ def _deltas_add(
             for partner, other in itertools.combinations(delta.partner_ids, 2):
                 pairs[(partner, other, delta.restricted)] += delta.sign
     # Partners engaged per scope: each touched partner's engagements per scope today, and before.
-    today: Counter = Counter()  # (partner, scope, unrestricted only) -> engagements
-    for partner_id, start_date, restricted, n in engaged:
-        for scope in scopes.on(partner_id, start_date):
-            today[(partner_id, scope, False)] += n
-            if not restricted:
-                today[(partner_id, scope, True)] += n
-    added: Counter = Counter()
-    for delta in deltas:
-        for partner_id in delta.partner_ids:
-            for scope in scopes.on(partner_id, delta.start_date):
-                added[(partner_id, scope, False)] += delta.sign
-                if not delta.restricted:
-                    added[(partner_id, scope, True)] += delta.sign
+    today = _engaged_per_scope(engaged, scopes)
+    added = _engaged_per_scope(
+        ((pid, delta.start_date, delta.restricted, delta.sign) for delta in deltas for pid in delta.partner_ids),
+        scopes,
+    )
     partners: Counter = Counter()  # (scope, unrestricted only) -> partners engaged gained
     for key in set(today) | set(added):
         before = today[key] - added[key]
         if before < 0:
             raise DeltasDisagree(quarter)
-        partner_id, scope, unrestricted = key
+        _partner_id, scope, unrestricted = key
         partners[(scope, unrestricted)] += (today[key] > 0) - (before > 0)
+    by_scope: dict[Scope, list[int]] = defaultdict(lambda: [0, 0])
+    for (scope, unrestricted), n in partners.items():
+        by_scope[scope][int(unrestricted)] += n
 
     period = quarter.start
+    run_id = run.pk if run else None
     _add_to(
         QuarterActivityCount.objects.filter(period=period),
         key_of=lambda row: (row.scope_kind, row.scope_name, row.engagement_type, row.restricted),
-        value="engagements",
-        changes={key: n for key, n in engagements.items() if n},
-        new=lambda key, n: QuarterActivityCount(
+        values=("engagements",),
+        changes={key: (n,) for key, n in engagements.items() if n},
+        new=lambda key, totals: QuarterActivityCount(
             scope_kind=key[0],
             scope_name=key[1],
             period=period,
             engagement_type=key[2],
             restricted=key[3],
-            engagements=n,
+            engagements=totals[0],
         ),
     )
-    by_scope: dict[Scope, list[int]] = defaultdict(lambda: [0, 0])
-    for (scope, unrestricted), n in partners.items():
-        by_scope[scope][int(unrestricted)] += n
-    existing = {(row.scope_kind, row.scope_name): row for row in QuarterActivity.objects.filter(period=period)}
-    created, updated, gone = [], [], []
-    for scope, (every, unrestricted) in by_scope.items():
-        if not every and not unrestricted:
-            continue
-        row = existing.get(scope) or QuarterActivity(
-            scope_kind=scope[0], scope_name=scope[1], period=period, partners_engaged=0, partners_engaged_unrestricted=0
-        )
-        row.partners_engaged += every
-        row.partners_engaged_unrestricted += unrestricted
-        if row.partners_engaged < 0 or row.partners_engaged_unrestricted < 0:
-            raise DeltasDisagree(quarter)
-        if row.pk is None:
-            created.append(row)
-        elif row.partners_engaged == 0 and scope != EVERYONE:
-            gone.append(row.pk)
-        else:
-            updated.append(row)
-    snapshot_delete(QuarterActivity.objects.filter(pk__in=gone))
-    QuarterActivity.objects.bulk_update(updated, ["partners_engaged", "partners_engaged_unrestricted"])
-    for row in created:
-        row.run_id, row.computed_at = (run.pk if run else None), now
-    QuarterActivity.objects.bulk_create(created)
-    QuarterActivity.objects.filter(period=period).update(run_id=run.pk if run else None, computed_at=now)
+    _add_to(
+        QuarterActivity.objects.filter(period=period),
+        key_of=lambda row: (row.scope_kind, row.scope_name),
+        values=("partners_engaged", "partners_engaged_unrestricted"),
+        changes={scope: tuple(amounts) for scope, amounts in by_scope.items() if any(amounts)},
+        new=lambda scope, totals: QuarterActivity(
+            scope_kind=scope[0],
+            scope_name=scope[1],
+            period=period,
+            partners_engaged=totals[0],
+            partners_engaged_unrestricted=totals[1],
+            run_id=run_id,
+            computed_at=now,
+        ),
+        kept=lambda scope: scope == EVERYONE,  # a counted quarter always has everyone's row
+    )
+    QuarterActivity.objects.filter(period=period).update(run_id=run_id, computed_at=now)
     _add_to(
         PairQuarter.objects.filter(
             period=period,
@@ -853,33 +842,50 @@ def _deltas_add(
             other_id__in={other for _partner, other, _restricted in pairs},
         ),
         key_of=lambda row: (row.partner_id, row.other_id, row.restricted),
-        value="engagements",
-        changes={key: n for key, n in pairs.items() if n},
-        new=lambda key, n: PairQuarter(
-            partner_id=key[0], other_id=key[1], period=period, restricted=key[2], engagements=n
+        values=("engagements",),
+        changes={key: (n,) for key, n in pairs.items() if n},
+        new=lambda key, totals: PairQuarter(
+            partner_id=key[0], other_id=key[1], period=period, restricted=key[2], engagements=totals[0]
         ),
     )
 
 
-def _add_to(queryset, *, key_of, value: str, changes: dict, new) -> None:
-    """Add ``changes`` (key -> amount) to the ``value`` of the rows of ``queryset`` with those keys
-    (``key_of(row)``): update them, delete those that fall to zero, create those missing (``new(key, n)``)."""
+def _engaged_per_scope(entries: Iterable[tuple[int, datetime.date, bool, int]], scopes: PartnerScopes) -> Counter:
+    """Engagements per (partner, scope, unrestricted only) from (partner, start date, restricted, engagements)
+    entries: a partner's engagements count in every scope it is in on their start date."""
+    counts: Counter = Counter()
+    for partner_id, day, restricted, n in entries:
+        for scope in scopes.on(partner_id, day):
+            counts[(partner_id, scope, False)] += n
+            if not restricted:
+                counts[(partner_id, scope, True)] += n
+    return counts
+
+
+def _add_to(queryset, *, key_of, values: tuple[str, ...], changes: dict, new, kept=lambda key: False) -> None:
+    """Add ``changes`` (key -> amounts, one per field of ``values``) to the rows of ``queryset`` with those keys
+    (``key_of(row)``): update them, delete those whose first value falls to zero (unless ``kept(key)``), and
+    create those missing (``new(key, totals)``). A total below zero means the snapshot disagrees."""
     if not changes:
         return
     rows = {key_of(row): row for row in queryset}
     created, updated, gone = [], [], []
-    for key, n in changes.items():
+    for key, amounts in changes.items():
         row = rows.get(key)
-        total = (getattr(row, value) if row is not None else 0) + n
-        if total < 0:
+        totals = tuple(
+            (getattr(row, value) if row is not None else 0) + amount
+            for value, amount in zip(values, amounts, strict=True)
+        )
+        if min(totals) < 0:
             raise DeltasDisagree(key)
         if row is None:
-            created.append(new(key, total))
-        elif total == 0:
+            created.append(new(key, totals))
+        elif totals[0] == 0 and not kept(key):
             gone.append(row.pk)
         else:
-            setattr(row, value, total)
+            for value, total in zip(values, totals, strict=True):
+                setattr(row, value, total)
             updated.append(row)
     snapshot_delete(queryset.model.objects.filter(pk__in=gone))
-    queryset.model.objects.bulk_update(updated, [value])
+    queryset.model.objects.bulk_update(updated, list(values))
     queryset.model.objects.bulk_create(created)

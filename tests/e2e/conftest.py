@@ -69,10 +69,6 @@ def page(browser, live_server):
     tab.js_errors = errors
     yield tab
     context.close()
-    # Playwright's sync API keeps an event loop running in this thread, so the ORM calls of a test's body run
-    # on connections Django keeps apart for that context (asgiref's Local): close them here, or each stays
-    # open past the test database's teardown ("being accessed by other users").
-    connections.close_all()
 
 
 @pytest.fixture
